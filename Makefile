@@ -1,0 +1,41 @@
+# Set-up and the two commands of the README: `make run` and `make test`.
+# torch comes from the CPU wheel pinned here; override with e.g. TORCH_SPEC="torch==2.14.1".
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= results
+
+.PHONY: install run test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cavitykit bench cumulants
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Everything but GPU and timing tests, once with Numba's JIT and once more
+# (the fast kernel tests) with the JIT off so the kernels' Python logic is covered.
+test: lint
+	$(BIN)/python -m pytest -m "not gpu and not bench"
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -m "nojit" -p no:cacheprovider
+
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow and not gpu and not bench"
+
+bench: $(STAMP)
+	$(BIN)/cavitykit bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,26 @@
+"""cavitykit: why iterative magnitude pruning makes fully connected networks local.
+
+Cumulant estimators (Numba), non-Gaussian data models, IMP runs stored in
+netCDF, and the cavity method (exact and analytic leave-one-weight-out effects).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from cavitykit.stats import MomentAccumulator, cumulant_spectrum, joint_kstats, kstat, kstats, kstatvar, kurtosis, skew
+
+try:
+    __version__ = version("cavitykit")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0+unknown"
+
+__all__ = [
+    "MomentAccumulator",
+    "__version__",
+    "cumulant_spectrum",
+    "joint_kstats",
+    "kstat",
+    "kstats",
+    "kstatvar",
+    "kurtosis",
+    "skew",
+]

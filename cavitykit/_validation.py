@@ -1,0 +1,70 @@
+"""Argument checks shared across the package: each error names the argument and its value."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+NAN_POLICIES = ("propagate", "raise", "omit")
+
+
+def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        low = "-inf" if minimum is None else minimum
+        high = "inf" if maximum is None else maximum
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return value
+
+
+def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = False) -> float:
+    """Return ``value`` as a finite float, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def as_real_array(name: str, value) -> np.ndarray:
+    """Numeric array in float32 or float64 (integers and booleans become float64)."""
+    array = np.asarray(value)
+    if array.dtype.kind in "iub":
+        return array.astype(np.float64)
+    if array.dtype.kind != "f":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {array.dtype}")
+    if array.dtype.itemsize < 4:
+        return array.astype(np.float32)
+    if array.dtype.itemsize > 8:
+        return array.astype(np.float64)
+    return array
+
+
+def normalize_axis(name: str, axis, ndim: int) -> int:
+    axis = check_int(name, axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}={axis} is out of range for an array of {ndim} dimension(s)")
+    return axis % ndim
+
+
+def check_generator(name: str, rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
+        )
+    return rng
