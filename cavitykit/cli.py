@@ -7,7 +7,7 @@ import sys
 
 import cavitykit
 
-BENCHMARKS = ("cumulants",)
+BENCHMARKS = ("cumulants", "data")
 
 
 def _bench(args: argparse.Namespace) -> int:

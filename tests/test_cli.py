@@ -31,3 +31,8 @@ def test_bench_cumulants_smoke(capsys):
 def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "cavitykit.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "bench" in result.stdout
+
+
+def test_bench_data_smoke(capsys):
+    assert main(["bench", "data", "--scale", "0.001", "--repeats", "1"]) == 0
+    assert "multivariate-normal route" in capsys.readouterr().out

@@ -1,0 +1,278 @@
+"""Nonlinear Gaussian process (NLGP), independent-pixel control, and the Gaussian clone.
+
+Conventions (REFERENCE.md section 2, Ingrosso-Goldt gain, chosen):
+latent z ~ N(0, C) on a ring of L sites or an L x L torus with
+C_ij = exp(-d_ij^2 / xi^2), d the periodic distance; pixels
+x_i = erf(g z_i / sqrt 2) / sqrt(gamma(g)), gamma(g) = (2/pi) arcsin(g^2 / (1 + g^2)),
+so Var(x_i) = 1 and Cov(x_i, x_j) = (2 / (pi gamma)) arcsin(g^2 C_ij / (1 + g^2)).
+Negative eigenvalues of C (rounding, or xi comparable to L) are clipped to 0 and
+C is renormalized to unit diagonal, so sampling and the analytic formulas agree exactly.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import scipy.integrate
+import scipy.special
+
+from cavitykit._validation import check_choice, check_generator, check_int, check_real
+from cavitykit.data._circulant import (
+    circulant_from_kernel,
+    kernel_eigenvalues,
+    ring_distance,
+    sample_circulant,
+)
+
+DTYPES = ("float32", "float64")
+
+
+def gain_normalization(gain: float) -> float:
+    """gamma(g) = (2/pi) arcsin(g^2 / (1 + g^2)): the variance of erf(g z / sqrt 2)."""
+    return 2.0 / np.pi * np.arcsin(gain**2 / (1.0 + gain**2))
+
+
+def nlgp_nonlinearity(z: np.ndarray, gain: float) -> np.ndarray:
+    """x = erf(g z / sqrt 2) / sqrt(gamma(g)), the identity at g = 0 (its limit), dtype kept."""
+    if gain == 0:
+        return z
+    scale = np.asarray(1.0 / np.sqrt(gain_normalization(gain)), dtype=z.dtype)
+    return scipy.special.erf(z * np.asarray(gain / np.sqrt(2.0), dtype=z.dtype)) * scale
+
+
+def marginal_cumulants(gain: float, max_order: int = 8) -> np.ndarray:
+    """Exact cumulants kappa_1..kappa_max of one NLGP pixel (a 1-D Gaussian integral).
+
+    Raw moments E[x^r] = int f(z)^r phi(z) dz by adaptive quadrature to 1e-13,
+    then the moment-to-cumulant recursion.  Odd orders vanish by symmetry.
+
+    Returns
+    -------
+    ndarray of shape (max_order,): ``out[n - 1]`` is kappa_n.
+    """
+    max_order = check_int("max_order", max_order, minimum=1, maximum=8)
+    gain = check_real("gain", gain, nonnegative=True)
+    raw = np.zeros(max_order + 1)
+    raw[0] = 1.0
+    for r in range(2, max_order + 1, 2):
+        if gain == 0:
+            raw[r] = scipy.special.factorial2(r - 1)
+            continue
+
+        def integrand(z, r=r):
+            return nlgp_nonlinearity(np.array(z), gain) ** r * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+        value, _ = scipy.integrate.quad(integrand, 0.0, np.inf, epsabs=1e-14, epsrel=1e-13, limit=200)
+        raw[r] = 2.0 * value
+    kappa = np.zeros(max_order + 1)
+    for n in range(1, max_order + 1):
+        kappa[n] = raw[n] - sum(scipy.special.comb(n - 1, m - 1) * kappa[m] * raw[n - m] for m in range(1, n))
+    return kappa[1:]
+
+
+class _TorusModel:
+    """Common geometry of models living on a ring (dim=1) or an L x L torus (dim=2)."""
+
+    name = "model"
+
+    def __init__(self, L, *, dim=1, dtype="float64"):
+        self.L = check_int("L", L, minimum=2)
+        if isinstance(dim, bool) or dim not in (1, 2):
+            raise ValueError(f"dim must be 1 or 2, got {dim!r}")
+        self.dim = int(dim)
+        self.dtype = np.dtype(check_choice("dtype", np.dtype(dtype).name, DTYPES))
+
+    @property
+    def D(self) -> int:
+        """Input dimension: L (ring) or L^2 (torus)."""
+        return self.L**self.dim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Image shape: (L,) or (L, L)."""
+        return (self.L,) * self.dim
+
+    def _check_sample_args(self, n_samples, rng) -> tuple[int, np.random.Generator]:
+        return check_int("P", n_samples, minimum=1), check_generator("rng", rng)
+
+    def describe(self) -> dict:
+        """Flat description of the model (goes into netCDF attributes)."""
+        return {"data_model": self.name, "L": self.L, "dim": self.dim, "D": self.D, "dtype": self.dtype.name}
+
+
+class NLGP(_TorusModel):
+    """Nonlinear Gaussian process NLGP(xi, g) on a ring (dim=1) or torus (dim=2).
+
+    Parameters
+    ----------
+    L : int
+        Sites per side (>= 2); D = L ** dim.
+    xi : float
+        Correlation length of the latent process (> 0).
+    gain : float
+        Nonlinearity gain g >= 0: 0 is Gaussian, 1 gives Uniform[-sqrt 3, sqrt 3]
+        marginals, large g gives +-1 pixels.
+    dim : {1, 2}
+    dtype : {'float64', 'float32'}
+        dtype of the samples.
+
+    Examples
+    --------
+    >>> model = NLGP(20, 2.0, 3.0, dim=2)
+    >>> X = model.sample(1000, np.random.default_rng(0))   # (1000, 400)
+    """
+
+    name = "nlgp"
+
+    def __init__(self, L, xi, gain, *, dim=1, dtype="float64"):
+        super().__init__(L, dim=dim, dtype=dtype)
+        self.xi = check_real("xi", xi, positive=True)
+        self.gain = check_real("gain", gain, nonnegative=True)
+
+    @cached_property
+    def _latent_eigenvalues_1d(self) -> np.ndarray:
+        eigenvalues = np.clip(kernel_eigenvalues(np.exp(-(ring_distance(self.L) ** 2) / self.xi**2)), 0.0, None)
+        return eigenvalues / eigenvalues.mean()  # unit diagonal after clipping
+
+    @cached_property
+    def latent_eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of the latent covariance C, shape (L,) or (L, L) (Kronecker in 2D)."""
+        lam = self._latent_eigenvalues_1d
+        return lam if self.dim == 1 else np.multiply.outer(lam, lam)
+
+    def latent_kernel(self) -> np.ndarray:
+        """C(displacement), shape (L,) or (L, L): the first row of the latent covariance."""
+        return np.real(np.fft.ifftn(self.latent_eigenvalues))
+
+    def latent_covariance(self) -> np.ndarray:
+        """The latent covariance C, (D, D), unit diagonal."""
+        return circulant_from_kernel(self.latent_kernel())
+
+    def covariance_kernel(self) -> np.ndarray:
+        """Sigma(displacement) of the pixels, shape (L,) or (L, L) (arcsine formula)."""
+        kernel = self.latent_kernel()
+        if self.gain == 0:
+            return kernel
+        g2 = self.gain**2
+        return 2.0 / (np.pi * gain_normalization(self.gain)) * np.arcsin(g2 * kernel / (1.0 + g2))
+
+    def covariance(self) -> np.ndarray:
+        """Analytic pixel covariance Sigma, (D, D), unit diagonal."""
+        return circulant_from_kernel(self.covariance_kernel())
+
+    def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
+        """Exact cumulants of one pixel, shape (max_order,) (see ``marginal_cumulants``)."""
+        return marginal_cumulants(self.gain, max_order)
+
+    def sample(self, P, rng) -> np.ndarray:
+        """P independent images, ndarray of shape (P, D), rows in C order of ``shape``."""
+        P, rng = self._check_sample_args(P, rng)
+        gain, scale = self._nonlinearity_parameters()
+        return sample_circulant(self.latent_eigenvalues, P, rng, self.dtype, gain=gain, scale=scale)
+
+    def _nonlinearity_parameters(self) -> tuple[float, float]:
+        """(a, b) with f(z) = b erf(a z); (0, 1) means the identity (g = 0)."""
+        if self.gain == 0:
+            return 0.0, 1.0
+        return self.gain / np.sqrt(2.0), 1.0 / np.sqrt(gain_normalization(self.gain))
+
+    def describe(self) -> dict:
+        return super().describe() | {"xi": self.xi, "gain": self.gain}
+
+
+class IndependentPixels(_TorusModel):
+    """NLGP marginals with no spatial correlation: x_i = f(z_i), z_i i.i.d. N(0, 1).
+
+    The setting in which the independent-input cavity theory is exact
+    (REFERENCE.md section 5).  Same parameters as ``NLGP`` without ``xi``.
+    """
+
+    name = "independent_pixels"
+
+    def __init__(self, L, gain, *, dim=1, dtype="float64"):
+        super().__init__(L, dim=dim, dtype=dtype)
+        self.gain = check_real("gain", gain, nonnegative=True)
+
+    def covariance(self) -> np.ndarray:
+        return np.eye(self.D)
+
+    def covariance_kernel(self) -> np.ndarray:
+        kernel = np.zeros(self.shape)
+        kernel[(0,) * self.dim] = 1.0
+        return kernel
+
+    def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
+        return marginal_cumulants(self.gain, max_order)
+
+    def sample(self, P, rng) -> np.ndarray:
+        P, rng = self._check_sample_args(P, rng)
+        return nlgp_nonlinearity(rng.standard_normal((P, self.D), dtype=self.dtype), self.gain)
+
+    def describe(self) -> dict:
+        return super().describe() | {"gain": self.gain}
+
+
+class GaussianClone:
+    """Gaussian with the exact mean (zero) and covariance of another model.
+
+    Every cumulant of order >= 3 is zero: the control for claim 1 of
+    REFERENCE.md.  Models on a ring or torus (those with ``covariance_kernel``)
+    are sampled exactly through the FFT; others through an eigendecomposition
+    of ``model.covariance()`` (or of ``covariance`` if given).
+
+    Parameters
+    ----------
+    model : data model
+        Any object with ``covariance()``, ``D`` and ``describe()``.
+    covariance : ndarray of shape (D, D), optional
+        Use this instead of ``model.covariance()`` (e.g. an estimate).
+    """
+
+    name = "gaussian_clone"
+
+    def __init__(self, model, *, covariance=None):
+        self.model = model
+        self.D = model.D
+        self.dtype = np.dtype(getattr(model, "dtype", np.float64))
+        self._eigenvalues = None
+        self._factor = None
+        if covariance is None and hasattr(model, "covariance_kernel"):
+            self._eigenvalues = np.clip(kernel_eigenvalues(model.covariance_kernel()), 0.0, None)
+        else:
+            matrix = model.covariance() if covariance is None else np.asarray(covariance, dtype=np.float64)
+            if matrix.shape != (self.D, self.D):
+                raise ValueError(f"covariance must have shape ({self.D}, {self.D}), got {matrix.shape}")
+            values, vectors = np.linalg.eigh(matrix)
+            self._factor = vectors * np.sqrt(np.clip(values, 0.0, None))
+        self._covariance = None if covariance is None else np.asarray(covariance, dtype=np.float64)
+
+    @property
+    def shape(self):
+        return getattr(self.model, "shape", (self.D,))
+
+    def covariance(self) -> np.ndarray:
+        """The covariance the clone is sampled with, (D, D)."""
+        if self._covariance is not None:
+            return self._covariance
+        return self.model.covariance()
+
+    def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
+        """kappa_1..kappa_max of one pixel: (0, Sigma_ii, 0, 0, ...)."""
+        out = np.zeros(check_int("max_order", max_order, minimum=1, maximum=8))
+        if max_order >= 2:
+            out[1] = float(np.mean(np.diag(self.covariance())))
+        return out
+
+    def sample(self, P, rng) -> np.ndarray:
+        """P samples, ndarray of shape (P, D)."""
+        P = check_int("P", P, minimum=1)
+        rng = check_generator("rng", rng)
+        if self._eigenvalues is not None:
+            return sample_circulant(self._eigenvalues, P, rng, self.dtype)
+        noise = rng.standard_normal((P, self.D), dtype=self.dtype)
+        return noise @ self._factor.T.astype(self.dtype)
+
+    def describe(self) -> dict:
+        inner = {f"clone_of_{key}": value for key, value in self.model.describe().items()}
+        return {"data_model": self.name, "D": self.D, "dtype": self.dtype.name} | inner

@@ -1,0 +1,64 @@
+"""Two-class discrimination tasks built from two data models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from cavitykit._validation import check_generator, check_int
+
+
+def _check_models(model0, model1) -> None:
+    if model0.D != model1.D:
+        raise ValueError(f"model0 and model1 must have the same input dimension, got D={model0.D} and D={model1.D}")
+
+
+def two_class(model0, model1, P, rng) -> tuple[np.ndarray, np.ndarray]:
+    """A balanced, shuffled two-class data set.
+
+    Parameters
+    ----------
+    model0, model1 : data models with ``sample(P, rng)`` and the same ``D``
+        Class 0 and class 1 (e.g. NLGP with xi_0 and xi_1, or their Gaussian clones).
+    P : int
+        Number of samples (>= 2); class 0 gets the extra one when P is odd.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    X : ndarray of shape (P, D)
+    y : ndarray of shape (P,), int64 labels in {0, 1}
+    """
+    _check_models(model0, model1)
+    P = check_int("P", P, minimum=2)
+    rng = check_generator("rng", rng)
+    n1 = P // 2
+    X = np.concatenate([model0.sample(P - n1, rng), model1.sample(n1, rng)])
+    y = np.concatenate([np.zeros(P - n1, dtype=np.int64), np.ones(n1, dtype=np.int64)])
+    order = rng.permutation(P)
+    return X[order], y[order]
+
+
+def two_class_batches(model0, model1, batch_size, rng) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless stream of fresh balanced batches for online SGD (batch_size=1: one sample a step).
+
+    Each batch's labels are drawn as fair coin flips, so the stream is balanced
+    in expectation at any batch size, and every sample is new.
+
+    Yields
+    ------
+    X : ndarray of shape (batch_size, D)
+    y : ndarray of shape (batch_size,), int64
+    """
+    _check_models(model0, model1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    rng = check_generator("rng", rng)
+    while True:
+        y = rng.integers(0, 2, size=batch_size)
+        X = np.empty((batch_size, model0.D), dtype=np.result_type(model0.dtype, model1.dtype))
+        for label, model in enumerate((model0, model1)):
+            count = int(np.sum(y == label))
+            if count:
+                X[y == label] = model.sample(count, rng)
+        yield X, y
