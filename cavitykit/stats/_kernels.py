@@ -26,6 +26,15 @@ def _task_layout(n_rows, n_cols):
     return n_row_chunks, n_col_blocks
 
 
+@njit(inline="always")
+def _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks):
+    """(chunk, first column, end column, first row, end row) of one parallel task."""
+    chunk = task // n_col_blocks
+    c0 = (task % n_col_blocks) * COLUMN_BLOCK
+    c1 = min(n_cols, c0 + COLUMN_BLOCK)
+    return chunk, c0, c1, chunk * n_rows // n_row_chunks, (chunk + 1) * n_rows // n_row_chunks
+
+
 @njit(fastmath=FASTMATH, inline="always")
 def _powers_to_4(d):
     d2 = d * d
@@ -53,11 +62,7 @@ def _make_power_sum_kernel(powers, n_powers):
         n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols)
         sums = np.zeros((n_row_chunks, n_powers, n_cols))
         for task in prange(n_row_chunks * n_col_blocks):
-            chunk = task // n_col_blocks
-            c0 = (task % n_col_blocks) * COLUMN_BLOCK
-            c1 = min(n_cols, c0 + COLUMN_BLOCK)
-            i = chunk * n_rows // n_row_chunks
-            stop = (chunk + 1) * n_rows // n_row_chunks
+            chunk, c0, c1, i, stop = _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks)
             acc = np.zeros((n_powers, c1 - c0))
             while i + 4 <= stop:
                 row0, row1, row2, row3 = x[i], x[i + 1], x[i + 2], x[i + 3]
@@ -116,11 +121,8 @@ def shifted_power_sums_omit(x, shift, max_order):
     sums = np.zeros((n_row_chunks, max_order, n_cols))
     counts = np.zeros((n_row_chunks, n_cols))
     for task in prange(n_row_chunks * n_col_blocks):
-        chunk = task // n_col_blocks
-        c0 = (task % n_col_blocks) * COLUMN_BLOCK
-        width = min(n_cols, c0 + COLUMN_BLOCK) - c0
-        r0 = chunk * n_rows // n_row_chunks
-        r1 = (chunk + 1) * n_rows // n_row_chunks
+        chunk, c0, c1, r0, r1 = _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks)
+        width = c1 - c0
         deviation = np.empty(width)
         power = np.empty(width)
         acc = sums[chunk]
@@ -162,11 +164,8 @@ def shifted_mixed_power_sums(x, y, shift_x, shift_y, max_order):
     n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols)
     sums = np.zeros((n_row_chunks, max_order + 1, max_order + 1, n_cols))
     for task in prange(n_row_chunks * n_col_blocks):
-        chunk = task // n_col_blocks
-        c0 = (task % n_col_blocks) * COLUMN_BLOCK
-        width = min(n_cols, c0 + COLUMN_BLOCK) - c0
-        r0 = chunk * n_rows // n_row_chunks
-        r1 = (chunk + 1) * n_rows // n_row_chunks
+        chunk, c0, c1, r0, r1 = _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks)
+        width = c1 - c0
         powers_x = np.empty((max_order + 1, width))
         powers_y = np.empty((max_order + 1, width))
         acc = sums[chunk]
