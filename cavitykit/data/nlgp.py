@@ -33,12 +33,23 @@ def gain_normalization(gain: float) -> float:
     return 2.0 / np.pi * np.arcsin(gain**2 / (1.0 + gain**2))
 
 
+def nonlinearity_parameters(gain: float) -> tuple[float, float]:
+    """(a, b) with f(z) = b erf(a z) the NLGP nonlinearity; (0, 1) stands for the identity (g = 0)."""
+    if gain == 0:
+        return 0.0, 1.0
+    return gain / np.sqrt(2.0), 1.0 / np.sqrt(gain_normalization(gain))
+
+
 def nlgp_nonlinearity(z: np.ndarray, gain: float) -> np.ndarray:
     """x = erf(g z / sqrt 2) / sqrt(gamma(g)), the identity at g = 0 (its limit), dtype kept."""
     if gain == 0:
         return z
-    scale = np.asarray(1.0 / np.sqrt(gain_normalization(gain)), dtype=z.dtype)
-    return scipy.special.erf(z * np.asarray(gain / np.sqrt(2.0), dtype=z.dtype)) * scale
+    slope, scale = nonlinearity_parameters(gain)
+    return scipy.special.erf(z * np.asarray(slope, dtype=z.dtype)) * np.asarray(scale, dtype=z.dtype)
+
+
+def _check_sample_args(n_samples, rng) -> tuple[int, np.random.Generator]:
+    return check_int("P", n_samples, minimum=1), check_generator("rng", rng)
 
 
 def marginal_cumulants(gain: float, max_order: int = 8) -> np.ndarray:
@@ -92,9 +103,6 @@ class _TorusModel:
     def shape(self) -> tuple[int, ...]:
         """Image shape: (L,) or (L, L)."""
         return (self.L,) * self.dim
-
-    def _check_sample_args(self, n_samples, rng) -> tuple[int, np.random.Generator]:
-        return check_int("P", n_samples, minimum=1), check_generator("rng", rng)
 
     def describe(self) -> dict:
         """Flat description of the model (goes into netCDF attributes)."""
@@ -167,15 +175,9 @@ class NLGP(_TorusModel):
 
     def sample(self, P, rng) -> np.ndarray:
         """P independent images, ndarray of shape (P, D), rows in C order of ``shape``."""
-        P, rng = self._check_sample_args(P, rng)
-        gain, scale = self._nonlinearity_parameters()
-        return sample_circulant(self.latent_eigenvalues, P, rng, self.dtype, gain=gain, scale=scale)
-
-    def _nonlinearity_parameters(self) -> tuple[float, float]:
-        """(a, b) with f(z) = b erf(a z); (0, 1) means the identity (g = 0)."""
-        if self.gain == 0:
-            return 0.0, 1.0
-        return self.gain / np.sqrt(2.0), 1.0 / np.sqrt(gain_normalization(self.gain))
+        P, rng = _check_sample_args(P, rng)
+        slope, scale = nonlinearity_parameters(self.gain)
+        return sample_circulant(self.latent_eigenvalues, P, rng, self.dtype, gain=slope, scale=scale)
 
     def describe(self) -> dict:
         return super().describe() | {"xi": self.xi, "gain": self.gain}
@@ -206,7 +208,7 @@ class IndependentPixels(_TorusModel):
         return marginal_cumulants(self.gain, max_order)
 
     def sample(self, P, rng) -> np.ndarray:
-        P, rng = self._check_sample_args(P, rng)
+        P, rng = _check_sample_args(P, rng)
         return nlgp_nonlinearity(rng.standard_normal((P, self.D), dtype=self.dtype), self.gain)
 
     def describe(self) -> dict:
@@ -235,17 +237,17 @@ class GaussianClone:
         self.model = model
         self.D = model.D
         self.dtype = np.dtype(getattr(model, "dtype", np.float64))
+        self._covariance = None if covariance is None else np.asarray(covariance, dtype=np.float64)
         self._eigenvalues = None
         self._factor = None
         if covariance is None and hasattr(model, "covariance_kernel"):
             self._eigenvalues = np.clip(kernel_eigenvalues(model.covariance_kernel()), 0.0, None)
         else:
-            matrix = model.covariance() if covariance is None else np.asarray(covariance, dtype=np.float64)
+            matrix = self.covariance()
             if matrix.shape != (self.D, self.D):
                 raise ValueError(f"covariance must have shape ({self.D}, {self.D}), got {matrix.shape}")
             values, vectors = np.linalg.eigh(matrix)
             self._factor = vectors * np.sqrt(np.clip(values, 0.0, None))
-        self._covariance = None if covariance is None else np.asarray(covariance, dtype=np.float64)
 
     @property
     def shape(self):
@@ -266,8 +268,7 @@ class GaussianClone:
 
     def sample(self, P, rng) -> np.ndarray:
         """P samples, ndarray of shape (P, D)."""
-        P = check_int("P", P, minimum=1)
-        rng = check_generator("rng", rng)
+        P, rng = _check_sample_args(P, rng)
         if self._eigenvalues is not None:
             return sample_circulant(self._eigenvalues, P, rng, self.dtype)
         noise = rng.standard_normal((P, self.D), dtype=self.dtype)
