@@ -1,15 +1,23 @@
 """Data models with exact analytic statistics: NLGP, its Gaussian clone, independent pixels,
 Ising spins, natural-image patches, and two-class tasks built from them."""
 
+from cavitykit.data.images import SKIMAGE_PHOTOS, ImagePatches, load_image_array
+from cavitykit.data.ising import Ising, ising_correlation_length, periodic_autocorrelation
 from cavitykit.data.nlgp import NLGP, GaussianClone, IndependentPixels, gain_normalization, marginal_cumulants
 from cavitykit.data.tasks import two_class, two_class_batches
 
 __all__ = [
     "NLGP",
+    "SKIMAGE_PHOTOS",
     "GaussianClone",
+    "ImagePatches",
     "IndependentPixels",
+    "Ising",
     "gain_normalization",
+    "ising_correlation_length",
+    "load_image_array",
     "marginal_cumulants",
+    "periodic_autocorrelation",
     "two_class",
     "two_class_batches",
 ]

@@ -76,8 +76,16 @@ def marginal_cumulants(gain: float, max_order: int = 8) -> np.ndarray:
 
         value, _ = scipy.integrate.quad(integrand, 0.0, np.inf, epsabs=1e-14, epsrel=1e-13, limit=200)
         raw[r] = 2.0 * value
-    kappa = np.zeros(max_order + 1)
-    for n in range(1, max_order + 1):
+    return cumulants_from_raw_moments(raw)
+
+
+def cumulants_from_raw_moments(raw: np.ndarray) -> np.ndarray:
+    """kappa_1..kappa_n from raw moments E[x^0..x^n] (``raw[0]`` = 1), shape (n,).
+
+    The recursion kappa_n = mu'_n - sum_{m<n} C(n-1, m-1) kappa_m mu'_{n-m}.
+    """
+    kappa = np.zeros(len(raw))
+    for n in range(1, len(raw)):
         kappa[n] = raw[n] - sum(scipy.special.comb(n - 1, m - 1) * kappa[m] * raw[n - m] for m in range(1, n))
     return kappa[1:]
 
