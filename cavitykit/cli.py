@@ -7,7 +7,7 @@ import sys
 
 import cavitykit
 
-BENCHMARKS = ("cumulants", "data")
+BENCHMARKS = ("cumulants", "data", "cavity")
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -1,0 +1,23 @@
+"""The cavity method: how each weight's removal changes the statistics of hidden-unit pre-activations.
+
+``exact`` (all weights at once, from joint k-statistics as float64 GEMMs in torch),
+``expansion`` (truncated Taylor series in the removed weight), ``independent_theory``
+(the closed form for independent inputs), ``standard_error`` (paired batch-means error),
+``group_effect`` (a whole set removed at once) and ``next_layer_exact`` (first-layer
+removals seen by the next layer).  Mathematics: ``theory/cavity.md``.
+"""
+
+from cavitykit.cavity._statistics import STATISTICS
+from cavitykit.cavity.exact import exact, group_effect, next_layer_exact, standard_error
+from cavitykit.cavity.expansion import expansion
+from cavitykit.cavity.theory import independent_theory
+
+__all__ = [
+    "STATISTICS",
+    "exact",
+    "expansion",
+    "group_effect",
+    "independent_theory",
+    "next_layer_exact",
+    "standard_error",
+]

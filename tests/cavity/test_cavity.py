@@ -1,0 +1,251 @@
+"""Cavity effects: exact identity against brute force, expansions against exact, theory against data."""
+
+import numpy as np
+import pytest
+import scipy.special
+import scipy.stats
+import torch
+
+from cavitykit import cavity
+from cavitykit.data import NLGP, GaussianClone, IndependentPixels, marginal_cumulants
+from cavitykit.testing import brute_force_cavity
+
+STATISTICS = ["k2", "k3", "k4", "k5", "k6", "variance", "skewness", "excess_kurtosis"]
+
+
+@pytest.fixture(scope="module")
+def small_case():
+    rng = np.random.default_rng(2024)
+    weights = rng.standard_normal((4, 32))
+    mask = rng.random((4, 32)) > 0.25
+    inputs = NLGP(32, 3.0, 3.0).sample(2000, rng)
+    return weights, mask, inputs
+
+
+def assert_close_to_reference(result, reference, rtol=1e-10):
+    """Every effect within rtol of the largest effect of its statistic (effects near 0 have no digits)."""
+    np.testing.assert_array_equal(np.isnan(result), np.isnan(reference))
+    scale = np.nanmax(np.abs(reference))
+    np.testing.assert_allclose(result, reference, rtol=0, atol=rtol * scale, equal_nan=True)
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_exact_equals_brute_force(small_case, statistic, use_mask):
+    weights, mask, inputs = small_case
+    if use_mask:
+        result = cavity.exact(weights, inputs, statistic=statistic, mask=mask, batch_size=300)
+        reference = brute_force_cavity(weights, inputs, statistic=statistic, mask=mask)
+        assert np.isnan(result.values[~mask]).all()
+    else:
+        result = cavity.exact(np.where(mask, weights, 0.0), inputs, statistic=statistic)
+        reference = brute_force_cavity(np.where(mask, weights, 0.0), inputs, statistic=statistic)
+    assert_close_to_reference(result.values, reference)
+
+
+def test_float32_inputs_accumulate_in_float64(small_case):
+    weights, _, inputs = small_case
+    inputs32 = inputs.astype(np.float32)
+    result = cavity.exact(weights, inputs32)
+    assert_close_to_reference(result.values, brute_force_cavity(weights, inputs32.astype(np.float64)))
+
+
+def test_result_is_labelled(small_case):
+    weights, mask, inputs = small_case
+    result = cavity.exact(weights, inputs, mask=mask)
+    assert result.dims == ("neuron", "input")
+    assert result.shape == (4, 32)
+    np.testing.assert_array_equal(result.neuron, np.arange(4))
+    expected = scipy.stats.kurtosis(inputs @ np.where(mask, weights, 0).T / np.sqrt(32), bias=False)
+    np.testing.assert_allclose(result.statistic_value, expected, rtol=1e-10)
+    assert result.attrs["statistic"] == "excess_kurtosis" and result.attrs["n_samples"] == 2000
+
+
+@pytest.mark.parametrize("statistic", ["k3", "k4", "excess_kurtosis"])
+def test_expansion_to_full_degree_of_a_kstatistic_is_exact(small_case, statistic):
+    weights, _, inputs = small_case
+    exact = cavity.exact(weights, inputs, statistic=statistic).values
+    order = 4
+    approx = cavity.expansion(weights, inputs, statistic=statistic, order=order).values
+    if statistic == "excess_kurtosis":  # a ratio: the series does not terminate, but order 4 is close
+        assert np.median(np.abs(approx - exact) / np.abs(exact)) < 1e-2
+    else:
+        assert_close_to_reference(approx, exact)
+
+
+def test_first_order_expansion_is_the_derivative(small_case):
+    weights, _, inputs = small_case
+    first = cavity.expansion(weights, inputs, order=1).values
+    # Central difference of the exact change at a tiny removal fraction, for one weight.
+    k, i, h = 1, 5, 1e-4
+    x = inputs @ weights.T / np.sqrt(32)
+    step = weights[k, i] / np.sqrt(32) * inputs[:, i]
+
+    def kurt(fraction):
+        return scipy.stats.kurtosis(x[:, k] - fraction * step, bias=False)
+
+    derivative = (kurt(h) - kurt(-h)) / (2 * h)
+    assert first[k, i] == pytest.approx(derivative, rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def expansion_errors():
+    """Median relative error of orders 1, 2, 3 against exact, w ~ N(0, 1/D), NLGP(xi=3, g=3) data."""
+    rng = np.random.default_rng(5)
+    errors = {}
+    for n_inputs in (64, 256):
+        weights = rng.standard_normal((8, n_inputs)) / np.sqrt(n_inputs)
+        inputs = NLGP(n_inputs, 3.0, 3.0).sample(20_000, rng)
+        exact = cavity.exact(weights, inputs).values
+        errors[n_inputs] = [
+            np.median(np.abs(cavity.expansion(weights, inputs, order=m).values - exact) / np.abs(exact))
+            for m in (1, 2, 3)
+        ]
+    return errors
+
+
+def test_expansion_error_falls_with_order_and_dimension(expansion_errors):
+    for errors in expansion_errors.values():
+        assert errors[0] > errors[1] > errors[2]
+    assert all(big < small for big, small in zip(expansion_errors[256], expansion_errors[64], strict=True))
+    # REFERENCE.md section 5 quotes ~7%, ~1%, ~0.4% at D = 256; we measure 10%, 1.8%, 0.25%.
+    assert expansion_errors[256][0] < 0.2 and expansion_errors[256][2] < 0.01
+
+
+def test_gaussian_clone_effects_vanish_within_paired_error():
+    rng = np.random.default_rng(11)
+    model = NLGP(64, 3.0, 3.0)
+    weights = rng.standard_normal((4, 64))
+    for source, expect_zero in ((GaussianClone(model), True), (model, False)):
+        inputs = source.sample(40_000, rng)
+        delta = cavity.exact(weights, inputs).values
+        se = cavity.standard_error(weights, inputs, n_batches=20).values
+        z = delta / se
+        if expect_zero:
+            assert np.sqrt(np.mean(z**2)) < 1.5
+            assert np.mean(np.abs(z) > 4) < 0.01
+        else:  # the same test detects the effects on the non-Gaussian data
+            assert np.sqrt(np.mean(z**2)) > 3  # measured 5.1-6.4 over three seeds
+
+
+def test_independent_pixels_agree_with_independent_theory():
+    rng = np.random.default_rng(13)
+    gain, n_inputs = 3.0, 48
+    kappa = marginal_cumulants(gain, 4)
+    weights = rng.standard_normal((3, n_inputs)) * np.exp(-np.abs(np.arange(n_inputs) - 24) / 6.0)
+    inputs = IndependentPixels(n_inputs, gain).sample(100_000, rng)
+    theory = cavity.independent_theory(weights, kappa[3] / kappa[1] ** 2)
+    delta = cavity.exact(weights, inputs)
+    se = cavity.standard_error(weights, inputs, n_batches=20).values
+    z = (delta.values - theory.values) / se
+    assert np.sqrt(np.mean(z**2)) < 1.6
+    assert np.corrcoef(delta.values.ravel(), theory.values.ravel())[0, 1] > 0.95
+    np.testing.assert_allclose(delta.statistic_value, theory.statistic_value, atol=5 * np.sqrt(24 / 100_000) * 3)
+
+
+def test_independent_theory_follows_the_ipr_threshold():
+    rng = np.random.default_rng(3)
+    weights = rng.standard_normal((5, 20))
+    theory = cavity.independent_theory(weights, -2.0)
+    s2 = np.sum(weights**2, axis=1, keepdims=True)
+    s4 = np.sum(weights**4, axis=1, keepdims=True)
+    raises_ipr = weights**2 < 2 * s2 * s4 / (s2**2 + s4)
+    np.testing.assert_array_equal(theory.values < 0, raises_ipr)  # kappa_x < 0: higher IPR, more negative
+    np.testing.assert_allclose(theory.ipr, (s4 / s2**2)[:, 0])
+    lone = np.zeros((1, 4))
+    lone[0, 2] = 1.0
+    assert np.isnan(cavity.independent_theory(lone, -1.0).values).all()  # pruned, or the last weight
+
+
+def test_group_of_one_weight_equals_the_single_effect(small_case):
+    weights, mask, inputs = small_case
+    removed = np.zeros_like(mask)
+    removed[np.arange(4), [0, 3, 5, 7]] = True
+    removed &= mask
+    group = cavity.group_effect(weights, inputs, removed, mask=mask)
+    singles = cavity.exact(weights, inputs, mask=mask).values
+    expected = np.where(removed, singles, 0.0).sum(axis=1)
+    np.testing.assert_allclose(group.group, expected, atol=1e-10 * np.abs(expected).max())
+    np.testing.assert_allclose(group.sum_of_singles, expected)
+
+
+def test_group_of_many_weights_is_not_the_sum_of_singles(small_case):
+    weights, mask, inputs = small_case
+    removed = mask & (np.abs(weights) < np.quantile(np.abs(weights), 0.5))
+    group = cavity.group_effect(weights, inputs, removed, mask=mask)
+    kept = np.where(mask & ~removed, weights, 0.0)
+    scale = 1 / np.sqrt(32)
+    direct = scipy.stats.kurtosis(inputs @ kept.T * scale, bias=False) - scipy.stats.kurtosis(
+        inputs @ np.where(mask, weights, 0).T * scale, bias=False
+    )
+    np.testing.assert_allclose(group.group, direct, rtol=1e-9)
+    np.testing.assert_array_equal(group.n_removed, removed.sum(axis=1))
+
+
+@pytest.mark.parametrize("activation", ["erf", "relu"])
+def test_next_layer_exact_equals_brute_force(activation):
+    rng = np.random.default_rng(17)
+    n_hidden, n_inputs, n_out = 3, 12, 2
+    weights = rng.standard_normal((n_hidden, n_inputs))
+    readout = rng.standard_normal((n_out, n_hidden))
+    bias = 0.2 * rng.standard_normal(n_hidden)
+    inputs = NLGP(n_inputs, 2.0, 3.0).sample(3000, rng)
+    sigma = {"erf": lambda z: scipy.special.erf(z / np.sqrt(2)), "relu": lambda z: np.maximum(z, 0)}[activation]
+
+    def output_kurtosis(first):
+        hidden = sigma(inputs @ first.T / np.sqrt(n_inputs) + bias)
+        return scipy.stats.kurtosis(hidden @ readout.T / np.sqrt(n_hidden), axis=0, bias=False)
+
+    base = output_kurtosis(weights)
+    reference = np.empty((n_out, n_hidden, n_inputs))
+    for k in range(n_hidden):
+        for i in range(n_inputs):
+            removed = weights.copy()
+            removed[k, i] = 0.0
+            reference[:, k, i] = output_kurtosis(removed) - base
+    result = cavity.next_layer_exact(weights, readout, inputs, activation=activation, bias=bias, batch_size=700)
+    assert result.dims == ("output", "neuron", "input")
+    assert_close_to_reference(result.values, reference)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda w, x: cavity.exact(w, x[:, :5]), ValueError, r"inputs must have shape \(P, 8\)"),
+        (lambda w, x: cavity.exact(w[0], x), ValueError, "weights must be a non-empty 2-D"),
+        (lambda w, x: cavity.exact(w, x[:3]), ValueError, "at least 4 samples"),
+        (lambda w, x: cavity.exact(w, x, mask=np.ones((2, 2), bool)), ValueError, "mask must have the shape"),
+        (lambda w, x: cavity.exact(w, x, mask=np.ones(w.shape)), TypeError, "mask must be a boolean"),
+        (lambda w, x: cavity.exact(w, np.where(x > 1, np.nan, x)), ValueError, "inputs contain NaN"),
+        (lambda w, x: cavity.exact(np.where(w > 1, np.inf, w), x), ValueError, "weights contain NaN"),
+        (lambda w, x: cavity.exact(w, x, statistic="kurt"), ValueError, "statistic must be one of"),
+        (lambda w, x: cavity.exact(w, np.ones_like(x)), ValueError, "neuron 0 is constant"),
+        (lambda w, x: cavity.exact(w, x, batch_size=0), ValueError, "batch_size must be"),
+        (lambda w, x: cavity.expansion(w, x, order=0), ValueError, "order must be"),
+        (lambda w, x: cavity.independent_theory(w, "a"), TypeError, "kappa_x must be a real"),
+        (lambda w, x: cavity.standard_error(w, x, n_batches=1), ValueError, "n_batches must be"),
+        (lambda w, x: cavity.group_effect(w, x, np.ones(3, bool)), ValueError, "removed must be a boolean"),
+        (lambda w, x: cavity.next_layer_exact(w, np.ones((1, 5)), x), ValueError, r"readout must have shape"),
+        (lambda w, x: cavity.next_layer_exact(w, np.ones((1, 3)), x, activation="tanh"), ValueError, "activation"),
+    ],
+)
+def test_bad_input_is_named(call, error, message):
+    rng = np.random.default_rng(0)
+    with pytest.raises(error, match=message):
+        call(rng.standard_normal((3, 8)), rng.standard_normal((50, 8)))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_cuda_request_without_cuda_is_a_clear_error(small_case):
+    weights, _, inputs = small_case
+    with pytest.raises(ValueError, match="no CUDA device"):
+        cavity.exact(weights, inputs, device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_equals_cpu(small_case):
+    weights, mask, inputs = small_case
+    on_gpu = cavity.exact(weights, inputs, mask=mask, device="cuda").values
+    on_cpu = cavity.exact(weights, inputs, mask=mask, device="cpu").values
+    assert_close_to_reference(on_gpu, on_cpu, rtol=1e-12)
