@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The main job: IMP on NLGP and on its Gaussian clone (quick preset), resumable.
 run: $(STAMP)
-	$(BIN)/cavitykit bench cumulants
+	$(BIN)/cavitykit run --preset quick --out $(OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

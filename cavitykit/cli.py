@@ -7,7 +7,22 @@ import sys
 
 import cavitykit
 
-BENCHMARKS = ("cumulants", "data", "cavity")
+BENCHMARKS = ("cumulants", "data", "cavity", "imp")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cavitykit.imp import load_config, load_preset, run
+
+    if (args.config is None) == (args.preset is None):
+        raise ValueError("give exactly one of CONFIG.toml or --preset NAME")
+    config = load_preset(args.preset) if args.preset else load_config(args.config)
+    try:
+        run_dir = run(config, args.out, device=args.device, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("cavitykit run: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    print(f"run directory: {run_dir}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -26,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cavitykit {cavitykit.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run (or resume) IMP rounds and store every round in netCDF")
+    run.add_argument("config", nargs="?", metavar="CONFIG.toml", help="run configuration (TOML)")
+    run.add_argument("--preset", metavar="NAME", help="built-in configuration: quick or paper")
+    run.add_argument("--out", required=True, metavar="DIR", help="results root; the run goes to DIR/<name>-<hash>")
+    run.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_run)
 
     bench = commands.add_parser("bench", help="side-by-side ratio benchmarks against the named peers")
     bench.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME", help=f"one of {BENCHMARKS}")

@@ -36,3 +36,36 @@ def test_console_script_help():
 def test_bench_data_smoke(capsys):
     assert main(["bench", "data", "--scale", "0.001", "--repeats", "1"]) == 0
     assert "multivariate-normal route" in capsys.readouterr().out
+
+
+def test_run_writes_a_run_directory(tmp_path, capsys):
+    from tests.imp.tiny import tiny_config
+
+    config = tiny_config(variants=["nlgp"], imp={"rounds": 2}, analysis={"cavity": False, "n_heldout": 100})
+    (tmp_path / "tiny.toml").write_text(config.to_toml())
+    assert main(["run", str(tmp_path / "tiny.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "round 1: sparsity 0.292" in out and f"tiny-{config.hash[:12]}" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["run", "--preset", "huge", "--out", "OUT"], "preset must be one of"),
+        (["run", "--out", "OUT"], "exactly one of CONFIG.toml or --preset"),
+        (["run", "missing.toml", "--out", "OUT"], "does not exist"),
+        (["run", "BAD", "--out", "OUT"], "imp.prune_fraction must be in (0, 1)"),
+        (["run", "--preset", "quick", "--out", "OUT", "--device", "cuda:7"], "CUDA"),
+    ],
+)
+def test_run_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, message):
+    (tmp_path / "bad.toml").write_text("[imp]\nprune_fraction = 1.5\n")
+    arguments = [
+        str(tmp_path / "bad.toml") if a == "BAD" else str(tmp_path / "out") if a == "OUT" else a for a in arguments
+    ]
+    if "--device" in arguments and __import__("torch").cuda.is_available():
+        pytest.skip("CUDA present")
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.nc"))

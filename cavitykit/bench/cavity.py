@@ -78,5 +78,7 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
         print(f"K = {n_neurons}, D = {n_inputs}, P = {n_samples}, excess kurtosis, float64, {device}:")
         for name, seconds in times.items():
             print(f"  {name:38s}{seconds * 1e3:12.1f} ms{seconds / ours:10.2f}x cavitykit")
-        print(f"  => {naive / ours:.0f}x faster than the naive loop (target >= 300 at the small size), "
-              f"{ours / floor:.2f}x the floor (target <= 5)")
+        print(
+            f"  => {naive / ours:.0f}x faster than the naive loop (target >= 300 at the small size), "
+            f"{ours / floor:.2f}x the floor (target <= 5)"
+        )

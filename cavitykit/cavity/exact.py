@@ -87,8 +87,11 @@ def standard_error(
         dims=("neuron", "input"),
         coords={"neuron": np.arange(weights.shape[0]), "input": np.arange(weights.shape[1])},
         name="cavity_exact_se",
-        attrs={"long_name": f"batch-means standard error of the exact cavity change of {stat.name}",
-               "statistic": stat.name, "n_batches": n_batches},
+        attrs={
+            "long_name": f"batch-means standard error of the exact cavity change of {stat.name}",
+            "statistic": stat.name,
+            "n_batches": n_batches,
+        },
     )
 
 

@@ -160,9 +160,7 @@ def kstat_variance(cumulants: np.ndarray, n: int, count) -> np.ndarray:
     if n == 2:
         return k[4] / N + 2 * k[2] ** 2 / (N - 1)
     if n == 3:
-        return (
-            k[6] / N + 9 * (k[2] * k[4] + k[3] ** 2) / (N - 1) + 6 * N * k[2] ** 3 / ((N - 1) * (N - 2))
-        )
+        return k[6] / N + 9 * (k[2] * k[4] + k[3] ** 2) / (N - 1) + 6 * N * k[2] ** 3 / ((N - 1) * (N - 2))
     return (
         k[8] / N
         + (16 * k[2] * k[6] + 48 * k[3] * k[5] + 34 * k[4] ** 2) / (N - 1)
@@ -249,9 +247,7 @@ def _biased_statistic(x, order, axis, nan_policy, name):
     return _biased_from_moments(moments, order).reshape(rest)
 
 
-def kurtosis(
-    x, *, axis: int = 0, fisher: bool = True, bias: bool = False, nan_policy: str = "propagate"
-) -> np.ndarray:
+def kurtosis(x, *, axis: int = 0, fisher: bool = True, bias: bool = False, nan_policy: str = "propagate") -> np.ndarray:
     """Sample kurtosis along an axis.
 
     ``bias=False`` (default, unlike scipy) gives k_4 / k_2^2, the unbiased-cumulant
@@ -438,8 +434,10 @@ class MomentAccumulator:
 
     def kstats(self, max_order: int | None = None) -> np.ndarray:
         """k_1..k_max_order of everything seen: ndarray of shape (max_order, *rest)."""
-        max_order = self.max_order if max_order is None else check_int(
-            "max_order", max_order, minimum=1, maximum=self.max_order
+        max_order = (
+            self.max_order
+            if max_order is None
+            else check_int("max_order", max_order, minimum=1, maximum=self.max_order)
         )
         if self._moments is None:
             raise ValueError("MomentAccumulator has seen no data yet; call update() first")

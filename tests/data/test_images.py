@@ -14,9 +14,7 @@ def small_images(rng):
 def test_standardization_is_exact_over_all_patch_positions(small_images):
     model = ImagePatches(4, images=small_images)
     images = small_images / 255.0
-    patches = np.array(
-        [image[r : r + 4, c : c + 4] for image in images for r in range(9 - 3) for c in range(11 - 3)]
-    )
+    patches = np.array([image[r : r + 4, c : c + 4] for image in images for r in range(9 - 3) for c in range(11 - 3)])
     np.testing.assert_allclose(model.mean, patches.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(model.std, patches.std(axis=0), rtol=1e-10)
 

@@ -56,8 +56,9 @@ def test_clone_higher_cumulants_vanish(rng):
 def test_two_dimensional_latent_covariance_is_kronecker():
     one = NLGP(12, 2.5, 2.0)
     two = NLGP(12, 2.5, 2.0, dim=2)
-    np.testing.assert_allclose(two.latent_covariance(), np.kron(one.latent_covariance(), one.latent_covariance()),
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        two.latent_covariance(), np.kron(one.latent_covariance(), one.latent_covariance()), atol=1e-14
+    )
     assert two.D == 144 and two.shape == (12, 12)
 
 

@@ -87,9 +87,7 @@ def test_unbiased_for_gamma_cumulants_up_to_order_6(rng):
     assert abs(naive_k4.mean() - truth[3]) > 4 * standard_error[3]
 
 
-@pytest.mark.parametrize(
-    ("dtype", "offset_in_sigma"), [(np.float64, 1e6), (np.float32, 100.0)]
-)
+@pytest.mark.parametrize(("dtype", "offset_in_sigma"), [(np.float64, 1e6), (np.float32, 100.0)])
 def test_robust_to_a_large_mean(rng, dtype, offset_in_sigma):
     """k_4 within 1e-6 relative of a long-double two-pass reference where raw-sum estimators fail."""
     noise = rng.gamma(2.0, size=(50_000, 3))

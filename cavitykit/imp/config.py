@@ -1,0 +1,250 @@
+"""Run configuration: a validated dataclass tree loaded from TOML, hashed to name the run directory.
+
+Presets ship as TOML files beside this module (``presets/quick.toml``, ``presets/paper.toml``);
+copy one to start your own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cavitykit._validation import check_choice, check_int, check_real
+
+PRESET_DIR = Path(__file__).with_name("presets")
+VARIANTS = ("nlgp", "gaussian_clone")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Two-class task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites."""
+
+    L: int = 40
+    dim: int = 1
+    xi: tuple[float, float] = (1.0, 3.0)
+    gain: float = 3.0
+    n_train: int = 8000
+    n_test: int = 4000
+
+    def __post_init__(self):
+        check_int("data.L", self.L, minimum=2)
+        if self.dim not in (1, 2):
+            raise ValueError(f"data.dim must be 1 or 2, got {self.dim!r}")
+        if len(self.xi) != 2:
+            raise ValueError(f"data.xi must hold two correlation lengths, got {self.xi!r}")
+        for value in self.xi:
+            check_real("data.xi", value, positive=True)
+        check_real("data.gain", self.gain, nonnegative=True)
+        check_int("data.n_train", self.n_train, minimum=2)
+        check_int("data.n_test", self.n_test, minimum=2)
+
+    @property
+    def D(self) -> int:
+        return self.L**self.dim
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    width: int = 8
+    activation: str = "erf"
+    bias: bool = False
+    init_scale: float = 1.0
+    prune_readout: bool = False
+
+    def __post_init__(self):
+        check_int("network.width", self.width, minimum=1)
+        check_choice("network.activation", self.activation, ("erf", "relu"))
+        check_real("network.init_scale", self.init_scale, positive=True)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """'online': batch_size fresh samples per step (Ingrosso-Goldt: 1); 'batch': minibatches of the training set."""
+
+    mode: str = "batch"
+    optimizer: str = "sgd"
+    learning_rate: float = 0.05
+    steps: int = 1000
+    batch_size: int = 64
+    loss: str = "mse"
+
+    def __post_init__(self):
+        check_choice("training.mode", self.mode, ("online", "batch"))
+        check_choice("training.optimizer", self.optimizer, ("sgd", "adam"))
+        check_real("training.learning_rate", self.learning_rate, positive=True)
+        check_int("training.steps", self.steps, minimum=1)
+        check_int("training.batch_size", self.batch_size, minimum=1)
+        check_choice("training.loss", self.loss, ("mse", "cross_entropy"))
+
+
+@dataclass(frozen=True)
+class IMPConfig:
+    """IMP rounds: train, prune ``prune_fraction`` of the remaining weights, rewind, repeat.
+
+    strategy: 'magnitude' (IMP), 'random' (same per-round sparsity, random choice),
+    'one_shot' (train dense, prune to the final sparsity at once, retrain), 'dense' (no pruning).
+    rounds counts trainings; ``target_sparsity`` > 0 instead stops at the first round that reaches it.
+    """
+
+    rounds: int = 8
+    prune_fraction: float = 0.3
+    scope: str = "layer"
+    rewind_step: int = 0
+    target_sparsity: float = 0.0
+    strategy: str = "magnitude"
+
+    def __post_init__(self):
+        check_int("imp.rounds", self.rounds, minimum=1)
+        fraction = check_real("imp.prune_fraction", self.prune_fraction)
+        if not 0 < fraction < 1:
+            raise ValueError(f"imp.prune_fraction must be in (0, 1), got {fraction}")
+        check_choice("imp.scope", self.scope, ("layer", "global"))
+        check_int("imp.rewind_step", self.rewind_step, minimum=0)
+        target = check_real("imp.target_sparsity", self.target_sparsity)
+        if not 0 <= target < 1:
+            raise ValueError(f"imp.target_sparsity must be in [0, 1), got {target}")
+        check_choice("imp.strategy", self.strategy, ("magnitude", "random", "one_shot", "dense"))
+
+    @property
+    def n_trainings(self) -> int:
+        """Number of rounds (trainings) the strategy runs."""
+        if self.strategy == "dense":
+            return 1
+        rounds = self.rounds
+        if self.target_sparsity > 0:
+            rounds = 1 + math.ceil(math.log(1 - self.target_sparsity) / math.log(1 - self.prune_fraction))
+        return 2 if self.strategy == "one_shot" else rounds
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Per-round statistics on held-out samples of the input mixture."""
+
+    n_heldout: int = 20_000
+    cavity: bool = True
+    expansion_orders: tuple[int, ...] = (1, 2, 3)
+
+    def __post_init__(self):
+        check_int("analysis.n_heldout", self.n_heldout, minimum=8)
+        for order in self.expansion_orders:
+            check_int("analysis.expansion_orders", order, minimum=1, maximum=8)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "run"
+    seed: int = 0
+    replicates: int = 1
+    variants: tuple[str, ...] = VARIANTS
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    imp: IMPConfig = field(default_factory=IMPConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+    def __post_init__(self):
+        check_int("seed", self.seed, minimum=0)
+        check_int("replicates", self.replicates, minimum=1)
+        if not self.variants or len(set(self.variants)) != len(self.variants):
+            raise ValueError(f"variants must be distinct and non-empty, got {self.variants!r}")
+        for variant in self.variants:
+            check_choice("variants", variant, VARIANTS)
+        if self.imp.rewind_step >= self.training.steps:
+            raise ValueError(
+                f"imp.rewind_step must be below training.steps={self.training.steps}, got {self.imp.rewind_step}"
+            )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        """The config as TOML (what is stored in the run and hashed)."""
+        lines = []
+        tables = []
+        for key, value in self.to_dict().items():
+            if isinstance(value, dict):
+                tables.append((key, value))
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for table, values in tables:
+            lines.append(f"\n[{table}]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        return "\n".join(lines) + "\n"
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of the config (the run directory's name)."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+_SECTIONS = {
+    "data": DataConfig,
+    "network": NetworkConfig,
+    "training": TrainingConfig,
+    "imp": IMPConfig,
+    "analysis": AnalysisConfig,
+}
+
+
+def _build(cls, values: dict, where: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"{where or 'config'} must be a table, got {values!r}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ValueError(f"unknown config key(s) {', '.join(prefix + key for key in unknown)}; known: {sorted(known)}")
+    kwargs = {}
+    for key, value in values.items():
+        if key in _SECTIONS and not where:
+            kwargs[key] = _build(_SECTIONS[key], value, key)
+        elif isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as error:  # a wrong type that the checks report by name
+        raise ValueError(f"{where or 'config'}: {error}") from None
+
+
+def config_from_dict(values: dict) -> RunConfig:
+    """Build and validate a RunConfig; unknown keys are errors."""
+    return _build(RunConfig, values, "")
+
+
+def load_config(path) -> RunConfig:
+    """Read a TOML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+    try:
+        values = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"config file {str(path)!r} is not valid TOML: {error}") from None
+    return config_from_dict(values)
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name: str) -> RunConfig:
+    check_choice("preset", name, tuple(presets()))
+    return load_config(PRESET_DIR / f"{name}.toml")

@@ -1,0 +1,63 @@
+"""Pruning rules: which of the remaining weights a round removes.
+
+Kept counts follow round(N (1 - p)^r) exactly (one rounding per round, not
+accumulated), so after r rounds each layer keeps (1 - p)^r of its weights to within one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def kept_count(n_weights: int, prune_fraction: float, n_rounds: int) -> int:
+    """Weights a layer keeps after ``n_rounds`` prunings: round(N (1 - p)^r), at least 1."""
+    return max(1, round(n_weights * (1.0 - prune_fraction) ** n_rounds))
+
+
+def _smallest(scores: np.ndarray, candidates: np.ndarray, n_remove: int) -> np.ndarray:
+    """Boolean array marking the ``n_remove`` candidates of smallest score (ties by position)."""
+    removed = np.zeros(scores.shape, dtype=bool)
+    if n_remove <= 0:
+        return removed
+    index = np.flatnonzero(candidates)
+    order = np.argsort(scores.ravel()[index], kind="stable")[:n_remove]
+    removed.ravel()[index[order]] = True
+    return removed
+
+
+def magnitude_prune(layers, masks, n_remove, *, scope="layer"):
+    """Remove the smallest-magnitude remaining weights.
+
+    Parameters
+    ----------
+    layers : list of ndarray
+        Weights of each prunable layer.
+    masks : list of ndarray of bool
+        Current masks (True = kept), same shapes.
+    n_remove : list of int
+        Weights to remove per layer (scope 'layer'); with scope 'global' their total
+        is removed under one threshold across layers.
+
+    Returns
+    -------
+    list of ndarray of bool: the weights removed in each layer.
+    """
+    if scope == "layer":
+        return [_smallest(np.abs(w), m, n) for w, m, n in zip(layers, masks, n_remove, strict=True)]
+    scores = np.concatenate([np.abs(w).ravel() for w in layers])
+    candidates = np.concatenate([m.ravel() for m in masks])
+    removed = _smallest(scores, candidates, sum(n_remove))
+    return _split_like(removed, layers)
+
+
+def random_prune(masks, n_remove, rng: np.random.Generator):
+    """Remove ``n_remove[l]`` remaining weights of layer l chosen uniformly at random."""
+    return [_smallest(rng.random(m.shape), m, n) for m, n in zip(masks, n_remove, strict=True)]
+
+
+def _split_like(flat: np.ndarray, layers):
+    out, start = [], 0
+    for layer in layers:
+        out.append(flat[start : start + layer.size].reshape(layer.shape))
+        start += layer.size
+    return out

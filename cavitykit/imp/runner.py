@@ -1,0 +1,361 @@
+"""Resumable IMP runs: every round of every variant and replicate becomes one netCDF file.
+
+Randomness is derived from (seed, replicate, variant, round) alone, never carried
+between rounds, so a run resumed after an interruption continues from its last
+complete file and produces exactly the files of an uninterrupted run.  The network
+initialization depends on (seed, replicate) only: NLGP and its Gaussian clone start
+from the same weights.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+import cavitykit
+from cavitykit import cavity
+from cavitykit.cavity._engine import resolve_device
+from cavitykit.data import NLGP, GaussianClone, two_class
+from cavitykit.imp.config import RunConfig
+from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
+from cavitykit.imp.train import Task, accuracy, train
+from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_round
+from cavitykit.nets import MaskedFCN
+
+VARIANT_INDEX = {"nlgp": 0, "gaussian_clone": 1}
+# Streams of the seed sequence: what each random draw is for.
+INIT, DATA, ORDER, PRUNE = range(4)
+
+
+def _seed(config: RunConfig, *path: int) -> int:
+    return int(np.random.SeedSequence([config.seed, *path]).generate_state(1)[0])
+
+
+def run_directory(config: RunConfig, out) -> Path:
+    """``out/<name>-<hash>``, or ``out`` itself when it already is this config's run directory."""
+    out = Path(out)
+    if (out / "config.toml").is_file():
+        return out
+    return out / f"{config.name}-{config.hash[:12]}"
+
+
+def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
+    """Create the directory with its config, or check that an existing one holds the same config."""
+    from cavitykit.imp.config import load_config
+
+    config_file = run_dir / "config.toml"
+    if config_file.is_file():
+        stored = load_config(config_file)
+        if stored.hash != config.hash:
+            raise ValueError(
+                f"{str(run_dir)!r} holds a run of a different config ({stored.name}, hash {stored.hash[:12]}); "
+                "choose another --out"
+            )
+        remove_temporaries(run_dir)
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ValueError(f"{str(run_dir)!r} exists, is not empty and holds no cavitykit config")
+    with atomic_target(config_file) as temporary:
+        temporary.write_text(config.to_toml())
+
+
+def data_models(config: RunConfig, variant: str):
+    """(model for class 0, model for class 1) of a variant."""
+    data = config.data
+    models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
+    return tuple(models) if variant == "nlgp" else tuple(GaussianClone(model) for model in models)
+
+
+def make_task(config: RunConfig, variant: str, replicate: int, device) -> tuple[Task, list[np.ndarray]]:
+    """Training and test tensors, and held-out inputs of each class, (P, D) each, for the statistics.
+
+    Statistics are taken per class: the two-class mixture of Gaussian clones is a scale mixture,
+    non-Gaussian although each class is Gaussian.
+    """
+    models = data_models(config, variant)
+    rng = np.random.default_rng(_seed(config, replicate, DATA, VARIANT_INDEX[variant]))
+    x_train, y_train = two_class(*models, config.data.n_train, rng)
+    x_test, y_test = two_class(*models, config.data.n_test, rng)
+    heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float64) for model in models]
+
+    def tensor(array):
+        return torch.as_tensor(array, dtype=torch.float32, device=device)
+
+    task = Task(tensor(x_train), tensor(y_train), tensor(x_test), tensor(y_test), models)
+    return task, heldout
+
+
+def new_network(config: RunConfig, replicate: int, device) -> MaskedFCN:
+    net = config.network
+    generator = torch.Generator().manual_seed(_seed(config, replicate, INIT))
+    return MaskedFCN(
+        config.data.D,
+        net.width,
+        activation=net.activation,
+        bias=net.bias,
+        init_scale=net.init_scale,
+        prune_readout=net.prune_readout,
+        generator=generator,
+    ).to(device)
+
+
+def _layers(network: MaskedFCN) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Prunable layers' weights and masks as numpy (first layer, then the readout if prunable)."""
+    weights = [network.first.weight.detach().cpu().numpy().astype(np.float64)]
+    masks = [network.mask.cpu().numpy()]
+    if network.readout_mask is not None:
+        weights.append(network.readout.weight.detach().cpu().numpy().astype(np.float64))
+        masks.append(network.readout_mask.cpu().numpy())
+    return weights, masks
+
+
+def next_pruning(config: RunConfig, network: MaskedFCN, round_index: int, seed: int) -> list[np.ndarray]:
+    """What the strategy removes after this round (for 'dense': what one IMP round would remove).
+
+    Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings
+    the next round has had: round_index + 1, or all rounds - 1 at once for 'one_shot' after round 0.
+    """
+    imp = config.imp
+    weights, masks = _layers(network)
+    target = imp.rounds - 1 if imp.strategy == "one_shot" and round_index == 0 else round_index + 1
+    if imp.strategy == "dense":
+        target = 1
+    n_remove = [max(0, int(m.sum()) - kept_count(m.size, imp.prune_fraction, target)) for m in masks]
+    if imp.strategy == "random":
+        return random_prune(masks, n_remove, np.random.default_rng(seed))
+    return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
+
+
+def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.ndarray]) -> dict:
+    """Pre-activation cumulants, IPR and (optionally) cavity effects on held-out inputs of each class."""
+    weights, masks = _layers(network)
+    w, mask = weights[0], masks[0]
+    bias = 0.0 if network.first.bias is None else network.first.bias.detach().cpu().numpy()
+    alive = mask.any(axis=1)
+    k = np.full((len(heldout), 4, w.shape[0]), np.nan)
+    for label, inputs in enumerate(heldout):
+        k[label][:, alive] = cavitykit.kstats((inputs @ w.T / np.sqrt(w.shape[1]) + bias)[:, alive], 4)
+    squares = w**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ipr = (squares**2).sum(axis=1) / squares.sum(axis=1) ** 2
+    out = {
+        "preact_variance": (("label", "neuron"), k[:, 1]),
+        "preact_skewness": (("label", "neuron"), k[:, 2] / k[:, 1] ** 1.5),
+        "preact_excess_kurtosis": (("label", "neuron"), k[:, 3] / k[:, 1] ** 2),
+        "ipr": ("neuron", ipr),
+    }
+    if config.analysis.cavity:
+        orders = config.analysis.expansion_orders
+        exact = np.full((len(heldout), *w.shape), np.nan)
+        expansion = np.full((len(heldout), len(orders), *w.shape), np.nan)
+        for label, inputs in enumerate(heldout):
+            exact[label, alive] = cavity.exact(w[alive], inputs, mask=mask[alive]).values
+            for index, order in enumerate(orders):
+                approx = cavity.expansion(w[alive], inputs, order=order, mask=mask[alive])
+                expansion[label, index, alive] = approx.values
+        out["cavity_exact"] = (("label", "neuron", "input"), exact)
+        out["cavity_expansion"] = (("label", "approx_order", "neuron", "input"), expansion)
+    return out
+
+
+ATTRIBUTES = {
+    "weight": ("trained first-layer weights (masked)", "1"),
+    "mask": ("first-layer mask: true where the weight is kept", "1"),
+    "init_weight": ("first-layer weights at the rewind point", "1"),
+    "readout": ("trained readout weights", "1"),
+    "init_readout": ("readout weights at the rewind point", "1"),
+    "readout_mask": ("readout mask: true where kept", "1"),
+    "pruned_next": ("first-layer weights the strategy removes after this round", "1"),
+    "train_loss": ("mean training loss over the last tenth of the steps", "1"),
+    "test_accuracy": ("fraction of test samples classified correctly", "1"),
+    "sparsity": ("fraction of first-layer weights pruned", "1"),
+    "preact_variance": ("k-statistic k_2 of the pre-activation on held-out inputs of each class", "1"),
+    "preact_skewness": ("k_3 / k_2^1.5 of the pre-activation on held-out inputs of each class", "1"),
+    "preact_excess_kurtosis": ("k_4 / k_2^2 of the pre-activation on held-out inputs of each class", "1"),
+    "ipr": ("inverse participation ratio sum w^4 / (sum w^2)^2 of the unit's weights", "1"),
+    "cavity_exact": ("exact change of the pre-activation excess kurtosis when the weight is removed", "1"),
+    "cavity_expansion": ("truncated-expansion change of the pre-activation excess kurtosis", "1"),
+}
+
+
+def round_dataset(
+    config, variant, replicate, round_index, network, rewind_state, train_loss, test_accuracy, pruned, statistics
+) -> xr.Dataset:
+    """One round as a Dataset with length-1 dims variant, replicate, round."""
+    weights, masks = _layers(network)
+    init_weight = rewind_state["first.weight"].cpu().numpy().astype(np.float64)
+    readout_mask = masks[1][0] if len(masks) > 1 else np.ones(network.width, dtype=bool)
+    variables = {
+        "weight": (("neuron", "input"), weights[0]),
+        "mask": (("neuron", "input"), masks[0]),
+        "init_weight": (("neuron", "input"), init_weight * masks[0]),
+        "readout": ("neuron", network.readout.weight.detach().cpu().numpy().astype(np.float64)[0]),
+        "init_readout": ("neuron", rewind_state["readout.weight"].cpu().numpy().astype(np.float64)[0]),
+        "readout_mask": ("neuron", readout_mask),
+        "pruned_next": (("neuron", "input"), pruned[0]),
+        "train_loss": ((), train_loss),
+        "test_accuracy": ((), test_accuracy),
+        "sparsity": ((), 1.0 - float(masks[0].mean())),
+        **statistics,
+    }
+    if network.first.bias is not None:
+        variables["init_bias"] = ("neuron", rewind_state["first.bias"].cpu().numpy().astype(np.float64))
+        variables["bias"] = ("neuron", network.first.bias.detach().cpu().numpy().astype(np.float64))
+    if len(pruned) > 1:
+        variables["readout_pruned_next"] = ("neuron", pruned[1][0])
+    data = config.data
+    coords = {"neuron": np.arange(network.width), "input": np.arange(data.D), "label": [0, 1]}
+    if data.dim == 2:
+        coords |= {"x": ("input", np.arange(data.D) % data.L), "y": ("input", np.arange(data.D) // data.L)}
+    else:
+        coords |= {"x": ("input", np.arange(data.D))}
+    if "cavity_expansion" in statistics:
+        coords["approx_order"] = np.array(config.analysis.expansion_orders)
+    dataset = xr.Dataset(variables, coords=coords)
+    for name, (long_name, units) in ATTRIBUTES.items():
+        if name in dataset:
+            dataset[name].attrs.update(long_name=long_name, units=units)
+    dataset = dataset.expand_dims(variant=[variant], replicate=[replicate], round=[round_index])
+    model0 = data_models(config, variant)[0]
+    description = {f"data_{key}": str(value) for key, value in model0.describe().items()}
+    dataset.attrs = {
+        "Conventions": "CF-1.8",
+        "title": f"cavitykit IMP round {round_index} ({variant}, replicate {replicate})",
+        "history": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} cavitykit {cavitykit.__version__} run",
+        "source": f"cavitykit {cavitykit.__version__}",
+        "cavitykit_schema": SCHEMA,
+        "cavitykit_version": cavitykit.__version__,
+        "config": config.to_toml(),
+        "config_hash": config.hash,
+        **description,
+        "data_model": variant,
+        "data_xi": f"{data.xi[0]} {data.xi[1]}",  # class 0 and class 1
+    }
+    return dataset
+
+
+@dataclass
+class Progress:
+    """A one-line progress bar on stderr plus a summary line per round."""
+
+    enabled: bool = True
+    stream: object = sys.stderr
+
+    def steps(self, label: str, n_steps: int) -> Callable[[int], None] | None:
+        if not self.enabled:
+            return None
+        every = max(1, n_steps // 20)
+
+        def update(step):
+            if step % every == 0 or step == n_steps:
+                filled = 20 * step // n_steps
+                print(
+                    f"\r  {label} [{'#' * filled}{'.' * (20 - filled)}] step {step}/{n_steps}",
+                    end="",
+                    file=self.stream,
+                    flush=True,
+                )
+
+        return update
+
+    def summary(self, line: str) -> None:
+        if self.enabled:
+            print("\r" + " " * 78 + "\r", end="", file=self.stream)
+        print(line, flush=True)
+
+
+def _state_from_round(network: MaskedFCN, dataset: xr.Dataset) -> dict:
+    """Rewind point and next masks recovered from a stored round (for resuming)."""
+    one = dataset.isel(variant=0, replicate=0, round=0)
+    state = {key: value.clone() for key, value in network.state_dict().items()}
+    state["first.weight"] = torch.as_tensor(one.init_weight.values, dtype=torch.float32)
+    state["readout.weight"] = torch.as_tensor(one.init_readout.values[None], dtype=torch.float32)
+    if "init_bias" in one:
+        state["first.bias"] = torch.as_tensor(one.init_bias.values, dtype=torch.float32)
+    mask = one["mask"].values & ~one.pruned_next.values
+    readout_mask = one.readout_mask.values
+    if "readout_pruned_next" in one:
+        readout_mask = readout_mask & ~one.readout_pruned_next.values
+    return {"rewind": state, "mask": mask, "readout_mask": readout_mask}
+
+
+def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int, device, progress: Progress) -> None:
+    """All rounds of one (variant, replicate), skipping the rounds already on disk."""
+    n_rounds = config.imp.n_trainings
+    paths = [round_path(run_dir, variant, replicate, r) for r in range(n_rounds)]
+    done = 0
+    while done < n_rounds and paths[done].is_file():
+        done += 1
+    if done == n_rounds:
+        return
+    task, heldout = make_task(config, variant, replicate, device)
+    network = new_network(config, replicate, device)
+    if done == 0:
+        rewind, mask, readout_mask = None, None, None
+    else:
+        resumed = _state_from_round(network, read_round(paths[done - 1], config_hash=config.hash))
+        rewind, mask, readout_mask = resumed["rewind"], resumed["mask"], resumed["readout_mask"]
+    steps = config.training.steps
+    for round_index in range(done, n_rounds):
+        label = f"{variant} rep {replicate} round {round_index + 1}/{n_rounds}"
+        if rewind is None:  # round 0: from initialization, capturing the late-rewinding point
+            capture = config.imp.rewind_step if config.imp.rewind_step > 0 else None
+            init_state = {key: value.detach().clone() for key, value in network.state_dict().items()}
+            train_loss, snapshot = train(
+                network,
+                task,
+                config.training,
+                seed=_seed(config, replicate, ORDER, round_index),
+                n_steps=steps,
+                capture_step=capture,
+                progress=progress.steps(label, steps),
+            )
+            rewind = snapshot if snapshot is not None else init_state
+        else:
+            network.load_state_dict({key: value.to(device) for key, value in rewind.items()})
+            network.set_mask(
+                torch.as_tensor(mask), None if network.readout_mask is None else torch.as_tensor(readout_mask)
+            )
+            n_steps = steps - config.imp.rewind_step
+            train_loss, _ = train(
+                network,
+                task,
+                config.training,
+                seed=_seed(config, replicate, ORDER, round_index),
+                n_steps=n_steps,
+                progress=progress.steps(label, n_steps),
+            )
+        test_accuracy = accuracy(network, task.x_test, task.y_test)
+        pruned = next_pruning(config, network, round_index, _seed(config, replicate, PRUNE, round_index))
+        statistics = round_statistics(config, network, heldout)
+        dataset = round_dataset(
+            config, variant, replicate, round_index, network, rewind, train_loss, test_accuracy, pruned, statistics
+        )
+        write_round(paths[round_index], dataset)
+        one = dataset.isel(variant=0, replicate=0, round=0)
+        progress.summary(
+            f"{variant:15s} rep {replicate} round {round_index}: sparsity {float(one.sparsity):.3f}  "
+            f"test acc {test_accuracy:.3f}  mean IPR {float(np.nanmean(one.ipr)):.4f}  "
+            f"mean |kurt| {float(np.nanmean(np.abs(one.preact_excess_kurtosis))):.3f} (per class)"
+        )
+        mask = network.mask.cpu().numpy() & ~pruned[0]
+        readout_mask = None if network.readout_mask is None else network.readout_mask.cpu().numpy()[0] & ~pruned[1][0]
+
+
+def run(config: RunConfig, out, *, device=None, progress: bool = True) -> Path:
+    """Run (or resume) every variant and replicate of ``config`` under ``out``; return the run directory."""
+    device = resolve_device(device)
+    run_dir = run_directory(config, out)
+    prepare_run_directory(config, run_dir)
+    reporter = Progress(enabled=progress)
+    for replicate in range(config.replicates):
+        for variant in config.variants:
+            run_replicate(config, run_dir, variant, replicate, device, reporter)
+    return run_dir

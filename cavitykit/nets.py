@@ -1,0 +1,121 @@
+"""Two-layer fully connected network with boolean masks (Ingrosso-Goldt scaling), in torch.
+
+f(x) = sum_k v_k sigma(w_k . x / sqrt(D) + b_k) / sqrt(K), sigma = erf(. / sqrt 2) or ReLU.
+The first-layer mask (and optionally a readout mask) are our own boolean buffers:
+masked weights are multiplied out in the forward pass and zeroed in the parameters
+after every optimizer step, so they stay exactly zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from cavitykit._validation import check_choice, check_int, check_real
+
+ACTIVATIONS = ("erf", "relu")
+
+
+def activation_function(name: str):
+    """sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid with unit slope), 'relu' is max(z, 0)."""
+    check_choice("activation", name, ACTIVATIONS)
+    if name == "erf":
+        return lambda z: torch.erf(z * (1.0 / math.sqrt(2.0)))
+    return torch.relu
+
+
+class MaskedFCN(nn.Module):
+    """Two-layer FCN with a scalar output and boolean masks.
+
+    Parameters
+    ----------
+    n_inputs : int
+        D.
+    width : int
+        K hidden units.
+    activation : {'erf', 'relu'}
+    bias : bool
+        Hidden biases b_k (initialized to zero).
+    init_scale : float
+        Standard deviation of the initial weights w_ki and v_k.
+    prune_readout : bool
+        Give the readout a mask too (IMP may prune it).
+    generator : torch.Generator, optional
+        Source of the initial weights (deterministic runs).
+    """
+
+    def __init__(
+        self,
+        n_inputs,
+        width,
+        *,
+        activation="erf",
+        bias=False,
+        init_scale=1.0,
+        prune_readout=False,
+        generator=None,
+        dtype=torch.float32,
+    ):
+        super().__init__()
+        self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
+        self.width = check_int("width", width, minimum=1)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.sigma = activation_function(activation)
+        init_scale = check_real("init_scale", init_scale, positive=True)
+        self.first = nn.Linear(self.n_inputs, self.width, bias=bool(bias), dtype=dtype)
+        self.readout = nn.Linear(self.width, 1, bias=False, dtype=dtype)
+        with torch.no_grad():
+            self.first.weight.copy_(torch.randn(self.first.weight.shape, generator=generator) * init_scale)
+            self.readout.weight.copy_(torch.randn(self.readout.weight.shape, generator=generator) * init_scale)
+            if self.first.bias is not None:
+                self.first.bias.zero_()
+        self.register_buffer("mask", torch.ones(self.width, self.n_inputs, dtype=torch.bool))
+        self.register_buffer("readout_mask", torch.ones(1, self.width, dtype=torch.bool) if prune_readout else None)
+
+    def set_mask(self, mask, readout_mask=None) -> None:
+        """Install boolean masks (shape (K, D), and (1, K) or (K,) for the readout) and zero what they remove."""
+        mask = torch.as_tensor(mask, device=self.mask.device)
+        if mask.dtype != torch.bool or tuple(mask.shape) != tuple(self.mask.shape):
+            raise ValueError(
+                f"mask must be a boolean tensor of shape {tuple(self.mask.shape)}, got {mask.dtype} {tuple(mask.shape)}"
+            )
+        self.mask.copy_(mask)
+        if readout_mask is not None:
+            if self.readout_mask is None:
+                raise ValueError("readout_mask given but the network was built with prune_readout=False")
+            readout_mask = torch.as_tensor(readout_mask, device=self.mask.device).reshape(1, -1)
+            if readout_mask.dtype != torch.bool or readout_mask.shape[1] != self.width:
+                raise ValueError(f"readout_mask must be boolean with {self.width} entries, got {readout_mask.shape}")
+            self.readout_mask.copy_(readout_mask)
+        self.apply_masks()
+
+    @torch.no_grad()
+    def apply_masks(self) -> None:
+        """Zero the masked weights in place (called after every optimizer step)."""
+        self.first.weight.mul_(self.mask)
+        if self.readout_mask is not None:
+            self.readout.weight.mul_(self.readout_mask)
+
+    def preactivation(self, x: torch.Tensor) -> torch.Tensor:
+        """lambda = (w * mask) x / sqrt(D) (+ b), shape (batch, K)."""
+        out = x @ (self.first.weight * self.mask).T * (1.0 / math.sqrt(self.n_inputs))
+        return out if self.first.bias is None else out + self.first.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """f(x), shape (batch,)."""
+        readout = self.readout.weight if self.readout_mask is None else self.readout.weight * self.readout_mask
+        hidden = self.sigma(self.preactivation(x))
+        return (hidden @ readout.T).squeeze(-1) * (1.0 / math.sqrt(self.width))
+
+    def to_torch_prune(self) -> None:
+        """Hand the masks to ``torch.nn.utils.prune.custom_from_mask`` (for interoperability).
+
+        Afterwards ``first.weight`` is the masked product that torch's pruning maintains.
+        """
+        from torch.nn.utils import prune
+
+        prune.custom_from_mask(self.first, "weight", self.mask)
+        if self.readout_mask is not None:
+            prune.custom_from_mask(self.readout, "weight", self.readout_mask)

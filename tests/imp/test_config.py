@@ -1,0 +1,46 @@
+import pytest
+
+from cavitykit.imp import load_config, load_preset, presets
+from tests.imp.tiny import tiny_config
+
+
+def test_presets_load_and_round_trip_through_toml(tmp_path):
+    assert {"quick", "paper"} <= set(presets())
+    for name in presets():
+        config = load_preset(name)
+        (tmp_path / f"{name}.toml").write_text(config.to_toml())
+        assert load_config(tmp_path / f"{name}.toml").hash == config.hash
+
+
+def test_hash_changes_with_any_setting():
+    assert tiny_config().hash != tiny_config(imp={"prune_fraction": 0.31}).hash
+    assert tiny_config().hash == tiny_config().hash
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        ({"imp": {"prune_fraction": 1.0}}, r"imp.prune_fraction must be in \(0, 1\)"),
+        ({"imp": {"prune_fraction": 0.0}}, r"imp.prune_fraction must be in \(0, 1\)"),
+        ({"imp": {"rounds": -1}}, r"imp.rounds must be in \[1, inf\]"),
+        ({"imp": {"pruning": 0.2}}, "unknown config key.*imp.pruning"),
+        ({"colour": "red"}, "unknown config key.*colour"),
+        ({"network": {"activation": "tanh"}}, "network.activation must be one of"),
+        ({"training": {"steps": 10}, "imp": {"rewind_step": 10}}, "imp.rewind_step must be below"),
+        ({"variants": ["nlgp", "nlgp"]}, "variants must be distinct"),
+        ({"data": {"L": "ten"}}, "data.L must be an integer"),
+    ],
+)
+def test_bad_configs_are_named(sections, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**sections)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("rounds = = 3")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        load_preset("huge")

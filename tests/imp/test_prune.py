@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.3, 0.5])
+def test_kept_counts_follow_the_geometric_law_within_one(fraction):
+    for n_weights in (7, 100, 1601):
+        for rounds in range(12):
+            assert abs(kept_count(n_weights, fraction, rounds) - n_weights * (1 - fraction) ** rounds) <= 1
+
+
+def test_magnitude_prune_removes_the_smallest_remaining():
+    weights = np.array([[0.1, -3.0, 0.2, 5.0], [-0.05, 1.0, 2.0, -0.3]])
+    mask = np.array([[True, True, True, True], [False, True, True, True]])
+    (removed,) = magnitude_prune([weights], [mask], [3])
+    np.testing.assert_array_equal(removed, [[True, False, True, False], [False, False, False, True]])
+
+
+def test_global_scope_uses_one_threshold_across_layers():
+    first, second = np.array([[1.0, 2.0, 3.0]]), np.array([[0.5, 4.0]])
+    masks = [np.ones((1, 3), bool), np.ones((1, 2), bool)]
+    layer = magnitude_prune([first, second], masks, [1, 1], scope="layer")
+    shared = magnitude_prune([first, second], masks, [1, 1], scope="global")
+    np.testing.assert_array_equal(layer[0], [[True, False, False]])
+    np.testing.assert_array_equal(shared[0], [[True, False, False]])
+    np.testing.assert_array_equal(shared[1], [[True, False]])
+
+
+def test_random_prune_removes_the_count_among_remaining():
+    mask = np.random.default_rng(0).random((10, 10)) > 0.3
+    (removed,) = random_prune([mask], [17], np.random.default_rng(1))
+    assert removed.sum() == 17 and not np.any(removed & ~mask)

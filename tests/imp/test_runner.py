@@ -1,0 +1,173 @@
+"""IMP runs: determinism, mask bookkeeping, rewinding, resuming after kill -9, and the stored schema."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cavitykit.imp import run
+from cavitykit.io import open_run, round_path
+from tests.imp.tiny import tiny_config
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    config = tiny_config()
+    run_dir = run(config, tmp_path_factory.mktemp("runs"), progress=False)
+    return config, run_dir, open_run(run_dir)
+
+
+def test_schema_and_attributes(tiny_run):
+    config, run_dir, ds = tiny_run
+    assert run_dir.name == f"tiny-{config.hash[:12]}"
+    assert set(ds.dims) >= {"variant", "replicate", "round", "neuron", "input", "label", "approx_order"}
+    assert ds.sizes["round"] == 4 and ds.sizes["neuron"] == 4 and ds.sizes["input"] == 12
+    for name in (
+        "weight",
+        "mask",
+        "init_weight",
+        "pruned_next",
+        "train_loss",
+        "test_accuracy",
+        "sparsity",
+        "preact_excess_kurtosis",
+        "ipr",
+        "cavity_exact",
+        "cavity_expansion",
+    ):
+        assert name in ds, name
+        assert "long_name" in ds[name].attrs
+    assert ds["mask"].dtype == bool and ds["pruned_next"].dtype == bool
+    assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["config_hash"] == config.hash
+    assert ds.attrs["data_model"] == "gaussian_clone nlgp"
+    one = xr.open_dataset(round_path(run_dir, "nlgp", 0, 0), engine="netcdf4")
+    assert one.attrs["data_model"] == "nlgp" and one.attrs["data_xi"] == "1.0 3.0"
+    one.close()
+
+
+def test_masks_shrink_and_pruned_weights_are_zero(tiny_run):
+    config, _, ds = tiny_run
+    for variant in ds.variant.values:
+        sel = ds.sel(variant=variant, replicate=0)
+        n_weights = sel.sizes["neuron"] * sel.sizes["input"]
+        for r in range(1, sel.sizes["round"]):
+            before, after = sel["mask"].isel(round=r - 1).values, sel["mask"].isel(round=r).values
+            assert not np.any(after & ~before)
+            np.testing.assert_array_equal(after, before & ~sel.pruned_next.isel(round=r - 1).values)
+        for r in range(sel.sizes["round"]):
+            mask = sel["mask"].isel(round=r).values
+            assert np.all(sel.weight.isel(round=r).values[~mask] == 0)
+            assert abs(mask.sum() - n_weights * (1 - config.imp.prune_fraction) ** r) <= 1
+
+
+def test_rewinding_restores_the_initialization(tiny_run):
+    _, _, ds = tiny_run
+    init = ds.init_weight.isel(round=0)
+    for r in range(1, ds.sizes["round"]):
+        np.testing.assert_array_equal(ds.init_weight.isel(round=r), init.where(ds["mask"].isel(round=r), 0.0))
+    # NLGP and its clone start from the same weights (same seeds).
+    np.testing.assert_array_equal(init.sel(variant="nlgp"), init.sel(variant="gaussian_clone"))
+
+
+def test_same_config_gives_bitwise_identical_weights(tiny_run, tmp_path):
+    config, _, ds = tiny_run
+    again = open_run(run(config, tmp_path, progress=False))
+    for name in ("weight", "init_weight", "readout", "cavity_exact", "preact_excess_kurtosis"):
+        np.testing.assert_array_equal(again[name].values, ds[name].values, err_msg=name)
+
+
+def test_a_finished_run_is_not_recomputed(tiny_run):
+    config, run_dir, _ = tiny_run
+    stamps = {p: p.stat().st_mtime_ns for p in run_dir.glob("**/*.nc")}
+    run(config, run_dir.parent, progress=False)
+    assert stamps == {p: p.stat().st_mtime_ns for p in run_dir.glob("**/*.nc")}
+
+
+@pytest.mark.parametrize("strategy", ["random", "one_shot", "dense"])
+def test_controls(tmp_path, strategy):
+    config = tiny_config(imp={"strategy": strategy}, variants=["nlgp"], analysis={"cavity": False, "n_heldout": 100})
+    ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)
+    n_weights = 48
+    if strategy == "dense":
+        assert ds.sizes["round"] == 1 and ds["mask"].all()
+    elif strategy == "one_shot":
+        assert ds.sizes["round"] == 2
+        assert abs(int(ds["mask"].isel(round=1).sum()) - n_weights * 0.7**3) <= 1
+    else:
+        kept = ds["mask"].sum(dim=("neuron", "input")).values
+        assert all(abs(k - n_weights * 0.7**r) <= 1 for r, k in enumerate(kept))
+
+
+def test_late_rewinding_stores_the_step_k_weights(tmp_path):
+    config = tiny_config(imp={"rewind_step": 10, "rounds": 2}, variants=["nlgp"], analysis={"cavity": False})
+    ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)
+    from cavitykit.imp.runner import new_network
+
+    init = new_network(config, 0, "cpu").first.weight.detach().numpy()
+    assert not np.allclose(ds.init_weight.isel(round=0), init)  # trained for 10 steps
+    np.testing.assert_array_equal(
+        ds.init_weight.isel(round=1), ds.init_weight.isel(round=0).where(ds["mask"].isel(round=1), 0.0)
+    )
+
+
+def _round_files(run_dir):
+    return sorted(run_dir.glob("*/replicate_*/round_*.nc"))
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    config = tiny_config(training={"steps": 400}, imp={"rounds": 5})
+    (tmp_path / "config.toml").write_text(config.to_toml())
+    reference = open_run(run(config, tmp_path / "reference", progress=False))
+    out = tmp_path / "killed"
+    command = [
+        sys.executable,
+        "-m",
+        "cavitykit.cli",
+        "run",
+        str(tmp_path / "config.toml"),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    run_dir = out / f"tiny-{config.hash[:12]}"
+    for n_files in (1, 4, 7):  # mid-training after 1, 4 and 7 complete rounds
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while len(_round_files(run_dir)) < n_files and process.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        open_run(run_dir)  # whatever is on disk is readable
+    # A writer killed mid-write leaves only a hidden temporary, never a round file.
+    (run_dir / "nlgp" / "replicate_00" / ".round_004.nc.99999.tmp").write_bytes(b"partial")
+    open_run(run_dir)
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    resumed = open_run(run_dir)
+    assert not list(run_dir.glob("**/.*.tmp"))
+    for name in ("weight", "mask", "init_weight", "pruned_next", "train_loss", "cavity_exact"):
+        np.testing.assert_array_equal(resumed[name].values, reference[name].values, err_msg=name)
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    from cavitykit.io import store
+
+    config = tiny_config(variants=["nlgp"], imp={"rounds": 2}, analysis={"cavity": False})
+
+    def crash(self, path, *args, **kwargs):
+        path.write_bytes(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run(config, tmp_path, progress=False)
+    run_dir = tmp_path / f"tiny-{config.hash[:12]}"
+    assert _round_files(run_dir) == [] and not list(run_dir.glob("**/*.tmp"))
+    assert (run_dir / "config.toml").is_file() and store.SCHEMA
+    os.sync()
