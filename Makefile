@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The main job: IMP on NLGP and on its Gaussian clone (quick preset), resumable.
+# The main job: IMP on NLGP and on its Gaussian clone (quick preset, resumable), then its report.
 run: $(STAMP)
-	$(BIN)/cavitykit run --preset quick --out $(OUT)
+	$(BIN)/cavitykit run --preset quick --out $(OUT) --report
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Everything but GPU and timing tests, once with Numba's JIT and once more
 # (the fast kernel tests) with the JIT off so the kernels' Python logic is covered.

@@ -22,6 +22,10 @@ def _run(args: argparse.Namespace) -> int:
         print("cavitykit run: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     print(f"run directory: {run_dir}")
+    if args.report:
+        from cavitykit.report import write_report
+
+        print(f"report: {write_report(run_dir)}")
     return 0
 
 
@@ -32,6 +36,22 @@ def _bench(args: argparse.Namespace) -> int:
     for name in names:
         print(f"== cavitykit bench {name}")
         importlib.import_module(f"cavitykit.bench.{name}").main(scale=args.scale, repeats=args.repeats)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from cavitykit.report import write_report
+
+    print(f"report: {write_report(args.run)}")
+    return 0
+
+
+def _cumulants(args: argparse.Namespace) -> int:
+    from cavitykit.imp.cumulants import preactivation_cumulants
+    from cavitykit.io import CUMULANTS_FILE
+
+    result = preactivation_cumulants(args.run, max_order=args.max_order, samples=args.samples)
+    print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
     return 0
 
 
@@ -48,7 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="results root; the run goes to DIR/<name>-<hash>")
     run.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--report", action="store_true", help="write the report (cavitykit report) when done")
     run.set_defaults(handler=_run)
+
+    report = commands.add_parser("report", help="figures and report.md with a verdict per claim")
+    report.add_argument("run", metavar="RUN", help="a run directory written by cavitykit run")
+    report.set_defaults(handler=_report)
+
+    cumulants = commands.add_parser("cumulants", help="cumulant spectra of every round's pre-activations")
+    cumulants.add_argument("run", metavar="RUN", help="a run directory")
+    cumulants.add_argument("--max-order", type=int, default=8, help="highest order, 2..8 (default 8)")
+    cumulants.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D) instead of regenerated ones")
+    cumulants.set_defaults(handler=_cumulants)
 
     bench = commands.add_parser("bench", help="side-by-side ratio benchmarks against the named peers")
     bench.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME", help=f"one of {BENCHMARKS}")

@@ -19,6 +19,10 @@ import numpy as np
 from cavitykit.stats.kstatistics import polarized_kstat
 
 
+# Relative cavity variance below which the cavity pre-activation counts as constant.
+CONSTANT_TOLERANCE = 1e-10
+
+
 @dataclass(frozen=True)
 class Statistic:
     name: str
@@ -84,7 +88,7 @@ def exact_change(statistic: Statistic, polys: dict[int, np.ndarray], s: np.ndarr
     """S(s) - S(0) evaluated exactly, without subtracting two nearly equal numbers.
 
     For a ratio k_n / k_2^(n/2): dk_n (k_2 + dk_2)^(-n/2) + k_n k_2^(-n/2) expm1(-(n/2) log1p(dk_2 / k_2)).
-    NaN where the cavity variance is not positive (the unit's last weight).
+    NaN where the cavity variance vanishes to rounding (the unit's last weight).
     """
     n = statistic.order
     d_n = _change(polys[n], s, n)
@@ -96,7 +100,8 @@ def exact_change(statistic: Statistic, polys: dict[int, np.ndarray], s: np.ndarr
         out = d_n * (k_2 * (1.0 + relative)) ** (-n / 2) + k_n * k_2 ** (-n / 2) * np.expm1(
             -(n / 2) * np.log1p(relative)
         )
-    return np.where(relative > -1.0, out, np.nan)
+    # A cavity variance at rounding level of the full one: removal leaves a constant pre-activation.
+    return np.where(relative > -1.0 + CONSTANT_TOLERANCE, out, np.nan)
 
 
 def series_change(statistic: Statistic, polys: dict[int, np.ndarray], s: np.ndarray, order: int) -> np.ndarray:

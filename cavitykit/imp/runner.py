@@ -26,7 +26,7 @@ from cavitykit.data import NLGP, GaussianClone, two_class
 from cavitykit.imp.config import RunConfig
 from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train
-from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_round
+from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_dataset
 from cavitykit.nets import MaskedFCN
 
 VARIANT_INDEX = {"nlgp": 0, "gaussian_clone": 1}
@@ -338,7 +338,7 @@ def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int
         dataset = round_dataset(
             config, variant, replicate, round_index, network, rewind, train_loss, test_accuracy, pruned, statistics
         )
-        write_round(paths[round_index], dataset)
+        write_dataset(paths[round_index], dataset)
         one = dataset.isel(variant=0, replicate=0, round=0)
         progress.summary(
             f"{variant:15s} rep {replicate} round {round_index}: sparsity {float(one.sparsity):.3f}  "

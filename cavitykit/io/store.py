@@ -18,6 +18,7 @@ import xarray as xr
 SCHEMA = "cavitykit.imp.round/1"
 ENGINE = "netcdf4"
 ROUND_GLOB = "*/replicate_*/round_*.nc"
+CUMULANTS_FILE = "cumulants.nc"
 # Boolean variables are stored as uint8 flags (netCDF has no boolean type).
 BOOLEAN_FLAG = {"flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "false true"}
 
@@ -69,8 +70,8 @@ def _decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
     return dataset
 
 
-def write_round(path, dataset: xr.Dataset) -> None:
-    """Write one round atomically (temporary name in the same directory, fsync, rename)."""
+def write_dataset(path, dataset: xr.Dataset) -> None:
+    """Write a Dataset (one round, or a run's cumulants) atomically: temporary name, fsync, rename."""
     with atomic_target(path) as temporary:
         _encode_booleans(dataset).to_netcdf(temporary, engine=ENGINE, format="NETCDF4")
 
@@ -107,9 +108,10 @@ def remove_temporaries(run_dir) -> None:
 def open_run(run_dir) -> xr.Dataset:
     """All complete rounds of a run as one Dataset.
 
-    Dims ``variant``, ``replicate``, ``round``, ``neuron``, ``input`` (and
-    ``approx_order`` with the cavity expansions); 2D inputs carry ``x`` and ``y``
-    coordinates.  Rounds missing in one variant or replicate are NaN there.
+    Dims ``variant``, ``replicate``, ``round``, ``neuron``, ``input``, ``label`` (and
+    ``approx_order`` with the cavity expansions, ``order`` once ``cavitykit cumulants``
+    has run); 2D inputs carry ``x`` and ``y`` coordinates.  Rounds missing in one
+    variant or replicate are NaN there.
 
     Parameters
     ----------
@@ -129,4 +131,8 @@ def open_run(run_dir) -> xr.Dataset:
     rounds = [read_round(path, config_hash=config.hash) for path in files]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
+    cumulants = run_dir / CUMULANTS_FILE
+    if cumulants.is_file():  # written by `cavitykit cumulants`
+        extra = read_round(cumulants, config_hash=config.hash)
+        combined = combined.merge(extra, join="left", combine_attrs="override")
     return _decode_booleans(combined)

@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from cavitykit.imp import run
-from cavitykit.io import open_run, read_round, round_path, write_round
+from cavitykit.io import open_run, read_round, round_path, write_dataset
 from tests.imp.tiny import tiny_config
 
 
@@ -17,7 +17,7 @@ def small_run(tmp_path_factory):
 
 def test_booleans_round_trip(tmp_path):
     dataset = xr.Dataset({"flag": (("a",), np.array([True, False, True]))}, attrs={"cavitykit_schema": "x"})
-    write_round(tmp_path / "f.nc", dataset)
+    write_dataset(tmp_path / "f.nc", dataset)
     with xr.open_dataset(tmp_path / "f.nc", engine="netcdf4") as raw:
         assert raw["flag"].dtype == np.uint8 and raw["flag"].attrs["flag_meanings"] == "false true"
 

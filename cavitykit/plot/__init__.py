@@ -1,0 +1,17 @@
+"""Figures of an IMP run (the only package that imports matplotlib)."""
+
+from cavitykit.plot.figures import (
+    cumulant_spectra,
+    delta_histograms,
+    exact_vs_expansion,
+    localization_and_kurtosis,
+    receptive_fields,
+)
+
+__all__ = [
+    "cumulant_spectra",
+    "delta_histograms",
+    "exact_vs_expansion",
+    "localization_and_kurtosis",
+    "receptive_fields",
+]

@@ -1,0 +1,190 @@
+"""``cavitykit report RUN``: figures and ``report.md`` with a verdict per claim, computed from the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cavitykit import analysis
+from cavitykit.io import CUMULANTS_FILE, atomic_target, open_run
+
+CLAIMS = (
+    "1. Non-Gaussian inputs are necessary: IMP localizes on NLGP, not on its Gaussian clone.",
+    "2. IMP raises the non-Gaussianity of hidden-unit pre-activations across rounds.",
+    "3. The weights IMP prunes are those whose removal raises non-Gaussianity.",
+)
+
+
+def _claim_localization(summary: xr.Dataset) -> tuple[bool, list[str]]:
+    last = summary.isel(round=-1)
+    nlgp, clone = last.sel(variant="nlgp"), last.sel(variant="gaussian_clone")
+    ratio = float(nlgp.ipr / clone.ipr)
+    clone_excess = float(clone.ipr / clone.random_ipr)
+    supported = ratio >= 2 and clone_excess <= 1.5
+    lines = [
+        f"Mean IPR after the last round: NLGP {float(nlgp.ipr):.4f}, clone {float(clone.ipr):.4f} "
+        f"(ratio {ratio:.2f}; criterion >= 2).",
+        f"A random Gaussian vector with as many surviving weights has IPR 3/(n+2): NLGP {float(nlgp.random_ipr):.4f}, "
+        f"clone {float(clone.random_ipr):.4f}; the clone's IPR is {clone_excess:.2f} times its value "
+        "(criterion <= 1.5: 'near the random value').",
+        f"Localized units (circular RF width < 0.1 L): NLGP {float(nlgp.localized_fraction):.0%}, clone "
+        f"{float(clone.localized_fraction):.0%}; mean RF width {float(nlgp.rf_width):.2f} vs "
+        f"{float(clone.rf_width):.2f} pixels.",
+    ]
+    return supported, lines
+
+
+def _claim_kurtosis(summary: xr.Dataset, n_replicates: int, n_heldout: int) -> tuple[bool, list[str]]:
+    nlgp, clone = summary.sel(variant="nlgp"), summary.sel(variant="gaussian_clone")
+    first, last = nlgp.isel(round=0), nlgp.isel(round=-1)
+    se = np.sqrt(float(first.abs_kurtosis_sd) ** 2 + float(last.abs_kurtosis_sd) ** 2) / np.sqrt(n_replicates)
+    rounds = nlgp["round"].values
+    trend = float(np.corrcoef(rounds, nlgp.abs_kurtosis.values)[0, 1])
+    grows = float(last.abs_kurtosis - first.abs_kurtosis) > 3 * se and trend > 0.5
+    # For Gaussian pre-activations the mean over units of |kurtosis| is ~ sqrt(2/pi) sqrt(24/n).
+    noise = float(np.sqrt(2 / np.pi) * np.sqrt(24 / n_heldout))
+    clone_max = float(clone.abs_kurtosis.max())
+    clone_flat = clone_max < 2 * noise
+    lines = [
+        f"NLGP mean |excess kurtosis|: round 0 {float(first.abs_kurtosis):.3f}, last round "
+        f"{float(last.abs_kurtosis):.3f} (increase {float(last.abs_kurtosis - first.abs_kurtosis):.3f}, "
+        f"3 x SE over replicates = {3 * se:.3f}); correlation with the round number {trend:.2f}.",
+        f"Clone mean |excess kurtosis|: at most {clone_max:.3f} over rounds; sampling noise alone gives "
+        f"~{noise:.3f} (criterion: below twice that).",
+    ]
+    return grows and clone_flat, lines
+
+
+def _claim_cavity(groups: xr.Dataset) -> tuple[bool, list[str]]:
+    nlgp = groups.sel(variant="nlgp")
+    pooled = {}
+    for name in ("pruned", "kept", "random"):
+        count = nlgp[f"count_{name}"]
+        pooled[name] = (float((nlgp[f"fraction_raising_{name}"] * count).sum() / count.sum()), float(count.sum()))
+    p_pruned, n_pruned = pooled["pruned"]
+    margin = 2 * np.sqrt(p_pruned * (1 - p_pruned) / max(n_pruned, 1))
+    supported = p_pruned - margin > pooled["kept"][0] and p_pruned - margin > pooled["random"][0]
+    lines = [
+        "Fraction of weights whose removal raises |excess kurtosis| (NLGP, all rounds, classes and replicates): "
+        + ", ".join(f"{name} {p:.3f} (n = {int(n)})" for name, (p, n) in pooled.items())
+        + f"; 2 binomial SE of the pruned fraction = {margin:.3f}.",
+        "Per round (pruned / kept / random): "
+        + "; ".join(
+            f"r{int(r)}: {float(nlgp.fraction_raising_pruned.sel(round=r)):.2f}/"
+            f"{float(nlgp.fraction_raising_kept.sel(round=r)):.2f}/"
+            f"{float(nlgp.fraction_raising_random.sel(round=r)):.2f}"
+            for r in nlgp["round"].values
+        ),
+    ]
+    return supported, lines
+
+
+def write_report(run_dir) -> Path:
+    """Compute the analyses, save the figures (PNG and PDF) and ``report.md`` in ``RUN/report``."""
+    from cavitykit import plot
+    from cavitykit.imp.cumulants import preactivation_cumulants
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CUMULANTS_FILE).is_file():
+        preactivation_cumulants(run_dir, max_order=8)
+    ds = open_run(run_dir)
+    if set(ds.variant.values) != {"nlgp", "gaussian_clone"}:
+        raise ValueError(
+            f"the report compares variants nlgp and gaussian_clone; this run has {list(ds.variant.values)}"
+        )
+    out = run_dir / "report"
+    out.mkdir(exist_ok=True)
+    summary = analysis.round_summary(ds)
+    figures = {
+        "localization_and_kurtosis": plot.localization_and_kurtosis(summary),
+        "receptive_fields_nlgp": plot.receptive_fields(ds, "nlgp"),
+        "receptive_fields_gaussian_clone": plot.receptive_fields(ds, "gaussian_clone"),
+        "cumulant_spectra": plot.cumulant_spectra(ds),
+    }
+    sections = []
+    verdicts = []
+    supported, lines = _claim_localization(summary)
+    verdicts.append(supported)
+    sections.append(lines)
+    supported, lines = _claim_kurtosis(summary, ds.sizes["replicate"], analysis.n_heldout(ds))
+    verdicts.append(supported)
+    sections.append(lines)
+    if "cavity_exact" in ds:
+        figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
+        figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds)
+        supported, lines = _claim_cavity(analysis.cavity_groups(ds))
+        errors = analysis.expansion_error(ds)
+        lines.append(
+            "Median relative error of the cavity expansion against exact ablation, orders "
+            + ", ".join(str(int(o)) for o in errors.approx_order.values)
+            + ": "
+            + "; ".join(
+                f"{v}: " + ", ".join(f"{float(e):.1%}" for e in errors.sel(variant=v).values)
+                for v in errors.variant.values
+            )
+            + "."
+        )
+    else:
+        supported, lines = None, ["Not tested: the run has no cavity effects (analysis.cavity = false)."]
+    verdicts.append(supported)
+    sections.append(lines)
+    correlation = analysis.kurtosis_ipr_correlation(ds)
+    for name, figure in figures.items():
+        for suffix in ("png", "pdf"):
+            with atomic_target(out / f"{name}.{suffix}") as temporary:
+                figure.savefig(temporary, dpi=130, format=suffix)
+    text = _markdown(ds, summary, sections, verdicts, correlation, figures)
+    with atomic_target(out / "report.md") as temporary:
+        temporary.write_text(text)
+    return out / "report.md"
+
+
+def _markdown(ds, summary, sections, verdicts, correlation, figures) -> str:
+    config = ds.attrs["config"]
+    words = {True: "**supported**", False: "**not supported at this size**", None: "**not tested**"}
+    lines = [
+        f"# cavitykit report: {run_name(ds)}",
+        "",
+        "Every number below is computed from the run's data by `cavitykit report`; the verdicts follow",
+        "fixed criteria stated beside them, whatever they say.",
+        "",
+        "## Verdicts",
+        "",
+    ]
+    for claim, verdict in zip(CLAIMS, verdicts, strict=True):
+        lines.append(f"- {claim} {words[verdict]}")
+    for claim, section in zip(CLAIMS, sections, strict=True):
+        lines += ["", f"## {claim}", ""] + [f"- {line}" for line in section]
+    lines += [
+        "",
+        "## Per round (means over replicates; units and classes pooled)",
+        "",
+        "| variant | round | sparsity | test acc. | IPR | 3/(n+2) | localized | mean abs. kurtosis | mean kurtosis |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in summary.variant.values:
+        for r in summary["round"].values:
+            one = summary.sel(variant=variant, round=r)
+            lines.append(
+                f"| {variant} | {int(r)} | {float(one.sparsity):.3f} | {float(one.test_accuracy):.3f} | "
+                f"{float(one.ipr):.4f} | {float(one.random_ipr):.4f} | {float(one.localized_fraction):.2f} | "
+                f"{float(one.abs_kurtosis):.3f} | {float(one.kurtosis):+.3f} |"
+            )
+    lines += [
+        "",
+        "Correlation across units of |excess kurtosis| and IPR: "
+        + ", ".join(f"{v} {float(correlation.sel(variant=v)):.2f}" for v in correlation.variant.values)
+        + ".",
+        "",
+        "## Figures",
+        "",
+    ]
+    lines += [f"![{name}]({name}.png)" for name in figures]
+    lines += ["", "## Configuration", "", "```toml", config.strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def run_name(ds) -> str:
+    return f"config {ds.attrs['config_hash'][:12]}"
