@@ -20,10 +20,10 @@ def constructed_run():
     dims = ("variant", "replicate", "round")
     return xr.Dataset(
         {
-            "mask": (dims + ("neuron", "input"), mask[None, None, None]),
-            "pruned_next": (dims + ("neuron", "input"), pruned[None, None, None]),
-            "cavity_exact": (dims + ("label", "neuron", "input"), delta[None, None, None]),
-            "preact_excess_kurtosis": (dims + ("label", "neuron"), np.full((1, 1, 1, 1, 1), -0.5)),
+            "mask": ((*dims, "neuron", "input"), mask[None, None, None]),
+            "pruned_next": ((*dims, "neuron", "input"), pruned[None, None, None]),
+            "cavity_exact": ((*dims, "label", "neuron", "input"), delta[None, None, None]),
+            "preact_excess_kurtosis": ((*dims, "label", "neuron"), np.full((1, 1, 1, 1, 1), -0.5)),
         },
         coords={"variant": ["nlgp"], "replicate": [0], "round": [0], "label": [0], "neuron": [0], "input": range(6)},
     )

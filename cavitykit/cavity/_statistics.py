@@ -18,7 +18,6 @@ import numpy as np
 
 from cavitykit.stats.kstatistics import polarized_kstat
 
-
 # Relative cavity variance below which the cavity pre-activation counts as constant.
 CONSTANT_TOLERANCE = 1e-10
 

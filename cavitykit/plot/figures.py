@@ -6,9 +6,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on compute nodes
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
 COLOURS = {"nlgp": "tab:red", "gaussian_clone": "tab:blue"}
 LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone"}
@@ -33,7 +33,7 @@ def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_ro
         for k in range(n_units):
             ax = axes[row, k]
             if two_d:
-                side = int(round(np.sqrt(weights.shape[1])))
+                side = round(np.sqrt(weights.shape[1]))
                 limit = np.abs(weights[k]).max() or 1.0
                 ax.imshow(weights[k].reshape(side, side), cmap="RdBu_r", vmin=-limit, vmax=limit)
                 ax.set_xticks([])
