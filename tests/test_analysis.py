@@ -68,7 +68,9 @@ def test_report_writes_figures_and_verdicts(tiny_run_dir, capsys):
     report = (tiny_run_dir / "report" / "report.md").read_text()
     for claim in ("1. Non-Gaussian", "2. IMP raises", "3. The weights IMP prunes"):
         assert claim in report
-    assert report.count("**supported**") + report.count("**not supported at this size**") == 3
+    verdicts = report.split("## Verdicts")[1].split("## 1.")[0]
+    assert verdicts.count("**supported**") + verdicts.count("**not supported at this size**") == 3
+    assert "by receptive-field contiguity" in verdicts
     for name in ("localization_and_kurtosis", "receptive_fields_nlgp", "cavity_delta_histograms", "cumulant_spectra"):
         assert (tiny_run_dir / "report" / f"{name}.png").stat().st_size > 10_000
         assert (tiny_run_dir / "report" / f"{name}.pdf").is_file()
