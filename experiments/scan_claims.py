@@ -47,12 +47,10 @@ def main() -> None:
         print(f"{variant:15s} IPR       {one.ipr.values.round(3)}")
         print(f"{'':15s} localized {one.localized_fraction.values.round(2)}")
         print(f"{'':15s} RF width  {one.rf_width.values.round(1)}")
-    pooled = {
-        name: float(
-            (groups[f"fraction_raising_{name}"] * groups[f"count_{name}"]).sum() / groups[f"count_{name}"].sum()
-        )
-        for name in ("pruned", "kept", "random")
-    }
+    pooled = {}
+    for name in ("pruned", "kept", "random"):
+        count = groups[f"count_{name}"]
+        pooled[name] = float((groups[f"fraction_raising_{name}"] * count).sum() / count.sum())
     print("fraction raising |kurtosis| (NLGP): " + ", ".join(f"{k} {v:.3f}" for k, v in pooled.items()))
 
 
