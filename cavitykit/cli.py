@@ -55,6 +55,14 @@ def _cumulants(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from cavitykit.sweep import run_sweep
+
+    run_dirs = run_sweep(args.sweep, args.out, scheduler=args.scheduler, workers=args.workers, device=args.device)
+    print(f"{len(run_dirs)} run directories under {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cavitykit", description="Cumulants, cavity effects and localization under iterative magnitude pruning."
@@ -80,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     cumulants.add_argument("--max-order", type=int, default=8, help="highest order, 2..8 (default 8)")
     cumulants.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D) instead of regenerated ones")
     cumulants.set_defaults(handler=_cumulants)
+
+    sweep = commands.add_parser("sweep", help="a grid of IMP runs on a dask cluster (LocalCluster by default)")
+    sweep.add_argument("sweep", metavar="SWEEP.toml", help="base config and [grid] of dotted keys")
+    sweep.add_argument("--out", required=True, metavar="DIR", help="results root")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="a running dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    sweep.add_argument("--device", default="cpu", help="training device on the workers (default cpu)")
+    sweep.set_defaults(handler=_sweep)
 
     bench = commands.add_parser("bench", help="side-by-side ratio benchmarks against the named peers")
     bench.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME", help=f"one of {BENCHMARKS}")

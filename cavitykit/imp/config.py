@@ -170,10 +170,10 @@ class RunConfig:
             if isinstance(value, dict):
                 tables.append((key, value))
             else:
-                lines.append(f"{key} = {_toml_value(value)}")
+                lines.append(f"{key} = {toml_value(value)}")
         for table, values in tables:
             lines.append(f"\n[{table}]")
-            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+            lines.extend(f"{key} = {toml_value(value)}" for key, value in values.items())
         return "\n".join(lines) + "\n"
 
     @property
@@ -183,11 +183,12 @@ class RunConfig:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
+    """A Python value as a TOML literal (strings, booleans, numbers, lists)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, str):
         return json.dumps(value)
     return repr(value)
