@@ -6,6 +6,7 @@ netCDF, and the cavity method (exact and analytic leave-one-weight-out effects).
 
 from importlib.metadata import PackageNotFoundError, version
 
+from cavitykit.io import open_run
 from cavitykit.stats import MomentAccumulator, cumulant_spectrum, joint_kstats, kstat, kstats, kstatvar, kurtosis, skew
 
 try:
@@ -22,5 +23,6 @@ __all__ = [
     "kstats",
     "kstatvar",
     "kurtosis",
+    "open_run",
     "skew",
 ]

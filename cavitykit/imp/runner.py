@@ -23,7 +23,7 @@ import cavitykit
 from cavitykit import cavity
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.data import NLGP, GaussianClone, two_class
-from cavitykit.imp.config import RunConfig
+from cavitykit.imp.config import RunConfig, load_config
 from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train
 from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_dataset
@@ -48,8 +48,6 @@ def run_directory(config: RunConfig, out) -> Path:
 
 def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
     """Create the directory with its config, or check that an existing one holds the same config."""
-    from cavitykit.imp.config import load_config
-
     config_file = run_dir / "config.toml"
     if config_file.is_file():
         stored = load_config(config_file)

@@ -118,7 +118,7 @@ def open_run(run_dir) -> xr.Dataset:
     run_dir : str or Path
         A run directory written by ``cavitykit run``.
     """
-    from cavitykit.imp.config import load_config
+    from cavitykit.imp.config import load_config  # here: cavitykit.imp imports this module
 
     run_dir = Path(run_dir)
     config_file = run_dir / "config.toml"
