@@ -69,3 +69,11 @@ def test_run_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, messa
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.nc"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "expected"), [("cavity", "faster than the naive loop"), ("imp", "per IMP round")])
+def test_bench_smoke(capsys, name, expected):
+    """The benchmark code runs on a tiny slice (timings are not asserted)."""
+    assert main(["bench", name, "--scale", "0.002", "--repeats", "1"]) == 0
+    assert expected in capsys.readouterr().out
