@@ -83,3 +83,15 @@ def test_cumulants_cli_errors(tiny_run_dir, tmp_path, capsys):
     assert main(["cumulants", str(tiny_run_dir), "--samples", str(tmp_path / "wrong.npy")]) == 2
     assert "samples must be numeric of shape (P, 12)" in capsys.readouterr().err
     assert main(["cumulants", str(tiny_run_dir), "--max-order", "9"]) == 2
+
+
+@pytest.mark.slow
+def test_two_dimensional_run_has_pixel_coordinates_and_reports(tmp_path):
+    config = tiny_config(data={"L": 5, "dim": 2, "xi": [0.5, 2.0]}, imp={"rounds": 2}, analysis={"n_heldout": 200})
+    run_dir = run(config, tmp_path, progress=False)
+    ds = open_run(run_dir)
+    np.testing.assert_array_equal(ds.x.values, np.tile(np.arange(5), 5))
+    np.testing.assert_array_equal(ds.y.values, np.repeat(np.arange(5), 5))
+    assert analysis.grid_shape(ds) == (5, 5)
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "report" / "receptive_fields_nlgp.png").stat().st_size > 10_000
