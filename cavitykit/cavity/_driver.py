@@ -10,6 +10,7 @@ from cavitykit import __version__
 from cavitykit._validation import as_real_array, check_choice, check_int
 from cavitykit.cavity._engine import MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import STATISTICS, Statistic, polynomials, value
+from cavitykit.stats.moments import central_moments
 
 PREACTIVATION = "lambda_k = sum_i w_ki x_i / sqrt(D)"
 
@@ -73,11 +74,13 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
         batch_size = check_int("batch_size", batch_size, minimum=1)
     device = resolve_device(device)
     n_samples = inputs.shape[0]
-    # Centre the inputs exactly first: the pre-activations of centred inputs are centred too.
-    mean = torch.from_numpy(inputs.mean(axis=0, dtype=np.float64)).to(device)
-    projection = torch.from_numpy(weights.T / np.sqrt(n_inputs)).to(device)
+    # One fused pass of the cumulant engine gives the input means (to centre exactly: the
+    # pre-activations of centred inputs are centred too) and the inputs' own central sums.
     powers = needed_powers(stat.orders)
-    sums = MixedSums(powers, n_neurons, n_inputs, device)
+    moments = central_moments(inputs, max(powers))
+    mean = torch.from_numpy(moments.mean).to(device)
+    projection = torch.from_numpy(weights.T / np.sqrt(n_inputs)).to(device)
+    sums = MixedSums(powers, n_neurons, n_inputs, device, z_sums={r: moments.sums[r] for r in powers})
     rows = chunk_rows(batch_size, n_samples, n_inputs * max(powers), device)
     for start in range(0, n_samples, rows):
         x = torch.from_numpy(inputs[start : start + rows]).to(device, torch.float64) - mean

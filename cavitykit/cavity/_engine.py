@@ -55,9 +55,11 @@ class MixedSums:
     n_y, n_z : int
         Number of Y and Z columns.
     device : torch.device
+    z_sums : dict r -> ndarray of shape (n_z,), optional
+        Central power sums of Z over all samples, when already known (then not accumulated).
     """
 
-    def __init__(self, powers, n_y: int, n_z: int, device: torch.device):
+    def __init__(self, powers, n_y: int, n_z: int, device: torch.device, *, z_sums: dict | None = None):
         self.powers = list(powers)
         self.max_power = max(self.powers)
         self.count = 0
@@ -67,7 +69,11 @@ class MixedSums:
         self.pairs = {b: a_list for b, a_list in self.pairs.items() if a_list}
         self.mixed = {(a, b): torch.zeros(n_y, n_z, **options) for b, a_list in self.pairs.items() for a in a_list}
         self.y_sums = {r: torch.zeros(n_y, **options) for r in self.powers}
-        self.z_sums = {r: torch.zeros(n_z, **options) for r in self.powers}
+        self.z_known = z_sums is not None
+        if self.z_known:
+            self.z_sums = {r: torch.as_tensor(z_sums[r], **options) for r in self.powers}
+        else:
+            self.z_sums = {r: torch.zeros(n_z, **options) for r in self.powers}
 
     def add(self, y: torch.Tensor, z: torch.Tensor) -> None:
         """Add one chunk of centred samples: y of shape (rows, n_y), z of shape (rows, n_z), float64."""
@@ -77,7 +83,8 @@ class MixedSums:
         z_powers = _powers(z, max(self.pairs, default=1))
         for r in self.powers:
             self.y_sums[r] += _power_sum(y_powers, r)
-            self.z_sums[r] += _power_sum(z_powers, r)
+            if not self.z_known:
+                self.z_sums[r] += _power_sum(z_powers, r)
         for b, a_list in self.pairs.items():
             stacked = torch.cat([y_powers[a] for a in a_list], dim=1) if len(a_list) > 1 else y_powers[a_list[0]]
             product = stacked.T @ z_powers[b]
