@@ -171,3 +171,23 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     assert _round_files(run_dir) == [] and not list(run_dir.glob("**/*.tmp"))
     assert (run_dir / "config.toml").is_file() and store.SCHEMA
     os.sync()
+
+
+def test_global_pruning_with_the_readout_and_resume(tmp_path):
+    config = tiny_config(
+        network={"prune_readout": True},
+        imp={"scope": "global", "rounds": 3},
+        variants=["nlgp"],
+        analysis={"cavity": False, "n_heldout": 100},
+    )
+    full = open_run(run(config, tmp_path / "full", progress=False)).sel(variant="nlgp", replicate=0)
+    n_weights = 4 * 12 + 4
+    kept = full["mask"].sum(("neuron", "input")).values + full.readout_mask.sum("neuron").values
+    assert all(abs(k - n_weights * 0.7**r) <= 1 for r, k in enumerate(kept))
+    assert np.all(full.readout.values[~full.readout_mask.values] == 0)
+    # Resume from round 1 only: delete the last file and run again.
+    run_dir = run(config, tmp_path / "resumed", progress=False)
+    round_path(run_dir, "nlgp", 0, 2).unlink()
+    resumed = open_run(run(config, tmp_path / "resumed", progress=False)).sel(variant="nlgp", replicate=0)
+    np.testing.assert_array_equal(resumed.weight.values, full.weight.values)
+    np.testing.assert_array_equal(resumed.readout_mask.values, full.readout_mask.values)
