@@ -9,12 +9,13 @@ removals seen by the next layer).  Mathematics: ``theory/cavity.md``.
 
 from cavitykit.cavity._statistics import STATISTICS
 from cavitykit.cavity.exact import exact, group_effect, next_layer_exact, standard_error
-from cavitykit.cavity.expansion import expansion
+from cavitykit.cavity.expansion import exact_and_expansion, expansion
 from cavitykit.cavity.theory import independent_theory
 
 __all__ = [
     "STATISTICS",
     "exact",
+    "exact_and_expansion",
     "expansion",
     "group_effect",
     "independent_theory",

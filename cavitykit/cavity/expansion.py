@@ -6,7 +6,7 @@ import xarray as xr
 
 from cavitykit._validation import check_int
 from cavitykit.cavity._driver import first_layer_polynomials, labelled, removal_step
-from cavitykit.cavity._statistics import series_change
+from cavitykit.cavity._statistics import exact_change, series_change
 
 
 def expansion(
@@ -40,3 +40,39 @@ def expansion(
     return labelled(
         delta, stat, polys, mask, method="expansion", n_samples=n_samples, device=device, approx_order=order
     )
+
+
+def exact_and_expansion(
+    weights, inputs, *, orders=(1, 2, 3), statistic="excess_kurtosis", mask=None, batch_size=None, device=None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """The exact cavity effects and their expansions at several orders, from one pass over the samples.
+
+    Equal to ``exact(...)`` and ``expansion(..., order=m)`` for each m in ``orders``, which would
+    each repeat the pass.
+
+    Returns
+    -------
+    exact : xarray.DataArray of shape (K, D), dims ('neuron', 'input')
+    expansion : xarray.DataArray of shape (len(orders), K, D), dims ('approx_order', 'neuron', 'input')
+    """
+    orders = [check_int("orders", order, minimum=1, maximum=8) for order in orders]
+    stat, weights, mask, polys, n_samples, device = first_layer_polynomials(
+        weights, inputs, statistic, mask, batch_size, device
+    )
+    step = removal_step(weights)
+    exact = labelled(
+        exact_change(stat, polys, step), stat, polys, mask, method="exact", n_samples=n_samples, device=device
+    )
+    expansions = [
+        labelled(
+            series_change(stat, polys, step, order),
+            stat,
+            polys,
+            mask,
+            method="expansion",
+            n_samples=n_samples,
+            device=device,
+        )
+        for order in orders
+    ]
+    return exact, xr.concat(expansions, dim="approx_order").assign_coords(approx_order=orders)

@@ -154,10 +154,11 @@ def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.nda
         exact = np.full((len(heldout), *w.shape), np.nan)
         expansion = np.full((len(heldout), len(orders), *w.shape), np.nan)
         for label, inputs in enumerate(heldout):
-            exact[label, alive] = cavity.exact(w[alive], inputs, mask=mask[alive]).values
-            for index, order in enumerate(orders):
-                approx = cavity.expansion(w[alive], inputs, order=order, mask=mask[alive])
-                expansion[label, index, alive] = approx.values
+            exact_effects, approximations = cavity.exact_and_expansion(
+                w[alive], inputs, orders=orders, mask=mask[alive]
+            )
+            exact[label, alive] = exact_effects.values
+            expansion[label][:, alive] = approximations.values
         out["cavity_exact"] = (("label", "neuron", "input"), exact)
         out["cavity_expansion"] = (("label", "approx_order", "neuron", "input"), expansion)
     return out

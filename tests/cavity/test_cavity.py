@@ -249,3 +249,14 @@ def test_cuda_equals_cpu(small_case):
     on_gpu = cavity.exact(weights, inputs, mask=mask, device="cuda").values
     on_cpu = cavity.exact(weights, inputs, mask=mask, device="cpu").values
     assert_close_to_reference(on_gpu, on_cpu, rtol=1e-12)
+
+
+def test_exact_and_expansion_in_one_pass_equal_the_separate_calls(small_case):
+    weights, mask, inputs = small_case
+    exact, expansions = cavity.exact_and_expansion(weights, inputs, orders=(1, 3), mask=mask)
+    np.testing.assert_array_equal(exact.values, cavity.exact(weights, inputs, mask=mask).values)
+    assert expansions.dims == ("approx_order", "neuron", "input")
+    for order in (1, 3):
+        np.testing.assert_array_equal(
+            expansions.sel(approx_order=order).values, cavity.expansion(weights, inputs, order=order, mask=mask).values
+        )
