@@ -20,7 +20,7 @@ import torch
 import xarray as xr
 
 import cavitykit
-from cavitykit import cavity
+from cavitykit import cavity, metrics
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.data import NLGP, GaussianClone, two_class
 from cavitykit.imp.config import RunConfig, load_config
@@ -140,14 +140,11 @@ def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.nda
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     for label, inputs in enumerate(heldout):
         k[label][:, alive] = cavitykit.kstats((inputs @ w.T / np.sqrt(w.shape[1]) + bias)[:, alive], 4)
-    squares = w**2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ipr = (squares**2).sum(axis=1) / squares.sum(axis=1) ** 2
     out = {
         "preact_variance": (("label", "neuron"), k[:, 1]),
         "preact_skewness": (("label", "neuron"), k[:, 2] / k[:, 1] ** 1.5),
         "preact_excess_kurtosis": (("label", "neuron"), k[:, 3] / k[:, 1] ** 2),
-        "ipr": ("neuron", ipr),
+        "ipr": ("neuron", metrics.ipr(w)),
     }
     if config.analysis.cavity:
         orders = config.analysis.expansion_orders
@@ -305,32 +302,25 @@ def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int
     for round_index in range(done, n_rounds):
         label = f"{variant} rep {replicate} round {round_index + 1}/{n_rounds}"
         if rewind is None:  # round 0: from initialization, capturing the late-rewinding point
-            capture = config.imp.rewind_step if config.imp.rewind_step > 0 else None
             init_state = {key: value.detach().clone() for key, value in network.state_dict().items()}
-            train_loss, snapshot = train(
-                network,
-                task,
-                config.training,
-                seed=_seed(config, replicate, ORDER, round_index),
-                n_steps=steps,
-                capture_step=capture,
-                progress=progress.steps(label, steps),
-            )
-            rewind = snapshot if snapshot is not None else init_state
+            n_steps, capture = steps, (config.imp.rewind_step or None)
         else:
             network.load_state_dict({key: value.to(device) for key, value in rewind.items()})
             network.set_mask(
                 torch.as_tensor(mask), None if network.readout_mask is None else torch.as_tensor(readout_mask)
             )
-            n_steps = steps - config.imp.rewind_step
-            train_loss, _ = train(
-                network,
-                task,
-                config.training,
-                seed=_seed(config, replicate, ORDER, round_index),
-                n_steps=n_steps,
-                progress=progress.steps(label, n_steps),
-            )
+            n_steps, capture = steps - config.imp.rewind_step, None
+        train_loss, snapshot = train(
+            network,
+            task,
+            config.training,
+            seed=_seed(config, replicate, ORDER, round_index),
+            n_steps=n_steps,
+            capture_step=capture,
+            progress=progress.steps(label, n_steps),
+        )
+        if rewind is None:
+            rewind = snapshot if snapshot is not None else init_state
         test_accuracy = accuracy(network, task.x_test, task.y_test)
         pruned = next_pruning(config, network, round_index, _seed(config, replicate, PRUNE, round_index))
         statistics = round_statistics(config, network, heldout)
