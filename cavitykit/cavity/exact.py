@@ -18,7 +18,7 @@ from cavitykit.cavity._driver import (
 )
 from cavitykit.cavity._engine import MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import exact_change, polynomials, value
-from cavitykit.stats import kstats
+from cavitykit.stats import kstats, standardize_kstats
 
 
 def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size=None, device=None) -> xr.DataArray:
@@ -98,7 +98,7 @@ def standard_error(
 def _preactivation_statistic(stat, preactivations: np.ndarray) -> np.ndarray:
     """S of each column of (P, K) pre-activations."""
     k = kstats(preactivations, stat.order)
-    return k[stat.order - 1] / k[1] ** (stat.order / 2) if stat.standardized else k[stat.order - 1]
+    return (standardize_kstats(k) if stat.standardized else k)[stat.order - 1]
 
 
 def group_effect(weights, inputs, removed, *, statistic="excess_kurtosis", mask=None) -> xr.Dataset:

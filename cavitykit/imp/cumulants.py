@@ -12,6 +12,7 @@ from cavitykit._validation import check_int
 from cavitykit.imp.config import load_config
 from cavitykit.imp.runner import VARIANT_INDEX, _seed, data_models
 from cavitykit.io import CUMULANTS_FILE, SCHEMA, open_run, write_dataset
+from cavitykit.stats import standardize_kstats
 
 CUMULANTS = 4  # seed stream of the regenerated held-out samples
 N_BATCHES = 20  # batch means for the standard errors
@@ -20,7 +21,7 @@ N_BATCHES = 20  # batch means for the standard errors
 def _spectrum(preactivation: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
     """k_1..k_max and k_n / k_2^(n/2) of each column of (P, K) pre-activations, shape (max_order, K) each."""
     k = cavitykit.kstats(preactivation, max_order)
-    return k, k / k[1] ** (np.arange(1, max_order + 1)[:, None] / 2)
+    return k, standardize_kstats(k)
 
 
 def _with_errors(preactivation: np.ndarray, max_order: int) -> np.ndarray:

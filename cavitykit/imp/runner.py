@@ -28,6 +28,7 @@ from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train
 from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_dataset
 from cavitykit.nets import MaskedFCN
+from cavitykit.stats import standardize_kstats
 
 VARIANT_INDEX = {"nlgp": 0, "gaussian_clone": 1}
 # Streams of the seed sequence: what each random draw is for.
@@ -140,10 +141,11 @@ def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.nda
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     for label, inputs in enumerate(heldout):
         k[label][:, alive] = cavitykit.kstats((inputs @ w.T / np.sqrt(w.shape[1]) + bias)[:, alive], 4)
+    spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": (("label", "neuron"), k[:, 1]),
-        "preact_skewness": (("label", "neuron"), k[:, 2] / k[:, 1] ** 1.5),
-        "preact_excess_kurtosis": (("label", "neuron"), k[:, 3] / k[:, 1] ** 2),
+        "preact_skewness": (("label", "neuron"), spectrum[2]),
+        "preact_excess_kurtosis": (("label", "neuron"), spectrum[3]),
         "ipr": ("neuron", metrics.ipr(w)),
     }
     if config.analysis.cavity:

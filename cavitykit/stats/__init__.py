@@ -10,6 +10,7 @@ from cavitykit.stats.kstatistics import (
     kstatvar,
     kurtosis,
     skew,
+    standardize_kstats,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "kstatvar",
     "kurtosis",
     "skew",
+    "standardize_kstats",
 ]

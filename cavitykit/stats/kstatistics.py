@@ -207,14 +207,27 @@ def kstatvar(x, n: int = 2, *, axis: int = 0, nan_policy: str = "propagate") -> 
     return variance.reshape(rest)
 
 
+def standardize_kstats(k: np.ndarray) -> np.ndarray:
+    """Standardized cumulants k_n / k_2^(n/2) from a stack k_1..k_max as returned by ``kstats``.
+
+    Parameters
+    ----------
+    k : ndarray of shape (max_order >= 2, ...)
+
+    Returns
+    -------
+    ndarray of the same shape; entry n - 1 is order n (order 2 is 1).
+    """
+    orders = np.arange(1, k.shape[0] + 1).reshape((-1,) + (1,) * (k.ndim - 1))
+    return k / k[1] ** (orders / 2)
+
+
 def _standardized(x, orders, axis, nan_policy, name):
     """k_n / k_2^(n/2) for each n in ``orders``; raises on zero variance."""
-    max_order = max(orders)
-    values = kstats(x, max_order, axis=axis, nan_policy=nan_policy)
-    variance = values[1]
-    if np.any(variance == 0):
+    values = kstats(x, max(orders), axis=axis, nan_policy=nan_policy)
+    if np.any(values[1] == 0):
         raise ValueError(f"{name} is undefined for data with zero variance along axis {axis}")
-    return np.stack([values[n - 1] / variance ** (n / 2) for n in orders])
+    return standardize_kstats(values)[np.asarray(orders) - 1]
 
 
 def _biased_from_moments(moments: CentralMoments, order: int) -> np.ndarray:
