@@ -124,7 +124,7 @@ def cavity_groups(ds: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
 def _random_subset(candidates: np.ndarray, count, rng: np.random.Generator) -> np.ndarray:
     """Boolean array marking ``count`` of the True entries of ``candidates``, chosen uniformly."""
     chosen = np.zeros(candidates.shape, dtype=bool)
-    if np.isnan(count) if isinstance(count, float) else False:
+    if not np.isfinite(count):  # a round missing in this variant or replicate
         return chosen
     index = np.flatnonzero(candidates)
     chosen.ravel()[rng.choice(index, size=min(int(count), index.size), replace=False)] = True

@@ -17,11 +17,10 @@ file, a killed sweep resumes like a single run, and finished rounds are never re
 from __future__ import annotations
 
 import itertools
-import tomllib
 from pathlib import Path
 
 from cavitykit._validation import check_int
-from cavitykit.imp.config import RunConfig, config_from_dict, load_config, load_preset, toml_value
+from cavitykit.imp.config import RunConfig, config_from_dict, load_config, load_preset, read_toml, toml_value
 from cavitykit.imp.runner import Progress, prepare_run_directory, run_directory, run_replicate
 from cavitykit.io import atomic_target
 
@@ -31,12 +30,7 @@ SWEEP_KEYS = {"name", "base", "base_file", "grid"}
 def load_sweep(path) -> tuple[str, list[RunConfig], list[dict]]:
     """Read a sweep file: its name, the config of every grid point (validated) and the point's values."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"sweep file {str(path)!r} does not exist")
-    try:
-        sweep = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"sweep file {str(path)!r} is not valid TOML: {error}") from None
+    sweep = read_toml(path, "sweep")
     unknown = sorted(set(sweep) - SWEEP_KEYS)
     if unknown:
         raise ValueError(f"unknown sweep key(s) {', '.join(unknown)}; known: {sorted(SWEEP_KEYS)}")

@@ -32,6 +32,12 @@ def best_times(contenders: dict[str, Callable[[], object]], *, repeats: int = 5,
     return best
 
 
+def print_times(times: dict[str, float], ours: str, *, width: int = 28) -> None:
+    """One line per contender: milliseconds and the ratio to the ``ours`` contender."""
+    for name, seconds in times.items():
+        print(f"  {name:{width}s}{seconds * 1e3:12.1f} ms{seconds / times[ours]:10.2f}x cavitykit")
+
+
 @njit(parallel=True)
 def one_read_floor(x):
     """Column sums of ``x`` (n_samples, n_columns): one streaming read, the memory-bound floor."""

@@ -17,7 +17,7 @@ import torch
 
 import cavitykit
 from cavitykit import cavity
-from cavitykit.bench._timing import best_times
+from cavitykit.bench._timing import best_times, print_times
 from cavitykit.cavity._engine import resolve_device
 
 SIZES = ((8, 256, 20_000), (64, 1024, 100_000))
@@ -90,8 +90,7 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
         naive_layer = times["naive loop, whole layer (extrapolated)"]
         floor = times["floor: forward GEMM + cumulant pass"]
         print(f"K = {n_neurons}, D = {n_inputs}, P = {n_samples}, excess kurtosis, float64, {device}:")
-        for name, seconds in times.items():
-            print(f"  {name:38s}{seconds * 1e3:12.1f} ms{seconds / ours:10.2f}x cavitykit")
+        print_times(times, "cavitykit cavity.exact", width=38)
         print(
             f"  => {naive_unit / ours:.0f}x faster than the one-unit naive loop, {naive_layer / ours:.0f}x faster than "
             f"the whole-layer naive loop (target >= 300 at the small size), {ours / floor:.2f}x the floor (target <= 5)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
-from cavitykit.bench._timing import best_times
+from cavitykit.bench._timing import best_times, print_times
 from cavitykit.data import NLGP
 from cavitykit.data.nlgp import nlgp_nonlinearity
 
@@ -43,8 +43,7 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
         times = measure(n_samples, dtype, repeats)
         ours = times["cavitykit NLGP.sample"]
         print(f"P = {n_samples} NLGP samples, 2D L = 20 (D = 400), {dtype}:")
-        for name, seconds in times.items():
-            print(f"  {name:28s}{seconds * 1e3:10.1f} ms{seconds / ours:10.2f}x cavitykit")
+        print_times(times, "cavitykit NLGP.sample")
         print(
             f"  => {times['multivariate_normal + erf'] / ours:.1f}x faster than the multivariate-normal route "
             f"(target >= 10), {ours / times['floor: standard normals']:.2f}x the floor (target <= 3)"

@@ -230,16 +230,20 @@ def config_from_dict(values: dict) -> RunConfig:
     return _build(RunConfig, values, "")
 
 
-def load_config(path) -> RunConfig:
-    """Read a TOML config file."""
+def read_toml(path, what: str = "config") -> dict:
+    """The tables of a TOML file; a missing or malformed file is an error naming ``what`` and the path."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+        raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
     try:
-        values = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"config file {str(path)!r} is not valid TOML: {error}") from None
-    return config_from_dict(values)
+        raise ValueError(f"{what} file {str(path)!r} is not valid TOML: {error}") from None
+
+
+def load_config(path) -> RunConfig:
+    """Read a TOML config file."""
+    return config_from_dict(read_toml(path))
 
 
 def presets() -> list[str]:
