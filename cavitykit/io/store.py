@@ -135,4 +135,4 @@ def open_run(run_dir) -> xr.Dataset:
     if cumulants.is_file():  # written by `cavitykit cumulants`
         extra = read_round(cumulants, config_hash=config.hash)
         combined = combined.merge(extra, join="left", combine_attrs="override")
-    return _decode_booleans(combined)
+    return combined
