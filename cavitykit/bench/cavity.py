@@ -50,10 +50,11 @@ def measure(n_neurons, n_inputs, n_samples, *, naive_weights, repeats, device) -
     rng = np.random.default_rng(0)
     weights = rng.standard_normal((n_neurons, n_inputs))
     inputs = rng.standard_normal((n_samples, n_inputs))
-    x, w = torch.from_numpy(inputs).to(device), torch.from_numpy(weights.T / np.sqrt(n_inputs)).to(device)
+    x, w = torch.from_numpy(inputs).to(device), torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)
 
     def floor():
-        cavitykit.kurtosis((x @ w).cpu().numpy())
+        # W @ X.T is the faster orientation of the forward GEMM for few units (about 1.5x here).
+        cavitykit.kurtosis((w @ x.T).T.cpu().numpy())
 
     times = best_times(
         {

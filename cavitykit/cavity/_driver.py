@@ -79,12 +79,12 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
     powers = needed_powers(stat.orders)
     moments = central_moments(inputs, max(powers))
     mean = torch.from_numpy(moments.mean).to(device)
-    projection = torch.from_numpy(weights.T / np.sqrt(n_inputs)).to(device)
+    projection = torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)
     sums = MixedSums(powers, n_neurons, n_inputs, device, z_sums={r: moments.sums[r] for r in powers})
     rows = chunk_rows(batch_size, n_samples, n_inputs * max(powers), device)
     for start in range(0, n_samples, rows):
-        x = torch.from_numpy(inputs[start : start + rows]).to(device, torch.float64) - mean
-        sums.add(x @ projection, x)
+        x_powers = sums.centred_powers(torch.from_numpy(inputs[start : start + rows]).to(device), mean)
+        sums.add(projection @ x_powers[1].T, x_powers)
     mixed_sums = sums.to_numpy()
     if not np.isfinite(mixed_sums).all():
         check_finite_inputs(inputs)

@@ -15,8 +15,9 @@ import torch
 from cavitykit.stats._kstat_formulas import KSTAT_TERMS
 
 # Rows per chunk keep one chunk's powers near this many bytes: cache-sized on a CPU
-# (measured fastest on 2 cores), large on a GPU where launches cost more than memory.
-CHUNK_BYTES = {"cpu": 4 * 2**20, "cuda": 512 * 2**20}
+# (measured fastest on 2 cores: about 1000 rows at D = 256), large on a GPU where launches
+# cost more than memory.
+CHUNK_BYTES = {"cpu": 8 * 2**20, "cuda": 512 * 2**20}
 
 
 def resolve_device(device) -> torch.device:
@@ -64,32 +65,70 @@ class MixedSums:
         self.max_power = max(self.powers)
         self.count = 0
         options = {"dtype": torch.float64, "device": device}
-        # pairs[b] lists the a >= 1 with a + b in powers, for b >= 1 (one GEMM per b).
-        self.pairs = {b: [r - b for r in self.powers if r - b >= 1] for b in range(1, self.max_power)}
-        self.pairs = {b: a_list for b, a_list in self.pairs.items() if a_list}
-        self.mixed = {(a, b): torch.zeros(n_y, n_z, **options) for b, a_list in self.pairs.items() for a in a_list}
+        # pairs[b] lists the a >= 1 with a + b in powers, for b >= 1: one GEMM per b, accumulated
+        # in place (addmm_) into a stacked block whose row slices are the M[a, b].
+        pairs = {b: [r - b for r in self.powers if r - b >= 1] for b in range(1, self.max_power)}
+        self.pairs = {b: a_list for b, a_list in pairs.items() if a_list}
+        self.blocks = {b: torch.zeros(len(a_list) * n_y, n_z, **options) for b, a_list in self.pairs.items()}
+        self.mixed = {
+            (a, b): self.blocks[b][index * n_y : (index + 1) * n_y]
+            for b, a_list in self.pairs.items()
+            for index, a in enumerate(a_list)
+        }
         self.y_sums = {r: torch.zeros(n_y, **options) for r in self.powers}
         self.z_known = z_sums is not None
         if self.z_known:
             self.z_sums = {r: torch.as_tensor(z_sums[r], **options) for r in self.powers}
         else:
             self.z_sums = {r: torch.zeros(n_z, **options) for r in self.powers}
+        # Centred powers of z are written into buffers reused across chunks: a fresh multi-MB
+        # tensor per chunk costs page faults that took longer than the multiplications themselves.
+        self.z_buffers = None
 
-    def add(self, y: torch.Tensor, z: torch.Tensor) -> None:
-        """Add one chunk of centred samples: y of shape (rows, n_y), z of shape (rows, n_z), float64."""
-        self.count += y.shape[0]
-        y_powers = _powers(y, self.max_power)
-        # z is the wide side: only the powers the GEMMs read are materialized.
-        z_powers = _powers(z, max(self.pairs, default=1))
+    def centred_powers(self, z: torch.Tensor, mean: torch.Tensor) -> list[torch.Tensor]:
+        """[None, zc, zc^2, ...] with zc = z - mean, up to the highest power a GEMM reads.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (rows, n_z)
+            One chunk of samples (float32 or float64), on the accumulator's device.
+        mean : torch.Tensor of shape (n_z,), float64
+
+        Returns
+        -------
+        list of torch.Tensor of shape (rows, n_z), float64, valid until the next call.
+        """
+        top = max(self.pairs, default=1)
+        rows = z.shape[0]
+        if self.z_buffers is None or self.z_buffers.shape[1] < rows:
+            self.z_buffers = torch.empty((top, *z.shape), dtype=torch.float64, device=z.device)
+        out = self.z_buffers[:, :rows]
+        torch.sub(z, mean, out=out[0])
+        for b in range(1, top):
+            torch.mul(out[b - 1], out[0], out=out[b])
+        return [None, *out]
+
+    def add(self, y_rows: torch.Tensor, z_powers: list[torch.Tensor]) -> None:
+        """Add one chunk of centred samples, float64.
+
+        Parameters
+        ----------
+        y_rows : torch.Tensor of shape (n_y, rows)
+            The narrow side with samples along rows: Y transposed, as ``W @ X.T`` returns it (that
+            GEMM orientation and the GEMMs below, ``(n_y, rows) @ (rows, n_z)``, are the fast ones
+            for skinny Y in MKL).
+        z_powers : list of torch.Tensor of shape (rows, n_z)
+            ``centred_powers`` of the chunk's Z.
+        """
+        self.count += z_powers[1].shape[0]
+        y_powers = _powers(y_rows, self.max_power)
         for r in self.powers:
-            self.y_sums[r] += _power_sum(y_powers, r)
+            self.y_sums[r] += _power_sum(y_powers, r, dim=1)
             if not self.z_known:
-                self.z_sums[r] += _power_sum(z_powers, r)
+                self.z_sums[r] += _power_sum(z_powers, r, dim=0)
         for b, a_list in self.pairs.items():
-            stacked = torch.cat([y_powers[a] for a in a_list], dim=1) if len(a_list) > 1 else y_powers[a_list[0]]
-            product = stacked.T @ z_powers[b]
-            for index, a in enumerate(a_list):
-                self.mixed[(a, b)] += product[index * y.shape[1] : (index + 1) * y.shape[1]]
+            stacked = torch.cat([y_powers[a] for a in a_list]) if len(a_list) > 1 else y_powers[a_list[0]]
+            self.blocks[b].addmm_(stacked, z_powers[b])
 
     def to_numpy(self) -> np.ndarray:
         """All sums as one array of shape (R + 1, R + 1, n_y, n_z); entries not needed are zero."""
@@ -112,9 +151,9 @@ def _powers(x: torch.Tensor, max_power: int) -> list[torch.Tensor]:
     return out
 
 
-def _power_sum(powers: list[torch.Tensor], r: int) -> torch.Tensor:
-    """Column sums of x^r from the available powers (x^r itself need not be materialized)."""
+def _power_sum(powers: list[torch.Tensor], r: int, dim: int) -> torch.Tensor:
+    """Sums of x^r along ``dim`` from the available powers (x^r itself need not be materialized)."""
     if r < len(powers):
-        return powers[r].sum(dim=0)
+        return powers[r].sum(dim=dim)
     half = r // 2
-    return (powers[half] * powers[r - half]).sum(dim=0)
+    return (powers[half] * powers[r - half]).sum(dim=dim)

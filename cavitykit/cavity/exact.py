@@ -229,7 +229,7 @@ def next_layer_exact(
     sums = [MixedSums(powers, readout.shape[0], n_inputs, device) for _ in range(n_hidden)]
     for x, field, hidden, mu in chunks():
         for k in range(n_hidden):
-            sums[k].add(mu - mean_mu, unit_change(x, field, hidden, k) - mean_delta[k])
+            sums[k].add((mu - mean_mu).T, sums[k].centred_powers(unit_change(x, field, hidden, k), mean_delta[k]))
     count = np.full((readout.shape[0], n_inputs), float(n_samples))
     delta = np.empty((readout.shape[0], n_hidden, n_inputs))
     values = None
