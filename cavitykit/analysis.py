@@ -51,7 +51,8 @@ def round_summary(ds: xr.Dataset) -> xr.Dataset:
 
     Returns variables ``ipr``, ``random_ipr``, ``localized_fraction``, ``rf_width``,
     ``abs_kurtosis`` (mean |excess kurtosis| over units, classes and replicates),
-    ``kurtosis`` (signed mean), their ``*_sd`` spreads over replicates, ``kurtosis_se``
+    ``kurtosis`` (signed mean), their ``*_sd`` spreads over replicates (sample standard
+    deviations, NaN with a single replicate), ``kurtosis_se``
     (sampling error of the mean for Gaussian pre-activations, sqrt(24 / n) per unit),
     ``test_accuracy`` and ``sparsity``.
     """
@@ -70,7 +71,7 @@ def round_summary(ds: xr.Dataset) -> xr.Dataset:
     }
     out = xr.Dataset({name: value.mean("replicate") for name, value in per_replicate.items()})
     for name in ("ipr", "abs_kurtosis", "kurtosis", "localized_fraction"):
-        out[f"{name}_sd"] = per_replicate[name].std("replicate")
+        out[f"{name}_sd"] = per_replicate[name].std("replicate", ddof=1)  # NaN with one replicate
     n_values = kurt.sizes["label"] * kurt.sizes["neuron"] * kurt.sizes["replicate"]
     out["kurtosis_se"] = xr.full_like(out.kurtosis, np.sqrt(24.0 / n_samples / n_values))
     return out

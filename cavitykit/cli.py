@@ -42,7 +42,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cavitykit.report import write_report
 
-    print(f"report: {write_report(args.run)}")
+    print(f"report: {write_report(args.run, variant=args.variant)}")
     return 0
 
 
@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="figures and report.md with a verdict per claim")
     report.add_argument("run", metavar="RUN", help="a run directory written by cavitykit run")
+    report.add_argument(
+        "--variant",
+        choices=("nlgp", "ising"),
+        help="the model compared with its Gaussian clone (default: the first the run holds with its clone)",
+    )
     report.set_defaults(handler=_report)
 
     cumulants = commands.add_parser("cumulants", help="cumulant spectra of every round's pre-activations")

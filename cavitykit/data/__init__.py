@@ -2,7 +2,7 @@
 Ising spins, natural-image patches, and two-class tasks built from them."""
 
 from cavitykit.data.images import SKIMAGE_PHOTOS, ImagePatches, load_image_array
-from cavitykit.data.ising import Ising, ising_correlation_length, periodic_autocorrelation
+from cavitykit.data.ising import Ising, ising_correlation_length, ising_temperature, periodic_autocorrelation
 from cavitykit.data.nlgp import NLGP, GaussianClone, IndependentPixels, gain_normalization, marginal_cumulants
 from cavitykit.data.tasks import two_class, two_class_batches
 
@@ -15,6 +15,7 @@ __all__ = [
     "Ising",
     "gain_normalization",
     "ising_correlation_length",
+    "ising_temperature",
     "load_image_array",
     "marginal_cumulants",
     "periodic_autocorrelation",

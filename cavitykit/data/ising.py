@@ -79,6 +79,12 @@ def ising_correlation_length(temperature: float) -> float:
     return -1.0 / np.log(np.tanh(1.0 / temperature))
 
 
+def ising_temperature(correlation_length: float) -> float:
+    """T(xi) = 1 / artanh(exp(-1/xi)): the temperature of the infinite chain with correlation length xi."""
+    correlation_length = check_real("correlation_length", correlation_length, positive=True)
+    return 1.0 / np.arctanh(np.exp(-1.0 / correlation_length))
+
+
 def periodic_autocorrelation(X: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Site-averaged correlation <x_i x_{i+d}> for every periodic displacement d.
 

@@ -17,12 +17,20 @@ from pathlib import Path
 from cavitykit._validation import check_choice, check_int, check_real
 
 PRESET_DIR = Path(__file__).with_name("presets")
-VARIANTS = ("nlgp", "gaussian_clone")
+# Each non-Gaussian data model and its Gaussian clone (same covariance, higher cumulants zero).
+CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone"}
+VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone")
+DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
+LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone", "ising": "Ising", "ising_clone": "Ising clone"}
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Two-class task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites."""
+    """Two-class task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites.
+
+    ``gain`` is the NLGP's; the Ising variants (ring only) take the temperature whose
+    infinite-chain correlation length is xi[c].
+    """
 
     L: int = 40
     dim: int = 1
@@ -140,7 +148,7 @@ class RunConfig:
     name: str = "run"
     seed: int = 0
     replicates: int = 1
-    variants: tuple[str, ...] = VARIANTS
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -154,6 +162,11 @@ class RunConfig:
             raise ValueError(f"variants must be distinct and non-empty, got {self.variants!r}")
         for variant in self.variants:
             check_choice("variants", variant, VARIANTS)
+            if variant.startswith("ising") and self.data.dim != 1:
+                raise ValueError(
+                    f"variant {variant!r} needs data.dim = 1 (its temperature comes from xi through the exact "
+                    f"1D correlation length), got data.dim = {self.data.dim}"
+                )
         if self.imp.rewind_step >= self.training.steps:
             raise ValueError(
                 f"imp.rewind_step must be below training.steps={self.training.steps}, got {self.imp.rewind_step}"

@@ -9,6 +9,7 @@ from the same weights.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -22,15 +23,16 @@ import xarray as xr
 import cavitykit
 from cavitykit import cavity, metrics
 from cavitykit.cavity._engine import resolve_device
-from cavitykit.data import NLGP, GaussianClone, two_class
-from cavitykit.imp.config import RunConfig, load_config
+from cavitykit.data import NLGP, GaussianClone, Ising, ising_temperature, two_class
+from cavitykit.imp.config import CLONES, VARIANTS, RunConfig, load_config
 from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train
 from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_dataset
 from cavitykit.nets import MaskedFCN
 from cavitykit.stats import standardize_kstats
 
-VARIANT_INDEX = {"nlgp": 0, "gaussian_clone": 1}
+# Seed stream per variant: the order of VARIANTS, so adding a variant never changes another's data.
+VARIANT_INDEX = {variant: index for index, variant in enumerate(VARIANTS)}
 # Streams of the seed sequence: what each random draw is for.
 INIT, DATA, ORDER, PRUNE = range(4)
 
@@ -68,8 +70,22 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
 def data_models(config: RunConfig, variant: str):
     """(model for class 0, model for class 1) of a variant."""
     data = config.data
-    models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
-    return tuple(models) if variant == "nlgp" else tuple(GaussianClone(model) for model in models)
+    source = variant if variant in CLONES else next(name for name, clone in CLONES.items() if clone == variant)
+    if source == "nlgp":
+        models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
+    else:
+        # Single-spin dynamics relax in about xi^2 sweeps: burn in and thin in proportion.
+        models = [
+            Ising(
+                data.L,
+                ising_temperature(xi),
+                burn_in=max(1000, math.ceil(10 * xi**2)),
+                thin=max(10, math.ceil(xi**2 / 2)),
+                dtype="float32",
+            )
+            for xi in data.xi
+        ]
+    return tuple(models) if variant == source else tuple(GaussianClone(model) for model in models)
 
 
 def make_task(config: RunConfig, variant: str, replicate: int, device) -> tuple[Task, list[np.ndarray]]:

@@ -72,6 +72,9 @@ def _decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
 
 def write_dataset(path, dataset: xr.Dataset) -> None:
     """Write a Dataset (one round, or a run's cumulants) atomically: temporary name, fsync, rename."""
+    # Encodings carried over from files read earlier would bind this file too: a string
+    # coordinate kept the first round file's width and cut 'ising_clone' to 'ising'.
+    dataset = dataset.drop_encoding()
     with atomic_target(path) as temporary:
         _encode_booleans(dataset).to_netcdf(temporary, engine=ENGINE, format="NETCDF4")
 

@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-COLOURS = {"nlgp": "tab:red", "gaussian_clone": "tab:blue"}
-LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone"}
+from cavitykit.imp.config import LABELS
+
+COLOURS = {"nlgp": "tab:red", "gaussian_clone": "tab:blue", "ising": "tab:orange", "ising_clone": "tab:cyan"}
 
 
 def _label(variant) -> str:

@@ -4,7 +4,7 @@ import numba
 import numpy as np
 import pytest
 
-from cavitykit.data import GaussianClone, Ising, ising_correlation_length, periodic_autocorrelation
+from cavitykit.data import GaussianClone, Ising, ising_correlation_length, ising_temperature, periodic_autocorrelation
 
 
 def chain_means(model, X, statistic):
@@ -31,6 +31,16 @@ def test_equilibrium_report_recovers_the_correlation_length(rng):
     assert report["correlation_length_exact"] == pytest.approx(-1 / np.log(np.tanh(1 / 1.5)))
     assert report["correlation_length"] == pytest.approx(report["correlation_length_exact"], rel=0.05)
     assert ising_correlation_length(1.5) == model.correlation_length
+
+
+@pytest.mark.parametrize("correlation_length", [0.3, 1.0, 4.0, 20.0])
+def test_temperature_inverts_the_correlation_length(correlation_length):
+    temperature = ising_temperature(correlation_length)
+    # Independent route: tanh(1/T) = exp(-1/xi).
+    assert np.tanh(1 / temperature) == pytest.approx(np.exp(-1 / correlation_length), rel=1e-12)
+    assert ising_correlation_length(temperature) == pytest.approx(correlation_length, rel=1e-12)
+    with pytest.raises(ValueError, match="correlation_length"):
+        ising_temperature(-1.0)
 
 
 def test_spins_are_binary_with_exact_cumulants(rng):

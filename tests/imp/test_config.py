@@ -29,6 +29,8 @@ def test_hash_changes_with_any_setting():
         ({"training": {"steps": 10}, "imp": {"rewind_step": 10}}, "imp.rewind_step must be below"),
         ({"variants": ["nlgp", "nlgp"]}, "variants must be distinct"),
         ({"data": {"L": "ten"}}, "data.L must be an integer"),
+        ({"variants": ["ising"], "data": {"L": 4, "dim": 2}}, "variant 'ising' needs data.dim = 1"),
+        ({"variants": ["ising_gauss"]}, "variants must be one of"),
     ],
 )
 def test_bad_configs_are_named(sections, message):

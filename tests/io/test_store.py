@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from cavitykit.imp import run
-from cavitykit.io import open_run, read_round, round_path, write_dataset
+from cavitykit.io import SCHEMA, open_run, read_round, round_path, write_dataset
 from tests.imp.tiny import tiny_config
 
 
@@ -20,6 +20,14 @@ def test_booleans_round_trip(tmp_path):
     write_dataset(tmp_path / "f.nc", dataset)
     with xr.open_dataset(tmp_path / "f.nc", engine="netcdf4") as raw:
         assert raw["flag"].dtype == np.uint8 and raw["flag"].attrs["flag_meanings"] == "false true"
+
+
+def test_strings_read_from_a_narrower_file_are_written_whole(tmp_path):
+    short = xr.Dataset(coords={"variant": ["ising"]}, attrs={"cavitykit_schema": SCHEMA})
+    write_dataset(tmp_path / "short.nc", short)
+    both = xr.concat([read_round(tmp_path / "short.nc"), xr.Dataset(coords={"variant": ["ising_clone"]})], "variant")
+    write_dataset(tmp_path / "both.nc", both.assign_attrs(cavitykit_schema=SCHEMA))
+    assert list(read_round(tmp_path / "both.nc").variant.values) == ["ising", "ising_clone"]
 
 
 def test_corrupt_round_file_is_a_clear_error(tmp_path):
