@@ -8,7 +8,7 @@ import xarray as xr
 
 from cavitykit import __version__
 from cavitykit._validation import as_real_array, check_choice, check_int
-from cavitykit.cavity._engine import MixedSums, chunk_rows, needed_powers, resolve_device
+from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import STATISTICS, Statistic, polynomials, value
 from cavitykit.stats.moments import central_moments
 
@@ -82,8 +82,9 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
     projection = torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)
     sums = MixedSums(powers, n_neurons, n_inputs, device, z_sums={r: moments.sums[r] for r in powers})
     rows = chunk_rows(batch_size, n_samples, n_inputs * max(powers), device)
+    centred_powers = CentredPowers(sums.highest_z_power)
     for start in range(0, n_samples, rows):
-        x_powers = sums.centred_powers(torch.from_numpy(inputs[start : start + rows]).to(device), mean)
+        x_powers = centred_powers(torch.from_numpy(inputs[start : start + rows]).to(device), mean)
         sums.add(projection @ x_powers[1].T, x_powers)
     mixed_sums = sums.to_numpy()
     if not np.isfinite(mixed_sums).all():

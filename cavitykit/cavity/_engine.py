@@ -81,32 +81,11 @@ class MixedSums:
             self.z_sums = {r: torch.as_tensor(z_sums[r], **options) for r in self.powers}
         else:
             self.z_sums = {r: torch.zeros(n_z, **options) for r in self.powers}
-        # Centred powers of z are written into buffers reused across chunks: a fresh multi-MB
-        # tensor per chunk costs page faults that took longer than the multiplications themselves.
-        self.z_buffers = None
 
-    def centred_powers(self, z: torch.Tensor, mean: torch.Tensor) -> list[torch.Tensor]:
-        """[None, zc, zc^2, ...] with zc = z - mean, up to the highest power a GEMM reads.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (rows, n_z)
-            One chunk of samples (float32 or float64), on the accumulator's device.
-        mean : torch.Tensor of shape (n_z,), float64
-
-        Returns
-        -------
-        list of torch.Tensor of shape (rows, n_z), float64, valid until the next call.
-        """
-        top = max(self.pairs, default=1)
-        rows = z.shape[0]
-        if self.z_buffers is None or self.z_buffers.shape[1] < rows:
-            self.z_buffers = torch.empty((top, *z.shape), dtype=torch.float64, device=z.device)
-        out = self.z_buffers[:, :rows]
-        torch.sub(z, mean, out=out[0])
-        for b in range(1, top):
-            torch.mul(out[b - 1], out[0], out=out[b])
-        return [None, *out]
+    @property
+    def highest_z_power(self) -> int:
+        """Highest power of Z a GEMM reads."""
+        return max(self.pairs, default=1)
 
     def add(self, y_rows: torch.Tensor, z_powers: list[torch.Tensor]) -> None:
         """Add one chunk of centred samples, float64.
@@ -118,7 +97,7 @@ class MixedSums:
             GEMM orientation and the GEMMs below, ``(n_y, rows) @ (rows, n_z)``, are the fast ones
             for skinny Y in MKL).
         z_powers : list of torch.Tensor of shape (rows, n_z)
-            ``centred_powers`` of the chunk's Z.
+            ``CentredPowers`` of the chunk's Z, up to ``highest_z_power``.
         """
         self.count += z_powers[1].shape[0]
         y_powers = _powers(y_rows, self.max_power)
@@ -141,6 +120,40 @@ class MixedSums:
         for (a, b), value in self.mixed.items():
             out[a, b] = value.cpu().numpy()
         return out
+
+
+class CentredPowers:
+    """Powers (z - mean)^b, b = 1..top, of successive chunks, written into buffers reused across chunks.
+
+    A fresh multi-MB tensor per chunk costs page faults that took longer than the
+    multiplications themselves.
+    """
+
+    def __init__(self, top: int):
+        self.top = top
+        self.buffers = None
+
+    def __call__(self, z: torch.Tensor, mean: torch.Tensor) -> list[torch.Tensor]:
+        """[None, zc, zc^2, ..., zc^top] with zc = z - mean.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (rows, n_z)
+            One chunk of samples (float32 or float64).
+        mean : torch.Tensor of shape (n_z,), float64, on the device of z
+
+        Returns
+        -------
+        list of torch.Tensor of shape (rows, n_z), float64, valid until the next call.
+        """
+        rows = z.shape[0]
+        if self.buffers is None or self.buffers.shape[1] < rows:
+            self.buffers = torch.empty((self.top, *z.shape), dtype=torch.float64, device=z.device)
+        out = self.buffers[:, :rows]
+        torch.sub(z, mean, out=out[0])
+        for b in range(1, self.top):
+            torch.mul(out[b - 1], out[0], out=out[b])
+        return [None, *out]
 
 
 def _powers(x: torch.Tensor, max_power: int) -> list[torch.Tensor]:

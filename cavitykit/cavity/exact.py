@@ -16,7 +16,7 @@ from cavitykit.cavity._driver import (
     labelled,
     removal_step,
 )
-from cavitykit.cavity._engine import MixedSums, chunk_rows, needed_powers, resolve_device
+from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import exact_change, polynomials, value
 from cavitykit.stats import kstats, standardize_kstats
 
@@ -227,9 +227,10 @@ def next_layer_exact(
             mean_delta[k] += unit_change(x, field, hidden, k).sum(dim=0) / n_samples
     powers = needed_powers(stat.orders)
     sums = [MixedSums(powers, readout.shape[0], n_inputs, device) for _ in range(n_hidden)]
+    centred_powers = CentredPowers(sums[0].highest_z_power)  # one set of buffers, unit after unit
     for x, field, hidden, mu in chunks():
         for k in range(n_hidden):
-            sums[k].add((mu - mean_mu).T, sums[k].centred_powers(unit_change(x, field, hidden, k), mean_delta[k]))
+            sums[k].add((mu - mean_mu).T, centred_powers(unit_change(x, field, hidden, k), mean_delta[k]))
     count = np.full((readout.shape[0], n_inputs), float(n_samples))
     delta = np.empty((readout.shape[0], n_hidden, n_inputs))
     values = None
