@@ -41,7 +41,8 @@ def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size
     mask : array_like of bool, shape (K, D), optional
         False marks pruned weights (treated as zero). Without a mask, exact zeros are pruned.
     batch_size : int, optional
-        Samples per chunk; by default chunks of about 64 MiB.
+        Samples per chunk; by default chunks of about 8 MiB on a CPU, 512 MiB on a GPU
+        (``_engine.CHUNK_BYTES``).
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
 
