@@ -9,7 +9,7 @@ import xarray as xr
 
 from cavitykit import analysis
 from cavitykit.imp.config import CLONES, LABELS
-from cavitykit.io import CUMULANTS_FILE, atomic_target, open_run
+from cavitykit.io import CUMULANTS_FILE, atomic_target, open_run, with_cumulants
 
 # Formatted with the non-Gaussian variant's label.
 CLAIMS = (
@@ -146,8 +146,7 @@ def write_report(run_dir, *, variant=None) -> Path:
     ds = open_run(run_dir)
     pair = compared_pair(ds.variant.values, variant)
     if not (run_dir / CUMULANTS_FILE).is_file():
-        preactivation_cumulants(run_dir, max_order=8)
-        ds = open_run(run_dir)
+        ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds))
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     summary = analysis.round_summary(ds)

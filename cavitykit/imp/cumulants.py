@@ -51,7 +51,7 @@ def _load_samples(path, n_inputs: int) -> np.ndarray:
     return loaded.astype(np.float64)
 
 
-def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None) -> xr.Dataset:
+def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=None) -> xr.Dataset:
     """k-statistics and standardized cumulants of every unit's pre-activation, every round.
 
     Parameters
@@ -62,6 +62,8 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None) -> xr.
     samples : path, optional
         A .npy/.npz file of inputs (P, D) to use instead of regenerating held-out samples of
         each class from the stored data description (same seeds every time).
+    run : xarray.Dataset, optional
+        The run as ``open_run(run_dir)`` returns it, when the caller has it open already.
 
     Returns
     -------
@@ -70,7 +72,7 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None) -> xr.
     ``class_0``/``class_1`` or ``file``.
     """
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
-    ds = open_run(run_dir)
+    ds = open_run(run_dir) if run is None else run
     config = load_config(Path(run_dir) / "config.toml")
     if samples is not None:
         user = _load_samples(samples, ds.sizes["input"])

@@ -8,6 +8,7 @@ from cavitykit.io.store import (
     read_round,
     remove_temporaries,
     round_path,
+    with_cumulants,
     write_dataset,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "read_round",
     "remove_temporaries",
     "round_path",
+    "with_cumulants",
     "write_dataset",
 ]

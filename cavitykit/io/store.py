@@ -136,6 +136,10 @@ def open_run(run_dir) -> xr.Dataset:
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
     cumulants = run_dir / CUMULANTS_FILE
     if cumulants.is_file():  # written by `cavitykit cumulants`
-        extra = read_round(cumulants, config_hash=config.hash)
-        combined = combined.merge(extra, join="left", combine_attrs="override")
+        combined = with_cumulants(combined, read_round(cumulants, config_hash=config.hash))
     return combined
+
+
+def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
+    """The run with the pre-activation cumulant spectra of ``cavitykit cumulants`` merged in."""
+    return run.merge(cumulants, join="left", combine_attrs="override")
