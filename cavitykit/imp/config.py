@@ -24,6 +24,11 @@ DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
 LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone", "ising": "Ising", "ising_clone": "Ising clone"}
 
 
+def source_model(variant: str) -> str:
+    """The non-Gaussian model a variant samples or clones: 'nlgp' or 'ising'."""
+    return variant if variant in CLONES else next(model for model, clone in CLONES.items() if clone == variant)
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Two-class task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites.
@@ -162,7 +167,7 @@ class RunConfig:
             raise ValueError(f"variants must be distinct and non-empty, got {self.variants!r}")
         for variant in self.variants:
             check_choice("variants", variant, VARIANTS)
-            if variant.startswith("ising") and self.data.dim != 1:
+            if source_model(variant) == "ising" and self.data.dim != 1:
                 raise ValueError(
                     f"variant {variant!r} needs data.dim = 1 (its temperature comes from xi through the exact "
                     f"1D correlation length), got data.dim = {self.data.dim}"

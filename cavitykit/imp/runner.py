@@ -24,7 +24,7 @@ import cavitykit
 from cavitykit import cavity, metrics
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.data import NLGP, GaussianClone, Ising, ising_temperature, two_class
-from cavitykit.imp.config import CLONES, VARIANTS, RunConfig, load_config
+from cavitykit.imp.config import VARIANTS, RunConfig, load_config, source_model
 from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train
 from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_dataset
@@ -70,7 +70,7 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
 def data_models(config: RunConfig, variant: str):
     """(model for class 0, model for class 1) of a variant."""
     data = config.data
-    source = variant if variant in CLONES else next(name for name, clone in CLONES.items() if clone == variant)
+    source = source_model(variant)
     if source == "nlgp":
         models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
     else:
@@ -200,9 +200,9 @@ ATTRIBUTES = {
 
 
 def round_dataset(
-    config, variant, replicate, round_index, network, rewind_state, train_loss, test_accuracy, pruned, statistics
+    config, task, variant, replicate, round_index, network, rewind_state, train_loss, test_accuracy, pruned, statistics
 ) -> xr.Dataset:
-    """One round as a Dataset with length-1 dims variant, replicate, round."""
+    """One round as a Dataset with length-1 dims variant, replicate, round; ``task`` supplies the data description."""
     weights, masks = _layers(network)
     init_weight = rewind_state["first.weight"].cpu().numpy().astype(np.float64)
     readout_mask = masks[1][0] if len(masks) > 1 else np.ones(network.width, dtype=bool)
@@ -237,8 +237,7 @@ def round_dataset(
         if name in dataset:
             dataset[name].attrs.update(long_name=long_name, units=units)
     dataset = dataset.expand_dims(variant=[variant], replicate=[replicate], round=[round_index])
-    model0 = data_models(config, variant)[0]
-    description = {f"data_{key}": str(value) for key, value in model0.describe().items()}
+    description = {f"data_{key}": str(value) for key, value in task.models[0].describe().items()}
     dataset.attrs = {
         "Conventions": "CF-1.8",
         "title": f"cavitykit IMP round {round_index} ({variant}, replicate {replicate})",
@@ -343,7 +342,17 @@ def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int
         pruned = next_pruning(config, network, round_index, _seed(config, replicate, PRUNE, round_index))
         statistics = round_statistics(config, network, heldout)
         dataset = round_dataset(
-            config, variant, replicate, round_index, network, rewind, train_loss, test_accuracy, pruned, statistics
+            config,
+            task,
+            variant,
+            replicate,
+            round_index,
+            network,
+            rewind,
+            train_loss,
+            test_accuracy,
+            pruned,
+            statistics,
         )
         write_dataset(paths[round_index], dataset)
         one = dataset.isel(variant=0, replicate=0, round=0)
