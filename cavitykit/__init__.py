@@ -4,15 +4,9 @@ Cumulant estimators (Numba), non-Gaussian data models, IMP runs stored in
 netCDF, and the cavity method (exact and analytic leave-one-weight-out effects).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from cavitykit._version import __version__
 from cavitykit.io import open_run
 from cavitykit.stats import MomentAccumulator, cumulant_spectrum, joint_kstats, kstat, kstats, kstatvar, kurtosis, skew
-
-try:
-    __version__ = version("cavitykit")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
 
 __all__ = [
     "MomentAccumulator",

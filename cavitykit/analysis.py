@@ -1,64 +1,137 @@
-"""Analyses of an IMP run (``cavitykit.io.open_run``): each one an xarray computation.
+"""Analyses of an IMP run (``cavitykit.open_run``): every number the report prints, as labelled xarray.
 
-They answer the three claims of REFERENCE.md section 1 from the stored data: localization per
-round, pre-activation non-Gaussianity per round, and whether the weights IMP prunes are those
-whose removal raises |excess kurtosis|.
+``localization``, ``round_summary``, ``cavity_groups``, ``expansion_error`` and
+``kurtosis_ipr_correlation`` measure; ``claim_localization``, ``claim_kurtosis`` and
+``claim_cavity`` turn the measurements into the statistic of each claim, its error bar, the
+fixed criterion and the verdict (``docs/report.md``).  The report only formats these results and
+the plots only draw them.  Nothing here imports torch or the IMP engine.
 """
 
 from __future__ import annotations
-
-import tomllib
 
 import numpy as np
 import xarray as xr
 
 from cavitykit import metrics
+from cavitykit.io.schema import grid_shape, run_config
 
-UNITS = ("replicate", "neuron")
+# Claim 1, IPR criterion: the model's mean IPR is at least this multiple of its clone's ...
+IPR_RATIO = 2.0
+# ... and the clone's IPR at most this multiple of a random vector's with as many weights.
+CLONE_IPR_EXCESS = 1.5
+# Claim 1, contiguity criterion: the model's localized fraction exceeds its clone's by this much ...
+LOCALIZED_MARGIN = 0.25
+# ... and its mean receptive-field width is at most this fraction of the clone's.
+WIDTH_RATIO = 0.75
+# Claim 2: growth beyond this many standard errors over replicates ...
+GROWTH_SE = 3.0
+# ... with at least this correlation with the round number, while the clone stays below
+# this multiple of the Gaussian noise floor.
+TREND = 0.5
+CLONE_NOISE_MULTIPLE = 2.0
+# Claim 3: the pruned group's fraction, less this many binomial standard errors, beats the others.
+CAVITY_SE = 2.0
+GROUPS = ("pruned", "kept", "random")
+
+__all__ = [
+    "cavity_groups",
+    "claim_cavity",
+    "claim_kurtosis",
+    "claim_localization",
+    "expansion_error",
+    "gaussian_kurtosis_sd",
+    "grid_shape",
+    "kurtosis_ipr_correlation",
+    "localization",
+    "n_heldout",
+    "pruning_groups",
+    "round_summary",
+]
 
 
-def grid_shape(ds: xr.Dataset) -> tuple[int, ...]:
-    """Pixel grid (L,) or (L, L) of the run's inputs."""
-    if "y" in ds.coords:
-        return (int(ds.x.max()) + 1, int(ds.y.max()) + 1)
-    return (ds.sizes["input"],)
+def n_heldout(ds: xr.Dataset) -> int:
+    """Held-out samples per class behind the run's per-round statistics (from its stored config)."""
+    return int(run_config(ds)["analysis"]["n_heldout"])
+
+
+def gaussian_kurtosis_sd(n_samples) -> float:
+    """Sampling standard deviation sqrt(24 / n) of the excess kurtosis of n Gaussian samples.
+
+    Examples
+    --------
+    >>> gaussian_kurtosis_sd(24_000)
+    0.0316...
+    """
+    return float(np.sqrt(24.0 / n_samples))
 
 
 def localization(ds: xr.Dataset) -> xr.Dataset:
-    """Per unit: IPR, participation ratio, RF width (mean over grid axes), localized or not;
-    and the IPR a random Gaussian vector with the same number of surviving weights would have."""
+    """Localization of every unit's receptive field.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run (``weight``, ``mask``, ``ipr``; ``x``/``y`` coordinates give the grid).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over the dims of ``ds.weight`` less ``input``: ``ipr``, ``participation_ratio`` (1 / IPR),
+        ``rf_width`` (circular width in pixels, mean over grid axes), ``localized``
+        (``metrics.is_localized``: narrow along every axis) and ``random_ipr`` (3 / (n + 2), the
+        IPR of a random Gaussian vector with the unit's n surviving weights).
+
+    Examples
+    --------
+    >>> bump = np.exp(-0.5 * (np.arange(40) - 20.0) ** 2)  # width 1 pixel
+    >>> ds = xr.Dataset({"weight": (("neuron", "input"), [bump, np.ones(40)])}, coords={"input": range(40)})
+    >>> ds["mask"], ds["ipr"] = ds.weight != 0, ("neuron", metrics.ipr(ds.weight.values))
+    >>> localization(ds).localized.values
+    array([ True, False])
+    """
     shape = grid_shape(ds)
-    weight = ds.weight.transpose(..., "input")
-    width = xr.apply_ufunc(
-        lambda w: metrics.receptive_field(w, shape)["width"].mean(axis=-1),
-        weight,
+    widths = xr.apply_ufunc(
+        lambda w: metrics.receptive_field(w, shape)["width"],
+        ds.weight,
         input_core_dims=[["input"]],
+        output_core_dims=[["axis"]],
     )
     n_kept = ds["mask"].sum("input")
     return xr.Dataset(
         {
             "ipr": ds.ipr,
             "participation_ratio": 1.0 / ds.ipr,
-            "rf_width": width,
-            "localized": width < metrics.LOCALIZED_WIDTH_FRACTION * shape[0],
+            "rf_width": widths.mean("axis"),
+            "localized": xr.apply_ufunc(
+                metrics.is_localized, widths, input_core_dims=[["axis"]], kwargs={"shape": shape}
+            ),
             "random_ipr": 3.0 / (n_kept + 2.0),
         }
     )
 
 
 def round_summary(ds: xr.Dataset) -> xr.Dataset:
-    """Per variant and round: means and spreads over replicates and units.
+    """Per variant and round: means over replicates of unit-level statistics, and their spreads.
 
-    Returns variables ``ipr``, ``random_ipr``, ``localized_fraction``, ``rf_width``,
-    ``abs_kurtosis`` (mean |excess kurtosis| over units, classes and replicates),
-    ``kurtosis`` (signed mean), their ``*_sd`` spreads over replicates (sample standard
-    deviations, NaN with a single replicate), ``kurtosis_se``
-    (sampling error of the mean for Gaussian pre-activations, sqrt(24 / n) per unit),
-    ``test_accuracy`` and ``sparsity``.
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run.
+
+    Returns
+    -------
+    xarray.Dataset over (variant, round)
+        ``ipr``, ``random_ipr``, ``localized_fraction``, ``rf_width``, ``abs_kurtosis`` (mean
+        |excess kurtosis| over units and classes), ``kurtosis`` (signed mean), ``test_accuracy``
+        and ``sparsity``: means over replicates of the per-replicate means.  ``*_sd`` for
+        ``ipr``, ``abs_kurtosis``, ``kurtosis`` and ``localized_fraction``: sample standard
+        deviations over replicates (ddof 1; NaN with one replicate).  ``abs_kurtosis_noise``:
+        the mean |excess kurtosis| of Gaussian pre-activations, sqrt(2 / pi) sqrt(24 / n) for n
+        held-out samples, the noise floor a clone sits on.  Attributes ``n_replicates`` and
+        ``n_heldout``.
     """
     local = localization(ds)
     kurt = ds.preact_excess_kurtosis
-    n_samples = n_heldout(ds)
     per_replicate = {
         "ipr": local.ipr.mean("neuron"),
         "random_ipr": local.random_ipr.mean("neuron"),
@@ -72,14 +145,19 @@ def round_summary(ds: xr.Dataset) -> xr.Dataset:
     out = xr.Dataset({name: value.mean("replicate") for name, value in per_replicate.items()})
     for name in ("ipr", "abs_kurtosis", "kurtosis", "localized_fraction"):
         out[f"{name}_sd"] = per_replicate[name].std("replicate", ddof=1)  # NaN with one replicate
-    n_values = kurt.sizes["label"] * kurt.sizes["neuron"] * kurt.sizes["replicate"]
-    out["kurtosis_se"] = xr.full_like(out.kurtosis, np.sqrt(24.0 / n_samples / n_values))
+    samples = n_heldout(ds)
+    # |k| of a N(0, s^2) estimate has mean sqrt(2 / pi) s.
+    out["abs_kurtosis_noise"] = xr.full_like(out.abs_kurtosis, np.sqrt(2 / np.pi) * gaussian_kurtosis_sd(samples))
+    out.attrs = {"n_replicates": ds.sizes["replicate"], "n_heldout": samples}
     return out
 
 
-def n_heldout(ds: xr.Dataset) -> int:
-    """Held-out samples per class behind the run's per-round statistics."""
-    return int(tomllib.loads(ds.attrs["config"])["analysis"]["n_heldout"])
+def pruning_groups(ds: xr.Dataset) -> xr.Dataset:
+    """Boolean masks of the weights the strategy prunes after each round (``pruned``) and keeps (``kept``).
+
+    Both are among the round's unpruned weights; dims those of ``ds.mask``.
+    """
+    return xr.Dataset({"pruned": ds.pruned_next & ds["mask"], "kept": ds["mask"] & ~ds.pruned_next})
 
 
 def cavity_groups(ds: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
@@ -87,33 +165,39 @@ def cavity_groups(ds: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
 
     A removal "raises non-Gaussianity" when |k + Delta| > |k|, k the unit's excess kurtosis on
     the same class.  The random control draws, per variant, replicate and round, as many of the
-    unpruned weights as IMP prunes, uniformly (``seed`` fixes the draw).
+    unpruned weights as IMP prunes, uniformly.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with cavity effects (``cavity_exact``).
+    seed : int
+        Fixes the random control's draw.
 
     Returns
     -------
-    Dataset over (variant, round): ``fraction_raising_<group>`` and ``mean_delta_<group>``
-    for groups ``pruned``, ``kept`` and ``random``, pooled over replicates, classes and units.
+    xarray.Dataset over (variant, round)
+        ``fraction_raising_<group>``, ``mean_delta_<group>`` and ``count_<group>`` for the groups
+        ``pruned``, ``kept`` and ``random``, pooled over replicates, classes and units.
     """
     if "cavity_exact" not in ds:
         raise ValueError("the run has no cavity_exact (analysis.cavity = false)")
     delta = ds.cavity_exact
     kurt = ds.preact_excess_kurtosis
     raises = np.abs(kurt + delta) > np.abs(kurt)
-    unpruned = ds["mask"]
-    pruned = ds.pruned_next & unpruned
+    groups = pruning_groups(ds)
     random_group = xr.apply_ufunc(
         _random_subset,
-        unpruned,
-        pruned.sum(("neuron", "input")),
+        ds["mask"],
+        groups.pruned.sum(("neuron", "input")),
         kwargs={"rng": np.random.default_rng(seed)},
         input_core_dims=[["neuron", "input"], []],
         output_core_dims=[["neuron", "input"]],
         vectorize=True,
     )
-    groups = {"pruned": pruned, "kept": unpruned & ~ds.pruned_next, "random": random_group}
     out = xr.Dataset()
     pooled = ("replicate", "label", "neuron", "input")
-    for name, group in groups.items():
+    for name, group in {"pruned": groups.pruned, "kept": groups.kept, "random": random_group}.items():
         members = group.broadcast_like(raises)
         count = members.sum([d for d in pooled if d in members.dims])
         out[f"fraction_raising_{name}"] = raises.where(members).sum(pooled) / count
@@ -133,14 +217,152 @@ def _random_subset(candidates: np.ndarray, count, rng: np.random.Generator) -> n
 
 
 def expansion_error(ds: xr.Dataset) -> xr.DataArray:
-    """Median relative error |expansion - exact| / |exact| per variant and approximation order."""
+    """Median relative error |expansion - exact| / |exact| of the cavity expansion.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``cavity_exact`` and ``cavity_expansion``.
+
+    Returns
+    -------
+    xarray.DataArray of shape (variant, approx_order)
+        Over every replicate, round, class and unpruned weight.
+    """
     exact = ds.cavity_exact
     error = np.abs(ds.cavity_expansion - exact) / np.abs(exact)
     return error.median(("replicate", "round", "label", "neuron", "input"), skipna=True)
 
 
 def kurtosis_ipr_correlation(ds: xr.Dataset) -> xr.DataArray:
-    """Pearson correlation across units (all rounds, replicates) of |excess kurtosis| and IPR, per variant."""
+    """Pearson correlation across units of |excess kurtosis| (mean over classes) and IPR.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run.
+
+    Returns
+    -------
+    xarray.DataArray of shape (variant,)
+        Over every replicate, round and unit with both values finite.
+    """
     abs_kurt = np.abs(ds.preact_excess_kurtosis).mean("label")
-    dims = ("replicate", "round", "neuron")
-    return xr.corr(abs_kurt, ds.ipr, dim=dims)
+    return xr.corr(abs_kurt, ds.ipr, dim=("replicate", "round", "neuron"))
+
+
+def claim_localization(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
+    """Claim 1 (IMP localizes on the model, not on its Gaussian clone), after the last round.
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        ``round_summary`` of the run.
+    pair : (model, clone)
+        Variants compared (``cavitykit.variants.compared_pair``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalars ``ipr_ratio`` (model / clone), ``clone_ipr_excess`` (clone / random vector),
+        ``localized_gap`` (localized fraction, model - clone), ``width_ratio`` (mean RF width,
+        model / clone); ``ipr_ratio_per_round`` over ``round``; the verdicts ``supported`` (IPR
+        criterion: ratio >= ``IPR_RATIO`` and clone excess <= ``CLONE_IPR_EXCESS``) and
+        ``contiguous`` (gap >= ``LOCALIZED_MARGIN`` and width ratio <= ``WIDTH_RATIO``).
+    """
+    model, clone = summary.sel(variant=pair[0], drop=True), summary.sel(variant=pair[1], drop=True)
+    last_model, last_clone = model.isel(round=-1, drop=True), clone.isel(round=-1, drop=True)
+    out = xr.Dataset(
+        {
+            "ipr_ratio": last_model.ipr / last_clone.ipr,
+            "clone_ipr_excess": last_clone.ipr / last_clone.random_ipr,
+            "localized_gap": last_model.localized_fraction - last_clone.localized_fraction,
+            "width_ratio": last_model.rf_width / last_clone.rf_width,
+            "ipr_ratio_per_round": model.ipr / clone.ipr,
+        }
+    )
+    out["supported"] = (out.ipr_ratio >= IPR_RATIO) & (out.clone_ipr_excess <= CLONE_IPR_EXCESS)
+    out["contiguous"] = (out.localized_gap >= LOCALIZED_MARGIN) & (out.width_ratio <= WIDTH_RATIO)
+    return out
+
+
+def claim_kurtosis(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
+    """Claim 2 (IMP raises the pre-activations' non-Gaussianity across rounds).
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        ``round_summary`` of the run.
+    pair : (model, clone)
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalars ``first`` and ``last`` (the model's mean |excess kurtosis| in round 0 and the
+        last round), ``increase``, ``se`` (standard error of the increase from the spread over
+        replicates), ``trend`` (correlation of the mean with the round number), ``clone_max``
+        (the clone's largest mean over rounds) and ``noise`` (the Gaussian noise floor); the
+        verdict ``supported`` (increase > ``GROWTH_SE`` se, trend > ``TREND`` and clone_max <
+        ``CLONE_NOISE_MULTIPLE`` noise) and ``tested`` (false with one replicate: no spread to
+        judge the growth against).
+    """
+    model, clone = summary.sel(variant=pair[0], drop=True), summary.sel(variant=pair[1], drop=True)
+    first, last = model.isel(round=0, drop=True), model.isel(round=-1, drop=True)
+    n_replicates = summary.attrs["n_replicates"]
+    se = np.sqrt(first.abs_kurtosis_sd**2 + last.abs_kurtosis_sd**2) / np.sqrt(n_replicates)
+    trend = float(np.corrcoef(model["round"].values, model.abs_kurtosis.values)[0, 1])
+    out = xr.Dataset(
+        {
+            "first": first.abs_kurtosis,
+            "last": last.abs_kurtosis,
+            "increase": last.abs_kurtosis - first.abs_kurtosis,
+            "se": se,
+            "trend": trend,
+            "clone_max": clone.abs_kurtosis.max(),
+            "noise": clone.abs_kurtosis_noise.isel(round=0, drop=True),
+        }
+    )
+    grows = (out.increase > GROWTH_SE * out.se) & (out.trend > TREND)
+    out["supported"] = grows & (out.clone_max < CLONE_NOISE_MULTIPLE * out.noise)
+    out["tested"] = xr.DataArray(n_replicates >= 2)
+    return out
+
+
+def claim_cavity(groups: xr.Dataset, source: str) -> xr.Dataset:
+    """Claim 3 (the weights IMP prunes are those whose removal raises non-Gaussianity).
+
+    Parameters
+    ----------
+    groups : xarray.Dataset
+        ``cavity_groups`` of the run.
+    source : str
+        The non-Gaussian variant.
+
+    Returns
+    -------
+    xarray.Dataset over ``group`` (pruned, kept, random)
+        ``fraction_raising`` and ``count`` pooled over rounds, ``mean_delta`` (mean over rounds
+        of the mean exact Delta excess kurtosis), ``fraction_raising_per_round`` over
+        (group, round); scalars ``margin`` (``CAVITY_SE`` binomial standard errors of the pruned
+        fraction) and the verdict ``supported`` (pruned fraction - margin above both others).
+    """
+    model = groups.sel(variant=source, drop=True)
+    group = xr.DataArray(list(GROUPS), dims="group", name="group")
+
+    def stacked(prefix):
+        return xr.concat([model[f"{prefix}_{name}"] for name in GROUPS], dim=group)
+
+    count = stacked("count")
+    out = xr.Dataset(
+        {
+            "fraction_raising": (stacked("fraction_raising") * count).sum("round") / count.sum("round"),
+            "count": count.sum("round"),
+            "mean_delta": stacked("mean_delta").mean("round"),
+            "fraction_raising_per_round": stacked("fraction_raising"),
+        }
+    )
+    pruned = out.fraction_raising.sel(group="pruned", drop=True)
+    n_pruned = out["count"].sel(group="pruned", drop=True)
+    out["margin"] = CAVITY_SE * np.sqrt(pruned * (1 - pruned) / np.maximum(n_pruned, 1))
+    out["supported"] = (pruned - out.margin > out.fraction_raising.sel(group=["kept", "random"])).all()
+    return out

@@ -6,12 +6,15 @@ import argparse
 import sys
 
 import cavitykit
+from cavitykit.config import presets
+from cavitykit.variants import CLONES
 
 BENCHMARKS = ("cumulants", "data", "cavity", "imp")
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cavitykit.imp import load_config, load_preset, run
+    from cavitykit.config import load_config, load_preset
+    from cavitykit.imp import run
 
     if (args.config is None) == (args.preset is None):
         raise ValueError("give exactly one of CONFIG.toml or --preset NAME")
@@ -47,8 +50,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _cumulants(args: argparse.Namespace) -> int:
-    from cavitykit.imp.cumulants import preactivation_cumulants
     from cavitykit.io import CUMULANTS_FILE
+    from cavitykit.spectra import preactivation_cumulants
 
     result = preactivation_cumulants(args.run, max_order=args.max_order, samples=args.samples)
     print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run (or resume) IMP rounds and store every round in netCDF")
     run.add_argument("config", nargs="?", metavar="CONFIG.toml", help="run configuration (TOML)")
-    run.add_argument("--preset", metavar="NAME", help="built-in configuration: quick or paper")
+    run.add_argument("--preset", metavar="NAME", help=f"built-in configuration: {' or '.join(presets())}")
     run.add_argument("--out", required=True, metavar="DIR", help="results root; the run goes to DIR/<name>-<hash>")
     run.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -83,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", metavar="RUN", help="a run directory written by cavitykit run")
     report.add_argument(
         "--variant",
-        choices=("nlgp", "ising"),
+        choices=tuple(CLONES),
         help="the model compared with its Gaussian clone (default: the first the run holds with its clone)",
     )
     report.set_defaults(handler=_report)

@@ -70,13 +70,46 @@ def receptive_field(weights, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     return {"centre": np.stack(centres, axis=-1), "width": np.stack(widths, axis=-1)}
 
 
-def localized_fraction(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION) -> np.ndarray:
-    """Fraction of units whose receptive field is localized, over the unit axis (-2).
+def is_localized(widths, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION) -> np.ndarray:
+    """The localization criterion: the circular width along every grid axis is below ``width_fraction * L``.
 
-    Criterion: the circular width along every grid axis is below ``width_fraction * L``
-    (default 0.1 L, i.e. 4 pixels on a ring of 40).  Unlike the IPR this measures contiguity:
-    a few scattered surviving weights have a high IPR but a wide field.
+    The one criterion of the toolkit, for rings and tori alike (default 0.1 L, i.e. 4 pixels
+    on a ring of 40).  Unlike the IPR it measures contiguity: a few scattered surviving weights
+    have a high IPR but a wide field.
+
+    Parameters
+    ----------
+    widths : array_like of shape (..., dim)
+        ``receptive_field(...)["width"]``; NaN (an all-zero unit) counts as not localized.
+    shape : (L,) or (L, L)
+    width_fraction : float
+
+    Returns
+    -------
+    ndarray of bool, shape (...)
+
+    Examples
+    --------
+    >>> is_localized([[3.0], [5.0]], (40,))
+    array([ True, False])
+    >>> is_localized([[1.0, 9.0]], (20, 20))  # narrow along x, wide along y
+    array([False])
+    """
+    return np.all(np.asarray(widths) < width_fraction * np.asarray(shape), axis=-1)
+
+
+def localized_fraction(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION) -> np.ndarray:
+    """Fraction of units whose receptive field is localized (``is_localized``), over the unit axis (-2).
+
+    Parameters
+    ----------
+    weights : array_like of shape (..., K, D)
+    shape : (L,) or (L, L)
+    width_fraction : float
+
+    Returns
+    -------
+    ndarray of shape (...)
     """
     widths = receptive_field(weights, shape)["width"]
-    localized = np.all(widths < width_fraction * np.asarray(shape), axis=-1)
-    return np.mean(localized, axis=-1)
+    return np.mean(is_localized(widths, shape, width_fraction=width_fraction), axis=-1)

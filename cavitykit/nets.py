@@ -14,16 +14,33 @@ import torch
 from torch import nn
 
 from cavitykit._validation import check_choice, check_int, check_real
+from cavitykit.fcn import ACTIVATION_NAMES, preactivation
 
-ACTIVATIONS = ("erf", "relu")
+# sigma by name (``cavitykit.fcn.ACTIVATION_NAMES``), on torch tensors.
+ACTIVATIONS = {
+    "erf": lambda z: torch.erf(z * (1.0 / math.sqrt(2.0))),
+    "relu": torch.relu,
+}
 
 
 def activation_function(name: str):
-    """sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid with unit slope), 'relu' is max(z, 0)."""
-    check_choice("activation", name, ACTIVATIONS)
-    if name == "erf":
-        return lambda z: torch.erf(z * (1.0 / math.sqrt(2.0)))
-    return torch.relu
+    """sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid with unit slope), 'relu' is max(z, 0).
+
+    Parameters
+    ----------
+    name : {'erf', 'relu'}
+
+    Returns
+    -------
+    callable
+        Elementwise on torch tensors.
+
+    Examples
+    --------
+    >>> float(activation_function("relu")(torch.tensor(-2.0)))
+    0.0
+    """
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATION_NAMES)]
 
 
 class MaskedFCN(nn.Module):
@@ -61,7 +78,7 @@ class MaskedFCN(nn.Module):
         super().__init__()
         self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
         self.width = check_int("width", width, minimum=1)
-        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.activation = check_choice("activation", activation, ACTIVATION_NAMES)
         self.sigma = activation_function(activation)
         init_scale = check_real("init_scale", init_scale, positive=True)
         self.first = nn.Linear(self.n_inputs, self.width, bias=bool(bias), dtype=dtype)
@@ -100,8 +117,7 @@ class MaskedFCN(nn.Module):
 
     def preactivation(self, x: torch.Tensor) -> torch.Tensor:
         """lambda = (w * mask) x / sqrt(D) (+ b), shape (batch, K)."""
-        out = x @ (self.first.weight * self.mask).T * (1.0 / math.sqrt(self.n_inputs))
-        return out if self.first.bias is None else out + self.first.bias
+        return preactivation(x, self.first.weight * self.mask, self.first.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """f(x), shape (batch,)."""

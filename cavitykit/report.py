@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from cavitykit import analysis
-from cavitykit.imp.config import CLONES, LABELS
 from cavitykit.io import CUMULANTS_FILE, atomic_target, open_run, with_cumulants
+from cavitykit.variants import LABELS, compared_pair
 
 # Formatted with the non-Gaussian variant's label.
 CLAIMS = (
@@ -17,130 +16,106 @@ CLAIMS = (
     "2. IMP raises the non-Gaussianity of hidden-unit pre-activations across rounds.",
     "3. The weights IMP prunes are those whose removal raises non-Gaussianity.",
 )
+VERDICTS = {True: "**supported**", False: "**not supported at this size**", None: "**not tested**"}
 
 
-# Contiguity criterion of claim 1: the model's localized fraction exceeds its clone's by this much ...
-LOCALIZED_MARGIN = 0.25
-# ... and its mean receptive-field width is at most this fraction of the clone's.
-WIDTH_RATIO = 0.75
+def _per_round(values, rounds, format_one) -> str:
+    """'r0: ...; r1: ...' over the rounds."""
+    return "; ".join(f"r{int(r)}: {format_one(values, r)}" for r in rounds)
 
 
-def _claim_localization(summary: xr.Dataset, pair: tuple[str, str]) -> tuple[bool, list[str], bool]:
+def _localization_lines(summary: xr.Dataset, claim: xr.Dataset, pair: tuple[str, str]) -> list[str]:
     source, twin = pair
     name = LABELS[source]
-    last = summary.isel(round=-1)
-    model, clone = last.sel(variant=source), last.sel(variant=twin)
-    ratio = float(model.ipr / clone.ipr)
-    per_round = summary.ipr.sel(variant=source) / summary.ipr.sel(variant=twin)
+    model, clone = summary.sel(variant=source).isel(round=-1), summary.sel(variant=twin).isel(round=-1)
     width = summary.rf_width
-    clone_excess = float(clone.ipr / clone.random_ipr)
-    supported = ratio >= 2 and clone_excess <= 1.5
-    localized_gap = float(model.localized_fraction - clone.localized_fraction)
-    width_ratio = float(model.rf_width / clone.rf_width)
-    contiguous = localized_gap >= LOCALIZED_MARGIN and width_ratio <= WIDTH_RATIO
-    lines = [
+    return [
         f"Mean IPR after the last round: {name} {float(model.ipr):.4f}, clone {float(clone.ipr):.4f} "
-        f"(ratio {ratio:.2f}; criterion >= 2).",
+        f"(ratio {float(claim.ipr_ratio):.2f}; criterion >= {analysis.IPR_RATIO:g}).",
         "A random Gaussian vector with as many surviving weights has IPR 3/(n+2): "
         f"{name} {float(model.random_ipr):.4f}, "
-        f"clone {float(clone.random_ipr):.4f}; the clone's IPR is {clone_excess:.2f} times its value "
-        "(criterion <= 1.5: 'near the random value').",
+        f"clone {float(clone.random_ipr):.4f}; the clone's IPR is {float(claim.clone_ipr_excess):.2f} times its value "
+        f"(criterion <= {analysis.CLONE_IPR_EXCESS}: 'near the random value').",
         f"Localized units (circular RF width < 0.1 L): {name} {float(model.localized_fraction):.0%}, clone "
         f"{float(clone.localized_fraction):.0%}; mean RF width {float(model.rf_width):.2f} vs "
         f"{float(clone.rf_width):.2f} pixels.",
         f"Per round, IPR ratio {name} / clone and mean RF width {name} vs clone (pixels): "
-        + "; ".join(
-            f"r{int(r)}: {float(per_round.sel(round=r)):.2f}, {float(width.sel(variant=source, round=r)):.1f} vs "
-            f"{float(width.sel(variant=twin, round=r)):.1f}"
-            for r in summary["round"].values
+        + _per_round(
+            claim.ipr_ratio_per_round,
+            summary["round"].values,
+            lambda ratio, r: (
+                f"{float(ratio.sel(round=r)):.2f}, {float(width.sel(variant=source, round=r)):.1f} vs "
+                f"{float(width.sel(variant=twin, round=r)):.1f}"
+            ),
         )
         + ". At high sparsity the IPR of both is set by the few surviving weights (compare 3/(n+2)).",
-        f"By receptive-field contiguity (localized fraction {name} - clone = {localized_gap:+.2f}, criterion >= "
-        f"{LOCALIZED_MARGIN}; RF width ratio {name} / clone = {width_ratio:.2f}, criterion <= {WIDTH_RATIO}): "
-        + ("**supported**." if contiguous else "**not supported**."),
+        f"By receptive-field contiguity (localized fraction {name} - clone = {float(claim.localized_gap):+.2f}, "
+        f"criterion >= {analysis.LOCALIZED_MARGIN}; RF width ratio {name} / clone = {float(claim.width_ratio):.2f}, "
+        f"criterion <= {analysis.WIDTH_RATIO}): " + ("**supported**." if claim.contiguous else "**not supported**."),
     ]
-    return supported, lines, contiguous
 
 
-def _claim_kurtosis(
-    summary: xr.Dataset, pair: tuple[str, str], n_replicates: int, n_heldout: int
-) -> tuple[bool | None, list[str]]:
-    model, clone = summary.sel(variant=pair[0]), summary.sel(variant=pair[1])
-    first, last = model.isel(round=0), model.isel(round=-1)
-    se = np.sqrt(float(first.abs_kurtosis_sd) ** 2 + float(last.abs_kurtosis_sd) ** 2) / np.sqrt(n_replicates)
-    rounds = model["round"].values
-    trend = float(np.corrcoef(rounds, model.abs_kurtosis.values)[0, 1])
-    grows = float(last.abs_kurtosis - first.abs_kurtosis) > 3 * se and trend > 0.5
-    # For Gaussian pre-activations the mean over units of |kurtosis| is ~ sqrt(2/pi) sqrt(24/n).
-    noise = float(np.sqrt(2 / np.pi) * np.sqrt(24 / n_heldout))
-    clone_max = float(clone.abs_kurtosis.max())
-    clone_flat = clone_max < 2 * noise
+def _kurtosis_lines(claim: xr.Dataset, source: str) -> list[str]:
     lines = [
-        f"{LABELS[pair[0]]} mean |excess kurtosis|: round 0 {float(first.abs_kurtosis):.3f}, last round "
-        f"{float(last.abs_kurtosis):.3f} (increase {float(last.abs_kurtosis - first.abs_kurtosis):.3f}, "
-        f"3 x SE over replicates = {3 * se:.3f}); correlation with the round number {trend:.2f}.",
-        f"Clone mean |excess kurtosis|: at most {clone_max:.3f} over rounds; sampling noise alone gives "
-        f"~{noise:.3f} (criterion: below twice that).",
+        f"{LABELS[source]} mean |excess kurtosis|: round 0 {float(claim['first']):.3f}, last round "
+        f"{float(claim['last']):.3f} (increase {float(claim.increase):.3f}, "
+        f"3 x SE over replicates = {analysis.GROWTH_SE * float(claim.se):.3f}); correlation with the round number "
+        f"{float(claim.trend):.2f}.",
+        f"Clone mean |excess kurtosis|: at most {float(claim.clone_max):.3f} over rounds; sampling noise alone gives "
+        f"~{float(claim.noise):.3f} (criterion: below twice that).",
     ]
-    if n_replicates < 2:
+    if not claim.tested:
         lines.append("Not tested: the growth is judged against its spread over replicates, and this run has one.")
-        return None, lines
-    return grows and clone_flat, lines
+    return lines
 
 
-def _claim_cavity(groups: xr.Dataset, source: str) -> tuple[bool, list[str]]:
-    model = groups.sel(variant=source)
-    pooled = {}
-    for name in ("pruned", "kept", "random"):
-        count = model[f"count_{name}"]
-        pooled[name] = (float((model[f"fraction_raising_{name}"] * count).sum() / count.sum()), float(count.sum()))
-    p_pruned, n_pruned = pooled["pruned"]
-    margin = 2 * np.sqrt(p_pruned * (1 - p_pruned) / max(n_pruned, 1))
-    supported = p_pruned - margin > pooled["kept"][0] and p_pruned - margin > pooled["random"][0]
-    lines = [
+def _cavity_lines(claim: xr.Dataset, errors: xr.DataArray, source: str) -> list[str]:
+    groups = claim.group.values
+    return [
         f"Fraction of weights whose removal raises |excess kurtosis| ({LABELS[source]}, all rounds, classes and "
         "replicates): "
-        + ", ".join(f"{name} {p:.3f} (n = {int(n)})" for name, (p, n) in pooled.items())
-        + f"; 2 binomial SE of the pruned fraction = {margin:.3f}.",
+        + ", ".join(
+            f"{name} {float(claim.fraction_raising.sel(group=name)):.3f} (n = {int(claim['count'].sel(group=name))})"
+            for name in groups
+        )
+        + f"; 2 binomial SE of the pruned fraction = {float(claim.margin):.3f}.",
         f"Mean exact Δ excess kurtosis ({LABELS[source]}, mean over rounds): "
-        + ", ".join(f"{name} {float(model[f'mean_delta_{name}'].mean()):+.4f}" for name in pooled)
+        + ", ".join(f"{name} {float(claim.mean_delta.sel(group=name)):+.4f}" for name in groups)
         + ".",
         "Per round (pruned / kept / random): "
-        + "; ".join(
-            f"r{int(r)}: {float(model.fraction_raising_pruned.sel(round=r)):.2f}/"
-            f"{float(model.fraction_raising_kept.sel(round=r)):.2f}/"
-            f"{float(model.fraction_raising_random.sel(round=r)):.2f}"
-            for r in model["round"].values
+        + _per_round(
+            claim.fraction_raising_per_round,
+            claim["round"].values,
+            lambda fractions, r: "/".join(f"{float(f):.2f}" for f in fractions.sel(round=r).values),
         ),
+        "Median relative error of the cavity expansion against exact ablation, orders "
+        + ", ".join(str(int(o)) for o in errors.approx_order.values)
+        + ": "
+        + "; ".join(
+            f"{v}: " + ", ".join(f"{float(e):.1%}" for e in errors.sel(variant=v).values) for v in errors.variant.values
+        )
+        + ".",
     ]
-    return supported, lines
-
-
-def compared_pair(variants, variant=None) -> tuple[str, str]:
-    """(non-Gaussian variant, its Gaussian clone) the report compares: ``variant`` and its clone, or
-    by default the first pair of ``CLONES`` whose two variants are both in ``variants``."""
-    variants = [str(v) for v in variants]
-    if variant is None:
-        pair = next(((model, clone) for model, clone in CLONES.items() if {model, clone} <= set(variants)), None)
-        if pair is None:
-            pairs = ", ".join(f"{model} and {clone}" for model, clone in CLONES.items())
-            raise ValueError(f"the report compares a model with its clone ({pairs}); this run has {variants}")
-        return pair
-    if variant not in CLONES:
-        raise ValueError(f"variant must be one of {sorted(CLONES)} (a model that has a clone), got {variant!r}")
-    if {variant, CLONES[variant]} - set(variants):
-        raise ValueError(f"variant={variant!r} needs {variant} and {CLONES[variant]} in the run; it has {variants}")
-    return variant, CLONES[variant]
 
 
 def write_report(run_dir, *, variant=None) -> Path:
     """Compute the analyses, save the figures (PNG and PDF) and ``report.md`` in ``RUN/report``.
 
-    ``variant`` names the non-Gaussian model compared with its clone ('nlgp' or 'ising'); by
-    default the first of them the run holds with its clone.
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory.
+    variant : {'nlgp', 'ising'}, optional
+        The non-Gaussian model compared with its clone; by default the first of them the run
+        holds with its clone.
+
+    Returns
+    -------
+    Path
+        ``RUN/report/report.md``.
     """
     from cavitykit import plot
-    from cavitykit.imp.cumulants import preactivation_cumulants
+    from cavitykit.spectra import preactivation_cumulants
 
     run_dir = Path(run_dir)
     ds = open_run(run_dir)
@@ -155,43 +130,27 @@ def write_report(run_dir, *, variant=None) -> Path:
         **{f"receptive_fields_{name}": plot.receptive_fields(ds, name) for name in pair},
         "cumulant_spectra": plot.cumulant_spectra(ds),
     }
-    sections = []
-    verdicts = []
-    supported, lines, contiguous = _claim_localization(summary, pair)
-    verdicts.append(supported)
-    sections.append(lines)
-    supported, lines = _claim_kurtosis(summary, pair, ds.sizes["replicate"], analysis.n_heldout(ds))
-    verdicts.append(supported)
-    sections.append(lines)
+    localization = analysis.claim_localization(summary, pair)
+    kurtosis = analysis.claim_kurtosis(summary, pair)
+    verdicts = [bool(localization.supported), bool(kurtosis.supported) if kurtosis.tested else None]
+    sections = [_localization_lines(summary, localization, pair), _kurtosis_lines(kurtosis, pair[0])]
     if "cavity_exact" in ds:
-        figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
-        figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0])
-        supported, lines = _claim_cavity(analysis.cavity_groups(ds), pair[0])
         errors = analysis.expansion_error(ds)
-        lines.append(
-            "Median relative error of the cavity expansion against exact ablation, orders "
-            + ", ".join(str(int(o)) for o in errors.approx_order.values)
-            + ": "
-            + "; ".join(
-                f"{v}: " + ", ".join(f"{float(e):.1%}" for e in errors.sel(variant=v).values)
-                for v in errors.variant.values
-            )
-            + "."
-        )
+        figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
+        figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=errors)
+        cavity = analysis.claim_cavity(analysis.cavity_groups(ds), pair[0])
+        verdicts.append(bool(cavity.supported))
+        sections.append(_cavity_lines(cavity, errors, pair[0]))
     else:
-        supported, lines = None, ["Not tested: the run has no cavity effects (analysis.cavity = false)."]
-    verdicts.append(supported)
-    sections.append(lines)
+        verdicts.append(None)
+        sections.append(["Not tested: the run has no cavity effects (analysis.cavity = false)."])
     correlation = analysis.kurtosis_ipr_correlation(ds)
     for name, figure in figures.items():
         for suffix in ("png", "pdf"):
             with atomic_target(out / f"{name}.{suffix}") as temporary:
                 figure.savefig(temporary, dpi=130, format=suffix)
-    notes = [
-        f" (IPR criterion; by receptive-field contiguity: {'supported' if contiguous else 'not supported'})",
-        "",
-        "",
-    ]
+    contiguity = "supported" if localization.contiguous else "not supported"
+    notes = [f" (IPR criterion; by receptive-field contiguity: {contiguity})", "", ""]
     text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures)
     with atomic_target(out / "report.md") as temporary:
         temporary.write_text(text)
@@ -200,7 +159,6 @@ def write_report(run_dir, *, variant=None) -> Path:
 
 def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures) -> str:
     config = ds.attrs["config"]
-    words = {True: "**supported**", False: "**not supported at this size**", None: "**not tested**"}
     lines = [
         f"# cavitykit report: {run_name(ds)}",
         "",
@@ -212,7 +170,7 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
     ]
     claims = [claim.format(label=LABELS[pair[0]]) for claim in CLAIMS]
     for claim, verdict, note in zip(claims, verdicts, notes, strict=True):
-        lines.append(f"- {claim} {words[verdict]}{note}")
+        lines.append(f"- {claim} {VERDICTS[verdict]}{note}")
     for claim, section in zip(claims, sections, strict=True):
         lines += ["", f"## {claim}", ""] + [f"- {line}" for line in section]
     lines += [
@@ -245,4 +203,5 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
 
 
 def run_name(ds) -> str:
+    """The run's name in the report's title: its config hash."""
     return f"config {ds.attrs['config_hash'][:12]}"

@@ -20,7 +20,7 @@ import itertools
 from pathlib import Path
 
 from cavitykit._validation import check_int
-from cavitykit.imp.config import RunConfig, config_from_dict, load_config, load_preset, read_toml, toml_value
+from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml, toml_value
 from cavitykit.imp.runner import Progress, prepare_run_directory, run_directory, run_replicate
 from cavitykit.io import atomic_target
 

@@ -7,9 +7,9 @@ import xarray as xr
 from cavitykit import analysis
 from cavitykit.cli import main
 from cavitykit.imp import run
-from cavitykit.imp.cumulants import preactivation_cumulants
 from cavitykit.io import open_run
-from cavitykit.report import compared_pair
+from cavitykit.spectra import preactivation_cumulants
+from cavitykit.variants import compared_pair
 from tests.imp.tiny import tiny_config
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from cavitykit._validation import check_choice, check_int
+from cavitykit._validation import check_int
 from cavitykit.cavity._driver import (
     check_inputs,
     check_statistic,
@@ -18,6 +18,8 @@ from cavitykit.cavity._driver import (
 )
 from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import exact_change, polynomials, value
+from cavitykit.fcn import preactivation
+from cavitykit.nets import activation_function
 from cavitykit.stats import kstats, standardize_kstats
 
 
@@ -129,10 +131,9 @@ def group_effect(weights, inputs, removed, *, statistic="excess_kurtosis", mask=
     if np.any(removed & ~mask):
         raise ValueError("removed includes weights that are already pruned")
     inputs = check_inputs(inputs, weights.shape[1], stat.order)
-    scale = 1.0 / np.sqrt(weights.shape[1])
     x = inputs.astype(np.float64, copy=False)
-    before = _preactivation_statistic(stat, x @ (weights.T * scale))
-    after = _preactivation_statistic(stat, x @ (np.where(removed, 0.0, weights).T * scale))
+    before = _preactivation_statistic(stat, preactivation(x, weights))
+    after = _preactivation_statistic(stat, preactivation(x, np.where(removed, 0.0, weights)))
     singles = exact(weights, inputs, statistic=statistic, mask=mask).values
     return xr.Dataset(
         {
@@ -143,12 +144,6 @@ def group_effect(weights, inputs, removed, *, statistic="excess_kurtosis", mask=
         coords={"neuron": np.arange(weights.shape[0])},
         attrs={"statistic": stat.name, "n_samples": len(inputs)},
     )
-
-
-ACTIVATIONS = {
-    "erf": lambda z: torch.erf(z / np.sqrt(2.0)),
-    "relu": torch.relu,
-}
 
 
 def next_layer_exact(
@@ -189,7 +184,7 @@ def next_layer_exact(
         Change of S(mu_j) when w_ki is removed; NaN for pruned weights.
     """
     stat = check_statistic(statistic)
-    sigma = ACTIVATIONS[check_choice("activation", activation, tuple(ACTIVATIONS))]
+    sigma = activation_function(activation)
     weights, mask = check_weights(weights, mask)
     n_hidden, n_inputs = weights.shape
     readout = np.asarray(readout, dtype=np.float64)
@@ -212,7 +207,7 @@ def next_layer_exact(
     def chunks():
         for start in range(0, n_samples, rows):
             x = torch.as_tensor(inputs[start : start + rows], **tensor)
-            field = x @ w.T / np.sqrt(n_inputs) + b
+            field = preactivation(x, w, b)
             hidden = sigma(field)
             yield x, field, hidden, hidden @ v.T
 

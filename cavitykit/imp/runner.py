@@ -9,9 +9,7 @@ from the same weights.
 
 from __future__ import annotations
 
-import math
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,38 +18,39 @@ import numpy as np
 import torch
 import xarray as xr
 
-import cavitykit
 from cavitykit import cavity, metrics
 from cavitykit.cavity._engine import resolve_device
-from cavitykit.data import NLGP, GaussianClone, Ising, ising_temperature, two_class
-from cavitykit.imp.config import VARIANTS, RunConfig, load_config, source_model
+from cavitykit.config import RunConfig, load_config
+from cavitykit.data import two_class
+from cavitykit.fcn import preactivation
 from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train
-from cavitykit.io import SCHEMA, atomic_target, read_round, remove_temporaries, round_path, write_dataset
+from cavitykit.io import (
+    CONFIG_FILE,
+    RoundRecord,
+    atomic_target,
+    encode_round,
+    read_round,
+    remove_temporaries,
+    round_path,
+    write_dataset,
+)
 from cavitykit.nets import MaskedFCN
-from cavitykit.stats import standardize_kstats
-
-# Seed stream per variant: the order of VARIANTS, so adding a variant never changes another's data.
-VARIANT_INDEX = {variant: index for index, variant in enumerate(VARIANTS)}
-# Streams of the seed sequence: what each random draw is for.
-INIT, DATA, ORDER, PRUNE = range(4)
-
-
-def _seed(config: RunConfig, *path: int) -> int:
-    return int(np.random.SeedSequence([config.seed, *path]).generate_state(1)[0])
+from cavitykit.stats import kstats, standardize_kstats
+from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 
 
 def run_directory(config: RunConfig, out) -> Path:
     """``out/<name>-<hash>``, or ``out`` itself when it already is this config's run directory."""
     out = Path(out)
-    if (out / "config.toml").is_file():
+    if (out / CONFIG_FILE).is_file():
         return out
     return out / f"{config.name}-{config.hash[:12]}"
 
 
 def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
     """Create the directory with its config, or check that an existing one holds the same config."""
-    config_file = run_dir / "config.toml"
+    config_file = run_dir / CONFIG_FILE
     if config_file.is_file():
         stored = load_config(config_file)
         if stored.hash != config.hash:
@@ -67,35 +66,14 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
         temporary.write_text(config.to_toml())
 
 
-def data_models(config: RunConfig, variant: str):
-    """(model for class 0, model for class 1) of a variant."""
-    data = config.data
-    source = source_model(variant)
-    if source == "nlgp":
-        models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
-    else:
-        # Single-spin dynamics relax in about xi^2 sweeps: burn in and thin in proportion.
-        models = [
-            Ising(
-                data.L,
-                ising_temperature(xi),
-                burn_in=max(1000, math.ceil(10 * xi**2)),
-                thin=max(10, math.ceil(xi**2 / 2)),
-                dtype="float32",
-            )
-            for xi in data.xi
-        ]
-    return tuple(models) if variant == source else tuple(GaussianClone(model) for model in models)
-
-
 def make_task(config: RunConfig, variant: str, replicate: int, device) -> tuple[Task, list[np.ndarray]]:
     """Training and test tensors, and held-out inputs of each class, (P, D) each, for the statistics.
 
     Statistics are taken per class: the two-class mixture of Gaussian clones is a scale mixture,
     non-Gaussian although each class is Gaussian.
     """
-    models = data_models(config, variant)
-    rng = np.random.default_rng(_seed(config, replicate, DATA, VARIANT_INDEX[variant]))
+    models = data_models(variant, config.data)
+    rng = np.random.default_rng(seed(config.seed, replicate, Stream.DATA, VARIANT_INDEX[variant]))
     x_train, y_train = two_class(*models, config.data.n_train, rng)
     x_test, y_test = two_class(*models, config.data.n_test, rng)
     heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float64) for model in models]
@@ -108,8 +86,9 @@ def make_task(config: RunConfig, variant: str, replicate: int, device) -> tuple[
 
 
 def new_network(config: RunConfig, replicate: int, device) -> MaskedFCN:
+    """The network of a replicate at initialization (a model and its clone start from the same one)."""
     net = config.network
-    generator = torch.Generator().manual_seed(_seed(config, replicate, INIT))
+    generator = torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT))
     return MaskedFCN(
         config.data.D,
         net.width,
@@ -148,21 +127,28 @@ def next_pruning(config: RunConfig, network: MaskedFCN, round_index: int, seed: 
     return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
 
 
-def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.ndarray]) -> dict:
-    """Pre-activation cumulants, IPR and (optionally) cavity effects on held-out inputs of each class."""
+def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Pre-activation cumulants, IPR and (optionally) cavity effects on held-out inputs of each class.
+
+    Returns
+    -------
+    dict
+        The statistics fields of ``cavitykit.io.RoundRecord`` (``preact_variance``, ...,
+        ``cavity_expansion``), NaN for units with no weight left.
+    """
     weights, masks = _layers(network)
     w, mask = weights[0], masks[0]
-    bias = 0.0 if network.first.bias is None else network.first.bias.detach().cpu().numpy()
+    bias = None if network.first.bias is None else _numpy(network.first.bias)
     alive = mask.any(axis=1)
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     for label, inputs in enumerate(heldout):
-        k[label][:, alive] = cavitykit.kstats((inputs @ w.T / np.sqrt(w.shape[1]) + bias)[:, alive], 4)
+        k[label][:, alive] = kstats(preactivation(inputs, w, bias)[:, alive], 4)
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
-        "preact_variance": (("label", "neuron"), k[:, 1]),
-        "preact_skewness": (("label", "neuron"), spectrum[2]),
-        "preact_excess_kurtosis": (("label", "neuron"), spectrum[3]),
-        "ipr": ("neuron", metrics.ipr(w)),
+        "preact_variance": k[:, 1],
+        "preact_skewness": spectrum[2],
+        "preact_excess_kurtosis": spectrum[3],
+        "ipr": metrics.ipr(w),
     }
     if config.analysis.cavity:
         orders = config.analysis.expansion_orders
@@ -174,84 +160,48 @@ def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.nda
             )
             exact[label, alive] = exact_effects.values
             expansion[label][:, alive] = approximations.values
-        out["cavity_exact"] = (("label", "neuron", "input"), exact)
-        out["cavity_expansion"] = (("label", "approx_order", "neuron", "input"), expansion)
+        out["cavity_exact"] = exact
+        out["cavity_expansion"] = expansion
     return out
 
 
-ATTRIBUTES = {
-    "weight": ("trained first-layer weights (masked)", "1"),
-    "mask": ("first-layer mask: true where the weight is kept", "1"),
-    "init_weight": ("first-layer weights at the rewind point", "1"),
-    "readout": ("trained readout weights", "1"),
-    "init_readout": ("readout weights at the rewind point", "1"),
-    "readout_mask": ("readout mask: true where kept", "1"),
-    "pruned_next": ("first-layer weights the strategy removes after this round", "1"),
-    "train_loss": ("mean training loss over the last tenth of the steps", "1"),
-    "test_accuracy": ("fraction of test samples classified correctly", "1"),
-    "sparsity": ("fraction of first-layer weights pruned", "1"),
-    "preact_variance": ("k-statistic k_2 of the pre-activation on held-out inputs of each class", "1"),
-    "preact_skewness": ("k_3 / k_2^1.5 of the pre-activation on held-out inputs of each class", "1"),
-    "preact_excess_kurtosis": ("k_4 / k_2^2 of the pre-activation on held-out inputs of each class", "1"),
-    "ipr": ("inverse participation ratio sum w^4 / (sum w^2)^2 of the unit's weights", "1"),
-    "cavity_exact": ("exact change of the pre-activation excess kurtosis when the weight is removed", "1"),
-    "cavity_expansion": ("truncated-expansion change of the pre-activation excess kurtosis", "1"),
-}
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A parameter or state tensor as a float64 numpy array."""
+    return tensor.detach().cpu().numpy().astype(np.float64)
 
 
-def round_dataset(
-    config, task, variant, replicate, round_index, network, rewind_state, train_loss, test_accuracy, pruned, statistics
-) -> xr.Dataset:
-    """One round as a Dataset with length-1 dims variant, replicate, round; ``task`` supplies the data description."""
+def round_record(
+    variant: str,
+    replicate: int,
+    round_index: int,
+    network: MaskedFCN,
+    rewind_state: dict,
+    train_loss: float,
+    test_accuracy: float,
+    pruned: list[np.ndarray],
+    statistics: dict[str, np.ndarray],
+) -> RoundRecord:
+    """What a trained round stores: the network now and at its rewind point, what is pruned next."""
     weights, masks = _layers(network)
-    init_weight = rewind_state["first.weight"].cpu().numpy().astype(np.float64)
-    readout_mask = masks[1][0] if len(masks) > 1 else np.ones(network.width, dtype=bool)
-    variables = {
-        "weight": (("neuron", "input"), weights[0]),
-        "mask": (("neuron", "input"), masks[0]),
-        "init_weight": (("neuron", "input"), init_weight * masks[0]),
-        "readout": ("neuron", network.readout.weight.detach().cpu().numpy().astype(np.float64)[0]),
-        "init_readout": ("neuron", rewind_state["readout.weight"].cpu().numpy().astype(np.float64)[0]),
-        "readout_mask": ("neuron", readout_mask),
-        "pruned_next": (("neuron", "input"), pruned[0]),
-        "train_loss": ((), train_loss),
-        "test_accuracy": ((), test_accuracy),
-        "sparsity": ((), 1.0 - float(masks[0].mean())),
+    has_bias = network.first.bias is not None
+    return RoundRecord(
+        variant=variant,
+        replicate=replicate,
+        round_index=round_index,
+        weight=weights[0],
+        mask=masks[0],
+        init_weight=_numpy(rewind_state["first.weight"]),
+        readout=_numpy(network.readout.weight)[0],
+        init_readout=_numpy(rewind_state["readout.weight"])[0],
+        readout_mask=masks[1][0] if len(masks) > 1 else np.ones(network.width, dtype=bool),
+        pruned_next=pruned[0],
+        readout_pruned_next=pruned[1][0] if len(pruned) > 1 else None,
+        train_loss=train_loss,
+        test_accuracy=test_accuracy,
+        bias=_numpy(network.first.bias) if has_bias else None,
+        init_bias=_numpy(rewind_state["first.bias"]) if has_bias else None,
         **statistics,
-    }
-    if network.first.bias is not None:
-        variables["init_bias"] = ("neuron", rewind_state["first.bias"].cpu().numpy().astype(np.float64))
-        variables["bias"] = ("neuron", network.first.bias.detach().cpu().numpy().astype(np.float64))
-    if len(pruned) > 1:
-        variables["readout_pruned_next"] = ("neuron", pruned[1][0])
-    data = config.data
-    coords = {"neuron": np.arange(network.width), "input": np.arange(data.D), "label": [0, 1]}
-    if data.dim == 2:
-        coords |= {"x": ("input", np.arange(data.D) % data.L), "y": ("input", np.arange(data.D) // data.L)}
-    else:
-        coords |= {"x": ("input", np.arange(data.D))}
-    if "cavity_expansion" in statistics:
-        coords["approx_order"] = np.array(config.analysis.expansion_orders)
-    dataset = xr.Dataset(variables, coords=coords)
-    for name, (long_name, units) in ATTRIBUTES.items():
-        if name in dataset:
-            dataset[name].attrs.update(long_name=long_name, units=units)
-    dataset = dataset.expand_dims(variant=[variant], replicate=[replicate], round=[round_index])
-    description = {f"data_{key}": str(value) for key, value in task.models[0].describe().items()}
-    dataset.attrs = {
-        "Conventions": "CF-1.8",
-        "title": f"cavitykit IMP round {round_index} ({variant}, replicate {replicate})",
-        "history": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} cavitykit {cavitykit.__version__} run",
-        "source": f"cavitykit {cavitykit.__version__}",
-        "cavitykit_schema": SCHEMA,
-        "cavitykit_version": cavitykit.__version__,
-        "config": config.to_toml(),
-        "config_hash": config.hash,
-        **description,
-        "data_model": variant,
-        "data_xi": f"{data.xi[0]} {data.xi[1]}",  # class 0 and class 1
-    }
-    return dataset
+    )
 
 
 @dataclass
@@ -331,7 +281,7 @@ def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int
             network,
             task,
             config.training,
-            seed=_seed(config, replicate, ORDER, round_index),
+            seed=seed(config.seed, replicate, Stream.ORDER, round_index),
             n_steps=n_steps,
             capture_step=capture,
             progress=progress.steps(label, n_steps),
@@ -339,27 +289,16 @@ def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int
         if rewind is None:
             rewind = snapshot if snapshot is not None else init_state
         test_accuracy = accuracy(network, task.x_test, task.y_test)
-        pruned = next_pruning(config, network, round_index, _seed(config, replicate, PRUNE, round_index))
+        pruned = next_pruning(config, network, round_index, seed(config.seed, replicate, Stream.PRUNE, round_index))
         statistics = round_statistics(config, network, heldout)
-        dataset = round_dataset(
-            config,
-            task,
-            variant,
-            replicate,
-            round_index,
-            network,
-            rewind,
-            train_loss,
-            test_accuracy,
-            pruned,
-            statistics,
+        record = round_record(
+            variant, replicate, round_index, network, rewind, train_loss, test_accuracy, pruned, statistics
         )
-        write_dataset(paths[round_index], dataset)
-        one = dataset.isel(variant=0, replicate=0, round=0)
+        write_dataset(paths[round_index], encode_round(record, config, data_description=task.models[0].describe()))
         progress.summary(
-            f"{variant:15s} rep {replicate} round {round_index}: sparsity {float(one.sparsity):.3f}  "
-            f"test acc {test_accuracy:.3f}  mean IPR {float(np.nanmean(one.ipr)):.4f}  "
-            f"mean |kurt| {float(np.nanmean(np.abs(one.preact_excess_kurtosis))):.3f} (per class)"
+            f"{variant:15s} rep {replicate} round {round_index}: sparsity {1.0 - float(record.mask.mean()):.3f}  "
+            f"test acc {test_accuracy:.3f}  mean IPR {float(np.nanmean(record.ipr)):.4f}  "
+            f"mean |kurt| {float(np.nanmean(np.abs(record.preact_excess_kurtosis))):.3f} (per class)"
         )
         mask = network.mask.cpu().numpy() & ~pruned[0]
         readout_mask = None if network.readout_mask is None else network.readout_mask.cpu().numpy()[0] & ~pruned[1][0]

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cavitykit.config import TrainingConfig
 from cavitykit.data import two_class
-from cavitykit.imp.config import TrainingConfig
 from cavitykit.nets import MaskedFCN
 
 # Online mode draws fresh samples in blocks of this many steps (one generator call per block).

@@ -1,8 +1,13 @@
-"""Run store: the only package that touches netCDF files (through xarray's netcdf4 engine)."""
+"""Run store: the only package that touches netCDF files (through xarray's netcdf4 engine).
 
+``schema`` defines what a round file holds; ``store`` where files live and how they are written
+and combined.  Neither imports torch or the IMP engine.
+"""
+
+from cavitykit.io.schema import SCHEMA, VARIABLES, RoundRecord, encode_round, grid_shape, run_config
 from cavitykit.io.store import (
+    CONFIG_FILE,
     CUMULANTS_FILE,
-    SCHEMA,
     atomic_target,
     open_run,
     read_round,
@@ -13,13 +18,19 @@ from cavitykit.io.store import (
 )
 
 __all__ = [
+    "CONFIG_FILE",
     "CUMULANTS_FILE",
     "SCHEMA",
+    "VARIABLES",
+    "RoundRecord",
     "atomic_target",
+    "encode_round",
+    "grid_shape",
     "open_run",
     "read_round",
     "remove_temporaries",
     "round_path",
+    "run_config",
     "with_cumulants",
     "write_dataset",
 ]

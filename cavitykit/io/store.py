@@ -9,21 +9,22 @@ name, flushed to disk and renamed, so a reader never sees a partial file.
 from __future__ import annotations
 
 import os
+import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
-SCHEMA = "cavitykit.imp.round/1"
+from cavitykit.io.schema import decode_round, encode_booleans
+
 ENGINE = "netcdf4"
 ROUND_GLOB = "*/replicate_*/round_*.nc"
+CONFIG_FILE = "config.toml"
 CUMULANTS_FILE = "cumulants.nc"
-# Boolean variables are stored as uint8 flags (netCDF has no boolean type).
-BOOLEAN_FLAG = {"flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "false true"}
 
 
 def round_path(run_dir, variant: str, replicate: int, round_index: int) -> Path:
+    """``RUN/<variant>/replicate_<rr>/round_<nnn>.nc``."""
     return Path(run_dir) / variant / f"replicate_{replicate:02d}" / f"round_{round_index:03d}.nc"
 
 
@@ -54,29 +55,13 @@ def atomic_target(path):
     _fsync_directory(path.parent)
 
 
-def _encode_booleans(dataset: xr.Dataset) -> xr.Dataset:
-    dataset = dataset.copy()
-    for name, variable in dataset.data_vars.items():
-        if variable.dtype == bool:
-            dataset[name] = variable.astype(np.uint8).assign_attrs(variable.attrs | BOOLEAN_FLAG)
-    return dataset
-
-
-def _decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
-    for name, variable in dataset.data_vars.items():
-        if variable.attrs.get("flag_meanings") == BOOLEAN_FLAG["flag_meanings"] and not variable.isnull().any():
-            attrs = {key: value for key, value in variable.attrs.items() if key not in BOOLEAN_FLAG}
-            dataset[name] = variable.astype(bool).assign_attrs(attrs)
-    return dataset
-
-
 def write_dataset(path, dataset: xr.Dataset) -> None:
     """Write a Dataset (one round, or a run's cumulants) atomically: temporary name, fsync, rename."""
     # Encodings carried over from files read earlier would bind this file too: a string
     # coordinate kept the first round file's width and cut 'ising_clone' to 'ising'.
     dataset = dataset.drop_encoding()
     with atomic_target(path) as temporary:
-        _encode_booleans(dataset).to_netcdf(temporary, engine=ENGINE, format="NETCDF4")
+        encode_booleans(dataset).to_netcdf(temporary, engine=ENGINE, format="NETCDF4")
 
 
 def read_round(path, *, config_hash: str | None = None) -> xr.Dataset:
@@ -93,13 +78,12 @@ def read_round(path, *, config_hash: str | None = None) -> xr.Dataset:
             dataset = handle.load()
     except (OSError, ValueError, RuntimeError) as error:
         raise ValueError(f"{str(path)!r} is not a readable netCDF4 file ({error})") from None
-    if dataset.attrs.get("cavitykit_schema") != SCHEMA:
-        raise ValueError(f"{str(path)!r} is not a cavitykit round file (no cavitykit_schema={SCHEMA!r} attribute)")
+    dataset = decode_round(dataset, source=repr(str(path)))
     if config_hash is not None and dataset.attrs.get("config_hash") != config_hash:
         raise ValueError(
             f"{str(path)!r} belongs to config {dataset.attrs.get('config_hash', '?')[:12]}, not {config_hash[:12]}"
         )
-    return _decode_booleans(dataset)
+    return dataset
 
 
 def remove_temporaries(run_dir) -> None:
@@ -112,34 +96,66 @@ def open_run(run_dir) -> xr.Dataset:
     """All complete rounds of a run as one Dataset.
 
     Dims ``variant``, ``replicate``, ``round``, ``neuron``, ``input``, ``label`` (and
-    ``approx_order`` with the cavity expansions, ``order`` once ``cavitykit cumulants``
-    has run); 2D inputs carry ``x`` and ``y`` coordinates.  Rounds missing in one
-    variant or replicate are NaN there.
+    ``approx_order`` with the cavity expansions, ``sample_set`` and ``order`` once
+    ``cavitykit cumulants`` has run); 2D inputs carry ``x`` and ``y`` coordinates.  Rounds
+    missing in one variant or replicate are NaN there.  Reads the files only: neither torch
+    nor the IMP engine is imported.
 
     Parameters
     ----------
     run_dir : str or Path
         A run directory written by ``cavitykit run``.
-    """
-    from cavitykit.imp.config import load_config  # here: cavitykit.imp imports this module
 
+    Returns
+    -------
+    xarray.Dataset
+        The variables of ``cavitykit.io.schema.VARIABLES`` (and ``CUMULANT_VARIABLES``).
+
+    Raises
+    ------
+    ValueError
+        Not a run directory, no complete round yet, or a round file of another config.
+    """
     run_dir = Path(run_dir)
-    config_file = run_dir / "config.toml"
+    config_file = run_dir / CONFIG_FILE
     if not config_file.is_file():
-        raise ValueError(f"{str(run_dir)!r} is not a cavitykit run directory (no config.toml)")
-    config = load_config(config_file)
+        raise ValueError(f"{str(run_dir)!r} is not a cavitykit run directory (no {CONFIG_FILE})")
     files = sorted(run_dir.glob(ROUND_GLOB))
     if not files:
         raise ValueError(f"run directory {str(run_dir)!r} holds no complete round yet")
-    rounds = [read_round(path, config_hash=config.hash) for path in files]
+    config = tomllib.loads(config_file.read_text())
+    rounds = [_of_config(read_round(path), config, path) for path in files]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
     cumulants = run_dir / CUMULANTS_FILE
     if cumulants.is_file():  # written by `cavitykit cumulants`
-        combined = with_cumulants(combined, read_round(cumulants, config_hash=config.hash))
+        combined = with_cumulants(combined, read_round(cumulants, config_hash=combined.attrs["config_hash"]))
     return combined
 
 
+def _of_config(dataset: xr.Dataset, config: dict, path: Path) -> xr.Dataset:
+    """``dataset`` if the config it was written with is the run directory's ``config``."""
+    if tomllib.loads(dataset.attrs.get("config", "")) != config:
+        raise ValueError(
+            f"{str(path)!r} belongs to config {dataset.attrs.get('config_hash', '?')[:12]}, "
+            f"not to the {CONFIG_FILE} beside it"
+        )
+    return dataset
+
+
 def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
-    """The run with the pre-activation cumulant spectra of ``cavitykit cumulants`` merged in."""
+    """The run with the pre-activation cumulant spectra of ``cavitykit cumulants`` merged in.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        As ``open_run`` returns it.
+    cumulants : xarray.Dataset
+        As ``cavitykit.spectra.preactivation_cumulants`` returns it.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``run`` with the cumulant variables, over the rounds ``run`` holds.
+    """
     return run.merge(cumulants, join="left", combine_attrs="override")

@@ -1,33 +1,43 @@
-"""Each function takes run data (xarray) and returns a matplotlib Figure; saving is the caller's."""
+"""Each function takes run data or analysis results (xarray) and returns a matplotlib Figure.
+
+Figures are built as ``matplotlib.figure.Figure`` objects, never through pyplot: importing this
+module leaves the user's backend alone, and ``figure.savefig`` works on any machine.  In a
+notebook, display a figure by leaving it as a cell's last expression.  Every number drawn comes
+from ``cavitykit.analysis``.
+"""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on compute nodes
-
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
-from cavitykit.imp.config import LABELS
-
-COLOURS = {"nlgp": "tab:red", "gaussian_clone": "tab:blue", "ising": "tab:orange", "ising_clone": "tab:cyan"}
-
-
-def _label(variant) -> str:
-    return LABELS.get(str(variant), str(variant))
+from cavitykit import analysis
+from cavitykit.variants import colour, label
 
 
-def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_rounds: int = 6) -> plt.Figure:
-    """Weights of every unit (columns) for up to ``max_rounds`` rounds (rows): traces in 1D, images in 2D."""
+def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_rounds: int = 6) -> Figure:
+    """Weights of every unit (columns) for up to ``max_rounds`` rounds (rows): traces in 1D, images in 2D.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run.
+    variant : str
+    replicate : int
+    max_rounds : int
+        Rounds shown, spread evenly from the first to the last.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     sel = ds.sel(variant=variant, replicate=replicate)
     rounds = np.unique(np.linspace(0, sel.sizes["round"] - 1, min(max_rounds, sel.sizes["round"])).round().astype(int))
     n_units = sel.sizes["neuron"]
     two_d = "y" in ds.coords
-    fig, axes = plt.subplots(
-        len(rounds), n_units, figsize=(1.6 * n_units, 1.3 * len(rounds)), squeeze=False, sharex=True, sharey=not two_d
-    )
+    fig = Figure(figsize=(1.6 * n_units, 1.3 * len(rounds)))
+    axes = fig.subplots(len(rounds), n_units, squeeze=False, sharex=True, sharey=not two_d)
     for row, r in enumerate(rounds):
         weights = sel.weight.isel(round=r).values
         sparsity = float(sel.sparsity.isel(round=r))
@@ -40,7 +50,7 @@ def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_ro
                 ax.set_xticks([])
                 ax.set_yticks([])
             else:
-                ax.plot(weights[k], color=COLOURS.get(variant, "k"), lw=0.9)
+                ax.plot(weights[k], color=colour(variant), lw=0.9)
                 ax.axhline(0, color="0.7", lw=0.5)
             if row == 0:
                 ax.set_title(f"unit {k}", fontsize=8)
@@ -50,34 +60,44 @@ def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_ro
     if not two_d:
         for ax in axes[-1]:
             ax.set_xlabel("input pixel", fontsize=7)
-    fig.suptitle(f"Receptive fields, {_label(variant)}, replicate {replicate}", fontsize=10)
+    fig.suptitle(f"Receptive fields, {label(variant)}, replicate {replicate}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def _band(ax, x, mean, sd, colour, label):
-    ax.plot(x, mean, "o-", color=colour, label=label, ms=3)
-    ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2)
+def _band(ax, x, mean, sd, line_colour, name):
+    ax.plot(x, mean, "o-", color=line_colour, label=name, ms=3)
+    ax.fill_between(x, mean - sd, mean + sd, color=line_colour, alpha=0.2)
 
 
-def localization_and_kurtosis(summary: xr.Dataset) -> plt.Figure:
-    """IPR, localized fraction and mean |excess kurtosis| per round, NLGP vs clone, bands = sd over replicates."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+def localization_and_kurtosis(summary: xr.Dataset) -> Figure:
+    """IPR, localized fraction and mean |excess kurtosis| per round for each variant.
+
+    Bands are standard deviations over replicates; dashed lines the IPR of a random vector
+    with as many weights (left) and the Gaussian noise floor of |excess kurtosis| (right).
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        ``cavitykit.analysis.round_summary`` of a run.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(13, 3.8))
+    axes = fig.subplots(1, 3)
     rounds = summary["round"].values
     for variant in summary.variant.values:
         one = summary.sel(variant=variant)
-        colour = COLOURS.get(str(variant), "k")
-        _band(axes[0], rounds, one.ipr.values, one.ipr_sd.values, colour, _label(variant))
+        line_colour, name = colour(variant), label(variant)
+        _band(axes[0], rounds, one.ipr.values, one.ipr_sd.values, line_colour, name)
         axes[0].plot(
-            rounds,
-            one.random_ipr.values,
-            "--",
-            color=colour,
-            lw=1,
-            label=f"3/(n+2), n = kept weights ({_label(variant)})",
+            rounds, one.random_ipr.values, "--", color=line_colour, lw=1, label=f"3/(n+2), n = kept weights ({name})"
         )
-        _band(axes[1], rounds, one.localized_fraction.values, one.localized_fraction_sd.values, colour, _label(variant))
-        _band(axes[2], rounds, one.abs_kurtosis.values, one.abs_kurtosis_sd.values, colour, _label(variant))
+        _band(axes[1], rounds, one.localized_fraction.values, one.localized_fraction_sd.values, line_colour, name)
+        _band(axes[2], rounds, one.abs_kurtosis.values, one.abs_kurtosis_sd.values, line_colour, name)
+    axes[2].axhline(float(summary.abs_kurtosis_noise.max()), color="0.4", ls="--", lw=1, label="Gaussian noise floor")
     axes[0].set_ylabel("mean IPR of units")
     axes[1].set_ylabel("fraction of localized units")
     axes[2].set_ylabel("mean |excess kurtosis| of pre-activations")
@@ -89,60 +109,99 @@ def localization_and_kurtosis(summary: xr.Dataset) -> plt.Figure:
     return fig
 
 
-def delta_histograms(ds: xr.Dataset) -> plt.Figure:
-    """Histograms of exact cavity effects on the excess kurtosis: weights IMP prunes next vs weights it keeps."""
+def delta_histograms(ds: xr.Dataset) -> Figure:
+    """Histograms of exact cavity effects on the excess kurtosis: weights IMP prunes next vs weights it keeps.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with cavity effects; groups from ``cavitykit.analysis.pruning_groups``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per variant, all rounds and replicates pooled.
+    """
     variants = ds.variant.values
-    fig, axes = plt.subplots(1, len(variants), figsize=(5 * len(variants), 3.6), squeeze=False)
+    fig = Figure(figsize=(5 * len(variants), 3.6))
+    axes = fig.subplots(1, len(variants), squeeze=False)
+    groups = analysis.pruning_groups(ds)
     for ax, variant in zip(axes[0], variants, strict=True):
-        sel = ds.sel(variant=variant)
-        delta = sel.cavity_exact
-        pruned = (sel.pruned_next & sel["mask"]).broadcast_like(delta)
-        kept = (sel["mask"] & ~sel.pruned_next).broadcast_like(delta)
-        values = {name: delta.where(group).values.ravel() for name, group in (("pruned next", pruned), ("kept", kept))}
+        delta = ds.cavity_exact.sel(variant=variant)
+        values = {
+            name: delta.where(groups[group].sel(variant=variant).broadcast_like(delta)).values.ravel()
+            for name, group in (("pruned next", "pruned"), ("kept", "kept"))
+        }
         values = {name: v[np.isfinite(v)] for name, v in values.items()}
         pooled = np.concatenate(list(values.values()))
         low, high = np.quantile(pooled, [0.01, 0.99]) if pooled.size else (-1, 1)
         bins = np.linspace(low, high, 50)
-        for (name, v), colour in zip(values.items(), ("tab:orange", "tab:green"), strict=True):
-            ax.hist(v, bins=bins, density=True, alpha=0.55, color=colour, label=f"{name} ({v.size})")
+        for (name, v), bar_colour in zip(values.items(), ("tab:orange", "tab:green"), strict=True):
+            ax.hist(v, bins=bins, density=True, alpha=0.55, color=bar_colour, label=f"{name} ({v.size})")
         ax.axvline(0, color="k", lw=0.8)
         ax.set_xlabel("Δ excess kurtosis when the weight is removed (exact)")
         ax.set_ylabel("density")
-        ax.set_title(f"{_label(variant)}, all rounds and replicates", fontsize=9)
+        ax.set_title(f"{label(variant)}, all rounds and replicates", fontsize=9)
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp") -> plt.Figure:
-    """Truncated expansions against exact cavity effects, one panel per order, with the identity line."""
+def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.DataArray | None = None) -> Figure:
+    """Truncated expansions against exact cavity effects, one panel per order, with the identity line.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with cavity effects.
+    variant : str
+    errors : xarray.DataArray, optional
+        ``cavitykit.analysis.expansion_error(ds)``, shown in the titles; computed when not given.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     sel = ds.sel(variant=variant)
     orders = sel.approx_order.values
-    fig, axes = plt.subplots(1, len(orders), figsize=(4 * len(orders), 3.8), squeeze=False)
+    errors = (analysis.expansion_error(ds) if errors is None else errors).sel(variant=variant)
+    fig = Figure(figsize=(4 * len(orders), 3.8))
+    axes = fig.subplots(1, len(orders), squeeze=False)
     exact = sel.cavity_exact
     for ax, order in zip(axes[0], orders, strict=True):
         approx = sel.cavity_expansion.sel(approx_order=order)
         x, y = xr.broadcast(exact, approx)
         x, y = x.values.ravel(), y.values.ravel()
         finite = np.isfinite(x) & np.isfinite(y)
-        ax.scatter(x[finite], y[finite], s=3, alpha=0.4, color=COLOURS.get(variant, "k"))
+        ax.scatter(x[finite], y[finite], s=3, alpha=0.4, color=colour(variant))
         limits = np.quantile(np.abs(x[finite]), 0.995) if finite.any() else 1.0
         ax.plot([-limits, limits], [-limits, limits], "k--", lw=0.8, label="identity")
         ax.set_xlim(-limits, limits)
         ax.set_ylim(-limits, limits)
-        error = np.median(np.abs(y[finite] - x[finite]) / np.abs(x[finite])) if finite.any() else np.nan
-        ax.set_title(f"order {order}: median relative error {error:.1%}", fontsize=9)
+        ax.set_title(f"order {order}: median relative error {float(errors.sel(approx_order=order)):.1%}", fontsize=9)
         ax.set_xlabel("exact Δ excess kurtosis")
         ax.set_ylabel(f"expansion to order {order}")
         ax.legend(fontsize=7)
-    fig.suptitle(f"Cavity expansion vs exact ablation ({_label(variant)})", fontsize=10)
+    fig.suptitle(f"Cavity expansion vs exact ablation ({label(variant)})", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def cumulant_spectra(ds: xr.Dataset) -> plt.Figure:
-    """Standardized cumulants k_n / k_2^(n/2) of the pre-activations vs order n, first and last round."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+def cumulant_spectra(ds: xr.Dataset) -> Figure:
+    """Standardized cumulants k_n / k_2^(n/2) of the pre-activations vs order n, first and last round.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``preact_cumulant`` (``cavitykit cumulants``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Mean |k_n / k_2^(n/2)| over replicates, sample sets and units, n >= 3, log scale.
+    """
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     cumulant = ds.preact_cumulant.sel(order=slice(3, None))
     last = int(ds["round"].max())
     for variant in ds.variant.values:
@@ -152,9 +211,9 @@ def cumulant_spectra(ds: xr.Dataset) -> plt.Figure:
                 values.order,
                 values,
                 style,
-                color=COLOURS.get(str(variant), "k"),
+                color=colour(variant),
                 ms=4,
-                label=f"{_label(variant)}, round {r}",
+                label=f"{label(variant)}, round {r}",
             )
     ax.set_xlabel("order n")
     ax.set_ylabel("mean |k_n / k_2^(n/2)| over units")

@@ -1,6 +1,6 @@
 """A tiny IMP config that runs in a second or two (shared by the IMP, io and CLI tests)."""
 
-from cavitykit.imp import config_from_dict
+from cavitykit.config import config_from_dict
 
 TINY = {
     "name": "tiny",

@@ -1,7 +1,8 @@
 """Run configuration: a validated dataclass tree loaded from TOML, hashed to name the run directory.
 
-Presets ship as TOML files beside this module (``presets/quick.toml``, ``presets/paper.toml``);
-copy one to start your own.
+Presets ship as TOML files in ``cavitykit/presets/`` (``quick.toml``, ``paper.toml``); copy one to
+start your own.  Every key is documented in ``docs/runs.md``.  This module sits below the IMP
+engine: reading a config never imports torch.
 """
 
 from __future__ import annotations
@@ -15,26 +16,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cavitykit._validation import check_choice, check_int, check_real
+from cavitykit.fcn import ACTIVATION_NAMES
+from cavitykit.variants import DEFAULT_VARIANTS, RING_ONLY, VARIANTS
 
 PRESET_DIR = Path(__file__).with_name("presets")
-# Each non-Gaussian data model and its Gaussian clone (same covariance, higher cumulants zero).
-CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone"}
-VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone")
-DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
-LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone", "ising": "Ising", "ising_clone": "Ising clone"}
-
-
-def source_model(variant: str) -> str:
-    """The non-Gaussian model a variant samples or clones: 'nlgp' or 'ising'."""
-    return variant if variant in CLONES else next(model for model, clone in CLONES.items() if clone == variant)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Two-class task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites.
 
-    ``gain`` is the NLGP's; the Ising variants (ring only) take the temperature whose
-    infinite-chain correlation length is xi[c].
+    Parameters
+    ----------
+    L : int
+        Sites per side; inputs have D = L**dim pixels.
+    dim : {1, 2}
+    xi : tuple of two floats
+        Correlation length of class 0 and of class 1, in pixels.
+    gain : float
+        The NLGP's gain g (0: Gaussian, large: sign-like).  The Ising variants (ring only)
+        take the temperature whose infinite-chain correlation length is xi[c].
+    n_train, n_test : int
+        Samples of the fixed training set (minibatch mode) and of the test set.
     """
 
     L: int = 40
@@ -63,6 +66,22 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
+    """The two-layer network f(x) = sum_k v_k sigma(w_k . x / sqrt(D) + b_k) / sqrt(K).
+
+    Parameters
+    ----------
+    width : int
+        K hidden units.
+    activation : {'erf', 'relu'}
+        sigma; 'erf' is erf(z / sqrt 2).
+    bias : bool
+        Trainable hidden biases b_k.
+    init_scale : float
+        Standard deviation of the initial weights.
+    prune_readout : bool
+        Let IMP prune the readout v too.
+    """
+
     width: int = 8
     activation: str = "erf"
     bias: bool = False
@@ -71,13 +90,27 @@ class NetworkConfig:
 
     def __post_init__(self):
         check_int("network.width", self.width, minimum=1)
-        check_choice("network.activation", self.activation, ("erf", "relu"))
+        check_choice("network.activation", self.activation, ACTIVATION_NAMES)
         check_real("network.init_scale", self.init_scale, positive=True)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """'online': batch_size fresh samples per step (Ingrosso-Goldt: 1); 'batch': minibatches of the training set."""
+    """How each round trains.
+
+    Parameters
+    ----------
+    mode : {'online', 'batch'}
+        'online': ``batch_size`` fresh samples per step (Ingrosso-Goldt: 1); 'batch':
+        minibatches drawn from the fixed training set.
+    optimizer : {'sgd', 'adam'}
+    learning_rate : float
+    steps : int
+        Optimizer steps of round 0 (later rounds train ``steps - imp.rewind_step``).
+    batch_size : int
+    loss : {'mse', 'cross_entropy'}
+        'mse' against targets 2y - 1; 'cross_entropy' is the logistic loss on f.
+    """
 
     mode: str = "batch"
     optimizer: str = "sgd"
@@ -99,9 +132,22 @@ class TrainingConfig:
 class IMPConfig:
     """IMP rounds: train, prune ``prune_fraction`` of the remaining weights, rewind, repeat.
 
-    strategy: 'magnitude' (IMP), 'random' (same per-round sparsity, random choice),
-    'one_shot' (train dense, prune to the final sparsity at once, retrain), 'dense' (no pruning).
-    rounds counts trainings; ``target_sparsity`` > 0 instead stops at the first round that reaches it.
+    Parameters
+    ----------
+    rounds : int
+        Trainings (round 0 is the dense network).
+    prune_fraction : float
+        Fraction p of the remaining weights each round removes, in (0, 1).
+    scope : {'layer', 'global'}
+        One magnitude threshold per layer, or one across the prunable layers.
+    rewind_step : int
+        0 rewinds to the initialization (lottery tickets); k > 0 to the weights after k
+        steps of round 0 (late rewinding).
+    target_sparsity : float
+        If > 0, overrides ``rounds``: stop at the first round that reaches it.
+    strategy : {'magnitude', 'random', 'one_shot', 'dense'}
+        'magnitude' is IMP; 'random' removes as many weights chosen at random; 'one_shot'
+        trains dense and prunes to the final sparsity at once; 'dense' never prunes.
     """
 
     rounds: int = 8
@@ -136,7 +182,17 @@ class IMPConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    """Per-round statistics on held-out samples of the input mixture."""
+    """Per-round statistics on held-out samples of each class.
+
+    Parameters
+    ----------
+    n_heldout : int
+        Held-out samples per class behind the cumulants and cavity effects.
+    cavity : bool
+        Compute exact cavity effects (and their expansions) every round.
+    expansion_orders : tuple of int
+        Truncation orders (1..8) of the cavity expansion stored beside the exact effects.
+    """
 
     n_heldout: int = 20_000
     cavity: bool = True
@@ -150,6 +206,35 @@ class AnalysisConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
+    """A whole IMP run: what is trained on what, how, and what is measured.
+
+    Frozen and validated on construction: a bad value raises ``ValueError`` naming its key.
+    The sha256 of its canonical JSON (``hash``) names the run directory, so one directory
+    always holds one config.
+
+    Parameters
+    ----------
+    name : str
+        Prefix of the run directory ``<name>-<hash[:12]>``.
+    seed : int
+        Root of every random draw (``cavitykit.variants.seed``).
+    replicates : int
+        Independent initializations and data draws.
+    variants : tuple of str
+        Data variants (``cavitykit.variants.VARIANTS``), each trained separately.
+    data, network, training, imp, analysis
+        The sections ``DataConfig``, ``NetworkConfig``, ``TrainingConfig``, ``IMPConfig``,
+        ``AnalysisConfig``.
+
+    Examples
+    --------
+    >>> config = config_from_dict({"name": "demo", "imp": {"rounds": 3}})
+    >>> config.imp.rounds, config.data.D, len(config.hash)
+    (3, 40, 64)
+    >>> config_from_dict(config.to_dict()) == config
+    True
+    """
+
     name: str = "run"
     seed: int = 0
     replicates: int = 1
@@ -167,7 +252,7 @@ class RunConfig:
             raise ValueError(f"variants must be distinct and non-empty, got {self.variants!r}")
         for variant in self.variants:
             check_choice("variants", variant, VARIANTS)
-            if source_model(variant) == "ising" and self.data.dim != 1:
+            if variant in RING_ONLY and self.data.dim != 1:
                 raise ValueError(
                     f"variant {variant!r} needs data.dim = 1 (its temperature comes from xi through the exact "
                     f"1D correlation length), got data.dim = {self.data.dim}"
@@ -178,6 +263,7 @@ class RunConfig:
             )
 
     def to_dict(self) -> dict:
+        """The config as nested dicts (sections are tables)."""
         return dataclasses.asdict(self)
 
     def to_toml(self) -> str:
@@ -244,7 +330,22 @@ def _build(cls, values: dict, where: str):
 
 
 def config_from_dict(values: dict) -> RunConfig:
-    """Build and validate a RunConfig; unknown keys are errors."""
+    """Build and validate a RunConfig from nested dicts (the tables of a TOML file).
+
+    Parameters
+    ----------
+    values : dict
+        Top-level keys and section tables; missing keys take their defaults.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ValueError
+        An unknown key, a section that is not a table, or a value out of range.
+    """
     return _build(RunConfig, values, "")
 
 
@@ -260,14 +361,53 @@ def read_toml(path, what: str = "config") -> dict:
 
 
 def load_config(path) -> RunConfig:
-    """Read a TOML config file."""
+    """Read and validate a TOML config file.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        Malformed TOML or an invalid config.
+    """
     return config_from_dict(read_toml(path))
 
 
 def presets() -> list[str]:
+    """Names of the shipped presets (``cavitykit/presets/*.toml``), sorted.
+
+    Examples
+    --------
+    >>> {"quick", "paper"} <= set(presets())
+    True
+    """
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
 def load_preset(name: str) -> RunConfig:
+    """A shipped preset's config.
+
+    Parameters
+    ----------
+    name : str
+        One of ``presets()``.
+
+    Returns
+    -------
+    RunConfig
+
+    Examples
+    --------
+    >>> load_preset("quick").name
+    'quick'
+    """
     check_choice("preset", name, tuple(presets()))
     return load_config(PRESET_DIR / f"{name}.toml")

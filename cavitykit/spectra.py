@@ -1,4 +1,8 @@
-"""Cumulant spectra of the pre-activations of every stored round (``cavitykit cumulants RUN``)."""
+"""Cumulant spectra of the pre-activations of every stored round (``cavitykit cumulants RUN``).
+
+Reads a run's files and regenerates its held-out samples from the stored config and seeds: it
+needs neither torch nor the IMP engine, so the report and notebooks can call it on any run.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,27 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-import cavitykit
 from cavitykit._validation import check_int
-from cavitykit.imp.config import load_config
-from cavitykit.imp.runner import VARIANT_INDEX, _seed, data_models
-from cavitykit.io import CUMULANTS_FILE, SCHEMA, open_run, write_dataset
-from cavitykit.stats import standardize_kstats
+from cavitykit.config import load_config
+from cavitykit.fcn import preactivation
+from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
+from cavitykit.io.schema import CUMULANT_DIMS, CUMULANT_VARIABLES
+from cavitykit.stats import kstats, standardize_kstats
+from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 
-CUMULANTS = 4  # seed stream of the regenerated held-out samples
 N_BATCHES = 20  # batch means for the standard errors
 
 
-def _spectrum(preactivation: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
+def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
     """k_1..k_max and k_n / k_2^(n/2) of each column of (P, K) pre-activations, shape (max_order, K) each."""
-    k = cavitykit.kstats(preactivation, max_order)
+    k = kstats(preactivations, max_order)
     return k, standardize_kstats(k)
 
 
-def _with_errors(preactivation: np.ndarray, max_order: int) -> np.ndarray:
+def _with_errors(preactivations: np.ndarray, max_order: int) -> np.ndarray:
     """(4, max_order, K): k-statistics, standardized cumulants, and their batch-means standard errors."""
-    k, standardized = _spectrum(preactivation, max_order)
-    batches = [_spectrum(batch, max_order) for batch in np.array_split(preactivation, N_BATCHES)]
+    k, standardized = _spectrum(preactivations, max_order)
+    batches = [_spectrum(batch, max_order) for batch in np.array_split(preactivations, N_BATCHES)]
     se = np.std(np.array(batches), axis=0, ddof=1) / np.sqrt(N_BATCHES)
     return np.stack([k, standardized, se[0], se[1]])
 
@@ -54,9 +58,12 @@ def _load_samples(path, n_inputs: int) -> np.ndarray:
 def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=None) -> xr.Dataset:
     """k-statistics and standardized cumulants of every unit's pre-activation, every round.
 
+    Writes them to ``RUN/cumulants.nc``, which ``open_run`` merges in from then on.
+
     Parameters
     ----------
-    run_dir : path of a run directory
+    run_dir : str or Path
+        A run directory.
     max_order : int
         Highest order (2..8).
     samples : path, optional
@@ -67,13 +74,14 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
 
     Returns
     -------
-    Dataset with ``preact_kstat``, ``preact_cumulant`` (k_n / k_2^(n/2)) and their ``*_se``,
-    dims (variant, replicate, round, sample_set, neuron, order); ``sample_set`` is
-    ``class_0``/``class_1`` or ``file``.
+    xarray.Dataset
+        ``preact_kstat``, ``preact_cumulant`` (k_n / k_2^(n/2)) and their ``*_se``, each of
+        shape (variant, replicate, round, sample_set, neuron, order); ``sample_set`` is
+        ``class_0``/``class_1`` or ``file``; NaN for units with no weight left.
     """
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
     ds = open_run(run_dir) if run is None else run
-    config = load_config(Path(run_dir) / "config.toml")
+    config = load_config(Path(run_dir) / CONFIG_FILE)
     if samples is not None:
         user = _load_samples(samples, ds.sizes["input"])
     sets = ["file"] if samples is not None else ["class_0", "class_1"]
@@ -84,10 +92,12 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
     for v, variant in enumerate(ds.variant.values):
         for r, replicate in enumerate(ds.replicate.values):
             if samples is None:
-                rng = np.random.default_rng(_seed(config, int(replicate), CUMULANTS, VARIANT_INDEX[str(variant)]))
+                rng = np.random.default_rng(
+                    seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
+                )
                 inputs = [
                     m.sample(config.analysis.n_heldout, rng).astype(np.float64)
-                    for m in data_models(config, str(variant))
+                    for m in data_models(str(variant), config.data)
                 ]
             else:
                 inputs = [np.asarray(user, dtype=np.float64)]
@@ -97,24 +107,14 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
                     continue  # round not run for this variant/replicate
                 weight = one.weight.values
                 alive = np.asarray(one["mask"].values, dtype=bool).any(axis=1)
-                bias = one.bias.values if "bias" in one else 0.0
                 for s, x in enumerate(inputs):
-                    preactivation = x @ weight.T / np.sqrt(weight.shape[1]) + bias
                     out[:, v, r, t, s][..., alive, :] = np.moveaxis(
-                        _with_errors(preactivation[:, alive], max_order), 1, -1
+                        _with_errors(preactivation(x, weight[alive], _bias_of(one, alive)), max_order), 1, -1
                     )
-    dims = ("variant", "replicate", "round", "sample_set", "neuron", "order")
-    names = ("preact_kstat", "preact_cumulant", "preact_kstat_se", "preact_cumulant_se")
-    long_names = (
-        "k-statistic k_n of the pre-activation",
-        "standardized cumulant k_n / k_2^(n/2) of the pre-activation",
-        "batch-means standard error of preact_kstat",
-        "batch-means standard error of preact_cumulant",
-    )
     result = xr.Dataset(
         {
-            name: (dims, values, {"long_name": long, "units": "1"})
-            for name, values, long in zip(names, out, long_names, strict=True)
+            name: (CUMULANT_DIMS, values, {"long_name": long_name, "units": "1"})
+            for (name, long_name), values in zip(CUMULANT_VARIABLES.items(), out, strict=True)
         },
         coords={
             "variant": ds.variant,
@@ -128,3 +128,8 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
     )
     write_dataset(Path(run_dir) / CUMULANTS_FILE, result)
     return result
+
+
+def _bias_of(round_data: xr.Dataset, units=slice(None)):
+    """The hidden biases of ``units`` in one round's data, or None for a network without biases."""
+    return round_data.bias.values[units] if "bias" in round_data else None

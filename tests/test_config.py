@@ -1,6 +1,6 @@
 import pytest
 
-from cavitykit.imp import load_config, load_preset, presets
+from cavitykit.config import load_config, load_preset, presets
 from tests.imp.tiny import tiny_config
 
 

@@ -1,0 +1,43 @@
+"""The two-layer network's defining formulas, for numpy arrays and torch tensors alike.
+
+f(x) = sum_k v_k sigma(lambda_k) / sqrt(K) with the pre-activation
+lambda_k = w_k . x / sqrt(D) + b_k (Ingrosso-Goldt scaling; ``docs/cavity.md``).  The torch
+network (``cavitykit.nets``), the runner's statistics, the cumulant spectra and the cavity
+method all compute lambda here; this module imports neither torch nor the IMP engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+# sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid of unit slope at 0), 'relu' is max(z, 0).
+ACTIVATION_NAMES = ("erf", "relu")
+# Odd activations: with no bias the network is odd in x (f(-x) = -f(x)).
+ODD_ACTIVATIONS = ("erf",)
+
+
+def preactivation(inputs, weights, bias=None):
+    """lambda = x w^T / sqrt(D) (+ b) of every sample and unit.
+
+    Parameters
+    ----------
+    inputs : ndarray or torch.Tensor of shape (P, D)
+    weights : ndarray or torch.Tensor of shape (K, D)
+        Pruned weights must already be zero.
+    bias : ndarray, torch.Tensor or float, optional
+        Shape (K,) or a scalar.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (P, K)
+        Same library and dtype as the operands.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> preactivation(np.ones((2, 4)), np.array([[1.0, 1.0, 0.0, 0.0]]), bias=np.array([0.5]))
+    array([[1.5],
+           [1.5]])
+    """
+    out = inputs @ weights.T * (1.0 / math.sqrt(weights.shape[-1]))
+    return out if bias is None else out + bias

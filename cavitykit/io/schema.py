@@ -1,0 +1,225 @@
+"""The round schema: the one definition of what a round file holds and how it is encoded.
+
+A round file is one IMP round of one (variant, replicate): a Dataset with length-1 dims
+``variant``, ``replicate``, ``round`` and the variables of ``VARIABLES`` (dims, CF ``long_name``
+and ``units``).  ``encode_round`` builds it from a ``RoundRecord``; ``decode_round`` checks and
+decodes what was read.  ``cavitykit cumulants`` adds a file of ``CUMULANT_VARIABLES``.  Every
+variable, dimension and attribute is documented in ``docs/runs.md``.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from cavitykit._version import __version__
+
+# Version tag of the layout below; bump it when a variable changes meaning or dims.
+SCHEMA = "cavitykit.imp.round/1"
+CONVENTIONS = "CF-1.8"
+# Boolean variables are stored as uint8 flags (netCDF has no boolean type).
+BOOLEAN_FLAG = {"flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "false true"}
+
+WEIGHTS = ("neuron", "input")
+PER_CLASS = ("label", "neuron")
+# name: (dims inside one round, long_name); every variable is dimensionless (units "1").
+VARIABLES = {
+    "weight": (WEIGHTS, "trained first-layer weights (masked)"),
+    "mask": (WEIGHTS, "first-layer mask: true where the weight is kept"),
+    "init_weight": (WEIGHTS, "first-layer weights at the rewind point"),
+    "bias": (("neuron",), "trained hidden biases"),
+    "init_bias": (("neuron",), "hidden biases at the rewind point"),
+    "readout": (("neuron",), "trained readout weights"),
+    "init_readout": (("neuron",), "readout weights at the rewind point"),
+    "readout_mask": (("neuron",), "readout mask: true where kept"),
+    "pruned_next": (WEIGHTS, "first-layer weights the strategy removes after this round"),
+    "readout_pruned_next": (("neuron",), "readout weights the strategy removes after this round"),
+    "train_loss": ((), "mean training loss over the last tenth of the steps"),
+    "test_accuracy": ((), "fraction of test samples classified correctly"),
+    "sparsity": ((), "fraction of first-layer weights pruned"),
+    "preact_variance": (PER_CLASS, "k-statistic k_2 of the pre-activation on held-out inputs of each class"),
+    "preact_skewness": (PER_CLASS, "k_3 / k_2^1.5 of the pre-activation on held-out inputs of each class"),
+    "preact_excess_kurtosis": (PER_CLASS, "k_4 / k_2^2 of the pre-activation on held-out inputs of each class"),
+    "ipr": (("neuron",), "inverse participation ratio sum w^4 / (sum w^2)^2 of the unit's weights"),
+    "cavity_exact": (
+        ("label", *WEIGHTS),
+        "exact change of the pre-activation excess kurtosis when the weight is removed",
+    ),
+    "cavity_expansion": (
+        ("label", "approx_order", *WEIGHTS),
+        "truncated-expansion change of the pre-activation excess kurtosis",
+    ),
+}
+CUMULANT_DIMS = ("variant", "replicate", "round", "sample_set", "neuron", "order")
+CUMULANT_VARIABLES = {
+    "preact_kstat": "k-statistic k_n of the pre-activation",
+    "preact_cumulant": "standardized cumulant k_n / k_2^(n/2) of the pre-activation",
+    "preact_kstat_se": "batch-means standard error of preact_kstat",
+    "preact_cumulant_se": "batch-means standard error of preact_cumulant",
+}
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """What one round of one (variant, replicate) stores, as numpy arrays (K units, D inputs).
+
+    Parameters
+    ----------
+    variant : str
+    replicate, round_index : int
+    weight, mask, init_weight, pruned_next : ndarray of shape (K, D)
+        Trained weights (zero where pruned), the boolean mask, the weights at the rewind
+        point (masked) and what the strategy removes after this round.
+    readout, init_readout : ndarray of shape (K,)
+    readout_mask : ndarray of bool, shape (K,)
+        All true when the readout is not prunable.
+    train_loss, test_accuracy : float
+    preact_variance, preact_skewness, preact_excess_kurtosis : ndarray of shape (n_classes, K)
+        k_2, k_3 / k_2^1.5 and k_4 / k_2^2 of each unit's pre-activation on held-out inputs of
+        each class; NaN for units with no weight left.
+    ipr : ndarray of shape (K,)
+    bias, init_bias : ndarray of shape (K,), optional
+        Hidden biases, when the network has them.
+    readout_pruned_next : ndarray of bool, shape (K,), optional
+        When the readout is prunable.
+    cavity_exact : ndarray of shape (n_classes, K, D), optional
+    cavity_expansion : ndarray of shape (n_classes, n_orders, K, D), optional
+        Together with ``cavity_exact`` when the run computes cavity effects.
+    """
+
+    variant: str
+    replicate: int
+    round_index: int
+    weight: np.ndarray
+    mask: np.ndarray
+    init_weight: np.ndarray
+    readout: np.ndarray
+    init_readout: np.ndarray
+    readout_mask: np.ndarray
+    pruned_next: np.ndarray
+    train_loss: float
+    test_accuracy: float
+    preact_variance: np.ndarray
+    preact_skewness: np.ndarray
+    preact_excess_kurtosis: np.ndarray
+    ipr: np.ndarray
+    bias: np.ndarray | None = None
+    init_bias: np.ndarray | None = None
+    readout_pruned_next: np.ndarray | None = None
+    cavity_exact: np.ndarray | None = None
+    cavity_expansion: np.ndarray | None = None
+
+
+def pixel_coordinates(L: int, dim: int) -> dict:
+    """Coordinates of the ``input`` dim: ``x`` (and ``y`` in 2D) of each pixel, rows in C order."""
+    index = np.arange(L**dim)
+    if dim == 2:
+        return {"x": ("input", index % L), "y": ("input", index // L)}
+    return {"x": ("input", index)}
+
+
+def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.Dataset:
+    """One round as the Dataset its file holds.
+
+    Parameters
+    ----------
+    record : RoundRecord
+    config : RunConfig
+        The run's config (its TOML text and hash are stored; ``data.L``, ``data.dim``,
+        ``data.xi`` and ``analysis.expansion_orders`` label the data).
+    data_description : dict
+        Class 0's data model description (``model.describe()``), stored as ``data_*`` attributes.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``variant``, ``replicate``, ``round`` (length 1), ``neuron`` (K), ``input`` (D),
+        ``label`` (classes) and, with cavity effects, ``approx_order``.
+    """
+    values = {name: getattr(record, name) for name in VARIABLES if name != "sparsity"}
+    values["sparsity"] = 1.0 - float(np.mean(record.mask))
+    values["init_weight"] = record.init_weight * record.mask
+    n_units = record.weight.shape[0]
+    dataset = xr.Dataset(
+        {
+            name: (VARIABLES[name][0], value, {"long_name": VARIABLES[name][1], "units": "1"})
+            for name, value in values.items()
+            if value is not None
+        },
+        coords={
+            "neuron": np.arange(n_units),
+            "input": np.arange(config.data.D),
+            "label": np.arange(record.preact_variance.shape[0]),
+            **pixel_coordinates(config.data.L, config.data.dim),
+        },
+    )
+    if record.cavity_expansion is not None:
+        dataset = dataset.assign_coords(approx_order=np.array(config.analysis.expansion_orders))
+    dataset = dataset.expand_dims(variant=[record.variant], replicate=[record.replicate], round=[record.round_index])
+    dataset.attrs = {
+        "Conventions": CONVENTIONS,
+        "title": f"cavitykit IMP round {record.round_index} ({record.variant}, replicate {record.replicate})",
+        "history": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} cavitykit {__version__} run",
+        "source": f"cavitykit {__version__}",
+        "cavitykit_schema": SCHEMA,
+        "cavitykit_version": __version__,
+        "config": config.to_toml(),
+        "config_hash": config.hash,
+        **{f"data_{key}": str(value) for key, value in data_description.items()},
+        "data_model": record.variant,
+        "data_xi": f"{config.data.xi[0]} {config.data.xi[1]}",  # class 0 and class 1
+    }
+    return dataset
+
+
+def encode_booleans(dataset: xr.Dataset) -> xr.Dataset:
+    """Boolean variables as uint8 flags with CF ``flag_values``/``flag_meanings`` (netCDF has no bool)."""
+    dataset = dataset.copy()
+    for name, variable in dataset.data_vars.items():
+        if variable.dtype == bool:
+            dataset[name] = variable.astype(np.uint8).assign_attrs(variable.attrs | BOOLEAN_FLAG)
+    return dataset
+
+
+def decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
+    """The inverse of ``encode_booleans`` (flags holding no missing value become bool again)."""
+    for name, variable in dataset.data_vars.items():
+        if variable.attrs.get("flag_meanings") == BOOLEAN_FLAG["flag_meanings"] and not variable.isnull().any():
+            attrs = {key: value for key, value in variable.attrs.items() if key not in BOOLEAN_FLAG}
+            dataset[name] = variable.astype(bool).assign_attrs(attrs)
+    return dataset
+
+
+def decode_round(dataset: xr.Dataset, *, source: str = "dataset") -> xr.Dataset:
+    """Check that ``dataset`` is a cavitykit round (or cumulants) file and decode its booleans.
+
+    Raises
+    ------
+    ValueError
+        It has no ``cavitykit_schema`` attribute of this version; ``source`` names it.
+    """
+    if dataset.attrs.get("cavitykit_schema") != SCHEMA:
+        raise ValueError(f"{source} is not a cavitykit round file (no cavitykit_schema={SCHEMA!r} attribute)")
+    return decode_booleans(dataset)
+
+
+def run_config(ds: xr.Dataset) -> dict:
+    """The run's config as nested dicts, parsed from the ``config`` attribute every round file carries."""
+    return tomllib.loads(ds.attrs["config"])
+
+
+def grid_shape(ds: xr.Dataset) -> tuple[int, ...]:
+    """Pixel grid (L,) or (L, L) of a run's inputs, from the ``x`` (and ``y``) coordinates.
+
+    Examples
+    --------
+    >>> grid_shape(xr.Dataset(coords=pixel_coordinates(5, 2) | {"input": range(25)}))
+    (5, 5)
+    """
+    if "y" in ds.coords:
+        return (int(ds.x.max()) + 1, int(ds.y.max()) + 1)
+    return (ds.sizes["input"],)
