@@ -95,6 +95,7 @@ def localization(ds: xr.Dataset) -> xr.Dataset:
         ds.weight,
         input_core_dims=[["input"]],
         output_core_dims=[["axis"]],
+        keep_attrs=False,
     )
     n_kept = ds["mask"].sum("input")
     return xr.Dataset(

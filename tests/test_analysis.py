@@ -1,19 +1,100 @@
-"""Analyses on constructed run data whose answers are known, and the report on a tiny run."""
+"""Analyses and claim statistics on constructed run data whose answers are known by hand."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from cavitykit import analysis
-from cavitykit.cli import main
-from cavitykit.imp import run
-from cavitykit.io import open_run
-from cavitykit.spectra import preactivation_cumulants
-from cavitykit.variants import compared_pair
+import cavitykit
+from cavitykit import analysis, metrics
+from cavitykit.io import RoundRecord, encode_round
 from tests.imp.tiny import tiny_config
 
+N_HELDOUT = 600
+# Unit 0: one weight (IPR 1, width 0, localized).  Unit 1: two equal weights two pixels apart on a
+# ring of 8 (IPR 1/2; mean resultant cos(pi/4), so width 8 / (2 pi) sqrt(ln 2) = 1.06 > 0.1 L).
+WEIGHT = np.vstack([np.eye(8)[3] * 2.0, np.eye(8)[5] - np.eye(8)[7]])
+WIDE = 8 / (2 * np.pi) * np.sqrt(np.log(2))
+# Excess kurtosis (class, unit) per replicate in round 0; round 1 doubles it.
+KURTOSIS = {0: np.array([[-1.0, 0.5], [-0.5, 1.0]]), 1: np.array([[-2.0, 1.0], [1.0, 0.0]])}
 
+
+def constructed_record(replicate, round_index):
+    units = WEIGHT.shape[0]
+    return RoundRecord(
+        variant="nlgp",
+        replicate=replicate,
+        round_index=round_index,
+        weight=WEIGHT,
+        mask=WEIGHT != 0,
+        init_weight=WEIGHT,
+        readout=np.ones(units),
+        init_readout=np.ones(units),
+        readout_mask=np.ones(units, dtype=bool),
+        pruned_next=np.zeros(WEIGHT.shape, dtype=bool),
+        train_loss=0.1,
+        test_accuracy=0.5 + 0.1 * replicate,
+        preact_variance=np.ones((2, units)),
+        preact_skewness=np.zeros((2, units)),
+        preact_excess_kurtosis=KURTOSIS[replicate] * (1 + round_index),
+        ipr=metrics.ipr(WEIGHT),
+    )
+
+
+@pytest.fixture(scope="module")
 def constructed_run():
+    config = tiny_config(data={"L": 8}, analysis={"n_heldout": N_HELDOUT, "cavity": False})
+    rounds = [encode_round(constructed_record(rep, r), config, data_description={}) for rep in (0, 1) for r in (0, 1)]
+    return xr.combine_by_coords(rounds, combine_attrs="drop_conflicts")
+
+
+def test_localization_of_hand_made_fields(constructed_run):
+    local = analysis.localization(constructed_run).isel(variant=0, replicate=0, round=0)
+    np.testing.assert_allclose(local.ipr, [1.0, 1 / 2])
+    np.testing.assert_allclose(local.participation_ratio, [1.0, 2.0])
+    np.testing.assert_allclose(local.random_ipr, [3 / 3, 3 / 4])
+    np.testing.assert_allclose(local.rf_width, [0.0, WIDE], atol=1e-12)
+    np.testing.assert_array_equal(local.localized, [True, False])
+
+
+def test_localization_in_two_dimensions_needs_every_axis():
+    """A field one pixel wide in x but about 3 pixels in y is not localized at 0.1 L = 2 pixels."""
+    L = 20
+    distance = np.minimum(np.arange(L), L - np.arange(L))
+    column = np.zeros((L, L))
+    column[:, 4] = np.exp(-(distance**2) / (4 * 3.0**2))  # squared weights: a Gaussian of sd 3 along y
+    dot = np.zeros((L, L))
+    dot[7, 2] = 1.0
+    weight = np.stack([column.ravel(), dot.ravel()])
+    index = np.arange(L * L)
+    ds = xr.Dataset(
+        {"weight": (("neuron", "input"), weight), "mask": (("neuron", "input"), weight != 0)},
+        coords={"x": ("input", index % L), "y": ("input", index // L)},
+    )
+    ds["ipr"] = ("neuron", metrics.ipr(weight))
+    local = analysis.localization(ds)
+    np.testing.assert_array_equal(local.localized, [False, True])
+    assert local.rf_width.values[0] == pytest.approx(3.0 / 2, rel=0.02)  # mean of widths 0 and ~3
+    assert local.rf_width.values[0] < 0.1 * L  # a mean-of-axes criterion would call it localized
+
+
+def test_round_summary_of_a_constructed_run(constructed_run):
+    summary = analysis.round_summary(constructed_run).sel(variant="nlgp")
+    r0 = summary.sel(round=0)
+    assert float(r0.ipr) == pytest.approx((1 + 1 / 2) / 2)
+    assert float(r0.random_ipr) == pytest.approx((1 + 3 / 4) / 2)
+    assert float(r0.localized_fraction) == 0.5
+    assert float(r0.rf_width) == pytest.approx(WIDE / 2)
+    # Mean |kurtosis| over classes and units: 0.75 and 1.0 for the two replicates; doubled in round 1.
+    np.testing.assert_allclose(summary.abs_kurtosis, [0.875, 1.75])
+    np.testing.assert_allclose(summary.abs_kurtosis_sd, [0.25 / np.sqrt(2), 0.5 / np.sqrt(2)])
+    np.testing.assert_allclose(summary.kurtosis, [0.0, 0.0], atol=1e-15)
+    assert float(r0.test_accuracy) == pytest.approx(0.55)
+    assert float(r0.sparsity) == pytest.approx(13 / 16)
+    assert float(r0.abs_kurtosis_noise) == pytest.approx(np.sqrt(2 / np.pi) * np.sqrt(24 / N_HELDOUT))
+    assert summary.attrs == {"n_replicates": 2, "n_heldout": N_HELDOUT}
+
+
+def cavity_run():
     """One variant, replicate and round; unit 0 has 4 weights, 2 pruned next; known cavity effects."""
     mask = np.array([[True, True, True, True, False, False]])
     pruned = np.array([[True, True, False, False, False, False]])
@@ -31,96 +112,129 @@ def constructed_run():
 
 
 def test_cavity_groups_on_a_constructed_run():
-    groups = analysis.cavity_groups(constructed_run()).sel(variant="nlgp", round=0)
+    groups = analysis.cavity_groups(cavity_run()).sel(variant="nlgp", round=0)
     # kurtosis -0.5: a negative delta raises |kurtosis|; both pruned weights do, neither kept one.
     assert float(groups.fraction_raising_pruned) == 1.0
     assert float(groups.fraction_raising_kept) == 0.0
     assert int(groups.count_random) == 2
     assert float(groups.mean_delta_pruned) == pytest.approx(-0.15)
+    assert float(groups.mean_delta_kept) == pytest.approx(0.2)
+    pruning = analysis.pruning_groups(cavity_run()).isel(variant=0, replicate=0, round=0)
+    np.testing.assert_array_equal(pruning.kept.values, [[False, False, True, True, False, False]])
 
 
-@pytest.fixture(scope="module")
-def tiny_run_dir(tmp_path_factory):
-    return run(tiny_config(), tmp_path_factory.mktemp("analysis"), progress=False)
+def test_expansion_error_is_the_median_relative_error():
+    exact = np.array([1.0, -2.0, 4.0, np.nan])
+    expansions = np.array(
+        [[1.1, -1.0, 4.0, np.nan], [1.01, -2.02, 4.4, np.nan]]
+    )  # errors 0.1, 0.5, 0 and 0.01, 0.01, 0.1
+    dims = ("variant", "replicate", "round", "label", "neuron", "input")
+    ds = xr.Dataset(
+        {
+            "cavity_exact": (dims, exact.reshape(1, 1, 1, 1, 1, 4)),
+            "cavity_expansion": ((*dims[:4], "approx_order", *dims[4:]), expansions.reshape(1, 1, 1, 1, 2, 1, 4)),
+        },
+        coords={"variant": ["nlgp"], "approx_order": [1, 2]},
+    )
+    np.testing.assert_allclose(analysis.expansion_error(ds).sel(variant="nlgp"), [0.1, 0.01])
 
 
-def test_cumulants_match_direct_kstats(tiny_run_dir):
-    import cavitykit
-    from cavitykit.data import NLGP
-
-    result = preactivation_cumulants(tiny_run_dir, max_order=6)
-    ds = open_run(tiny_run_dir)
-    assert ds.preact_cumulant.dims[-1] == "order" and ds.sizes["order"] == 6
-    one = ds.sel(variant="nlgp", replicate=0, round=2)
-    samples = np.random.default_rng(0).standard_normal((500, 12))  # a user file reproduces by hand
-    np.save(tiny_run_dir / "samples.npy", samples)
-    user = preactivation_cumulants(tiny_run_dir, max_order=4, samples=tiny_run_dir / "samples.npy")
-    pre = samples @ one.weight.values.T / np.sqrt(12) + one.bias.values
-    expected = cavitykit.kstats(pre, 4)
-    got = user.preact_kstat.sel(variant="nlgp", replicate=0, round=2, sample_set="file").values.T
-    alive = one["mask"].values.any(axis=1)
-    np.testing.assert_allclose(got[:, alive], expected[:, alive], rtol=1e-10)
-    assert np.all(user.preact_kstat_se.values[np.isfinite(user.preact_kstat_se.values)] >= 0)
-    assert NLGP and result.sizes["sample_set"] == 2
+def test_kurtosis_ipr_correlation_is_pearson_over_finite_units():
+    # Mean |kurtosis| over the two classes: 1, 2, 3 and NaN (a dead unit).
+    kurtosis = np.array([[-1.0, 2.0, 3.0, np.nan], [1.0, -2.0, 3.0, np.nan]])
+    ipr = {"a": [3.0, 5.0, 7.0, 0.5], "b": [7.0, 5.0, 3.0, 0.5]}  # exactly linear in it, rising and falling
+    ds = xr.Dataset(
+        {
+            "preact_excess_kurtosis": (
+                ("variant", "replicate", "round", "label", "neuron"),
+                np.stack([kurtosis, kurtosis])[:, None, None],
+            ),
+            "ipr": (("variant", "replicate", "round", "neuron"), np.array([ipr["a"], ipr["b"]])[:, None, None]),
+        },
+        coords={"variant": ["a", "b"]},
+    )
+    np.testing.assert_allclose(analysis.kurtosis_ipr_correlation(ds), [1.0, -1.0])
 
 
-def test_report_writes_figures_and_verdicts(tiny_run_dir, capsys):
-    assert main(["report", str(tiny_run_dir)]) == 0
-    report = (tiny_run_dir / "report" / "report.md").read_text()
-    for claim in ("1. Non-Gaussian", "2. IMP raises", "3. The weights IMP prunes"):
-        assert claim in report
-    verdicts = report.split("## Verdicts")[1].split("## 1.")[0]
-    assert verdicts.count("**supported**") + verdicts.count("**not supported at this size**") == 2
-    # One replicate gives the growth of claim 2 no error bar to be judged against.
-    assert "across rounds. **not tested**" in verdicts
-    assert "by receptive-field contiguity" in verdicts
-    for name in ("localization_and_kurtosis", "receptive_fields_nlgp", "cavity_delta_histograms", "cumulant_spectra"):
-        assert (tiny_run_dir / "report" / f"{name}.png").stat().st_size > 10_000
-        assert (tiny_run_dir / "report" / f"{name}.pdf").is_file()
+def summary_of(**variables):
+    """A round_summary-like Dataset over (variant: nlgp, gaussian_clone; round) from lists per variant."""
+    return xr.Dataset(
+        {name: (("variant", "round"), np.asarray(values, dtype=float)) for name, values in variables.items()},
+        coords={"variant": ["nlgp", "gaussian_clone"], "round": np.arange(len(next(iter(variables.values()))[0]))},
+        attrs={"n_replicates": 2, "n_heldout": 1000},
+    )
 
 
-def test_cumulants_cli_errors(tiny_run_dir, tmp_path, capsys):
-    assert main(["cumulants", str(tmp_path)]) == 2
-    assert "no config.toml" in capsys.readouterr().err
-    np.save(tmp_path / "wrong.npy", np.zeros((10, 5)))
-    assert main(["cumulants", str(tiny_run_dir), "--samples", str(tmp_path / "wrong.npy")]) == 2
-    assert "samples must be numeric of shape (P, 12)" in capsys.readouterr().err
-    assert main(["cumulants", str(tiny_run_dir), "--max-order", "9"]) == 2
+PAIR = ("nlgp", "gaussian_clone")
 
 
-@pytest.mark.slow
-def test_two_dimensional_run_has_pixel_coordinates_and_reports(tmp_path):
-    config = tiny_config(data={"L": 5, "dim": 2, "xi": [0.5, 2.0]}, imp={"rounds": 2}, analysis={"n_heldout": 200})
-    run_dir = run(config, tmp_path, progress=False)
-    ds = open_run(run_dir)
-    np.testing.assert_array_equal(ds.x.values, np.tile(np.arange(5), 5))
-    np.testing.assert_array_equal(ds.y.values, np.repeat(np.arange(5), 5))
-    assert analysis.grid_shape(ds) == (5, 5)
-    assert main(["report", str(run_dir)]) == 0
-    assert (run_dir / "report" / "receptive_fields_nlgp.png").stat().st_size > 10_000
+def test_claim_localization_by_hand():
+    summary = summary_of(
+        ipr=[[0.1, 0.2], [0.05, 0.05]],
+        random_ipr=[[0.05, 0.05], [0.04, 0.04]],
+        localized_fraction=[[0.2, 0.6], [0.1, 0.2]],
+        rf_width=[[5.0, 2.0], [6.0, 4.0]],
+    )
+    claim = analysis.claim_localization(summary, PAIR)
+    assert float(claim.ipr_ratio) == pytest.approx(4.0)
+    assert float(claim.clone_ipr_excess) == pytest.approx(1.25)
+    assert float(claim.localized_gap) == pytest.approx(0.4)
+    assert float(claim.width_ratio) == pytest.approx(0.5)
+    np.testing.assert_allclose(claim.ipr_ratio_per_round, [2.0, 4.0])
+    assert bool(claim.supported) and bool(claim.contiguous)
+    wide = analysis.claim_localization(summary.assign(rf_width=summary.rf_width * [[1.0], [0.6]]), PAIR)
+    assert float(wide.width_ratio) == pytest.approx(2 / 2.4) and not bool(wide.contiguous)
+    close = analysis.claim_localization(summary.assign(ipr=summary.ipr * [[1.0], [3.0]]), PAIR)
+    assert float(close.ipr_ratio) == pytest.approx(4 / 3) and not bool(close.supported)
 
 
-def test_compared_pair_prefers_nlgp_and_names_what_is_missing():
-    assert compared_pair(["ising", "ising_clone", "nlgp", "gaussian_clone"]) == ("nlgp", "gaussian_clone")
-    assert compared_pair(["ising_clone", "ising", "nlgp"]) == ("ising", "ising_clone")
-    assert compared_pair(["nlgp", "gaussian_clone", "ising", "ising_clone"], "ising") == ("ising", "ising_clone")
-    with pytest.raises(ValueError, match=r"compares a model with its clone.*this run has \['nlgp'\]"):
-        compared_pair(["nlgp"])
-    with pytest.raises(ValueError, match="variant='ising' needs ising and ising_clone"):
-        compared_pair(["nlgp", "gaussian_clone"], "ising")
-    with pytest.raises(ValueError, match="variant must be one of"):
-        compared_pair(["nlgp", "gaussian_clone"], "gaussian_clone")
+def test_claim_kurtosis_by_hand():
+    noise = np.sqrt(2 / np.pi) * np.sqrt(24 / 1000)
+    summary = summary_of(
+        abs_kurtosis=[[0.5, 1.0, 1.5], [0.02, 0.03, 0.02]],
+        abs_kurtosis_sd=[[0.1, 0.5, 0.1], [0.01, 0.01, 0.01]],
+        abs_kurtosis_noise=[[noise] * 3, [noise] * 3],
+    )
+    claim = analysis.claim_kurtosis(summary, PAIR)
+    assert float(claim.increase) == pytest.approx(1.0)
+    assert float(claim.se) == pytest.approx(0.1)  # sqrt(0.1^2 + 0.1^2) / sqrt(2 replicates)
+    assert float(claim.trend) == pytest.approx(1.0)
+    assert float(claim.clone_max) == pytest.approx(0.03)
+    assert bool(claim.tested) and bool(claim.supported)
+    noisy_clone = summary.copy(deep=True)
+    noisy_clone.abs_kurtosis.loc["gaussian_clone", 1] = 3 * noise
+    assert not bool(analysis.claim_kurtosis(noisy_clone, PAIR).supported)
+    one_replicate = summary.assign_attrs(n_replicates=1)
+    assert not bool(analysis.claim_kurtosis(one_replicate, PAIR).tested)
 
 
-@pytest.mark.slow
-def test_ising_run_reports_ising_against_its_clone(tmp_path, capsys):
-    config = tiny_config(variants=["ising", "ising_clone"], imp={"rounds": 2})
-    run_dir = run(config, tmp_path, progress=False)
-    assert main(["report", str(run_dir), "--variant", "nlgp"]) == 2
-    assert "variant='nlgp' needs nlgp and gaussian_clone" in capsys.readouterr().err
-    assert main(["report", str(run_dir)]) == 0
-    report = (run_dir / "report" / "report.md").read_text()
-    assert "IMP localizes on Ising, not on its Gaussian clone" in report
-    assert "Ising mean |excess kurtosis|" in report
-    assert (run_dir / "report" / "receptive_fields_ising_clone.png").stat().st_size > 10_000
-    assert list(open_run(run_dir).variant.values) == ["ising", "ising_clone"]
+def test_claim_cavity_by_hand():
+    rounds = {"variant": ["nlgp"], "round": [0, 1]}
+    groups = xr.Dataset(
+        {
+            "fraction_raising_pruned": (("variant", "round"), [[0.8, 0.6]]),
+            "count_pruned": (("variant", "round"), [[100, 100]]),
+            "mean_delta_pruned": (("variant", "round"), [[-0.2, -0.4]]),
+            "fraction_raising_kept": (("variant", "round"), [[0.5, 0.5]]),
+            "count_kept": (("variant", "round"), [[300, 300]]),
+            "mean_delta_kept": (("variant", "round"), [[0.1, 0.1]]),
+            "fraction_raising_random": (("variant", "round"), [[0.55, 0.45]]),
+            "count_random": (("variant", "round"), [[100, 100]]),
+            "mean_delta_random": (("variant", "round"), [[0.0, 0.2]]),
+        },
+        coords=rounds,
+    )
+    claim = analysis.claim_cavity(groups, "nlgp")
+    np.testing.assert_allclose(claim.fraction_raising.sel(group=["pruned", "kept", "random"]), [0.7, 0.5, 0.5])
+    np.testing.assert_array_equal(claim["count"], [200, 600, 200])
+    np.testing.assert_allclose(claim.mean_delta, [-0.3, 0.1, 0.1])
+    assert float(claim.margin) == pytest.approx(2 * np.sqrt(0.7 * 0.3 / 200))
+    assert bool(claim.supported)
+    even = groups.assign(fraction_raising_pruned=groups.fraction_raising_kept)
+    assert not bool(analysis.claim_cavity(even, "nlgp").supported)
+
+
+def test_gaussian_kurtosis_sd_matches_sampling(rng):
+    n_samples, n_draws = 2000, 2000
+    estimates = cavitykit.kurtosis(rng.standard_normal((n_samples, n_draws)))
+    assert estimates.std() == pytest.approx(analysis.gaussian_kurtosis_sd(n_samples), rel=0.1)

@@ -23,14 +23,32 @@ def expansion(
 
     Parameters
     ----------
+    weights : array_like of shape (K, D)
+        First-layer weights; pre-activations are lambda_k = w_k . x / sqrt(D).
+    inputs : array_like of shape (P, D)
     order : int, default 1
-        Truncation order m (1..8); 1, 2, 3 are the approximations of REFERENCE.md section 5.
-    weights, inputs, statistic, mask, batch_size, device
+        Truncation order m (1..8); ``theory/cavity.md`` gives the accuracy of m = 1, 2, 3.
+    statistic : str, default 'excess_kurtosis'
+        As in ``cavitykit.cavity.exact``.
+    mask : array_like of bool, shape (K, D), optional
+    batch_size : int, optional
+    device : str or torch.device, optional
         As in ``cavitykit.cavity.exact``.
 
     Returns
     -------
-    xarray.DataArray of shape (K, D), dims ('neuron', 'input'), NaN for pruned weights.
+    xarray.DataArray of shape (K, D), dims ('neuron', 'input')
+        NaN for pruned weights; coordinate ``statistic_value`` holds S(lambda_k).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cavitykit.cavity import exact
+    >>> rng = np.random.default_rng(0)
+    >>> w, x = rng.standard_normal((3, 100)), rng.uniform(-1, 1, (20_000, 100))
+    >>> truth = exact(w, x)
+    >>> [round(float(np.median(np.abs(expansion(w, x, order=m) - truth) / np.abs(truth))), 3) for m in (1, 2, 3)]
+    [0.072, 0.035, 0.01]
     """
     order = check_int("order", order, minimum=1, maximum=8)
     stat, weights, mask, polys, n_samples, device = first_layer_polynomials(
@@ -50,10 +68,30 @@ def exact_and_expansion(
     Equal to ``exact(...)`` and ``expansion(..., order=m)`` for each m in ``orders``, which would
     each repeat the pass.
 
+    Parameters
+    ----------
+    weights : array_like of shape (K, D)
+    inputs : array_like of shape (P, D)
+    orders : sequence of int, default (1, 2, 3)
+        Truncation orders (1..8).
+    statistic : str, default 'excess_kurtosis'
+    mask : array_like of bool, shape (K, D), optional
+    batch_size : int, optional
+    device : str or torch.device, optional
+        As in ``cavitykit.cavity.exact``.
+
     Returns
     -------
     exact : xarray.DataArray of shape (K, D), dims ('neuron', 'input')
     expansion : xarray.DataArray of shape (len(orders), K, D), dims ('approx_order', 'neuron', 'input')
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> truth, approx = exact_and_expansion(rng.standard_normal((2, 8)), rng.standard_normal((500, 8)), orders=(1, 2))
+    >>> truth.dims, approx.dims, approx.approx_order.values.tolist()
+    (('neuron', 'input'), ('approx_order', 'neuron', 'input'), [1, 2])
     """
     orders = [check_int("orders", order, minimum=1, maximum=8) for order in orders]
     stat, weights, mask, polys, n_samples, device = first_layer_polynomials(

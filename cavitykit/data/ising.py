@@ -14,63 +14,10 @@ seed gives the same samples whatever the number of threads.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 from cavitykit._validation import check_int, check_real
+from cavitykit.data._kernels import heat_bath_chains
 from cavitykit.data.nlgp import _check_sample_args, _TorusModel, cumulants_from_raw_moments
-
-_XORSHIFT_MULTIPLIER = np.uint64(0x2545F4914F6CDD1D)
-_UNIT = 2.0**-53
-
-
-@njit(inline="always")
-def _next_uniform(state):
-    # xorshift64* (Vigna 2016): returns the new state and a uniform in [0, 1).
-    state ^= state >> np.uint64(12)
-    state ^= state << np.uint64(25)
-    state ^= state >> np.uint64(27)
-    return state, ((state * _XORSHIFT_MULTIPLIER) >> np.uint64(11)) * _UNIT
-
-
-@njit(inline="always")
-def _sweep(spins, L, dim, flip, state):
-    # One sequential sweep over all sites; flip[s*h + 2*dim] is the flip probability.
-    for site in range(spins.size):
-        if dim == 1:
-            field = spins[(site + 1) % L] + spins[(site - 1) % L]
-        else:
-            row, col = divmod(site, L)
-            field = (
-                spins[((row + 1) % L) * L + col]
-                + spins[((row - 1) % L) * L + col]
-                + spins[row * L + (col + 1) % L]
-                + spins[row * L + (col - 1) % L]
-            )
-        state, u = _next_uniform(state)
-        if u < flip[spins[site] * field + 2 * dim]:
-            spins[site] = -spins[site]
-    return state
-
-
-@njit(parallel=True)
-def _metropolis_chains(spins, seeds, L, dim, flip, burn_in, thin, out):
-    """Run every chain (in parallel): ``burn_in`` sweeps, then one snapshot every ``thin`` sweeps.
-
-    spins : (n_chains, D) int64, initial configurations (updated in place).
-    out : (n_keep, n_chains, D) float, snapshot k of chain c in out[k, c].
-    """
-    n_chains = spins.shape[0]
-    n_keep = out.shape[0]
-    for chain in prange(n_chains):
-        state = seeds[chain]
-        configuration = spins[chain]
-        for _ in range(burn_in):
-            state = _sweep(configuration, L, dim, flip, state)
-        for k in range(n_keep):
-            for _ in range(thin):
-                state = _sweep(configuration, L, dim, flip, state)
-            for site in range(configuration.size):
-                out[k, chain, site] = configuration[site]
 
 
 def ising_correlation_length(temperature: float) -> float:
@@ -188,7 +135,7 @@ class Ising(_TorusModel):
         alignment = np.arange(-2 * self.dim, 2 * self.dim + 1)
         flip = 1.0 / (1.0 + np.exp(2.0 * alignment / self.temperature))
         out = np.empty((n_keep, self.n_chains, self.D), dtype=self.dtype)
-        _metropolis_chains(spins, seeds, self.L, self.dim, flip, self.burn_in, self.thin, out)
+        heat_bath_chains(spins, seeds, self.L, self.dim, flip, self.burn_in, self.thin, out)
         return out.reshape(-1, self.D)[:P]
 
     def equilibrium(self, X) -> dict:

@@ -8,7 +8,7 @@ import torch
 
 from cavitykit import cavity
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels, marginal_cumulants
-from cavitykit.testing import brute_force_cavity
+from cavitykit.testing import assert_close_to_reference, assert_within_sampling_error, brute_force_cavity
 
 STATISTICS = ["k2", "k3", "k4", "k5", "k6", "variance", "skewness", "excess_kurtosis"]
 
@@ -20,13 +20,6 @@ def small_case():
     mask = rng.random((4, 32)) > 0.25
     inputs = NLGP(32, 3.0, 3.0).sample(2000, rng)
     return weights, mask, inputs
-
-
-def assert_close_to_reference(result, reference, rtol=1e-10):
-    """Every effect within rtol of the largest effect of its statistic (effects near 0 have no digits)."""
-    np.testing.assert_array_equal(np.isnan(result), np.isnan(reference))
-    scale = np.nanmax(np.abs(reference))
-    np.testing.assert_allclose(result, reference, rtol=0, atol=rtol * scale, equal_nan=True)
 
 
 @pytest.mark.parametrize("statistic", STATISTICS)
@@ -140,7 +133,8 @@ def test_independent_pixels_agree_with_independent_theory():
     z = (delta.values - theory.values) / se
     assert np.sqrt(np.mean(z**2)) < 1.6
     assert np.corrcoef(delta.values.ravel(), theory.values.ravel())[0, 1] > 0.95
-    np.testing.assert_allclose(delta.statistic_value, theory.statistic_value, atol=5 * np.sqrt(24 / 100_000) * 3)
+    # The kurtosis of a unit is a sample estimate: its error is about 3 sqrt(24 / P) for these heavy weights.
+    assert_within_sampling_error(delta.statistic_value, theory.statistic_value, 3 * np.sqrt(24 / 100_000), n_se=5)
 
 
 def test_independent_theory_follows_the_ipr_threshold():

@@ -6,6 +6,7 @@ import scipy.stats
 
 import cavitykit
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels, marginal_cumulants, two_class, two_class_batches
+from cavitykit.testing import assert_within_sampling_error
 
 
 def gaussian_frobenius_error(covariance, n_samples):
@@ -43,7 +44,7 @@ def test_sample_marginal_kurtosis_within_three_standard_errors(rng, gain):
     k = cavitykit.kstats(pixel, 4)
     standard_error = np.sqrt(cavitykit.kstatvar(pixel, 4)) / k[1] ** 2
     expected = marginal_cumulants(gain, 4)[3]
-    assert abs(cavitykit.kurtosis(pixel) - expected) < 3 * standard_error
+    assert_within_sampling_error(cavitykit.kurtosis(pixel), expected, standard_error, n_se=3)
 
 
 def test_clone_higher_cumulants_vanish(rng):

@@ -19,12 +19,23 @@ def test_magnitude_prune_removes_the_smallest_remaining():
 
 
 def test_global_scope_uses_one_threshold_across_layers():
-    first, second = np.array([[1.0, 2.0, 3.0]]), np.array([[0.5, 4.0]])
+    # The two smallest weights overall are both in the first layer: one threshold takes both,
+    # one threshold per layer takes the smallest of each.
+    first, second = np.array([[0.1, 0.2, 3.0]]), np.array([[1.0, 4.0]])
     masks = [np.ones((1, 3), bool), np.ones((1, 2), bool)]
     layer = magnitude_prune([first, second], masks, [1, 1], scope="layer")
     shared = magnitude_prune([first, second], masks, [1, 1], scope="global")
     np.testing.assert_array_equal(layer[0], [[True, False, False]])
-    np.testing.assert_array_equal(shared[0], [[True, False, False]])
+    np.testing.assert_array_equal(layer[1], [[True, False]])
+    np.testing.assert_array_equal(shared[0], [[True, True, False]])
+    np.testing.assert_array_equal(shared[1], [[False, False]])
+
+
+def test_global_scope_skips_already_pruned_weights():
+    first, second = np.array([[0.1, 0.2, 3.0]]), np.array([[1.0, 4.0]])
+    masks = [np.array([[False, True, True]]), np.ones((1, 2), bool)]
+    shared = magnitude_prune([first, second], masks, [1, 1], scope="global")
+    np.testing.assert_array_equal(shared[0], [[False, True, False]])
     np.testing.assert_array_equal(shared[1], [[True, False]])
 
 

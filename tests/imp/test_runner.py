@@ -11,7 +11,6 @@ import xarray as xr
 
 from cavitykit.imp import run
 from cavitykit.io import open_run, round_path
-from cavitykit.variants import VARIANT_INDEX, data_models
 from tests.imp.tiny import tiny_config
 
 
@@ -188,14 +187,3 @@ def test_global_pruning_with_the_readout_and_resume(tmp_path):
     resumed = open_run(run(config, tmp_path / "resumed", progress=False)).sel(variant="nlgp", replicate=0)
     np.testing.assert_array_equal(resumed.weight.values, full.weight.values)
     np.testing.assert_array_equal(resumed.readout_mask.values, full.readout_mask.values)
-
-
-def test_ising_variants_use_the_temperature_of_each_correlation_length():
-    config = tiny_config(variants=["ising", "ising_clone"])
-    models = data_models("ising", config.data)
-    assert [model.correlation_length for model in models] == pytest.approx(config.data.xi, rel=1e-12)
-    clones = data_models("ising_clone", config.data)
-    for model, clone in zip(models, clones, strict=True):
-        np.testing.assert_allclose(clone.covariance(), model.covariance(), rtol=1e-12)
-    # Seed streams of the original variants are unchanged by the new ones (old runs stay reproducible).
-    assert VARIANT_INDEX["nlgp"] == 0 and VARIANT_INDEX["gaussian_clone"] == 1

@@ -1,12 +1,73 @@
-"""Run store: errors for foreign, corrupt and mismatched files; boolean round trip."""
+"""Run store and round schema: a round read back equals what was written; foreign, corrupt and
+mismatched files are refused by name."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
 from cavitykit.imp import run
-from cavitykit.io import SCHEMA, open_run, read_round, round_path, write_dataset
+from cavitykit.io import SCHEMA, VARIABLES, RoundRecord, encode_round, open_run, read_round, round_path, write_dataset
 from tests.imp.tiny import tiny_config
+
+
+def random_record(rng, *, bias=True, cavity=True, orders=(1, 2)):
+    """A round of 3 units on 12 inputs with every optional variable, filled with random values."""
+    units, inputs = 3, 12
+    mask = rng.random((units, inputs)) > 0.3
+    weight = np.where(mask, rng.standard_normal((units, inputs)), 0.0)
+    return RoundRecord(
+        variant="ising_clone",
+        replicate=2,
+        round_index=5,
+        weight=weight,
+        mask=mask,
+        init_weight=rng.standard_normal((units, inputs)),
+        readout=rng.standard_normal(units),
+        init_readout=rng.standard_normal(units),
+        readout_mask=np.array([True, False, True]),
+        pruned_next=mask & (rng.random((units, inputs)) > 0.7),
+        readout_pruned_next=np.array([False, False, True]),
+        train_loss=0.25,
+        test_accuracy=0.75,
+        preact_variance=rng.random((2, units)),
+        preact_skewness=rng.standard_normal((2, units)),
+        preact_excess_kurtosis=np.array([[np.nan, -1.0, 0.5], [np.nan, -0.2, 0.1]]),
+        ipr=rng.random(units),
+        bias=rng.standard_normal(units) if bias else None,
+        init_bias=rng.standard_normal(units) if bias else None,
+        cavity_exact=rng.standard_normal((2, units, inputs)) if cavity else None,
+        cavity_expansion=rng.standard_normal((2, len(orders), units, inputs)) if cavity else None,
+    )
+
+
+def test_a_round_reads_back_as_written(tmp_path, rng):
+    config = tiny_config(analysis={"expansion_orders": [1, 2]})
+    record = random_record(rng)
+    write_dataset(tmp_path / "round.nc", encode_round(record, config, data_description={"gain": 3.0}))
+    back = read_round(tmp_path / "round.nc", config_hash=config.hash).isel(variant=0, replicate=0, round=0)
+    for name in VARIABLES:
+        expected = record.init_weight * record.mask if name == "init_weight" else getattr(record, name, None)
+        if name == "sparsity":
+            expected = 1 - record.mask.mean()
+        np.testing.assert_array_equal(back[name].values, expected, err_msg=name)
+        assert back[name].dtype == np.asarray(expected).dtype, name
+        assert back[name].attrs["long_name"] == VARIABLES[name][1] and back[name].attrs["units"] == "1"
+        assert back[name].dims == VARIABLES[name][0], name
+    assert (back["variant"].item(), int(back["replicate"]), int(back["round"])) == ("ising_clone", 2, 5)
+    np.testing.assert_array_equal(back.approx_order, [1, 2])
+    np.testing.assert_array_equal(back.x, np.arange(12))
+    assert back.attrs["config"] == config.to_toml() and back.attrs["cavitykit_schema"] == SCHEMA
+    assert back.attrs["data_model"] == "ising_clone" and back.attrs["data_gain"] == "3.0"
+    assert back.attrs["Conventions"] == "CF-1.8"
+
+
+def test_optional_variables_are_left_out(tmp_path, rng):
+    config = tiny_config(network={"bias": False}, analysis={"cavity": False})
+    write_dataset(
+        tmp_path / "round.nc", encode_round(random_record(rng, bias=False, cavity=False), config, data_description={})
+    )
+    back = read_round(tmp_path / "round.nc")
+    assert not {"bias", "init_bias", "cavity_exact", "cavity_expansion", "approx_order"} & set(back.variables)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +113,19 @@ def test_round_of_another_config_is_refused(small_run):
 def test_open_run_errors(tmp_path):
     with pytest.raises(ValueError, match=r"no config\.toml"):
         open_run(tmp_path)
+
+
+def test_open_run_refuses_a_round_of_another_config(small_run, tmp_path):
+    _, run_dir = small_run
+    other = run(tiny_config(variants=["nlgp"], imp={"rounds": 2}, seed=4), tmp_path, progress=False)
+    copy = tmp_path / "mixed"
+    copy.mkdir()
+    (copy / "config.toml").write_text((run_dir / "config.toml").read_text())
+    round_path(copy, "nlgp", 0, 0).parent.mkdir(parents=True)
+    round_path(copy, "nlgp", 0, 0).write_bytes(round_path(run_dir, "nlgp", 0, 0).read_bytes())
+    round_path(copy, "nlgp", 0, 1).write_bytes(round_path(other, "nlgp", 0, 1).read_bytes())
+    with pytest.raises(ValueError, match=r"round_001\.nc' belongs to config .* not to the config\.toml beside it"):
+        open_run(copy)
 
 
 def test_directory_of_another_config_is_refused(small_run):

@@ -1,0 +1,88 @@
+"""The package's layers: lower modules never import upper ones, and reading a run never loads torch."""
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cavitykit.imp import run
+from tests.imp.tiny import tiny_config
+
+PACKAGE = Path(__file__).resolve().parents[1] / "cavitykit"
+# Modules below the IMP engine, the report and the command line.
+LOWER = ["io", "data", "stats", "metrics.py", "nets.py", "plot", "fcn.py", "variants.py", "config.py", "xr.py"]
+UPPER = ("cavitykit.imp", "cavitykit.report", "cavitykit.cli", "cavitykit.sweep")
+# Modules that read and analyse runs: no torch, directly or through the engine.
+TORCH_FREE = ["io", "plot", "analysis.py", "report.py", "spectra.py", "variants.py", "config.py", "fcn.py"]
+TORCH = ("torch", "cavitykit.imp", "cavitykit.cavity", "cavitykit.nets")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an ``import`` or ``from ... import`` names anywhere in the file (inside functions too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def files_of(entries: list[str]) -> list[Path]:
+    paths = []
+    for entry in entries:
+        path = PACKAGE / entry
+        paths += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return paths
+
+
+def offending(entries, forbidden) -> dict[str, list[str]]:
+    found = {}
+    for path in files_of(entries):
+        bad = sorted(name for name in imported_modules(path) if name.startswith(forbidden))
+        if bad:
+            found[str(path.relative_to(PACKAGE))] = bad
+    return found
+
+
+def test_lower_layers_never_import_the_engine_report_or_cli():
+    assert offending(LOWER, UPPER) == {}
+
+
+def test_run_readers_never_import_torch():
+    assert offending(TORCH_FREE, TORCH) == {}
+
+
+def test_the_import_check_sees_imports_inside_functions(tmp_path):
+    module = tmp_path / "module.py"
+    module.write_text("def f():\n    from cavitykit.imp import runner\n    import torch\n")
+    assert imported_modules(module) >= {"cavitykit.imp", "cavitykit.imp.runner", "torch"}
+
+
+@pytest.fixture(scope="module")
+def stored_run(tmp_path_factory):
+    config = tiny_config(variants=["nlgp", "gaussian_clone"], imp={"rounds": 2}, analysis={"n_heldout": 100})
+    return run(config, tmp_path_factory.mktemp("layers"), progress=False)
+
+
+def test_reading_and_plotting_a_run_loads_no_torch_and_keeps_the_backend(stored_run):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import matplotlib
+        matplotlib.use("svg")
+        import cavitykit.io, cavitykit.analysis, cavitykit.plot, cavitykit.report
+        ds = cavitykit.io.open_run({str(stored_run)!r})
+        summary = cavitykit.analysis.round_summary(ds)
+        cavitykit.plot.localization_and_kurtosis(summary).savefig({str(stored_run / "check.png")!r})
+        cavitykit.plot.receptive_fields(ds, "nlgp")
+        print(matplotlib.get_backend(), "torch" in sys.modules, "cavitykit.imp.runner" in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["svg", "False", "False"]
+    assert (stored_run / "check.png").stat().st_size > 10_000

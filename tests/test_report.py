@@ -1,0 +1,82 @@
+"""The report states exactly the numbers and verdicts the analyses compute, for each pair of variants."""
+
+import numpy as np
+import pytest
+
+from cavitykit import analysis
+from cavitykit.cli import main
+from cavitykit.imp import run
+from cavitykit.io import open_run
+from cavitykit.report import CLAIMS, VERDICTS
+from cavitykit.variants import compared_pair
+from tests.imp.tiny import tiny_config
+
+
+@pytest.fixture(scope="module")
+def reported_run(tmp_path_factory):
+    run_dir = run(tiny_config(), tmp_path_factory.mktemp("report"), progress=False)
+    assert main(["report", str(run_dir)]) == 0
+    return run_dir, (run_dir / "report" / "report.md").read_text()
+
+
+def test_report_states_the_verdicts_and_numbers_of_the_analyses(reported_run):
+    run_dir, report = reported_run
+    ds = open_run(run_dir)
+    pair = compared_pair(ds.variant.values)
+    summary = analysis.round_summary(ds)
+    localization = analysis.claim_localization(summary, pair)
+    kurtosis = analysis.claim_kurtosis(summary, pair)
+    cavity = analysis.claim_cavity(analysis.cavity_groups(ds), pair[0])
+    assert not bool(kurtosis.tested)  # one replicate: no spread to judge the growth against
+    expected = [bool(localization.supported), None, bool(cavity.supported)]
+    verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
+    for claim, verdict in zip(CLAIMS, expected, strict=True):
+        assert f"- {claim.format(label='NLGP')} {VERDICTS[verdict]}" in verdicts
+    contiguity = "supported" if localization.contiguous else "not supported"
+    assert f"by receptive-field contiguity: {contiguity})" in verdicts
+    assert f"(ratio {float(localization.ipr_ratio):.2f}; criterion >= 2)" in report
+    assert f"increase {float(kurtosis.increase):.3f}," in report
+    assert f"2 binomial SE of the pruned fraction = {float(cavity.margin):.3f}" in report
+    errors = analysis.expansion_error(ds).sel(variant="nlgp").values
+    assert "nlgp: " + ", ".join(f"{e:.1%}" for e in errors) in report
+
+
+def test_report_writes_every_figure(reported_run):
+    run_dir, report = reported_run
+    for name in (
+        "localization_and_kurtosis",
+        "receptive_fields_nlgp",
+        "receptive_fields_gaussian_clone",
+        "cavity_delta_histograms",
+        "exact_vs_expansion",
+        "cumulant_spectra",
+    ):
+        assert (run_dir / "report" / f"{name}.png").stat().st_size > 10_000
+        assert (run_dir / "report" / f"{name}.pdf").is_file()
+        assert f"![{name}]({name}.png)" in report
+
+
+@pytest.mark.slow
+def test_two_dimensional_run_has_pixel_coordinates_and_reports(tmp_path):
+    config = tiny_config(data={"L": 5, "dim": 2, "xi": [0.5, 2.0]}, imp={"rounds": 2}, analysis={"n_heldout": 200})
+    run_dir = run(config, tmp_path, progress=False)
+    ds = open_run(run_dir)
+    np.testing.assert_array_equal(ds.x.values, np.tile(np.arange(5), 5))
+    np.testing.assert_array_equal(ds.y.values, np.repeat(np.arange(5), 5))
+    assert analysis.grid_shape(ds) == (5, 5)
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "report" / "receptive_fields_nlgp.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_ising_run_reports_ising_against_its_clone(tmp_path, capsys):
+    config = tiny_config(variants=["ising", "ising_clone"], imp={"rounds": 2})
+    run_dir = run(config, tmp_path, progress=False)
+    assert main(["report", str(run_dir), "--variant", "nlgp"]) == 2
+    assert "variant='nlgp' needs nlgp and gaussian_clone" in capsys.readouterr().err
+    assert main(["report", str(run_dir)]) == 0
+    report = (run_dir / "report" / "report.md").read_text()
+    assert "IMP localizes on Ising, not on its Gaussian clone" in report
+    assert "Ising mean |excess kurtosis|" in report
+    assert (run_dir / "report" / "receptive_fields_ising_clone.png").stat().st_size > 10_000
+    assert list(open_run(run_dir).variant.values) == ["ising", "ising_clone"]
