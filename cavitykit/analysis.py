@@ -252,6 +252,11 @@ def kurtosis_ipr_correlation(ds: xr.Dataset) -> xr.DataArray:
     return xr.corr(abs_kurt, ds.ipr, dim=("replicate", "round", "neuron"))
 
 
+def _split_pair(summary: xr.Dataset, pair: tuple[str, str]) -> tuple[xr.Dataset, xr.Dataset]:
+    """The summary of the model and of its clone, without the ``variant`` coordinate."""
+    return summary.sel(variant=pair[0], drop=True), summary.sel(variant=pair[1], drop=True)
+
+
 def claim_localization(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
     """Claim 1 (IMP localizes on the model, not on its Gaussian clone), after the last round.
 
@@ -271,7 +276,7 @@ def claim_localization(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset
         criterion: ratio >= ``IPR_RATIO`` and clone excess <= ``CLONE_IPR_EXCESS``) and
         ``contiguous`` (gap >= ``LOCALIZED_MARGIN`` and width ratio <= ``WIDTH_RATIO``).
     """
-    model, clone = summary.sel(variant=pair[0], drop=True), summary.sel(variant=pair[1], drop=True)
+    model, clone = _split_pair(summary, pair)
     last_model, last_clone = model.isel(round=-1, drop=True), clone.isel(round=-1, drop=True)
     out = xr.Dataset(
         {
@@ -307,7 +312,7 @@ def claim_kurtosis(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
         ``CLONE_NOISE_MULTIPLE`` noise) and ``tested`` (false with one replicate: no spread to
         judge the growth against).
     """
-    model, clone = summary.sel(variant=pair[0], drop=True), summary.sel(variant=pair[1], drop=True)
+    model, clone = _split_pair(summary, pair)
     first, last = model.isel(round=0, drop=True), model.isel(round=-1, drop=True)
     n_replicates = summary.attrs["n_replicates"]
     se = np.sqrt(first.abs_kurtosis_sd**2 + last.abs_kurtosis_sd**2) / np.sqrt(n_replicates)
