@@ -1,4 +1,4 @@
-"""IMP training step vs a plain torch loop, and seconds per round: ``python benchmarks/bench_imp.py``.
+"""Paper-size IMP training, ensemble trainer vs the Ingrosso-Goldt peer loop: ``python benchmarks/bench_imp.py``.
 
 Same as ``cavitykit bench imp``; the code lives in ``cavitykit.bench.imp``.
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cavitykit._validation import check_choice, check_int, check_real
-from cavitykit.fcn import ACTIVATION_NAMES
+from cavitykit.fcn import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
 from cavitykit.variants import DEFAULT_VARIANTS, RING_ONLY, VARIANTS
 
 PRESET_DIR = Path(__file__).with_name("presets")
@@ -76,6 +76,9 @@ class NetworkConfig:
         sigma; 'erf' is erf(z / sqrt 2).
     bias : bool
         Trainable hidden biases b_k.
+    bias_init : {'zero', 'split'}
+        Initial biases: zero, or +1 on the first half of the units and -1 on the second
+        (Ingrosso-Goldt; it breaks the x -> -x symmetry of an odd activation).
     init_scale : float
         Standard deviation of the initial weights.
     prune_readout : bool
@@ -84,13 +87,15 @@ class NetworkConfig:
 
     width: int = 8
     activation: str = "erf"
-    bias: bool = False
+    bias: bool = True
+    bias_init: str = "split"
     init_scale: float = 1.0
     prune_readout: bool = False
 
     def __post_init__(self):
         check_int("network.width", self.width, minimum=1)
         check_choice("network.activation", self.activation, ACTIVATION_NAMES)
+        check_choice("network.bias_init", self.bias_init, BIAS_INITS)
         check_real("network.init_scale", self.init_scale, positive=True)
 
 
@@ -257,6 +262,14 @@ class RunConfig:
                     f"variant {variant!r} needs data.dim = 1 (its temperature comes from xi through the exact "
                     f"1D correlation length), got data.dim = {self.data.dim}"
                 )
+        if self.network.activation in ODD_ACTIVATIONS and not self.network.bias:
+            # Every variant's classes are symmetric under x -> -x; an odd network has f(-x) = -f(x),
+            # so its output has the same law under both classes: it cannot beat chance.
+            raise ValueError(
+                f"network.activation = {self.network.activation!r} with network.bias = false gives a network odd "
+                "in x, which cannot tell apart classes that are symmetric under x -> -x (every variant's are); "
+                'set network.bias = true with network.bias_init = "split", or network.activation = "relu"'
+            )
         if self.imp.rewind_step >= self.training.steps:
             raise ValueError(
                 f"imp.rewind_step must be below training.steps={self.training.steps}, got {self.imp.rewind_step}"

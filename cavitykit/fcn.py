@@ -14,6 +14,8 @@ import math
 ACTIVATION_NAMES = ("erf", "relu")
 # Odd activations: with no bias the network is odd in x (f(-x) = -f(x)).
 ODD_ACTIVATIONS = ("erf",)
+# Initial hidden biases: all zero, or +1 / -1 on the two halves of the units.
+BIAS_INITS = ("zero", "split")
 
 
 def preactivation(inputs, weights, bias=None):
@@ -21,15 +23,15 @@ def preactivation(inputs, weights, bias=None):
 
     Parameters
     ----------
-    inputs : ndarray or torch.Tensor of shape (P, D)
-    weights : ndarray or torch.Tensor of shape (K, D)
-        Pruned weights must already be zero.
+    inputs : ndarray or torch.Tensor of shape (..., P, D)
+    weights : ndarray or torch.Tensor of shape (..., K, D)
+        Pruned weights must already be zero.  Leading dims (e.g. ensemble members) broadcast.
     bias : ndarray, torch.Tensor or float, optional
-        Shape (K,) or a scalar.
+        Broadcastable to (..., P, K): shape (K,), (E, 1, K) for members, or a scalar.
 
     Returns
     -------
-    ndarray or torch.Tensor of shape (P, K)
+    ndarray or torch.Tensor of shape (..., P, K)
         Same library and dtype as the operands.
 
     Examples
@@ -39,5 +41,5 @@ def preactivation(inputs, weights, bias=None):
     array([[1.5],
            [1.5]])
     """
-    out = inputs @ weights.T * (1.0 / math.sqrt(weights.shape[-1]))
+    out = inputs @ weights.swapaxes(-1, -2) * (1.0 / math.sqrt(weights.shape[-1]))
     return out if bias is None else out + bias

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from cavitykit._validation import check_choice, check_int, check_real
-from cavitykit.fcn import ACTIVATION_NAMES, preactivation
+from cavitykit.fcn import ACTIVATION_NAMES, BIAS_INITS, preactivation
 
 # sigma by name (``cavitykit.fcn.ACTIVATION_NAMES``), on torch tensors.
 ACTIVATIONS = {
@@ -43,6 +43,47 @@ def activation_function(name: str):
     return ACTIVATIONS[check_choice("activation", name, ACTIVATION_NAMES)]
 
 
+def initial_parameters(
+    n_inputs: int, width: int, *, init_scale=1.0, bias=False, bias_init="zero", generator=None
+) -> dict[str, torch.Tensor]:
+    """Initial parameters of the two-layer network, drawn in a fixed order from ``generator``.
+
+    Parameters
+    ----------
+    n_inputs, width : int
+        D and K.
+    init_scale : float
+        Standard deviation of the weights w_ki and of the readout v_k (both Gaussian).
+    bias : bool
+        Include hidden biases.
+    bias_init : {'zero', 'split'}
+        'split' sets b_k = +1 on the first half of the units and -1 on the second (the
+        Ingrosso-Goldt choice: with an odd activation it breaks the x -> -x symmetry that
+        would otherwise keep the network at chance on symmetric classes).
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    dict
+        ``first.weight`` (K, D), ``readout.weight`` (1, K) and with biases ``first.bias`` (K,),
+        float32: the ``state_dict`` names of ``MaskedFCN``.
+
+    Examples
+    --------
+    >>> initial_parameters(3, 4, bias=True, bias_init="split")["first.bias"]
+    tensor([ 1.,  1., -1., -1.])
+    """
+    check_choice("bias_init", bias_init, BIAS_INITS)
+    state = {
+        "first.weight": torch.randn((width, n_inputs), generator=generator) * init_scale,
+        "readout.weight": torch.randn((1, width), generator=generator) * init_scale,
+    }
+    if bias:
+        split = torch.where(torch.arange(width) < width // 2, 1.0, -1.0)
+        state["first.bias"] = split if bias_init == "split" else torch.zeros(width)
+    return state
+
+
 class MaskedFCN(nn.Module):
     """Two-layer FCN with a scalar output and boolean masks.
 
@@ -54,7 +95,9 @@ class MaskedFCN(nn.Module):
         K hidden units.
     activation : {'erf', 'relu'}
     bias : bool
-        Hidden biases b_k (initialized to zero).
+        Hidden biases b_k.
+    bias_init : {'zero', 'split'}
+        Their initial values (``initial_parameters``).
     init_scale : float
         Standard deviation of the initial weights w_ki and v_k.
     prune_readout : bool
@@ -70,6 +113,7 @@ class MaskedFCN(nn.Module):
         *,
         activation="erf",
         bias=False,
+        bias_init="zero",
         init_scale=1.0,
         prune_readout=False,
         generator=None,
@@ -83,11 +127,17 @@ class MaskedFCN(nn.Module):
         init_scale = check_real("init_scale", init_scale, positive=True)
         self.first = nn.Linear(self.n_inputs, self.width, bias=bool(bias), dtype=dtype)
         self.readout = nn.Linear(self.width, 1, bias=False, dtype=dtype)
-        with torch.no_grad():
-            self.first.weight.copy_(torch.randn(self.first.weight.shape, generator=generator) * init_scale)
-            self.readout.weight.copy_(torch.randn(self.readout.weight.shape, generator=generator) * init_scale)
-            if self.first.bias is not None:
-                self.first.bias.zero_()
+        self.load_state_dict(
+            initial_parameters(
+                self.n_inputs,
+                self.width,
+                init_scale=init_scale,
+                bias=bool(bias),
+                bias_init=bias_init,
+                generator=generator,
+            ),
+            strict=False,
+        )
         self.register_buffer("mask", torch.ones(self.width, self.n_inputs, dtype=torch.bool))
         self.register_buffer("readout_mask", torch.ones(1, self.width, dtype=torch.bool) if prune_readout else None)
 

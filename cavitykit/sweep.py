@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cavitykit._validation import check_int
 from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml, toml_value
-from cavitykit.imp.runner import Progress, prepare_run_directory, run_directory, run_replicate
+from cavitykit.imp.runner import Member, Progress, prepare_run_directory, run_directory, run_members
 from cavitykit.io import atomic_target
 
 SWEEP_KEYS = {"name", "base", "base_file", "grid"}
@@ -69,7 +69,7 @@ def _run_task(config: RunConfig, run_dir: str, variant: str, replicate: int, dev
     import torch
 
     torch.set_num_threads(1)
-    run_replicate(config, Path(run_dir), variant, replicate, device, Progress(enabled=False))
+    run_members(config, Path(run_dir), [Member(variant, replicate)], device, Progress(enabled=False))
     return f"{run_dir} {variant} replicate {replicate}"
 
 

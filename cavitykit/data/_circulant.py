@@ -10,6 +10,7 @@ independent exact N(0, C) samples: O(D log D) per sample, no D x D factor.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -83,6 +84,14 @@ def sample_circulant(
         field = scipy.fft.fftn(field, axes=axes, overwrite_x=True).reshape(n_pairs, size)
         split_and_transform(field, gain, scale, out[start : start + n_block])
 
-    with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
-        list(pool.map(fill_block, starts, children))
+    if len(starts) == 1:
+        fill_block(0, children[0])  # in this thread: a new thread would start a new OpenMP team
+    else:
+        list(_pool().map(fill_block, starts, children))
     return out
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """One pool for the life of the process: its threads keep their OpenMP teams between calls."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cavitykit-circulant")

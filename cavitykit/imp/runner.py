@@ -1,17 +1,19 @@
 """Resumable IMP runs: every round of every variant and replicate becomes one netCDF file.
 
-Randomness is derived from (seed, replicate, variant, round) alone, never carried
-between rounds, so a run resumed after an interruption continues from its last
-complete file and produces exactly the files of an uninterrupted run.  The network
-initialization depends on (seed, replicate) only: NLGP and its Gaussian clone start
-from the same weights.
+A *member* is one (variant, replicate).  Each round, the members that still lack that round's file
+are trained together as one ensemble (``cavitykit.imp.train``), then each member's round is pruned,
+measured and written.  Randomness is derived from (seed, replicate, variant, round) alone, never
+carried between rounds or members, so a run resumed after an interruption continues from the files
+on disk and produces exactly the files of an uninterrupted run, however members are grouped.  The
+initialization depends on (seed, replicate) only: NLGP and its Gaussian clone start from the same
+weights.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from cavitykit.config import RunConfig, load_config
 from cavitykit.data import two_class
 from cavitykit.fcn import preactivation
 from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
-from cavitykit.imp.train import Task, accuracy, train
+from cavitykit.imp.train import Ensemble, Task, accuracy, train_ensemble
 from cavitykit.io import (
     CONFIG_FILE,
     RoundRecord,
@@ -35,9 +37,38 @@ from cavitykit.io import (
     round_path,
     write_dataset,
 )
-from cavitykit.nets import MaskedFCN
+from cavitykit.nets import initial_parameters
 from cavitykit.stats import kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network of a run: a variant trained from a replicate's initialization."""
+
+    variant: str
+    replicate: int
+
+
+@dataclass
+class Network:
+    """One member's parameters (float64) and masks.
+
+    weight, mask : (K, D); readout, bias, readout_mask : (K,); bias is None without biases,
+    readout_mask None when the readout is not prunable.
+    """
+
+    weight: np.ndarray
+    readout: np.ndarray
+    mask: np.ndarray
+    bias: np.ndarray | None = None
+    readout_mask: np.ndarray | None = None
+
+    def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Prunable layers' weights and masks: the first layer, then the readout if prunable."""
+        if self.readout_mask is None:
+            return [self.weight], [self.mask]
+        return [self.weight, self.readout[None]], [self.mask, self.readout_mask[None]]
 
 
 def run_directory(config: RunConfig, out) -> Path:
@@ -66,58 +97,56 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
         temporary.write_text(config.to_toml())
 
 
-def make_task(config: RunConfig, variant: str, replicate: int, device) -> tuple[Task, list[np.ndarray]]:
-    """Training and test tensors, and held-out inputs of each class, (P, D) each, for the statistics.
+def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.ndarray]]:
+    """A member's data: test set (and, in minibatch mode, training set) on ``device``, and held-out
+    inputs of each class, float32 arrays of shape (n_heldout, D), for the per-round statistics.
 
     Statistics are taken per class: the two-class mixture of Gaussian clones is a scale mixture,
-    non-Gaussian although each class is Gaussian.
+    non-Gaussian although each class is Gaussian.  Online training draws fresh samples instead of a
+    training set.
     """
-    models = data_models(variant, config.data)
-    rng = np.random.default_rng(seed(config.seed, replicate, Stream.DATA, VARIANT_INDEX[variant]))
-    x_train, y_train = two_class(*models, config.data.n_train, rng)
-    x_test, y_test = two_class(*models, config.data.n_test, rng)
-    heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float64) for model in models]
+    models = data_models(member.variant, config.data)
+    rng = np.random.default_rng(seed(config.seed, member.replicate, Stream.DATA, VARIANT_INDEX[member.variant]))
 
-    def tensor(array):
-        return torch.as_tensor(array, dtype=torch.float32, device=device)
+    def tensors(n_samples):
+        x, y = two_class(*models, n_samples, rng)
+        return torch.as_tensor(x, dtype=torch.float32, device=device), torch.as_tensor(y, device=device)
 
-    task = Task(tensor(x_train), tensor(y_train), tensor(x_test), tensor(y_test), models)
-    return task, heldout
+    x_train, y_train = tensors(config.data.n_train) if config.training.mode == "batch" else (None, None)
+    x_test, y_test = tensors(config.data.n_test)
+    heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float32, copy=False) for model in models]
+    return Task(x_test, y_test, models, x_train, y_train), heldout
 
 
-def new_network(config: RunConfig, replicate: int, device) -> MaskedFCN:
-    """The network of a replicate at initialization (a model and its clone start from the same one)."""
+def initial_network(config: RunConfig, replicate: int) -> Network:
+    """A replicate's network at initialization (a model and its clone start from the same one)."""
     net = config.network
-    generator = torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT))
-    return MaskedFCN(
+    state = initial_parameters(
         config.data.D,
         net.width,
-        activation=net.activation,
-        bias=net.bias,
         init_scale=net.init_scale,
-        prune_readout=net.prune_readout,
-        generator=generator,
-    ).to(device)
+        bias=net.bias,
+        bias_init=net.bias_init,
+        generator=torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT)),
+    )
+    return Network(
+        weight=state["first.weight"].double().numpy(),
+        readout=state["readout.weight"][0].double().numpy(),
+        mask=np.ones((net.width, config.data.D), dtype=bool),
+        bias=state["first.bias"].double().numpy() if net.bias else None,
+        readout_mask=np.ones(net.width, dtype=bool) if net.prune_readout else None,
+    )
 
 
-def _layers(network: MaskedFCN) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Prunable layers' weights and masks as numpy (first layer, then the readout if prunable)."""
-    weights = [network.first.weight.detach().cpu().numpy().astype(np.float64)]
-    masks = [network.mask.cpu().numpy()]
-    if network.readout_mask is not None:
-        weights.append(network.readout.weight.detach().cpu().numpy().astype(np.float64))
-        masks.append(network.readout_mask.cpu().numpy())
-    return weights, masks
-
-
-def next_pruning(config: RunConfig, network: MaskedFCN, round_index: int, seed: int) -> list[np.ndarray]:
+def next_pruning(config: RunConfig, network: Network, round_index: int, seed: int) -> list[np.ndarray]:
     """What the strategy removes after this round (for 'dense': what one IMP round would remove).
 
     Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings
     the next round has had: round_index + 1, or all rounds - 1 at once for 'one_shot' after round 0.
+    Returns a boolean array per prunable layer (``Network.layers``).
     """
     imp = config.imp
-    weights, masks = _layers(network)
+    weights, masks = network.layers()
     target = imp.rounds - 1 if imp.strategy == "one_shot" and round_index == 0 else round_index + 1
     if imp.strategy == "dense":
         target = 1
@@ -127,7 +156,7 @@ def next_pruning(config: RunConfig, network: MaskedFCN, round_index: int, seed: 
     return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
 
 
-def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.ndarray]) -> dict[str, np.ndarray]:
+def round_statistics(config: RunConfig, network: Network, heldout: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Pre-activation cumulants, IPR and (optionally) cavity effects on held-out inputs of each class.
 
     Returns
@@ -136,13 +165,11 @@ def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.nda
         The statistics fields of ``cavitykit.io.RoundRecord`` (``preact_variance``, ...,
         ``cavity_expansion``), NaN for units with no weight left.
     """
-    weights, masks = _layers(network)
-    w, mask = weights[0], masks[0]
-    bias = None if network.first.bias is None else _numpy(network.first.bias)
+    w, mask = network.weight, network.mask
     alive = mask.any(axis=1)
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     for label, inputs in enumerate(heldout):
-        k[label][:, alive] = kstats(preactivation(inputs, w, bias)[:, alive], 4)
+        k[label][:, alive] = kstats(preactivation(inputs, w, network.bias)[:, alive], 4)
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": k[:, 1],
@@ -165,43 +192,54 @@ def round_statistics(config: RunConfig, network: MaskedFCN, heldout: list[np.nda
     return out
 
 
-def _numpy(tensor: torch.Tensor) -> np.ndarray:
-    """A parameter or state tensor as a float64 numpy array."""
-    return tensor.detach().cpu().numpy().astype(np.float64)
+@dataclass
+class Start:
+    """Where a member's round starts: the rewind point (parameters before masking) and the masks."""
+
+    rewind: Network
+    mask: np.ndarray
+    readout_mask: np.ndarray | None
+
+    def network(self) -> Network:
+        return replace(self.rewind, mask=self.mask, readout_mask=self.readout_mask)
 
 
-def round_record(
-    variant: str,
-    replicate: int,
-    round_index: int,
-    network: MaskedFCN,
-    rewind_state: dict,
-    train_loss: float,
-    test_accuracy: float,
-    pruned: list[np.ndarray],
-    statistics: dict[str, np.ndarray],
-) -> RoundRecord:
-    """What a trained round stores: the network now and at its rewind point, what is pruned next."""
-    weights, masks = _layers(network)
-    has_bias = network.first.bias is not None
-    return RoundRecord(
-        variant=variant,
-        replicate=replicate,
-        round_index=round_index,
-        weight=weights[0],
-        mask=masks[0],
-        init_weight=_numpy(rewind_state["first.weight"]),
-        readout=_numpy(network.readout.weight)[0],
-        init_readout=_numpy(rewind_state["readout.weight"])[0],
-        readout_mask=masks[1][0] if len(masks) > 1 else np.ones(network.width, dtype=bool),
-        pruned_next=pruned[0],
-        readout_pruned_next=pruned[1][0] if len(pruned) > 1 else None,
-        train_loss=train_loss,
-        test_accuracy=test_accuracy,
-        bias=_numpy(network.first.bias) if has_bias else None,
-        init_bias=_numpy(rewind_state["first.bias"]) if has_bias else None,
-        **statistics,
+def _start_from_round(dataset: xr.Dataset) -> Start:
+    """The next round's start recovered from a stored round (for resuming)."""
+    one = dataset.isel(variant=0, replicate=0, round=0)
+    readout_mask = None
+    if "readout_pruned_next" in one:
+        readout_mask = one.readout_mask.values & ~one.readout_pruned_next.values
+    rewind = Network(
+        weight=one.init_weight.values,
+        readout=one.init_readout.values,
+        mask=one["mask"].values,
+        bias=one.init_bias.values if "init_bias" in one else None,
     )
+    return Start(rewind, one["mask"].values & ~one.pruned_next.values, readout_mask)
+
+
+def _stack(networks: list[Network], config: RunConfig, device) -> Ensemble:
+    """The members' networks (masks applied) as one ensemble on ``device``."""
+    has_readout_mask = networks[0].readout_mask is not None
+    return Ensemble(
+        np.stack([n.weight * n.mask for n in networks]),
+        np.stack([n.readout for n in networks]),
+        np.stack([n.mask for n in networks]),
+        bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
+        readout_mask=np.stack([n.readout_mask for n in networks]) if has_readout_mask else None,
+        activation=config.network.activation,
+        device=device,
+    )
+
+
+def _unstack(state: dict[str, torch.Tensor], index: int, like: Network) -> Network:
+    """Member ``index`` of an ensemble state as a float64 Network with ``like``'s masks."""
+
+    def member(name):
+        return state[name][index].detach().cpu().double().numpy() if name in state else None
+
+    return Network(member("weight"), member("readout"), like.mask, member("bias"), like.readout_mask)
 
 
 @dataclass
@@ -234,83 +272,140 @@ class Progress:
         print(line, flush=True)
 
 
-def _state_from_round(network: MaskedFCN, dataset: xr.Dataset) -> dict:
-    """Rewind point and next masks recovered from a stored round (for resuming)."""
-    one = dataset.isel(variant=0, replicate=0, round=0)
-    state = {key: value.clone() for key, value in network.state_dict().items()}
-    state["first.weight"] = torch.as_tensor(one.init_weight.values, dtype=torch.float32)
-    state["readout.weight"] = torch.as_tensor(one.init_readout.values[None], dtype=torch.float32)
-    if "init_bias" in one:
-        state["first.bias"] = torch.as_tensor(one.init_bias.values, dtype=torch.float32)
-    mask = one["mask"].values & ~one.pruned_next.values
-    readout_mask = one.readout_mask.values
-    if "readout_pruned_next" in one:
-        readout_mask = readout_mask & ~one.readout_pruned_next.values
-    return {"rewind": state, "mask": mask, "readout_mask": readout_mask}
+class _Round:
+    """The rounds of a run's members: which are missing, where each starts, the members' data."""
+
+    def __init__(self, config: RunConfig, run_dir: Path, device):
+        self.config, self.run_dir, self.device = config, run_dir, device
+        self.members = [Member(v, r) for r in range(config.replicates) for v in config.variants]
+        self.starts: dict[Member, Start] = {}
+        self.data: dict[Member, tuple[Task, list[np.ndarray]]] = {}
+
+    def path(self, member: Member, round_index: int) -> Path:
+        return round_path(self.run_dir, member.variant, member.replicate, round_index)
+
+    def pending(self, round_index: int) -> list[Member]:
+        return [m for m in self.members if not self.path(m, round_index).is_file()]
+
+    def start(self, member: Member, round_index: int) -> Start | None:
+        """None in round 0 (train from initialization); otherwise the rewind point and masks."""
+        if round_index == 0:
+            return None
+        if member not in self.starts:
+            previous = read_round(self.path(member, round_index - 1), config_hash=self.config.hash)
+            self.starts[member] = _start_from_round(previous)
+        return self.starts[member]
+
+    def task(self, member: Member) -> tuple[Task, list[np.ndarray]]:
+        if member not in self.data:
+            self.data[member] = make_task(self.config, member, self.device)
+        return self.data[member]
 
 
-def run_replicate(config: RunConfig, run_dir: Path, variant: str, replicate: int, device, progress: Progress) -> None:
-    """All rounds of one (variant, replicate), skipping the rounds already on disk."""
+def train_round(rounds: _Round, group: list[Member], round_index: int, progress: Progress) -> None:
+    """Train ``group`` together for one round, then prune, measure and write each member's round."""
+    config = rounds.config
     n_rounds = config.imp.n_trainings
-    paths = [round_path(run_dir, variant, replicate, r) for r in range(n_rounds)]
-    done = 0
-    while done < n_rounds and paths[done].is_file():
-        done += 1
-    if done == n_rounds:
-        return
-    task, heldout = make_task(config, variant, replicate, device)
-    network = new_network(config, replicate, device)
-    if done == 0:
-        rewind, mask, readout_mask = None, None, None
-    else:
-        resumed = _state_from_round(network, read_round(paths[done - 1], config_hash=config.hash))
-        rewind, mask, readout_mask = resumed["rewind"], resumed["mask"], resumed["readout_mask"]
+    starts = [rounds.start(member, round_index) for member in group]
+    initial = [initial_network(config, m.replicate) for m in group] if round_index == 0 else None
+    networks = initial or [start.network() for start in starts]
+    ensemble = _stack(networks, config, rounds.device)
+    tasks = [rounds.task(member)[0] for member in group]
     steps = config.training.steps
-    for round_index in range(done, n_rounds):
-        label = f"{variant} rep {replicate} round {round_index + 1}/{n_rounds}"
-        if rewind is None:  # round 0: from initialization, capturing the late-rewinding point
-            init_state = {key: value.detach().clone() for key, value in network.state_dict().items()}
-            n_steps, capture = steps, (config.imp.rewind_step or None)
+    n_steps = steps if round_index == 0 else steps - config.imp.rewind_step
+    capture = (config.imp.rewind_step or None) if round_index == 0 else None
+    train_loss, snapshot = train_ensemble(
+        ensemble,
+        tasks,
+        [seed(config.seed, m.replicate, Stream.ORDER, round_index) for m in group],
+        config.training,
+        n_steps=n_steps,
+        capture_step=capture,
+        progress=progress.steps(f"round {round_index + 1}/{n_rounds}, {len(group)} networks", n_steps),
+    )
+    test_accuracy = accuracy(ensemble, tasks)
+    trained = ensemble.state()
+    for e, member in enumerate(group):
+        network = _unstack(trained, e, networks[e])
+        if round_index == 0:
+            rewind = _unstack(snapshot, e, networks[e]) if snapshot is not None else initial[e]
+            start = Start(rewind, network.mask, network.readout_mask)
         else:
-            network.load_state_dict({key: value.to(device) for key, value in rewind.items()})
-            network.set_mask(
-                torch.as_tensor(mask), None if network.readout_mask is None else torch.as_tensor(readout_mask)
-            )
-            n_steps, capture = steps - config.imp.rewind_step, None
-        train_loss, snapshot = train(
-            network,
-            task,
-            config.training,
-            seed=seed(config.seed, replicate, Stream.ORDER, round_index),
-            n_steps=n_steps,
-            capture_step=capture,
-            progress=progress.steps(label, n_steps),
+            start = starts[e]
+        pruned = next_pruning(
+            config, network, round_index, seed(config.seed, member.replicate, Stream.PRUNE, round_index)
         )
-        if rewind is None:
-            rewind = snapshot if snapshot is not None else init_state
-        test_accuracy = accuracy(network, task.x_test, task.y_test)
-        pruned = next_pruning(config, network, round_index, seed(config.seed, replicate, Stream.PRUNE, round_index))
-        statistics = round_statistics(config, network, heldout)
-        record = round_record(
-            variant, replicate, round_index, network, rewind, train_loss, test_accuracy, pruned, statistics
+        record = RoundRecord(
+            variant=member.variant,
+            replicate=member.replicate,
+            round_index=round_index,
+            weight=network.weight,
+            mask=network.mask,
+            init_weight=start.rewind.weight,
+            readout=network.readout,
+            init_readout=start.rewind.readout,
+            readout_mask=network.readout_mask
+            if network.readout_mask is not None
+            else np.ones(len(network.readout), bool),
+            pruned_next=pruned[0],
+            readout_pruned_next=pruned[1][0] if len(pruned) > 1 else None,
+            train_loss=float(train_loss[e]),
+            test_accuracy=float(test_accuracy[e]),
+            bias=network.bias,
+            init_bias=start.rewind.bias,
+            **round_statistics(config, network, rounds.task(member)[1]),
         )
-        write_dataset(paths[round_index], encode_round(record, config, data_description=task.models[0].describe()))
+        description = rounds.task(member)[0].models[0].describe()
+        write_dataset(rounds.path(member, round_index), encode_round(record, config, data_description=description))
         progress.summary(
-            f"{variant:15s} rep {replicate} round {round_index}: sparsity {1.0 - float(record.mask.mean()):.3f}  "
-            f"test acc {test_accuracy:.3f}  mean IPR {float(np.nanmean(record.ipr)):.4f}  "
+            f"{member.variant:15s} rep {member.replicate} round {round_index}: "
+            f"sparsity {1.0 - float(record.mask.mean()):.3f}  test acc {record.test_accuracy:.3f}  "
+            f"mean IPR {float(np.nanmean(record.ipr)):.4f}  "
             f"mean |kurt| {float(np.nanmean(np.abs(record.preact_excess_kurtosis))):.3f} (per class)"
         )
-        mask = network.mask.cpu().numpy() & ~pruned[0]
-        readout_mask = None if network.readout_mask is None else network.readout_mask.cpu().numpy()[0] & ~pruned[1][0]
+        readout_mask = None if start.readout_mask is None else start.readout_mask & ~pruned[1][0]
+        rounds.starts[member] = Start(start.rewind, network.mask & ~pruned[0], readout_mask)
 
 
-def run(config: RunConfig, out, *, device=None, progress: bool = True) -> Path:
-    """Run (or resume) every variant and replicate of ``config`` under ``out``; return the run directory."""
+def run_members(
+    config: RunConfig, run_dir: Path, members: list[Member] | None, device, progress: Progress, group_size=None
+) -> None:
+    """Every missing round of ``members`` (default: all of the run), trained ``group_size`` at a time."""
+    rounds = _Round(config, run_dir, device)
+    if members is not None:
+        rounds.members = list(members)
+    for round_index in range(config.imp.n_trainings):
+        pending = rounds.pending(round_index)
+        size = group_size or max(1, len(pending))
+        for start in range(0, len(pending), size):
+            train_round(rounds, pending[start : start + size], round_index, progress)
+
+
+def run(config: RunConfig, out, *, device=None, progress: bool = True, group_size: int | None = None) -> Path:
+    """Run (or resume) every variant and replicate of ``config`` under ``out``; return the run directory.
+
+    Parameters
+    ----------
+    config : RunConfig
+    out : str or Path
+        Results root (the run goes to ``out/<name>-<hash>``), or an existing run directory of ``config``.
+    device : str or torch.device, optional
+        Training device; default CUDA when available, else CPU.
+    progress : bool
+        Progress bar and a summary line per round on the terminal.
+    group_size : int, optional
+        Members trained together as one ensemble; default all members of the run.  Results do
+        not depend on it.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
     device = resolve_device(device)
     run_dir = run_directory(config, out)
     prepare_run_directory(config, run_dir)
-    reporter = Progress(enabled=progress)
-    for replicate in range(config.replicates):
-        for variant in config.variants:
-            run_replicate(config, run_dir, variant, replicate, device, reporter)
+    if group_size is not None and group_size < 1:
+        raise ValueError(f"group_size must be a positive integer, got {group_size!r}")
+    run_members(config, run_dir, None, device, Progress(enabled=progress), group_size)
     return run_dir

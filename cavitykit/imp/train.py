@@ -1,8 +1,25 @@
-"""Training loop: online SGD on fresh samples, or minibatch SGD/Adam on a fixed training set."""
+"""The ensemble trainer: every member of a run (a variant and replicate) trained as one batched computation.
+
+Members have stacked parameters (weights (E, K, D), biases and readouts (E, K)), their own masks,
+sample streams and seeds, and never interact: the loss is the sum of the members' losses, so each
+member's gradient is its own.  Two routes, chosen per call:
+
+* **torch** (any mode, optimizer and device, CPU or CUDA): batched matmuls, autograd, a torch
+  optimizer over the stacked parameters (SGD and Adam act elementwise, so members stay independent).
+* **kernel** (online SGD with batch 1 on a CPU): a Numba kernel runs a whole block of steps of every
+  member per call.  Batch-1 SGD is bound by per-call overhead, and this route pays it once per block
+  instead of once per step (``cavitykit bench imp`` measures both).
+
+Results do not depend on how members are grouped: a member trained alone gets the weights it gets
+in any ensemble (bitwise on the kernel route, to float32 rounding on the torch route).
+"""
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,98 +28,287 @@ import torch.nn.functional as F
 
 from cavitykit.config import TrainingConfig
 from cavitykit.data import two_class
-from cavitykit.nets import MaskedFCN
+from cavitykit.fcn import preactivation
+from cavitykit.imp import _kernels
+from cavitykit.nets import activation_function
 
-# Online mode draws fresh samples in blocks of this many steps (one generator call per block).
-ONLINE_BLOCK_STEPS = 256
+# Steps of fresh samples (online) or minibatch indices (batch) prepared per block.
+BLOCK_STEPS = 1024
+# ... at most this many bytes of block samples for the whole ensemble.
+BLOCK_BYTES = 64 * 2**20
+ROUTES = ("auto", "torch", "kernel")
 
 
 @dataclass
 class Task:
-    """Tensors of one two-class task on the training device (labels y in {0, 1})."""
+    """One member's data: test tensors on the training device, its two class models for online sampling,
+    and (minibatch mode only) its fixed training set.  Labels y are in {0, 1}."""
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
-    models: tuple  # (model0, model1) for online sampling
+    models: tuple
+    x_train: torch.Tensor | None = None
+    y_train: torch.Tensor | None = None
+
+
+class Ensemble:
+    """E masked two-layer networks f_e(x) = sum_k r_ek sigma(lambda_ek) / sqrt(K), stacked.
+
+    lambda_ek = w_ek . x / sqrt(D) + b_ek, r = readout * readout_mask (``cavitykit.fcn``).
+
+    Parameters
+    ----------
+    weight : array_like of shape (E, K, D)
+        Zero where ``mask`` is False.
+    readout : array_like of shape (E, K)
+    mask : array_like of bool, shape (E, K, D)
+    bias : array_like of shape (E, K), optional
+    readout_mask : array_like of bool, shape (E, K), optional
+        None when the readout is not prunable.
+    activation : {'erf', 'relu'}
+    device : str or torch.device
+        Parameters are float32 on this device.
+    """
+
+    def __init__(self, weight, readout, mask, *, bias=None, readout_mask=None, activation="erf", device="cpu"):
+        float32 = {"dtype": torch.float32, "device": device}
+        self.activation = activation
+        self.sigma = activation_function(activation)
+        self.weight = torch.tensor(np.asarray(weight), **float32)
+        self.readout = torch.tensor(np.asarray(readout), **float32)
+        self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
+        self.mask = torch.tensor(np.asarray(mask), dtype=torch.bool, device=device)
+        self.readout_mask = None if readout_mask is None else torch.tensor(np.asarray(readout_mask), device=device)
+        if self.mask.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
+            raise ValueError(
+                f"weight (E, K, D), readout (E, K) and mask (E, K, D) must agree, got {tuple(self.weight.shape)}, "
+                f"{tuple(self.readout.shape)} and {tuple(self.mask.shape)}"
+            )
+        self.apply_masks()
+
+    @property
+    def size(self) -> int:
+        """E, the number of members."""
+        return self.weight.shape[0]
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for p in (self.weight, self.bias, self.readout) if p is not None]
+
+    @torch.no_grad()
+    def apply_masks(self) -> None:
+        """Zero the pruned weights in place."""
+        self.weight.mul_(self.mask)
+        if self.readout_mask is not None:
+            self.readout.mul_(self.readout_mask)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """f of every member on its own inputs: x of shape (E, B, D) -> (E, B)."""
+        weight = self.weight * self.mask
+        readout = self.readout if self.readout_mask is None else self.readout * self.readout_mask
+        bias = None if self.bias is None else self.bias[:, None, :]
+        hidden = self.sigma(preactivation(x, weight, bias))
+        return (hidden @ readout[:, :, None]).squeeze(-1) * (1.0 / math.sqrt(self.weight.shape[1]))
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """A copy of the parameters (weight, readout and, with biases, bias)."""
+        names = ("weight", "bias", "readout")
+        return {name: getattr(self, name).detach().clone() for name in names if getattr(self, name) is not None}
 
 
 def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """'mse': mean 0.5 (f - t)^2 with targets t = 2y - 1; 'cross_entropy': logistic loss on the logit f."""
+    """Per-sample loss of output f and label y in {0, 1}: 'mse' 0.5 (f - (2y - 1))^2, 'cross_entropy' logistic."""
     if name == "mse":
-        return lambda output, y: 0.5 * torch.mean((output - (2.0 * y - 1.0)) ** 2)
-    return F.binary_cross_entropy_with_logits
+        return lambda output, y: 0.5 * (output - (2.0 * y - 1.0)) ** 2
+    return lambda output, y: F.binary_cross_entropy_with_logits(output, y, reduction="none")
 
 
-def make_optimizer(net: MaskedFCN, config: TrainingConfig) -> torch.optim.Optimizer:
+def _optimizer(ensemble: Ensemble, config: TrainingConfig) -> torch.optim.Optimizer:
+    for parameter in ensemble.parameters():
+        parameter.requires_grad_(True)
     if config.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=config.learning_rate)
-    return torch.optim.SGD(net.parameters(), lr=config.learning_rate)
+        return torch.optim.Adam(ensemble.parameters(), lr=config.learning_rate)
+    return torch.optim.SGD(ensemble.parameters(), lr=config.learning_rate)
 
 
-def _batches(task: Task, config: TrainingConfig, n_steps: int, seed: int):
-    """Yield (x, y) for each step: minibatches of the training set, or fresh samples (online)."""
-    device = task.x_train.device
-    if config.mode == "batch":
-        generator = torch.Generator().manual_seed(seed)
-        for _ in range(n_steps):
-            index = torch.randint(len(task.x_train), (config.batch_size,), generator=generator).to(device)
-            yield task.x_train[index], task.y_train[index]
-        return
-    rng = np.random.default_rng(seed)
-    done = 0
-    while done < n_steps:
-        steps = min(ONLINE_BLOCK_STEPS, n_steps - done)
-        x, y = two_class(*task.models, max(2, steps * config.batch_size), rng)
-        x = torch.as_tensor(x, dtype=task.x_train.dtype, device=device)
-        y = torch.as_tensor(y, dtype=task.y_train.dtype, device=device)
-        for step in range(steps):
-            rows = slice(step * config.batch_size, (step + 1) * config.batch_size)
-            yield x[rows], y[rows]
-        done += steps
+def _online_block(task: Task, rng: np.random.Generator, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh samples of one member's two-class task: x (n, D) float32, y (n,) float32."""
+    x, y = two_class(*task.models, max(2, n_samples), rng)
+    return x[:n_samples].astype(np.float32, copy=False), y[:n_samples].astype(np.float32)
 
 
-def train(
-    net: MaskedFCN,
-    task: Task,
+class _Blocks:
+    """Each member's inputs for a block of steps: (E, steps, batch, D) and labels (E, steps, batch).
+
+    Online: fresh samples from each member's own ``numpy`` generator (drawn on a small thread pool, one
+    member per task, so the numbers do not depend on the pool).  Batch: minibatch indices into each
+    member's training set from its own ``torch`` generator.
+    """
+
+    def __init__(self, tasks: list[Task], seeds: list[int], config: TrainingConfig):
+        self.tasks, self.config = tasks, config
+        if config.mode == "online":
+            self.generators = [np.random.default_rng(seed) for seed in seeds]
+        else:
+            self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        n_inputs = tasks[0].x_test.shape[1]
+        per_step = len(tasks) * config.batch_size * n_inputs * 4
+        self.block_steps = max(1, min(BLOCK_STEPS, BLOCK_BYTES // per_step))
+        self.pool = ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+    def numpy(self, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Online samples of the next ``n_steps`` steps: x (E, steps * batch, D), y (E, steps * batch)."""
+        n_samples = n_steps * self.config.batch_size
+        blocks = list(self.pool.map(lambda task, rng: _online_block(task, rng, n_samples), self.tasks, self.generators))
+        return np.stack([x for x, _ in blocks]), np.stack([y for _, y in blocks])
+
+    def torch(self, n_steps: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next ``n_steps`` steps' batches: x (E, steps, batch, D), y (E, steps, batch) on ``device``."""
+        batch = self.config.batch_size
+        if self.config.mode == "online":
+            x, y = self.numpy(n_steps)
+            x = torch.as_tensor(x).reshape(len(self.tasks), n_steps, batch, -1)
+            return x.to(device), torch.as_tensor(y).reshape(len(self.tasks), n_steps, batch).to(device)
+        xs, ys = [], []
+        for task, generator in zip(self.tasks, self.generators, strict=True):
+            index = torch.randint(len(task.x_train), (n_steps, batch), generator=generator).to(task.x_train.device)
+            xs.append(task.x_train[index])
+            ys.append(task.y_train[index])
+        return torch.stack(xs).to(device), torch.stack(ys).to(device, torch.float32)
+
+
+def kernel_route_applies(config: TrainingConfig, device) -> bool:
+    """Online SGD with batch 1 on a CPU: the Numba kernel's case."""
+    return (
+        config.mode == "online"
+        and config.batch_size == 1
+        and config.optimizer == "sgd"
+        and torch.device(device).type == "cpu"
+    )
+
+
+def train_ensemble(
+    ensemble: Ensemble,
+    tasks: list[Task],
+    seeds: list[int],
     config: TrainingConfig,
     *,
-    seed: int,
     n_steps: int,
     capture_step: int | None = None,
+    route: str = "auto",
     progress: Callable[[int], None] | None = None,
-) -> tuple[float, dict | None]:
-    """Train ``net`` in place for ``n_steps`` steps.
+) -> tuple[np.ndarray, dict | None]:
+    """Train every member of ``ensemble`` in place for ``n_steps`` steps.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        E members.
+    tasks : list of E Task
+    seeds : list of E int
+        Each member's sample (online) or minibatch-order (batch) seed.
+    config : TrainingConfig
+    n_steps : int
+    capture_step : int, optional
+        Copy the parameters after this many steps (the late-rewinding point).
+    route : {'auto', 'torch', 'kernel'}
+        'auto' takes the Numba kernel where it applies (``kernel_route_applies``), torch elsewhere.
+    progress : callable, optional
+        Called with the number of steps done after each block.
 
     Returns
     -------
-    train_loss : float
-        Mean loss over the last tenth of the steps.
+    train_loss : ndarray of shape (E,)
+        Each member's mean loss over the last tenth of the steps.
     snapshot : dict or None
-        ``net.state_dict()`` copied after ``capture_step`` steps (the late-rewinding point).
+        ``ensemble.state()`` after ``capture_step`` steps.
     """
-    optimizer = make_optimizer(net, config)
-    loss_of = loss_function(config.loss)
-    tail_start = n_steps - max(1, n_steps // 10)
-    tail = torch.zeros((), dtype=task.x_train.dtype, device=task.x_train.device)
+    if route not in ROUTES:
+        raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
+    device = ensemble.weight.device
+    use_kernel = route == "kernel" or (route == "auto" and kernel_route_applies(config, device))
+    if use_kernel and not kernel_route_applies(config, device):
+        raise ValueError(f"route='kernel' needs online SGD with batch_size 1 on a CPU, got {config}")
+    if len(tasks) != ensemble.size or len(seeds) != ensemble.size:
+        raise ValueError(f"need one task and one seed per member ({ensemble.size}), got {len(tasks)} and {len(seeds)}")
+    if capture_step is not None and not 0 <= capture_step < n_steps:
+        raise ValueError(f"capture_step must be in [0, n_steps={n_steps}), got {capture_step}")
+    blocks = _Blocks(tasks, seeds, config)
+    losses = np.empty((ensemble.size, n_steps), dtype=np.float32)
     snapshot = None
-    for step, (x, y) in enumerate(_batches(task, config, n_steps, seed)):
-        if step == capture_step:
-            snapshot = {key: value.detach().clone() for key, value in net.state_dict().items()}
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_of(net(x), y)
-        loss.backward()
-        optimizer.step()
-        net.apply_masks()
-        if step >= tail_start:
-            tail += loss.detach()
-        if progress is not None:
-            progress(step + 1)
-    return float(tail) / (n_steps - tail_start), snapshot
+    step_block = _kernel_steps(ensemble, blocks, config) if use_kernel else _torch_steps(ensemble, blocks, config)
+    try:
+        done = 0
+        while done < n_steps:
+            if done == capture_step:
+                snapshot = ensemble.state()
+            stop = min(done + blocks.block_steps, n_steps)
+            if capture_step is not None and done < capture_step < stop:
+                stop = capture_step  # end the block where the snapshot is due
+            losses[:, done:stop] = step_block(stop - done)
+            done = stop
+            if progress is not None:
+                progress(done)
+    finally:
+        blocks.close()
+        for parameter in ensemble.parameters():
+            parameter.requires_grad_(False)
+    tail = max(1, n_steps // 10)
+    return losses[:, n_steps - tail :].astype(np.float64).mean(axis=1), snapshot
+
+
+def _kernel_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
+    """A function running the next n steps of every member with the Numba kernel; returns losses (E, n)."""
+    weight, readout = ensemble.weight.numpy(), ensemble.readout.numpy()  # views: updated in place
+    bias = ensemble.bias.numpy() if ensemble.bias is not None else np.empty((ensemble.size, 0), np.float32)
+    mask = ensemble.mask.numpy().astype(np.float32)
+    readout_mask = (
+        np.ones_like(readout) if ensemble.readout_mask is None else ensemble.readout_mask.numpy().astype(np.float32)
+    )
+    activation = {"erf": _kernels.ERF, "relu": _kernels.RELU}[ensemble.activation]
+    loss = {"mse": _kernels.MSE, "cross_entropy": _kernels.CROSS_ENTROPY}[config.loss]
+
+    def run(n: int) -> np.ndarray:
+        x, y = blocks.numpy(n)
+        losses = np.empty((ensemble.size, n), dtype=np.float32)
+        _kernels.sgd_online_block(
+            weight, mask, bias, readout, readout_mask, x, y, config.learning_rate, activation, loss, losses
+        )
+        return losses
+
+    return run
+
+
+def _torch_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
+    """A function running the next n steps of every member with torch; returns losses (E, n)."""
+    optimizer = _optimizer(ensemble, config)
+    loss_of = loss_function(config.loss)
+    device = ensemble.weight.device
+
+    def run(n: int) -> np.ndarray:
+        x, y = blocks.torch(n, device)
+        losses = torch.empty((ensemble.size, n), device=device)
+        for step in range(n):
+            per_member = loss_of(ensemble.forward(x[:, step]), y[:, step]).mean(dim=1)  # (E,)
+            optimizer.zero_grad(set_to_none=True)
+            per_member.sum().backward()  # each member's gradient is its own loss's
+            optimizer.step()
+            ensemble.apply_masks()
+            losses[:, step] = per_member.detach()
+        return losses.cpu().numpy()
+
+    return run
 
 
 @torch.no_grad()
-def accuracy(net: MaskedFCN, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of samples whose output sign matches the class (f > 0 means class 1)."""
-    return float(((net(x) > 0).to(y.dtype) == y).to(torch.float64).mean())
+def accuracy(ensemble: Ensemble, tasks: list[Task], *, chunk: int = 8192) -> np.ndarray:
+    """Each member's fraction of its test samples classified correctly (f > 0 means class 1), shape (E,)."""
+    correct = np.zeros(ensemble.size)
+    n_test = len(tasks[0].x_test)
+    for start in range(0, n_test, chunk):
+        x = torch.stack([task.x_test[start : start + chunk] for task in tasks])
+        y = torch.stack([task.y_test[start : start + chunk] for task in tasks])
+        correct += ((ensemble.forward(x) > 0).to(y.dtype) == y).sum(dim=1).cpu().numpy()
+    return correct / n_test

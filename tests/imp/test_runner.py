@@ -105,9 +105,9 @@ def test_controls(tmp_path, strategy):
 def test_late_rewinding_stores_the_step_k_weights(tmp_path):
     config = tiny_config(imp={"rewind_step": 10, "rounds": 2}, variants=["nlgp"], analysis={"cavity": False})
     ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)
-    from cavitykit.imp.runner import new_network
+    from cavitykit.imp.runner import initial_network
 
-    init = new_network(config, 0, "cpu").first.weight.detach().numpy()
+    init = initial_network(config, 0).weight
     assert not np.allclose(ds.init_weight.isel(round=0), init)  # trained for 10 steps
     np.testing.assert_array_equal(
         ds.init_weight.isel(round=1), ds.init_weight.isel(round=0).where(ds["mask"].isel(round=1), 0.0)
