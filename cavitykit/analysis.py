@@ -77,7 +77,8 @@ def localization(ds: xr.Dataset) -> xr.Dataset:
     -------
     xarray.Dataset
         Over the dims of ``ds.weight`` less ``input``: ``ipr``, ``participation_ratio`` (1 / IPR),
-        ``rf_width`` (circular width in pixels, mean over grid axes), ``localized``
+        ``rf_centre`` (circular centre in pixels along each grid ``axis``: ``x`` on a ring, ``y`` and
+        ``x`` on a torus), ``rf_width`` (circular width in pixels, mean over grid axes), ``localized``
         (``metrics.is_localized``: narrow along every axis) and ``random_ipr`` (3 / (n + 2), the
         IPR of a random Gaussian vector with the unit's n surviving weights).
 
@@ -90,11 +91,11 @@ def localization(ds: xr.Dataset) -> xr.Dataset:
     array([ True, False])
     """
     shape = grid_shape(ds)
-    widths = xr.apply_ufunc(
-        lambda w: metrics.receptive_field(w, shape)["width"],
+    centres, widths = xr.apply_ufunc(
+        lambda w: tuple(metrics.receptive_field(w, shape).values()),
         ds.weight,
         input_core_dims=[["input"]],
-        output_core_dims=[["axis"]],
+        output_core_dims=[["axis"], ["axis"]],
         keep_attrs=False,
     )
     n_kept = ds["mask"].sum("input")
@@ -102,6 +103,7 @@ def localization(ds: xr.Dataset) -> xr.Dataset:
         {
             "ipr": ds.ipr,
             "participation_ratio": 1.0 / ds.ipr,
+            "rf_centre": centres.assign_coords(axis=["y", "x"] if len(shape) == 2 else ["x"]),  # grid rows are y
             "rf_width": widths.mean("axis"),
             "localized": xr.apply_ufunc(
                 metrics.is_localized, widths, input_core_dims=[["axis"]], kwargs={"shape": shape}

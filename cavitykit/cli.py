@@ -20,7 +20,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("give exactly one of CONFIG.toml or --preset NAME")
     config = load_preset(args.preset) if args.preset else load_config(args.config)
     try:
-        run_dir = run(config, args.out, device=args.device, progress=not args.quiet)
+        run_dir = run(config, args.out, device=args.device, progress=not args.quiet, group_size=args.group_size)
     except KeyboardInterrupt:
         print("cavitykit run: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="results root; the run goes to DIR/<name>-<hash>")
     run.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--group-size",
+        type=int,
+        metavar="N",
+        help="networks (variant x replicate) trained together as one ensemble (default: all; same results)",
+    )
     run.add_argument("--report", action="store_true", help="write the report (cavitykit report) when done")
     run.set_defaults(handler=_run)
 

@@ -32,6 +32,7 @@ def _circular(probabilities: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray
     angles = 2 * np.pi * np.arange(L) / L
     resultant = np.sum(probabilities * np.exp(1j * angles), axis=-1)
     centre = np.mod(np.angle(resultant) * L / (2 * np.pi), L)
+    centre = np.where(centre >= L, centre - L, centre)  # an angle just below 0 rounds to L itself
     with np.errstate(divide="ignore", invalid="ignore"):
         width = L / (2 * np.pi) * np.sqrt(-2 * np.log(np.clip(np.abs(resultant), 0.0, 1.0)))
     return centre, width

@@ -130,6 +130,8 @@ def write_report(run_dir, *, variant=None) -> Path:
         **{f"receptive_fields_{name}": plot.receptive_fields(ds, name) for name in pair},
         "cumulant_spectra": plot.cumulant_spectra(ds),
     }
+    if "y" in ds.coords:  # a torus: every unit's map, first and last round, model beside clone
+        figures["receptive_field_maps"] = plot.receptive_field_maps(ds, pair)
     localization = analysis.claim_localization(summary, pair)
     kurtosis = analysis.claim_kurtosis(summary, pair)
     verdicts = [bool(localization.supported), bool(kurtosis.supported) if kurtosis.tested else None]
@@ -176,6 +178,13 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
     lines += [
         "",
         "## Per round (means over replicates; units and classes pooled)",
+        "",
+        "Dense networks (round 0) classify their test sets with accuracy "
+        + ", ".join(
+            f"{LABELS.get(str(v), str(v))} {float(summary.test_accuracy.sel(variant=v, round=0)):.3f}"
+            for v in summary.variant.values
+        )
+        + " (chance: 0.5).",
         "",
         "| variant | round | sparsity | test acc. | IPR | 3/(n+2) | localized | mean abs. kurtosis | mean kurtosis |",
         "|---|---|---|---|---|---|---|---|---|",

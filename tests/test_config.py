@@ -46,3 +46,14 @@ def test_bad_files(tmp_path):
         load_config(tmp_path / "bad.toml")
     with pytest.raises(ValueError, match="preset must be one of"):
         load_preset("huge")
+
+
+def test_an_odd_network_on_symmetric_classes_is_refused_with_the_fix():
+    with pytest.raises(
+        ValueError, match=r"network.activation = 'erf' with network.bias = false .*bias_init = \"split\""
+    ):
+        tiny_config(network={"activation": "erf", "bias": False})
+    assert tiny_config(network={"activation": "erf", "bias": True, "bias_init": "split"}).network.bias
+    assert not tiny_config(network={"activation": "relu", "bias": False}).network.bias  # ReLU is not odd
+    with pytest.raises(ValueError, match=r"network\.bias_init must be one of"):
+        tiny_config(network={"bias_init": "random"})

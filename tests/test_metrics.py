@@ -46,3 +46,18 @@ def test_two_dimensional_field_has_a_centre_per_axis():
 def test_shape_mismatch_is_named():
     with pytest.raises(ValueError, match="must have 12 entries"):
         metrics.receptive_field(np.ones(10), (12,))
+
+
+def test_torus_field_across_both_seams_has_its_centre_width_and_is_localized():
+    """A Gaussian bump of sd 1.5 centred on pixel (x, y) = (19, 0) of a 20 x 20 torus, wrapping both edges."""
+    L, sigma = 20, 1.5
+    distance = np.minimum(np.abs(np.arange(L) - 19), L - np.abs(np.arange(L) - 19))
+    distance_y = np.minimum(np.arange(L), L - np.arange(L))
+    squares = np.exp(-(distance_y[:, None] ** 2 + distance[None, :] ** 2) / (2 * sigma**2))  # rows are y
+    field = metrics.receptive_field(np.sqrt(squares).ravel(), (L, L))
+    # Axis 0 of the grid is the row (y), axis 1 the column (x).
+    np.testing.assert_allclose(field["centre"], [0.0, 19.0], atol=1e-9)
+    np.testing.assert_allclose(field["width"], [sigma, sigma], rtol=0.02)
+    assert metrics.is_localized(field["width"], (L, L))  # 1.5 < 0.1 L = 2 on both axes
+    wide = np.sqrt(np.exp(-(distance_y[:, None] ** 2) / (2 * sigma**2)) * np.ones((1, L))).ravel()
+    assert not metrics.is_localized(metrics.receptive_field(wide, (L, L))["width"], (L, L))

@@ -66,6 +66,9 @@ def test_two_dimensional_run_has_pixel_coordinates_and_reports(tmp_path):
     assert analysis.grid_shape(ds) == (5, 5)
     assert main(["report", str(run_dir)]) == 0
     assert (run_dir / "report" / "receptive_fields_nlgp.png").stat().st_size > 10_000
+    assert "![receptive_field_maps](receptive_field_maps.png)" in (run_dir / "report" / "report.md").read_text()
+    local = analysis.localization(ds)
+    assert local.rf_centre.sizes["axis"] == 2 and list(local.rf_centre.axis.values) == ["y", "x"]
 
 
 @pytest.mark.slow

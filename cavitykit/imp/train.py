@@ -32,10 +32,11 @@ from cavitykit.fcn import preactivation
 from cavitykit.imp import _kernels
 from cavitykit.nets import activation_function
 
-# Steps of fresh samples (online) or minibatch indices (batch) prepared per block.
+# Steps of fresh samples (online) or minibatch indices (batch) prepared per block ...
 BLOCK_STEPS = 1024
-# ... at most this many bytes of block samples for the whole ensemble.
-BLOCK_BYTES = 64 * 2**20
+# ... at most this many bytes of samples per member.  Blocks fix how each member's sample stream is
+# cut, so their length depends on the config alone, never on how many members share the ensemble.
+BLOCK_BYTES = 8 * 2**20
 ROUTES = ("auto", "torch", "kernel")
 
 
@@ -150,8 +151,7 @@ class _Blocks:
             self.generators = [np.random.default_rng(seed) for seed in seeds]
         else:
             self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
-        n_inputs = tasks[0].x_test.shape[1]
-        per_step = len(tasks) * config.batch_size * n_inputs * 4
+        per_step = config.batch_size * tasks[0].x_test.shape[1] * 4
         self.block_steps = max(1, min(BLOCK_STEPS, BLOCK_BYTES // per_step))
         self.pool = ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1))
 

@@ -5,6 +5,7 @@ from cavitykit.plot.figures import (
     delta_histograms,
     exact_vs_expansion,
     localization_and_kurtosis,
+    receptive_field_maps,
     receptive_fields,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "delta_histograms",
     "exact_vs_expansion",
     "localization_and_kurtosis",
+    "receptive_field_maps",
     "receptive_fields",
 ]

@@ -15,9 +15,14 @@ from matplotlib.figure import Figure
 from cavitykit import analysis
 from cavitykit.variants import colour, label
 
+# Scatter plots draw at most this many points.
+MAX_POINTS = 20_000
 
-def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_rounds: int = 6) -> Figure:
-    """Weights of every unit (columns) for up to ``max_rounds`` rounds (rows): traces in 1D, images in 2D.
+
+def receptive_fields(
+    ds: xr.Dataset, variant: str, *, replicate: int = 0, max_rounds: int = 6, max_units: int = 12
+) -> Figure:
+    """Weights of the first units (columns) for up to ``max_rounds`` rounds (rows): traces in 1D, images in 2D.
 
     Parameters
     ----------
@@ -27,12 +32,14 @@ def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_ro
     replicate : int
     max_rounds : int
         Rounds shown, spread evenly from the first to the last.
+    max_units : int
+        Units shown (``receptive_field_maps`` shows every unit of a 2D run).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    sel = ds.sel(variant=variant, replicate=replicate)
+    sel = ds.sel(variant=variant, replicate=replicate).isel(neuron=slice(0, max_units))
     rounds = np.unique(np.linspace(0, sel.sizes["round"] - 1, min(max_rounds, sel.sizes["round"])).round().astype(int))
     n_units = sel.sizes["neuron"]
     two_d = "y" in ds.coords
@@ -61,6 +68,68 @@ def receptive_fields(ds: xr.Dataset, variant: str, *, replicate: int = 0, max_ro
         for ax in axes[-1]:
             ax.set_xlabel("input pixel", fontsize=7)
     fig.suptitle(f"Receptive fields, {label(variant)}, replicate {replicate}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _mosaic(weights: np.ndarray, side: int, columns: int) -> np.ndarray:
+    """Units' weights (K, side * side) as one image of ``columns`` tiles per row, each scaled to
+    [-1, 1] by its largest |w|, tiles separated by NaN (drawn blank)."""
+    rows = -(-len(weights) // columns)
+    tile = side + 1
+    image = np.full((rows * tile - 1, columns * tile - 1), np.nan)
+    for k, w in enumerate(weights):
+        scale = np.nanmax(np.abs(w)) or 1.0
+        row, column = divmod(k, columns)
+        image[row * tile : row * tile + side, column * tile : column * tile + side] = w.reshape(side, side) / scale
+    return image
+
+
+def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: int = 0) -> Figure:
+    """Every unit's 2D receptive field, first and last round (rows), model beside its clone (columns).
+
+    Each unit is a tile of L x L pixels coloured by its weights (red positive, blue negative, each
+    tile scaled by its largest |w|); a dot marks the circular centre of a unit that is localized
+    (``cavitykit.analysis.localization``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run on a torus (``dim = 2``).
+    pair : (model, clone)
+    replicate : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    side = analysis.grid_shape(ds)[0]
+    rounds = sorted({int(ds["round"][0]), int(ds["round"][-1])})
+    n_units = ds.sizes["neuron"]
+    columns = int(np.ceil(np.sqrt(n_units)))
+    local = analysis.localization(ds.sel(replicate=replicate))
+    fig = Figure(figsize=(11, 5.5 * len(rounds)))
+    axes = fig.subplots(len(rounds), 2, squeeze=False)
+    for row, r in enumerate(rounds):
+        for column, variant in enumerate(pair):
+            ax = axes[row, column]
+            one = ds.sel(variant=variant, replicate=replicate, round=r)
+            ax.imshow(_mosaic(one.weight.values, side, columns), cmap="RdBu_r", vmin=-1, vmax=1)
+            unit = local.sel(variant=variant, round=r)
+            tiles = np.flatnonzero(unit.localized.values)
+            centres = unit.rf_centre.values[tiles]
+            tile_row, tile_column = np.divmod(tiles, columns)
+            ax.scatter(
+                tile_column * (side + 1) + centres[:, 1], tile_row * (side + 1) + centres[:, 0], s=4, c="k", marker="o"
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(
+                f"{label(variant)}, round {r} ({float(one.sparsity):.0%} pruned): "
+                f"{tiles.size} of {n_units} units localized",
+                fontsize=9,
+            )
+    fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre if localized)")
     fig.tight_layout()
     return fig
 
@@ -142,7 +211,7 @@ def delta_histograms(ds: xr.Dataset) -> Figure:
         ax.set_xlabel("Δ excess kurtosis when the weight is removed (exact)")
         ax.set_ylabel("density")
         ax.set_title(f"{label(variant)}, all rounds and replicates", fontsize=9)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -173,7 +242,10 @@ def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.Data
         x, y = xr.broadcast(exact, approx)
         x, y = x.values.ravel(), y.values.ravel()
         finite = np.isfinite(x) & np.isfinite(y)
-        ax.scatter(x[finite], y[finite], s=3, alpha=0.4, color=colour(variant))
+        shown = np.flatnonzero(finite)
+        if shown.size > MAX_POINTS:  # a fixed random subset keeps the files small; the error uses all
+            shown = np.random.default_rng(0).choice(shown, MAX_POINTS, replace=False)
+        ax.scatter(x[shown], y[shown], s=3, alpha=0.4, color=colour(variant), label=f"{shown.size} weights")
         limits = np.quantile(np.abs(x[finite]), 0.995) if finite.any() else 1.0
         ax.plot([-limits, limits], [-limits, limits], "k--", lw=0.8, label="identity")
         ax.set_xlim(-limits, limits)
@@ -181,7 +253,7 @@ def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.Data
         ax.set_title(f"order {order}: median relative error {float(errors.sel(approx_order=order)):.1%}", fontsize=9)
         ax.set_xlabel("exact Δ excess kurtosis")
         ax.set_ylabel(f"expansion to order {order}")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(f"Cavity expansion vs exact ablation ({label(variant)})", fontsize=10)
     fig.tight_layout()
     return fig

@@ -118,9 +118,17 @@ def _round_files(run_dir):
     return sorted(run_dir.glob("*/replicate_*/round_*.nc"))
 
 
+ONLINE = {
+    "network": {"activation": "erf", "bias": True, "bias_init": "split"},
+    "training": {"mode": "online", "optimizer": "sgd", "learning_rate": 0.05, "batch_size": 1, "steps": 3000},
+}
+
+
 @pytest.mark.slow
-def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
-    config = tiny_config(training={"steps": 400}, imp={"rounds": 5})
+@pytest.mark.parametrize("route", ["torch (minibatch Adam)", "kernel (online SGD)"])
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, route):
+    sections = ONLINE if route.startswith("kernel") else {"training": {"steps": 400}}
+    config = tiny_config(**sections, imp={"rounds": 5})
     (tmp_path / "config.toml").write_text(config.to_toml())
     reference = open_run(run(config, tmp_path / "reference", progress=False))
     out = tmp_path / "killed"

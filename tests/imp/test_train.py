@@ -1,0 +1,224 @@
+"""The ensemble trainer: its kernel against a naive twin, routes against each other, members against
+training alone, grouping, the rewind snapshot, and the network it trains against ``MaskedFCN``."""
+
+import numpy as np
+import pytest
+import scipy.special
+import torch
+
+from cavitykit.config import TrainingConfig
+from cavitykit.data import NLGP, GaussianClone
+from cavitykit.imp import _kernels
+from cavitykit.imp.train import Ensemble, Task, accuracy, train_ensemble
+from cavitykit.nets import MaskedFCN
+
+D, K = 12, 4
+
+
+def naive_sgd(weight, mask, bias, readout, readout_mask, x, y, learning_rate, activation, loss):
+    """Batch-1 SGD written out step by step in float64 numpy, gradients by hand."""
+    weight, bias, readout = (np.array(a, dtype=np.float64) for a in (weight, bias, readout))
+    losses = np.empty(y.shape)
+    sigma = {"erf": lambda z: scipy.special.erf(z / np.sqrt(2)), "relu": lambda z: np.maximum(z, 0.0)}[activation]
+    slope = {"erf": lambda z: np.sqrt(2 / np.pi) * np.exp(-(z**2) / 2), "relu": lambda z: (z > 0) * 1.0}[activation]
+    for e in range(weight.shape[0]):
+        for s in range(x.shape[1]):
+            z = weight[e] @ x[e, s] / np.sqrt(D) + (bias[e] if bias.shape[1] else 0.0)
+            r = readout[e] * readout_mask[e]
+            f = r @ sigma(z) / np.sqrt(K)
+            if loss == "mse":
+                g, losses[e, s] = f - (2 * y[e, s] - 1), 0.5 * (f - (2 * y[e, s] - 1)) ** 2
+            else:
+                g = 1 / (1 + np.exp(-f)) - y[e, s]
+                losses[e, s] = np.logaddexp(0, f) - f * y[e, s]
+            hidden_grad = g * r * slope(z) / np.sqrt(K)
+            readout[e] -= learning_rate * g * sigma(z) * readout_mask[e] / np.sqrt(K)
+            if bias.shape[1]:
+                bias[e] -= learning_rate * hidden_grad
+            weight[e] -= learning_rate * np.outer(hidden_grad, x[e, s]) / np.sqrt(D) * mask[e]
+    return weight, bias, readout, losses
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize(("activation", "loss"), [("erf", "mse"), ("relu", "cross_entropy")])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_kernel_equals_its_naive_twin(activation, loss, with_bias):
+    rng = np.random.default_rng(5)
+    n_members, n_steps = 2, 9
+    mask = (rng.random((n_members, K, D)) > 0.3).astype(np.float32)
+    weight = (rng.standard_normal((n_members, K, D)) * mask).astype(np.float32)
+    bias = rng.standard_normal((n_members, K if with_bias else 0)).astype(np.float32)
+    readout = rng.standard_normal((n_members, K)).astype(np.float32)
+    readout_mask = np.array([[1, 1, 0, 1], [1, 1, 1, 1]], dtype=np.float32)
+    x = rng.standard_normal((n_members, n_steps, D)).astype(np.float32)
+    y = (rng.random((n_members, n_steps)) > 0.5).astype(np.float32)
+    expected = naive_sgd(weight, mask, bias, readout, readout_mask, x, y, 0.3, activation, loss)
+    losses = np.empty((n_members, n_steps), dtype=np.float32)
+    codes = {"erf": _kernels.ERF, "relu": _kernels.RELU, "mse": _kernels.MSE, "cross_entropy": _kernels.CROSS_ENTROPY}
+    _kernels.sgd_online_block(
+        weight, mask, bias, readout, readout_mask, x, y, 0.3, codes[activation], codes[loss], losses
+    )
+    for got, want in zip((weight, bias, readout, losses), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+    assert np.all(weight[mask == 0] == 0)
+
+
+def members(n_members, *, mode="online", seed=0):
+    """n_members networks with different masks and data: tasks, seeds and an ensemble factory."""
+    rng = np.random.default_rng(seed)
+    models = [
+        (NLGP(D, 1.0, 3.0), NLGP(D, 4.0, 3.0)),
+        (GaussianClone(NLGP(D, 1.0, 3.0)), GaussianClone(NLGP(D, 4.0, 3.0))),
+    ]
+    tasks = []
+    for e in range(n_members):
+        pair = models[e % 2]
+        x_test = torch.as_tensor(pair[0].sample(200, rng), dtype=torch.float32)
+        task = Task(x_test, torch.as_tensor(rng.integers(0, 2, 200)), pair)
+        if mode == "batch":
+            task.x_train = torch.as_tensor(rng.standard_normal((300, D)), dtype=torch.float32)
+            task.y_train = torch.as_tensor(rng.integers(0, 2, 300))
+        tasks.append(task)
+    weight = rng.standard_normal((n_members, K, D))
+    mask = rng.random((n_members, K, D)) > 0.4
+    bias = rng.standard_normal((n_members, K))
+    readout = rng.standard_normal((n_members, K))
+
+    def ensemble(index=slice(None), activation="erf"):
+        return Ensemble(weight[index], readout[index], mask[index], bias=bias[index], activation=activation)
+
+    return tasks, [100 + e for e in range(n_members)], ensemble
+
+
+CONFIGS = {
+    "online sgd": TrainingConfig(mode="online", optimizer="sgd", learning_rate=0.1, batch_size=1),
+    "online sgd batch 4": TrainingConfig(mode="online", optimizer="sgd", learning_rate=0.1, batch_size=4),
+    "batch adam": TrainingConfig(mode="batch", optimizer="adam", learning_rate=0.01, batch_size=8),
+    "batch sgd cross-entropy": TrainingConfig(mode="batch", learning_rate=0.1, batch_size=8, loss="cross_entropy"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_a_member_trained_in_an_ensemble_equals_it_trained_alone(name):
+    config = CONFIGS[name]
+    tasks, seeds, ensemble_of = members(3, mode=config.mode)
+    together = ensemble_of()
+    loss_together, _ = train_ensemble(together, tasks, seeds, config, n_steps=150)
+    for e in range(3):
+        alone = ensemble_of(slice(e, e + 1))
+        loss_alone, _ = train_ensemble(alone, tasks[e : e + 1], seeds[e : e + 1], config, n_steps=150)
+        if name == "online sgd":  # the kernel route: members never share a computation
+            np.testing.assert_array_equal(alone.weight[0], together.weight[e])
+        torch.testing.assert_close(alone.weight[0], together.weight[e], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(alone.readout[0], together.readout[e], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(loss_alone[0], loss_together[e], rtol=1e-4)
+    assert not torch.allclose(together.weight, ensemble_of().weight)  # it trained
+
+
+def test_grouping_does_not_change_results():
+    tasks, seeds, ensemble_of = members(4)
+    config = CONFIGS["online sgd"]
+    whole = ensemble_of()
+    train_ensemble(whole, tasks, seeds, config, n_steps=300)
+    pairs = [ensemble_of(slice(0, 2)), ensemble_of(slice(2, 4))]
+    for start, part in zip((0, 2), pairs, strict=True):
+        train_ensemble(part, tasks[start : start + 2], seeds[start : start + 2], config, n_steps=300)
+    np.testing.assert_array_equal(torch.cat([p.weight for p in pairs]), whole.weight)
+
+
+def test_kernel_and_torch_routes_agree():
+    tasks, seeds, ensemble_of = members(2)
+    config = CONFIGS["online sgd"]
+    kernel, torch_route = ensemble_of(), ensemble_of()
+    loss_kernel, _ = train_ensemble(kernel, tasks, seeds, config, n_steps=200, route="kernel")
+    loss_torch, _ = train_ensemble(torch_route, tasks, seeds, config, n_steps=200, route="torch")
+    torch.testing.assert_close(kernel.weight, torch_route.weight, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(kernel.bias, torch_route.bias, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(loss_kernel, loss_torch, rtol=1e-4)
+
+
+def test_masked_weights_stay_zero_on_both_routes():
+    tasks, seeds, ensemble_of = members(2)
+    for route in ("kernel", "torch"):
+        ensemble = ensemble_of()
+        train_ensemble(ensemble, tasks, seeds, CONFIGS["online sgd"], n_steps=50, route=route)
+        assert torch.all(ensemble.weight[~ensemble.mask] == 0)
+
+
+@pytest.mark.parametrize("route", ["kernel", "torch"])
+def test_the_snapshot_is_the_network_after_capture_step_steps(route):
+    tasks, seeds, ensemble_of = members(2)
+    config = CONFIGS["online sgd"]
+    long_run, short_run = ensemble_of(), ensemble_of()
+    _, snapshot = train_ensemble(long_run, tasks, seeds, config, n_steps=120, capture_step=37, route=route)
+    train_ensemble(short_run, tasks, seeds, config, n_steps=37, route=route)
+    np.testing.assert_array_equal(snapshot["weight"], short_run.weight)
+    np.testing.assert_array_equal(snapshot["bias"], short_run.bias)
+    with pytest.raises(ValueError, match="capture_step must be in"):
+        train_ensemble(ensemble_of(), tasks, seeds, config, n_steps=10, capture_step=10)
+
+
+def test_ensemble_computes_the_masked_fcn():
+    """Member e of an ensemble is the network ``MaskedFCN`` computes with the same parameters."""
+    _, _, ensemble_of = members(3)
+    ensemble = ensemble_of()
+    x = torch.randn(3, 5, D)
+    for e in range(3):
+        net = MaskedFCN(D, K, activation="erf", bias=True)
+        net.load_state_dict(
+            {
+                "first.weight": ensemble.weight[e],
+                "first.bias": ensemble.bias[e],
+                "readout.weight": ensemble.readout[e][None],
+                "mask": ensemble.mask[e],
+            },
+            strict=False,
+        )
+        net.set_mask(ensemble.mask[e])
+        torch.testing.assert_close(ensemble.forward(x)[e], net(x[e]))
+
+
+def test_accuracy_counts_each_members_own_test_set():
+    tasks, _, ensemble_of = members(2)
+    ensemble = ensemble_of()
+    with torch.no_grad():
+        outputs = ensemble.forward(torch.stack([t.x_test for t in tasks]))
+    expected = [float(((outputs[e] > 0).long() == tasks[e].y_test).double().mean()) for e in range(2)]
+    np.testing.assert_allclose(accuracy(ensemble, tasks, chunk=64), expected)
+
+
+def test_bad_routes_and_shapes_are_named():
+    tasks, seeds, ensemble_of = members(2, mode="batch")
+    with pytest.raises(ValueError, match="route='kernel' needs online SGD"):
+        train_ensemble(ensemble_of(), tasks, seeds, CONFIGS["batch adam"], n_steps=5, route="kernel")
+    with pytest.raises(ValueError, match="route must be one of"):
+        train_ensemble(ensemble_of(), tasks, seeds, CONFIGS["batch adam"], n_steps=5, route="numba")
+    with pytest.raises(ValueError, match="one task and one seed per member"):
+        train_ensemble(ensemble_of(), tasks[:1], seeds, CONFIGS["batch adam"], n_steps=5)
+    with pytest.raises(ValueError, match="must agree"):
+        Ensemble(np.zeros((2, K, D)), np.zeros((2, K + 1)), np.ones((2, K, D), bool))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["online sgd", "batch adam"])
+def test_the_cuda_route_equals_the_cpu_route(name):
+    config = CONFIGS[name]
+    tasks, seeds, ensemble_of = members(3, mode=config.mode)
+    on_cpu = ensemble_of()
+    train_ensemble(on_cpu, tasks, seeds, config, n_steps=100, route="torch")
+    gpu_tasks = [
+        Task(
+            t.x_test.cuda(),
+            t.y_test.cuda(),
+            t.models,
+            None if t.x_train is None else t.x_train.cuda(),
+            None if t.y_train is None else t.y_train.cuda(),
+        )
+        for t in tasks
+    ]
+    first = ensemble_of()
+    on_gpu = Ensemble(first.weight, first.readout, first.mask, bias=first.bias, activation="erf", device="cuda")
+    train_ensemble(on_gpu, gpu_tasks, seeds, config, n_steps=100)  # 'auto' takes torch on CUDA
+    torch.testing.assert_close(on_gpu.weight.cpu(), on_cpu.weight, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(accuracy(on_gpu, gpu_tasks), accuracy(on_cpu, tasks))
