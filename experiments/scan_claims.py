@@ -1,4 +1,4 @@
-"""Scan data and network settings for a fair test of the three claims (REFERENCE.md section 1).
+"""Scan data and network settings for a fair test of the three claims (``docs/report.md``).
 
 Runs the quick preset with some settings replaced, into ``--out`` (not committed), and prints,
 per variant and round, the mean IPR, the fraction of localized units and the mean RF width, then

@@ -31,7 +31,7 @@ def naive_loop(weights: np.ndarray, inputs: np.ndarray, n_weights: int, *, whole
     """Seconds per weight of the naive route, timed over the first ``n_weights`` weights.
 
     ``whole_layer``: recompute every unit's pre-activation and kurtosis per removed weight (the
-    literal loop, as REFERENCE.md's 9.1 s measurement); otherwise only the affected unit's (a
+    literal loop, the textbook cost O(K D^2 P)); otherwise only the affected unit's (a
     stronger baseline).
     """
     n_inputs = weights.shape[1]

@@ -4,7 +4,7 @@ For centred variables Y (P x J) and Z (P x Q) the engine accumulates
 M[a, b][j, q] = sum_p Y[p, j]^a Z[p, q]^b for every (a, b) with a + b in a
 set of total orders R: one GEMM (Z^b)^T [Y^a1, Y^a2, ...] per power b.  The
 k-statistic of Y_j + s Z_q for *every* pair (j, q) and every s follows from
-these sums alone (REFERENCE.md section 5, and ``theory/cavity.md``).
+these sums alone (``theory/cavity.md``).
 """
 
 from __future__ import annotations

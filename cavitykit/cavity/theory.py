@@ -15,7 +15,7 @@ def independent_theory(weights, kappa_x, *, mask=None) -> xr.DataArray:
     excess_kurtosis(lambda_k) = kappa_x * IPR(w_k), IPR = S4 / S2^2 with S2 = sum w^2,
     S4 = sum w^4 over unpruned weights.  Removing w_kj gives
     kappa_x * ((S4 - w^4) / (S2 - w^2)^2 - S4 / S2^2); the IPR (so |kurtosis|) rises
-    iff w_kj^2 < 2 S2 S4 / (S2^2 + S4) (REFERENCE.md section 5).
+    iff w_kj^2 < 2 S2 S4 / (S2^2 + S4) (``theory/cavity.md``, section 3).
 
     Parameters
     ----------

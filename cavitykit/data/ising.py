@@ -3,7 +3,7 @@
 Zero field, coupling J = 1, k_B = 1: P(s) ~ exp(sum_<ij> s_i s_j / T).  In 1D
 the finite-ring correlation is exact (transfer matrix):
 <s_0 s_d> = (t^d + t^(L-d)) / (1 + t^L), t = tanh(1/T), so the correlation
-length is xi(T) = -1 / ln tanh(1/T) (REFERENCE.md section 2).  Spins are
+length is xi(T) = -1 / ln tanh(1/T) (``docs/data.md``).  Spins are
 +-1, so every pixel has excess kurtosis -2 whatever T.
 
 Each chain owns a xorshift64* generator seeded from the caller's

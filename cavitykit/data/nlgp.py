@@ -1,6 +1,6 @@
 """Nonlinear Gaussian process (NLGP), independent-pixel control, and the Gaussian clone.
 
-Conventions (REFERENCE.md section 2, Ingrosso-Goldt gain, chosen):
+Conventions (``docs/data.md``; the Ingrosso-Goldt gain, chosen):
 latent z ~ N(0, C) on a ring of L sites or an L x L torus with
 C_ij = exp(-d_ij^2 / xi^2), d the periodic distance; pixels
 x_i = erf(g z_i / sqrt 2) / sqrt(gamma(g)), gamma(g) = (2/pi) arcsin(g^2 / (1 + g^2)),
@@ -195,7 +195,7 @@ class IndependentPixels(_TorusModel):
     """NLGP marginals with no spatial correlation: x_i = f(z_i), z_i i.i.d. N(0, 1).
 
     The setting in which the independent-input cavity theory is exact
-    (REFERENCE.md section 5).  Same parameters as ``NLGP`` without ``xi``.
+    (``theory/cavity.md``, section 3).  Same parameters as ``NLGP`` without ``xi``.
     """
 
     name = "independent_pixels"
@@ -227,7 +227,7 @@ class GaussianClone:
     """Gaussian with the exact mean (zero) and covariance of another model.
 
     Every cumulant of order >= 3 is zero: the control for claim 1 of
-    REFERENCE.md.  Models on a ring or torus (those with ``covariance_kernel``)
+    ``docs/report.md``.  Models on a ring or torus (those with ``covariance_kernel``)
     are sampled exactly through the FFT; others through an eigendecomposition
     of ``model.covariance()`` (or of ``covariance`` if given).
 
