@@ -7,6 +7,7 @@ import sys
 
 import cavitykit
 from cavitykit.config import presets
+from cavitykit.spectra import SAMPLE_MODELS
 from cavitykit.variants import CLONES
 
 BENCHMARKS = ("cumulants", "data", "cavity", "imp")
@@ -53,8 +54,37 @@ def _cumulants(args: argparse.Namespace) -> int:
     from cavitykit.io import CUMULANTS_FILE
     from cavitykit.spectra import preactivation_cumulants
 
+    if (args.run is None) == (args.weights is None):
+        raise ValueError("give a run directory RUN, or --weights FILE (with --samples or --model, and --out)")
+    if args.weights is not None:
+        return _weights_cumulants(args)
     result = preactivation_cumulants(args.run, max_order=args.max_order, samples=args.samples)
     print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
+    return 0
+
+
+def _weights_cumulants(args: argparse.Namespace) -> int:
+    """``cavitykit cumulants --weights FILE ...``: the spectrum of weights that are not a run."""
+    import numpy as np
+
+    from cavitykit.arrays import load_samples, load_weights
+    from cavitykit.io import write_dataset
+    from cavitykit.spectra import named_model, weights_spectrum
+
+    if args.out is None:
+        raise ValueError("--weights needs --out OUT.nc")
+    if (args.samples is None) == (args.model is None):
+        raise ValueError("--weights needs exactly one of --samples FILE or --model NAME")
+    weights = load_weights(args.weights, key=args.key)
+    if args.samples is not None:
+        samples, source = load_samples(args.samples, weights.shape[1]), str(args.samples)
+    else:
+        model = named_model(args.model, weights.shape[1], dim=args.dim, xi=args.xi, gain=args.gain)
+        samples = model.sample(args.n_samples, np.random.default_rng(args.seed))
+        source = f"{args.n_samples} samples of {model.describe()} (seed {args.seed})"
+    spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
+    write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
+    print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
     return 0
 
 
@@ -97,10 +127,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_report)
 
-    cumulants = commands.add_parser("cumulants", help="cumulant spectra of every round's pre-activations")
-    cumulants.add_argument("run", metavar="RUN", help="a run directory")
+    cumulants = commands.add_parser(
+        "cumulants", help="cumulant spectra of pre-activations: every round of a run, or weights from a file"
+    )
+    cumulants.add_argument("run", nargs="?", metavar="RUN", help="a run directory (or use --weights)")
     cumulants.add_argument("--max-order", type=int, default=8, help="highest order, 2..8 (default 8)")
     cumulants.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D) instead of regenerated ones")
+    own = cumulants.add_argument_group("weights that are not a run")
+    own.add_argument("--weights", metavar="FILE", help=".npz (array 'weight'), .npy or torch checkpoint, (K, D)")
+    own.add_argument("--key", metavar="NAME", help="the array or tensor in FILE (default 'weight')")
+    own.add_argument("--model", choices=SAMPLE_MODELS, help="draw the samples from this data model instead")
+    own.add_argument("--xi", type=float, default=1.0, help="the model's correlation length in pixels (default 1)")
+    own.add_argument("--gain", type=float, default=3.0, help="the model's gain (default 3)")
+    own.add_argument("--dim", type=int, choices=(1, 2), default=1, help="ring (1) or torus (2) of D pixels")
+    own.add_argument("--n-samples", type=int, default=100_000, help="samples drawn from --model (default 100000)")
+    own.add_argument("--seed", type=int, default=0, help="seed of the drawn samples (default 0)")
+    own.add_argument("--out", metavar="OUT.nc", help="netCDF file of the spectrum, dims (neuron, order)")
     cumulants.set_defaults(handler=_cumulants)
 
     sweep = commands.add_parser("sweep", help="a grid of IMP runs on a dask cluster (LocalCluster by default)")

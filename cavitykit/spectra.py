@@ -11,15 +11,18 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cavitykit._validation import check_int
+from cavitykit._validation import check_choice, check_int
+from cavitykit.arrays import load_samples
 from cavitykit.config import load_config
+from cavitykit.data import NLGP, GaussianClone, IndependentPixels
 from cavitykit.fcn import preactivation
 from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
-from cavitykit.io.schema import CUMULANT_DIMS, CUMULANT_VARIABLES
+from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
 from cavitykit.stats import kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 
 N_BATCHES = 20  # batch means for the standard errors
+SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 
 
 def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,23 +39,79 @@ def _with_errors(preactivations: np.ndarray, max_order: int) -> np.ndarray:
     return np.stack([k, standardized, se[0], se[1]])
 
 
-def _load_samples(path, n_inputs: int) -> np.ndarray:
-    """Inputs (P, D) from a .npy file, or a .npz holding one array."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"samples: no file at {str(path)!r}")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                if len(loaded.files) != 1:
-                    raise ValueError(f"holds {loaded.files}, expected one array")
-                loaded = loaded[loaded.files[0]]
-    except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"samples: {str(path)!r} is not a readable .npy/.npz array ({error})") from None
-    if loaded.ndim != 2 or loaded.shape[1] != n_inputs or loaded.dtype.kind not in "fiu":
-        raise ValueError(f"samples must be numeric of shape (P, {n_inputs}), got {loaded.dtype} {loaded.shape}")
-    return loaded.astype(np.float64)
+def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.Dataset:
+    """k-statistics and standardized cumulants of each unit's pre-activation, for weights of any origin.
+
+    Parameters
+    ----------
+    weights : array_like of shape (K, D)
+        First-layer weights, e.g. from ``cavitykit.arrays.load_weights``.
+    samples : array_like of shape (P, D)
+        Inputs x; lambda = w . x / sqrt(D) (+ b).
+    max_order : int
+        Highest order n (2..8).
+    bias : array_like of shape (K,), optional
+
+    Returns
+    -------
+    xarray.Dataset over (neuron, order)
+        ``kstat`` (k_n), ``cumulant`` (k_n / k_2^(n/2)) and their batch-means standard errors
+        ``kstat_se`` and ``cumulant_se`` (20 batches); NaN for units whose weights are all zero.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> spectrum = weights_spectrum(np.eye(2, 5), rng.uniform(-1, 1, (100_000, 5)), max_order=4)
+    >>> round(float(spectrum.cumulant.sel(neuron=0, order=4)), 1)  # a uniform input: -6/5
+    -1.2
+    """
+    max_order = check_int("max_order", max_order, minimum=2, maximum=8)
+    weights = np.asarray(weights, dtype=np.float64)
+    samples = np.asarray(samples)
+    if weights.ndim != 2 or samples.ndim != 2 or samples.shape[1] != weights.shape[1]:
+        raise ValueError(f"samples must have shape (P, {weights.shape[-1]}) to match weights, got {samples.shape}")
+    if samples.shape[0] < 2 * N_BATCHES * max_order:
+        raise ValueError(f"samples must hold at least {2 * N_BATCHES * max_order} rows, got {samples.shape[0]}")
+    alive = np.any(weights != 0, axis=1)
+    values = np.full((4, max_order, weights.shape[0]), np.nan)
+    unit_bias = None if bias is None else np.asarray(bias, dtype=np.float64)[alive]
+    values[:, :, alive] = _with_errors(preactivation(samples, weights[alive], unit_bias), max_order)
+    names = {"kstat": "preact_kstat", "cumulant": "preact_cumulant", "kstat_se": "preact_kstat_se"}
+    names["cumulant_se"] = "preact_cumulant_se"
+    return xr.Dataset(
+        {
+            name: (("neuron", "order"), values[i].T, {"long_name": CUMULANT_VARIABLES[stored], "units": "1"})
+            for i, (name, stored) in enumerate(names.items())
+        },
+        coords={"neuron": np.arange(weights.shape[0]), "order": np.arange(1, max_order + 1)},
+        attrs={"Conventions": CONVENTIONS, "n_samples": samples.shape[0], "preactivation": "w . x / sqrt(D) + b"},
+    )
+
+
+def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):
+    """A data model by name, on the ring or torus that has ``n_inputs`` pixels.
+
+    Parameters
+    ----------
+    name : {'nlgp', 'gaussian_clone', 'independent_pixels'}
+        NLGP(xi, gain), its Gaussian clone, or pixels with NLGP marginals and no correlation.
+    n_inputs : int
+        D = L**dim.
+    dim : {1, 2}
+    xi, gain : float
+
+    Returns
+    -------
+    A data model with ``sample(P, rng)`` -> ndarray of shape (P, D).
+    """
+    check_choice("model", name, SAMPLE_MODELS)
+    side = round(n_inputs ** (1 / dim))
+    if side**dim != n_inputs:
+        raise ValueError(f"a {dim}D model needs D = L**{dim} inputs; the weights have D = {n_inputs}")
+    if name == "independent_pixels":
+        return IndependentPixels(side, gain, dim=dim)
+    model = NLGP(side, xi, gain, dim=dim)
+    return model if name == "nlgp" else GaussianClone(model)
 
 
 def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=None) -> xr.Dataset:
@@ -83,7 +142,7 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
     ds = open_run(run_dir) if run is None else run
     config = load_config(Path(run_dir) / CONFIG_FILE)
     if samples is not None:
-        user = _load_samples(samples, ds.sizes["input"])
+        user = load_samples(samples, ds.sizes["input"])
     sets = ["file"] if samples is not None else ["class_0", "class_1"]
     out = np.full(
         (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),

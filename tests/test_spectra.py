@@ -66,3 +66,59 @@ def test_cumulants_cli_errors(tiny_run_dir, tmp_path, capsys):
     assert "samples must be numeric of shape (P, 12)" in capsys.readouterr().err
     assert main(["cumulants", str(tiny_run_dir), "--max-order", "9"]) == 2
     assert "max_order" in capsys.readouterr().err
+
+
+def test_weights_spectrum_equals_kstats_of_the_preactivations(rng):
+    from cavitykit.spectra import weights_spectrum
+
+    weights = rng.standard_normal((3, 10))
+    weights[2] = 0.0  # a dead unit
+    samples = rng.uniform(-1, 1, (4000, 10))
+    bias = np.array([0.5, -1.0, 2.0])
+    spectrum = weights_spectrum(weights, samples, max_order=6, bias=bias)
+    pre = samples @ weights[:2].T / np.sqrt(10) + bias[:2]
+    expected = cavitykit.kstats(pre, 6)
+    np.testing.assert_allclose(spectrum.kstat.values[:2].T, expected, rtol=1e-10)
+    np.testing.assert_allclose(spectrum.cumulant.sel(order=4).values[:2], expected[3] / expected[1] ** 2, rtol=1e-10)
+    assert np.isnan(spectrum.kstat.values[2]).all() and spectrum.kstat.dims == ("neuron", "order")
+    with pytest.raises(ValueError, match=r"samples must have shape \(P, 10\)"):
+        weights_spectrum(weights, samples[:, :9])
+
+
+def test_cumulants_cli_for_weights_from_a_file(tmp_path, rng, capsys):
+    import torch
+    import xarray as xr
+
+    from cavitykit.data import NLGP
+    from cavitykit.spectra import weights_spectrum
+
+    weights = rng.standard_normal((4, 25))
+    torch.save({"first.weight": torch.as_tensor(weights)}, tmp_path / "net.pt")
+    samples = rng.standard_normal((2000, 25))
+    np.save(tmp_path / "x.npy", samples)
+    out = tmp_path / "spectrum.nc"
+    args = ["cumulants", "--weights", str(tmp_path / "net.pt"), "--key", "first.weight", "--max-order", "6"]
+    assert main([*args, "--samples", str(tmp_path / "x.npy"), "--out", str(out)]) == 0
+    with xr.open_dataset(out) as written:
+        np.testing.assert_allclose(written.kstat, weights_spectrum(weights, samples, max_order=6).kstat, rtol=1e-12)
+        assert written.attrs["samples"] == str(tmp_path / "x.npy")
+    drawn = tmp_path / "drawn.nc"
+    model = ["--model", "nlgp", "--dim", "2", "--xi", "2", "--n-samples", "5000", "--seed", "3"]
+    assert main([*args, *model, "--out", str(drawn)]) == 0
+    x = NLGP(5, 2.0, 3.0, dim=2).sample(5000, np.random.default_rng(3))
+    with xr.open_dataset(drawn) as written:
+        np.testing.assert_allclose(written.kstat, weights_spectrum(weights, x, max_order=6).kstat, rtol=1e-12)
+    capsys.readouterr()
+    assert main([*args, "--samples", str(tmp_path / "x.npy")]) == 2
+    assert "--weights needs --out" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "none.nc")]) == 2
+    assert "exactly one of --samples FILE or --model NAME" in capsys.readouterr().err
+    no_key = ["cumulants", "--weights", str(tmp_path / "net.pt"), "--model", "nlgp", "--out", str(tmp_path / "a.nc")]
+    assert main(no_key) == 2
+    assert "has no tensor 'weight'" in capsys.readouterr().err
+    np.save(tmp_path / "w24.npy", rng.standard_normal((4, 24)))
+    not_square = ["cumulants", "--weights", str(tmp_path / "w24.npy"), "--model", "nlgp", "--dim", "2"]
+    assert main([*not_square, "--out", str(tmp_path / "b.nc")]) == 2
+    assert "a 2D model needs D = L**2 inputs; the weights have D = 24" in capsys.readouterr().err
+    left = {p.name for p in tmp_path.iterdir()}
+    assert not left & {"none.nc", "a.nc", "b.nc"} and not [name for name in left if name.endswith(".tmp")]
