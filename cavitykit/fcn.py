@@ -2,8 +2,9 @@
 
 f(x) = sum_k v_k sigma(lambda_k) / sqrt(K) with the pre-activation
 lambda_k = w_k . x / sqrt(D) + b_k (Ingrosso-Goldt scaling; ``docs/cavity.md``).  The torch
-network (``cavitykit.nets``), the runner's statistics, the cumulant spectra and the cavity
-method all compute lambda here; this module imports neither torch nor the IMP engine.
+networks (``cavitykit.nets``, the ensemble trainer), the runner's statistics, the cumulant
+spectra and the cavity method all compute lambda (and the networks f) here; this module imports
+neither torch nor the IMP engine.
 """
 
 from __future__ import annotations
@@ -43,3 +44,26 @@ def preactivation(inputs, weights, bias=None):
     """
     out = inputs @ weights.swapaxes(-1, -2) * (1.0 / math.sqrt(weights.shape[-1]))
     return out if bias is None else out + bias
+
+
+def readout_sum(hidden, readout):
+    """f = sum_k r_k h_k / sqrt(K) for every sample.
+
+    Parameters
+    ----------
+    hidden : ndarray or torch.Tensor of shape (..., P, K)
+        sigma of the pre-activations.
+    readout : ndarray or torch.Tensor of shape (..., K)
+        Readout weights r (pruned ones already zero); leading dims broadcast with ``hidden``'s.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., P)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> readout_sum(np.ones((2, 4)), np.array([1.0, 1.0, 1.0, -1.0]))
+    array([1., 1.])
+    """
+    return (hidden @ readout[..., :, None])[..., 0] * (1.0 / math.sqrt(readout.shape[-1]))

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from cavitykit._validation import check_choice, check_int, check_real
-from cavitykit.fcn import ACTIVATION_NAMES, BIAS_INITS, preactivation
+from cavitykit.fcn import ACTIVATION_NAMES, BIAS_INITS, preactivation, readout_sum
 
 # sigma by name (``cavitykit.fcn.ACTIVATION_NAMES``), on torch tensors.
 ACTIVATIONS = {
@@ -172,8 +172,7 @@ class MaskedFCN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """f(x), shape (batch,)."""
         readout = self.readout.weight if self.readout_mask is None else self.readout.weight * self.readout_mask
-        hidden = self.sigma(self.preactivation(x))
-        return (hidden @ readout.T).squeeze(-1) * (1.0 / math.sqrt(self.width))
+        return readout_sum(self.sigma(self.preactivation(x)), readout[0])
 
     def to_torch_prune(self) -> None:
         """Hand the masks to ``torch.nn.utils.prune.custom_from_mask`` (for interoperability).

@@ -39,6 +39,16 @@ def _with_errors(preactivations: np.ndarray, max_order: int) -> np.ndarray:
     return np.stack([k, standardized, se[0], se[1]])
 
 
+def _unit_spectra(weights: np.ndarray, samples: np.ndarray, bias, max_order: int, alive=None) -> np.ndarray:
+    """(4, K, max_order): ``_with_errors`` of every unit's pre-activation, NaN for the units not ``alive``
+    (by default those whose weights are all zero)."""
+    alive = np.any(weights != 0, axis=1) if alive is None else alive
+    out = np.full((4, weights.shape[0], max_order), np.nan)
+    unit_bias = None if bias is None else np.asarray(bias, dtype=np.float64)[alive]
+    out[:, alive] = np.moveaxis(_with_errors(preactivation(samples, weights[alive], unit_bias), max_order), 1, -1)
+    return out
+
+
 def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.Dataset:
     """k-statistics and standardized cumulants of each unit's pre-activation, for weights of any origin.
 
@@ -72,16 +82,11 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
         raise ValueError(f"samples must have shape (P, {weights.shape[-1]}) to match weights, got {samples.shape}")
     if samples.shape[0] < 2 * N_BATCHES * max_order:
         raise ValueError(f"samples must hold at least {2 * N_BATCHES * max_order} rows, got {samples.shape[0]}")
-    alive = np.any(weights != 0, axis=1)
-    values = np.full((4, max_order, weights.shape[0]), np.nan)
-    unit_bias = None if bias is None else np.asarray(bias, dtype=np.float64)[alive]
-    values[:, :, alive] = _with_errors(preactivation(samples, weights[alive], unit_bias), max_order)
-    names = {"kstat": "preact_kstat", "cumulant": "preact_cumulant", "kstat_se": "preact_kstat_se"}
-    names["cumulant_se"] = "preact_cumulant_se"
+    values = _unit_spectra(weights, samples, bias, max_order)
     return xr.Dataset(
         {
-            name: (("neuron", "order"), values[i].T, {"long_name": CUMULANT_VARIABLES[stored], "units": "1"})
-            for i, (name, stored) in enumerate(names.items())
+            name.removeprefix("preact_"): (("neuron", "order"), value, {"long_name": long_name, "units": "1"})
+            for (name, long_name), value in zip(CUMULANT_VARIABLES.items(), values, strict=True)
         },
         coords={"neuron": np.arange(weights.shape[0]), "order": np.arange(1, max_order + 1)},
         attrs={"Conventions": CONVENTIONS, "n_samples": samples.shape[0], "preactivation": "w . x / sqrt(D) + b"},
@@ -164,12 +169,10 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
                 one = ds.isel(variant=v, replicate=r, round=t)
                 if np.isnan(one.weight.values).all():
                     continue  # round not run for this variant/replicate
-                weight = one.weight.values
                 alive = np.asarray(one["mask"].values, dtype=bool).any(axis=1)
+                bias = one.bias.values if "bias" in one else None
                 for s, x in enumerate(inputs):
-                    out[:, v, r, t, s][..., alive, :] = np.moveaxis(
-                        _with_errors(preactivation(x, weight[alive], _bias_of(one, alive)), max_order), 1, -1
-                    )
+                    out[:, v, r, t, s] = _unit_spectra(one.weight.values, x, bias, max_order, alive)
     result = xr.Dataset(
         {
             name: (CUMULANT_DIMS, values, {"long_name": long_name, "units": "1"})
@@ -187,8 +190,3 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
     )
     write_dataset(Path(run_dir) / CUMULANTS_FILE, result)
     return result
-
-
-def _bias_of(round_data: xr.Dataset, units=slice(None)):
-    """The hidden biases of ``units`` in one round's data, or None for a network without biases."""
-    return round_data.bias.values[units] if "bias" in round_data else None

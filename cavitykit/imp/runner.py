@@ -21,6 +21,7 @@ import torch
 import xarray as xr
 
 from cavitykit import cavity, metrics
+from cavitykit._validation import check_int
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
 from cavitykit.data import two_class
@@ -326,6 +327,7 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
     test_accuracy = accuracy(ensemble, tasks)
     trained = ensemble.state()
     for e, member in enumerate(group):
+        task, heldout = rounds.task(member)
         network = _unstack(trained, e, networks[e])
         if round_index == 0:
             rewind = _unstack(snapshot, e, networks[e]) if snapshot is not None else initial[e]
@@ -353,9 +355,9 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
             test_accuracy=float(test_accuracy[e]),
             bias=network.bias,
             init_bias=start.rewind.bias,
-            **round_statistics(config, network, rounds.task(member)[1]),
+            **round_statistics(config, network, heldout),
         )
-        description = rounds.task(member)[0].models[0].describe()
+        description = task.models[0].describe()
         write_dataset(rounds.path(member, round_index), encode_round(record, config, data_description=description))
         progress.summary(
             f"{member.variant:15s} rep {member.replicate} round {round_index}: "
@@ -402,10 +404,10 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     Path
         The run directory.
     """
+    if group_size is not None:
+        check_int("group_size", group_size, minimum=1)
     device = resolve_device(device)
     run_dir = run_directory(config, out)
     prepare_run_directory(config, run_dir)
-    if group_size is not None and group_size < 1:
-        raise ValueError(f"group_size must be a positive integer, got {group_size!r}")
     run_members(config, run_dir, None, device, Progress(enabled=progress), group_size)
     return run_dir

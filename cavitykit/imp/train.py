@@ -16,7 +16,6 @@ in any ensemble (bitwise on the kernel route, to float32 rounding on the torch r
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 
 from cavitykit.config import TrainingConfig
 from cavitykit.data import two_class
-from cavitykit.fcn import preactivation
+from cavitykit.fcn import preactivation, readout_sum
 from cavitykit.imp import _kernels
 from cavitykit.nets import activation_function
 
@@ -111,8 +110,7 @@ class Ensemble:
         weight = self.weight * self.mask
         readout = self.readout if self.readout_mask is None else self.readout * self.readout_mask
         bias = None if self.bias is None else self.bias[:, None, :]
-        hidden = self.sigma(preactivation(x, weight, bias))
-        return (hidden @ readout[:, :, None]).squeeze(-1) * (1.0 / math.sqrt(self.weight.shape[1]))
+        return readout_sum(self.sigma(preactivation(x, weight, bias)), readout)
 
     def state(self) -> dict[str, torch.Tensor]:
         """A copy of the parameters (weight, readout and, with biases, bias)."""

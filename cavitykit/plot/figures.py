@@ -107,7 +107,7 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
     rounds = sorted({int(ds["round"][0]), int(ds["round"][-1])})
     n_units = ds.sizes["neuron"]
     columns = int(np.ceil(np.sqrt(n_units)))
-    local = analysis.localization(ds.sel(replicate=replicate))
+    local = analysis.localization(ds.sel(replicate=replicate, round=rounds))  # only the rounds drawn
     fig = Figure(figsize=(11, 5.5 * len(rounds)))
     axes = fig.subplots(len(rounds), 2, squeeze=False)
     for row, r in enumerate(rounds):

@@ -195,3 +195,9 @@ def test_global_pruning_with_the_readout_and_resume(tmp_path):
     resumed = open_run(run(config, tmp_path / "resumed", progress=False)).sel(variant="nlgp", replicate=0)
     np.testing.assert_array_equal(resumed.weight.values, full.weight.values)
     np.testing.assert_array_equal(resumed.readout_mask.values, full.readout_mask.values)
+
+
+def test_a_bad_group_size_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match=r"group_size must be in \[1, inf\], got 0"):
+        run(tiny_config(), tmp_path, progress=False, group_size=0)
+    assert list(tmp_path.iterdir()) == []
