@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= results
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench docs serve-docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # Everything but GPU and timing tests, once with Numba's JIT and once more
-# (the fast kernel tests) with the JIT off so the kernels' Python logic is covered.
+# (the fast kernel tests) with the JIT off so the kernels' Python logic is covered; then the site.
 test: lint
 	$(BIN)/python -m pytest -m "not gpu and not bench"
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -m "nojit" -p no:cacheprovider
+	$(MAKE) docs
+
+# The site (build/site): guide, theory, API reference, and every notebook executed; any warning or
+# failed notebook check is an error.
+docs: $(STAMP)
+	MPLBACKEND=Agg NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+serve-docs: $(STAMP)
+	$(BIN)/mkdocs serve
 
 test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not gpu and not bench"
