@@ -1,0 +1,80 @@
+"""The documentation: notebooks whose checks can fail, pages that cover the code, no reference outside the repo.
+
+Every notebook is executed by ``mkdocs build --strict`` (``make docs``, part of ``make test``); here the
+theory checks are shown to fail when a formula is wrong.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cavitykit.io.schema import CUMULANT_VARIABLES, VARIABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+THEORY = ROOT / "theory"
+
+
+def run_mutated(tmp_path, notebook: str, correct: str, wrong: str) -> subprocess.CompletedProcess:
+    source = (THEORY / notebook).read_text()
+    assert source.count(correct) == 1, f"{notebook} no longer holds {correct!r} exactly once"
+    mutated = tmp_path / notebook
+    mutated.write_text(source.replace(correct, wrong))
+    env = os.environ | {"MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, str(mutated)], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("notebook", "correct", "wrong", "message"),
+    [
+        # derivation 4: gamma_2 = kappa_x IPR, with the IPR's exponent wrong, against samples
+        ("independent_check.py", "(w**2).sum(-1) ** 2", "(w**2).sum(-1) ** 1.9", "gamma_2(lambda) != kappa_x IPR(w)"),
+        # derivation 5: one coefficient of the cavity formula wrong, against cavity.exact
+        ("nlgp_cumulants_check.py", "+ 6 * w**2 * np.diagonal(Tww)", "+ 5 * w**2 * np.diagonal(Tww)", "cavity theory"),
+        # derivation 1: the arcsine law with a wrong denominator, against the samples' covariance
+        (
+            "nlgp_check.py",
+            "np.arcsin(GAIN**2 * C / (1 + GAIN**2))",
+            "np.arcsin(GAIN**2 * C / (2 + GAIN**2))",
+            "arcsine",
+        ),
+    ],
+)
+def test_theory_check_fails_on_a_wrong_formula(tmp_path, notebook, correct, wrong, message):
+    result = run_mutated(tmp_path, notebook, correct, wrong)
+    assert result.returncode != 0
+    assert "AssertionError" in result.stderr and message in result.stderr, result.stderr[-2000:]
+
+
+def test_every_derivation_has_a_check_notebook_in_the_site():
+    pages = {p.stem for p in THEORY.glob("*.md")} - {"index"}
+    checks = {p.stem.removesuffix("_check") for p in THEORY.glob("*_check.py")}
+    assert pages == checks and len(pages) >= 5
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for name in pages:
+        assert f"theory/{name}.md" in nav and f"theory/{name}_check.py" in nav
+    for notebook in (ROOT / "notebooks").glob("*.py"):
+        assert f"notebooks/{notebook.name}" in nav
+
+
+def test_schema_page_documents_every_variable():
+    page = (ROOT / "docs" / "runs.md").read_text()
+    for name in [*VARIABLES, *CUMULANT_VARIABLES]:
+        assert f"`{name}`" in page, f"docs/runs.md does not document the round variable {name}"
+
+
+def test_nothing_points_outside_the_repository():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = re.compile(r"\.\./shared|REFERENCE\.md|DESIGN\.md")
+    offenders = [
+        name
+        for name in tracked
+        if name.endswith((".py", ".md", ".toml", ".yml", ".txt", "Makefile"))
+        and name != "tests/test_docs.py"
+        and outside.search((ROOT / name).read_text(errors="replace"))
+    ]
+    assert offenders == []
