@@ -50,7 +50,16 @@ __all__ = [
 
 
 def n_heldout(ds: xr.Dataset) -> int:
-    """Held-out samples per class behind the run's per-round statistics (from its stored config)."""
+    """Held-out samples per class behind the run's per-round statistics (from its stored config).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> n_heldout(ds)
+    2000
+    """
     return int(run_config(ds)["analysis"]["n_heldout"])
 
 
@@ -132,6 +141,15 @@ def round_summary(ds: xr.Dataset) -> xr.Dataset:
         the mean |excess kurtosis| of Gaussian pre-activations, sqrt(2 / pi) sqrt(24 / n) for n
         held-out samples, the noise floor a clone sits on.  Attributes ``n_replicates`` and
         ``n_heldout``.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> summary = round_summary(ds)
+    >>> dict(summary.ipr.sizes)
+    {'variant': 2, 'round': 3}
     """
     local = localization(ds)
     kurt = ds.preact_excess_kurtosis
@@ -159,6 +177,15 @@ def pruning_groups(ds: xr.Dataset) -> xr.Dataset:
     """Boolean masks of the weights the strategy prunes after each round (``pruned``) and keeps (``kept``).
 
     Both are among the round's unpruned weights; dims those of ``ds.mask``.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> groups = pruning_groups(ds)
+    >>> bool((groups.pruned & groups.kept).any())  # disjoint
+    False
     """
     return xr.Dataset({"pruned": ds.pruned_next & ds["mask"], "kept": ds["mask"] & ~ds.pruned_next})
 
@@ -182,6 +209,15 @@ def cavity_groups(ds: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
     xarray.Dataset over (variant, round)
         ``fraction_raising_<group>``, ``mean_delta_<group>`` and ``count_<group>`` for the groups
         ``pruned``, ``kept`` and ``random``, pooled over replicates, classes and units.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> groups = cavity_groups(ds)  # (variant, round)
+    >>> [name for name in groups.data_vars if name.startswith("fraction_raising")]
+    ['fraction_raising_pruned', 'fraction_raising_kept', 'fraction_raising_random']
     """
     if "cavity_exact" not in ds:
         raise ValueError("the run has no cavity_exact (analysis.cavity = false)")
@@ -231,6 +267,15 @@ def expansion_error(ds: xr.Dataset) -> xr.DataArray:
     -------
     xarray.DataArray of shape (variant, approx_order)
         Over every replicate, round, class and unpruned weight.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> error = expansion_error(ds)  # (variant, approx_order)
+    >>> bool((error.sel(approx_order=3) < error.sel(approx_order=1)).all())
+    True
     """
     exact = ds.cavity_exact
     error = np.abs(ds.cavity_expansion - exact) / np.abs(exact)
@@ -249,6 +294,14 @@ def kurtosis_ipr_correlation(ds: xr.Dataset) -> xr.DataArray:
     -------
     xarray.DataArray of shape (variant,)
         Over every replicate, round and unit with both values finite.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> kurtosis_ipr_correlation(ds).dims
+    ('variant',)
     """
     abs_kurt = np.abs(ds.preact_excess_kurtosis).mean("label")
     return xr.corr(abs_kurt, ds.ipr, dim=("replicate", "round", "neuron"))
@@ -277,6 +330,15 @@ def claim_localization(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset
         model / clone); ``ipr_ratio_per_round`` over ``round``; the verdicts ``supported`` (IPR
         criterion: ratio >= ``IPR_RATIO`` and clone excess <= ``CLONE_IPR_EXCESS``) and
         ``contiguous`` (gap >= ``LOCALIZED_MARGIN`` and width ratio <= ``WIDTH_RATIO``).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> claim = claim_localization(round_summary(ds), ("nlgp", "gaussian_clone"))
+    >>> bool(claim.supported) in (True, False)
+    True
     """
     model, clone = _split_pair(summary, pair)
     last_model, last_clone = model.isel(round=-1, drop=True), clone.isel(round=-1, drop=True)
@@ -313,6 +375,15 @@ def claim_kurtosis(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
         verdict ``supported`` (increase > ``GROWTH_SE`` se, trend > ``TREND`` and clone_max <
         ``CLONE_NOISE_MULTIPLE`` noise) and ``tested`` (false with one replicate: no spread to
         judge the growth against).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> claim = claim_kurtosis(round_summary(ds), ("nlgp", "gaussian_clone"))
+    >>> bool(claim.supported) in (True, False)
+    True
     """
     model, clone = _split_pair(summary, pair)
     first, last = model.isel(round=0, drop=True), model.isel(round=-1, drop=True)
@@ -353,6 +424,15 @@ def claim_cavity(groups: xr.Dataset, source: str) -> xr.Dataset:
         of the mean exact Delta excess kurtosis), ``fraction_raising_per_round`` over
         (group, round); scalars ``margin`` (``CAVITY_SE`` binomial standard errors of the pruned
         fraction) and the verdict ``supported`` (pruned fraction - margin above both others).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> claim = claim_cavity(cavity_groups(ds), "nlgp")
+    >>> bool(claim.supported) in (True, False)
+    True
     """
     model = groups.sel(variant=source, drop=True)
     group = xr.DataArray(list(GROUPS), dims="group", name="group")

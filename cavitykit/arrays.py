@@ -121,6 +121,18 @@ def load_samples(path, n_inputs: int) -> np.ndarray:
     Returns
     -------
     ndarray of float64, shape (P, D)
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+    >>> np.save(path, np.zeros((100, 5)))
+    >>> load_samples(path, 5).shape
+    (100, 5)
+    >>> load_samples(path, 6)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     loaded = _from_numpy_file(_existing(path, "samples"), None, "samples")
     if loaded.ndim != 2 or loaded.shape[1] != n_inputs or loaded.dtype.kind not in "fiu":

@@ -38,6 +38,11 @@ class DataConfig:
         take the temperature whose infinite-chain correlation length is xi[c].
     n_train, n_test : int
         Samples of the fixed training set (minibatch mode) and of the test set.
+
+    Examples
+    --------
+    >>> DataConfig(L=20, dim=2, xi=(2.0, 10.0)).D
+    400
     """
 
     L: int = 40
@@ -83,6 +88,11 @@ class NetworkConfig:
         Standard deviation of the initial weights.
     prune_readout : bool
         Let IMP prune the readout v too.
+
+    Examples
+    --------
+    >>> NetworkConfig(width=100, activation="erf", bias_init="split").bias
+    True
     """
 
     width: int = 8
@@ -115,6 +125,11 @@ class TrainingConfig:
     batch_size : int
     loss : {'mse', 'cross_entropy'}
         'mse' against targets 2y - 1; 'cross_entropy' is the logistic loss on f.
+
+    Examples
+    --------
+    >>> TrainingConfig(mode="online", batch_size=1, steps=1000).optimizer
+    'sgd'
     """
 
     mode: str = "batch"
@@ -153,6 +168,11 @@ class IMPConfig:
     strategy : {'magnitude', 'random', 'one_shot', 'dense'}
         'magnitude' is IMP; 'random' removes as many weights chosen at random; 'one_shot'
         trains dense and prunes to the final sparsity at once; 'dense' never prunes.
+
+    Examples
+    --------
+    >>> IMPConfig(rounds=20, prune_fraction=0.2).strategy
+    'magnitude'
     """
 
     rounds: int = 8
@@ -197,6 +217,11 @@ class AnalysisConfig:
         Compute exact cavity effects (and their expansions) every round.
     expansion_orders : tuple of int
         Truncation orders (1..8) of the cavity expansion stored beside the exact effects.
+
+    Examples
+    --------
+    >>> AnalysisConfig(n_heldout=5000).expansion_orders
+    (1, 2, 3)
     """
 
     n_heldout: int = 20_000
@@ -301,7 +326,13 @@ class RunConfig:
 
 
 def toml_value(value) -> str:
-    """A Python value as a TOML literal (strings, booleans, numbers, lists)."""
+    """A Python value as a TOML literal (strings, booleans, numbers, lists).
+
+    Examples
+    --------
+    >>> toml_value([1.0, 3.0]), toml_value(True), toml_value("erf")
+    ('[1.0, 3.0]', 'true', '"erf"')
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
@@ -358,12 +389,31 @@ def config_from_dict(values: dict) -> RunConfig:
     ------
     ValueError
         An unknown key, a section that is not a table, or a value out of range.
+
+    Examples
+    --------
+    >>> config = config_from_dict({"name": "mine", "data": {"gain": 1.0}})
+    >>> config.data.gain, config.imp.rounds
+    (1.0, 8)
+    >>> config_from_dict({"data": {"gian": 1.0}})
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     return _build(RunConfig, values, "")
 
 
 def read_toml(path, what: str = "config") -> dict:
-    """The tables of a TOML file; a missing or malformed file is an error naming ``what`` and the path."""
+    """The tables of a TOML file; a missing or malformed file is an error naming ``what`` and the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+    >>> _ = path.write_text('name = "mine"\\n[data]\\ngain = 1.0\\n')
+    >>> read_toml(path)
+    {'name': 'mine', 'data': {'gain': 1.0}}
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
@@ -390,6 +440,14 @@ def load_config(path) -> RunConfig:
         No file at ``path``.
     ValueError
         Malformed TOML or an invalid config.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+    >>> _ = path.write_text('name = "mine"\\n[imp]\\nrounds = 3\\n')
+    >>> load_config(path).imp.rounds
+    3
     """
     return config_from_dict(read_toml(path))
 

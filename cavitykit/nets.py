@@ -104,6 +104,16 @@ class MaskedFCN(nn.Module):
         Give the readout a mask too (IMP may prune it).
     generator : torch.Generator, optional
         Source of the initial weights (deterministic runs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> net = MaskedFCN(40, 8, activation="erf", bias=True, bias_init="split", generator=generator)
+    >>> net.first.bias.detach().tolist()  # +1 on the first half of the units, -1 on the second
+    [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0]
+    >>> tuple(net(torch.zeros(5, 40)).shape)
+    (5,)
     """
 
     def __init__(

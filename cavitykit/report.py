@@ -113,6 +113,12 @@ def write_report(run_dir, *, variant=None) -> Path:
     -------
     Path
         ``RUN/report/report.md``.
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> write_report(example_run()).name
+    'report.md'
     """
     from cavitykit import plot
     from cavitykit.spectra import preactivation_cumulants
@@ -212,5 +218,13 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
 
 
 def run_name(ds) -> str:
-    """The run's name in the report's title: its config hash."""
+    """The run's name in the report's title: its config hash.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> run_name(open_run(example_run()))
+    'config ...'
+    """
     return f"config {ds.attrs['config_hash'][:12]}"

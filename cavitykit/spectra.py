@@ -108,6 +108,11 @@ def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain
     Returns
     -------
     A data model with ``sample(P, rng)`` -> ndarray of shape (P, D).
+
+    Examples
+    --------
+    >>> named_model("nlgp", 400, dim=2, xi=2.0).shape  # a 20 x 20 torus
+    (20, 20)
     """
     check_choice("model", name, SAMPLE_MODELS)
     side = round(n_inputs ** (1 / dim))
@@ -142,6 +147,13 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
         ``preact_kstat``, ``preact_cumulant`` (k_n / k_2^(n/2)) and their ``*_se``, each of
         shape (variant, replicate, round, sample_set, neuron, order); ``sample_set`` is
         ``class_0``/``class_1`` or ``file``; NaN for units with no weight left.
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> spectra = preactivation_cumulants(example_run(), max_order=4)
+    >>> spectra.preact_cumulant.dims
+    ('variant', 'replicate', 'round', 'sample_set', 'neuron', 'order')
     """
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
     ds = open_run(run_dir) if run is None else run

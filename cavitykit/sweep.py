@@ -28,7 +28,17 @@ SWEEP_KEYS = {"name", "base", "base_file", "grid"}
 
 
 def load_sweep(path) -> tuple[str, list[RunConfig], list[dict]]:
-    """Read a sweep file: its name, the config of every grid point (validated) and the point's values."""
+    """Read a sweep file: its name, the config of every grid point (validated) and the point's values.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.toml"
+    >>> _ = path.write_text('base = "quick"\\n[grid]\\n"data.gain" = [1.0, 3.0]\\n')
+    >>> name, configs, points = load_sweep(path)
+    >>> name, [c.data.gain for c in configs], points
+    ('scan', [1.0, 3.0], [{'data.gain': 1.0}, {'data.gain': 3.0}])
+    """
     path = Path(path)
     sweep = read_toml(path, "sweep")
     unknown = sorted(set(sweep) - SWEEP_KEYS)
@@ -85,6 +95,17 @@ def run_sweep(path, out, *, scheduler: str | None = None, workers: int = 2, devi
         ``LocalCluster`` with ``workers`` single-threaded worker processes.
     device : str, optional
         Training device on the workers ('cpu' by default; None picks CUDA when present).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "scan.toml").write_text(
+    ...     'base = "quick"\\n[grid]\\n"data.gain" = [1.0, 3.0]\\n"replicates" = [1]\\n"imp.rounds" = [1]\\n'
+    ...     '"training.steps" = [20]\\n"analysis.n_heldout" = [500]\\n"analysis.cavity" = [false]\\n')
+    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1)  # doctest: +SKIP
+    >>> len(runs)  # doctest: +SKIP
+    2
     """
     from dask.distributed import Client, LocalCluster, as_completed
 

@@ -31,7 +31,13 @@ VARIANT_INDEX = {variant: index for index, variant in enumerate(VARIANTS)}
 
 
 class Stream(IntEnum):
-    """What a random draw is for: the second entry of its seed path (after the replicate)."""
+    """What a random draw is for: the second entry of its seed path (after the replicate).
+
+    Examples
+    --------
+    >>> seed(0, 1, Stream.DATA, 2) != seed(0, 1, Stream.INIT, 2)  # independent streams
+    True
+    """
 
     INIT = 0  # network initialization, per replicate (a model and its clone start alike)
     DATA = 1  # training, test and held-out samples, per variant
@@ -67,12 +73,24 @@ def seed(run_seed: int, *path: int) -> int:
 
 
 def label(variant) -> str:
-    """A variant's name for people ('Gaussian clone'); unknown names are returned as given."""
+    """A variant's name for people ('Gaussian clone'); unknown names are returned as given.
+
+    Examples
+    --------
+    >>> label("gaussian_clone"), label("mine")
+    ('Gaussian clone', 'mine')
+    """
     return LABELS.get(str(variant), str(variant))
 
 
 def colour(variant) -> str:
-    """A variant's matplotlib colour; black for unknown names."""
+    """A variant's matplotlib colour; black for unknown names.
+
+    Examples
+    --------
+    >>> colour("nlgp") != colour("gaussian_clone"), colour("mine")
+    (True, 'k')
+    """
     return COLOURS.get(str(variant), "k")
 
 

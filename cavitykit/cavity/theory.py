@@ -29,6 +29,14 @@ def independent_theory(weights, kappa_x, *, mask=None) -> xr.DataArray:
     xarray.DataArray of shape (K, D), dims ('neuron', 'input')
         The predicted change; NaN for pruned weights and for a unit's last weight.
         Coordinates ``statistic_value`` (kappa_x * IPR) and ``ipr``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([[1.0, 1.0, 1.0, 3.0]])  # threshold 2 S2 S4 / (S2^2 + S4) = 8.8 for w^2
+    >>> delta = independent_theory(w, kappa_x=-1.2)
+    >>> bool(delta[0, 0] < 0), bool(delta[0, 3] > 0)  # small weight: |kurtosis| rises; large: it falls
+    (True, True)
     """
     kappa_x = check_real("kappa_x", kappa_x)
     weights, mask = check_weights(weights, mask)

@@ -36,6 +36,14 @@ def to_grayscale(images: np.ndarray, *, name: str = "images") -> np.ndarray:
     -------
     ndarray of shape (N, H, W), float64.  Colour uses the ITU-R BT.709 luma
     weights of ``skimage.color.rgb2gray``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = np.full((1, 2, 2, 3), 255, dtype=np.uint8)
+    >>> to_grayscale(rgb)  # unsigned integers scaled to [0, 1]
+    array([[[1., 1.],
+            [1., 1.]]])
     """
     array = np.asarray(images)
     if array.dtype.kind not in "uif" or array.size == 0:
@@ -73,6 +81,14 @@ def load_image_array(path, *, key: str | None = None) -> np.ndarray:
         ``path`` does not exist.
     ValueError
         The file is not a readable .npy/.npz, holds pickled objects, or its array is not an image stack.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "images.npy"
+    >>> np.save(path, np.zeros((5, 32, 32, 3), dtype=np.uint8))
+    >>> load_image_array(path).shape
+    (5, 32, 32)
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -138,6 +154,13 @@ class ImagePatches:
     dtype : {'float64', 'float32'}
     source : str, optional
         Where ``images`` came from (goes into ``describe()``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> patches = ImagePatches(8)
+    >>> patches.sample(100, np.random.default_rng(0)).shape
+    (100, 64)
     """
 
     name = "image_patches"

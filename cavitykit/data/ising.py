@@ -21,13 +21,25 @@ from cavitykit.data.nlgp import _check_sample_args, _TorusModel, cumulants_from_
 
 
 def ising_correlation_length(temperature: float) -> float:
-    """xi(T) = -1 / ln tanh(1/T): correlation length of the infinite Ising chain."""
+    """xi(T) = -1 / ln tanh(1/T): correlation length of the infinite Ising chain.
+
+    Examples
+    --------
+    >>> round(float(ising_correlation_length(1.0)), 3)
+    3.672
+    """
     temperature = check_real("temperature", temperature, positive=True)
     return -1.0 / np.log(np.tanh(1.0 / temperature))
 
 
 def ising_temperature(correlation_length: float) -> float:
-    """T(xi) = 1 / artanh(exp(-1/xi)): the temperature of the infinite chain with correlation length xi."""
+    """T(xi) = 1 / artanh(exp(-1/xi)): the temperature of the infinite chain with correlation length xi.
+
+    Examples
+    --------
+    >>> round(float(ising_correlation_length(ising_temperature(5.0))), 6)
+    5.0
+    """
     correlation_length = check_real("correlation_length", correlation_length, positive=True)
     return 1.0 / np.arctanh(np.exp(-1.0 / correlation_length))
 
@@ -45,6 +57,13 @@ def periodic_autocorrelation(X: np.ndarray, shape: tuple[int, ...]) -> np.ndarra
     Returns
     -------
     ndarray of shape ``shape``: entry d averages x_i x_{i+d} over sites and samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.ones((3, 8))  # fully aligned spins on a ring of 8
+    >>> periodic_autocorrelation(X, (8,))
+    array([1., 1., 1., 1., 1., 1., 1., 1.])
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != int(np.prod(shape)):
@@ -81,6 +100,14 @@ class Ising(_TorusModel):
     n_chains : int
         Independent chains (>= 1); fixed, so results do not depend on threads.
     dtype : {'float64', 'float32'}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = Ising(16, ising_temperature(2.0), burn_in=200)
+    >>> X = model.sample(64, np.random.default_rng(0))
+    >>> X.shape, sorted(np.unique(X).tolist())
+    ((64, 16), [-1.0, 1.0])
     """
 
     name = "ising"

@@ -29,6 +29,14 @@ def two_class(model0, model1, P, rng) -> tuple[np.ndarray, np.ndarray]:
     -------
     X : ndarray of shape (P, D)
     y : ndarray of shape (P,), int64 labels in {0, 1}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cavitykit.data import NLGP
+    >>> X, y = two_class(NLGP(20, 1.0, 3.0), NLGP(20, 5.0, 3.0), 100, np.random.default_rng(0))
+    >>> X.shape, int(y.sum())  # balanced labels 0 and 1
+    ((100, 20), 50)
     """
     _check_models(model0, model1)
     P = check_int("P", P, minimum=2)
@@ -50,6 +58,15 @@ def two_class_batches(model0, model1, batch_size, rng) -> Iterator[tuple[np.ndar
     ------
     X : ndarray of shape (batch_size, D)
     y : ndarray of shape (batch_size,), int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cavitykit.data import NLGP
+    >>> batches = two_class_batches(NLGP(20, 1.0, 3.0), NLGP(20, 5.0, 3.0), 8, np.random.default_rng(0))
+    >>> X, y = next(batches)
+    >>> X.shape, y.shape
+    ((8, 20), (8,))
     """
     _check_models(model0, model1)
     batch_size = check_int("batch_size", batch_size, minimum=1)

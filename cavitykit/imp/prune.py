@@ -10,7 +10,13 @@ import numpy as np
 
 
 def kept_count(n_weights: int, prune_fraction: float, n_rounds: int) -> int:
-    """Weights a layer keeps after ``n_rounds`` prunings: round(N (1 - p)^r), at least 1."""
+    """Weights a layer keeps after ``n_rounds`` prunings: round(N (1 - p)^r), at least 1.
+
+    Examples
+    --------
+    >>> kept_count(1000, 0.2, 3)  # round(1000 * 0.8^3)
+    512
+    """
     return max(1, round(n_weights * (1.0 - prune_fraction) ** n_rounds))
 
 
@@ -41,6 +47,13 @@ def magnitude_prune(layers, masks, n_remove, *, scope="layer"):
     Returns
     -------
     list of ndarray of bool: the weights removed in each layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = [np.array([[0.1, -2.0, 0.5, 3.0]])]
+    >>> magnitude_prune(w, [np.ones((1, 4), bool)], [2])[0]  # the two smallest |w|
+    array([[ True, False,  True, False]])
     """
     if scope == "layer":
         return [_smallest(np.abs(w), m, n) for w, m, n in zip(layers, masks, n_remove, strict=True)]
@@ -51,7 +64,15 @@ def magnitude_prune(layers, masks, n_remove, *, scope="layer"):
 
 
 def random_prune(masks, n_remove, rng: np.random.Generator):
-    """Remove ``n_remove[l]`` remaining weights of layer l chosen uniformly at random."""
+    """Remove ``n_remove[l]`` remaining weights of layer l chosen uniformly at random.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> removed = random_prune([np.ones((2, 5), bool)], [3], np.random.default_rng(0))
+    >>> int(removed[0].sum())
+    3
+    """
     return [_smallest(rng.random(m.shape), m, n) for m, n in zip(masks, n_remove, strict=True)]
 
 

@@ -45,7 +45,13 @@ from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 
 @dataclass(frozen=True)
 class Member:
-    """One network of a run: a variant trained from a replicate's initialization."""
+    """One network of a run: a variant trained from a replicate's initialization.
+
+    Examples
+    --------
+    >>> Member("nlgp", 2)
+    Member(variant='nlgp', replicate=2)
+    """
 
     variant: str
     replicate: int
@@ -57,6 +63,14 @@ class Network:
 
     weight, mask : (K, D); readout, bias, readout_mask : (K,); bias is None without biases,
     readout_mask None when the readout is not prunable.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> network = initial_network(config, replicate=0)  # a Network
+    >>> network.weight.shape, network.mask.all()
+    ((8, 40), np.True_)
     """
 
     weight: np.ndarray
@@ -73,7 +87,15 @@ class Network:
 
 
 def run_directory(config: RunConfig, out) -> Path:
-    """``out/<name>-<hash>``, or ``out`` itself when it already is this config's run directory."""
+    """``out/<name>-<hash>``, or ``out`` itself when it already is this config's run directory.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> run_directory(config, "results").name
+    'quick-...'
+    """
     out = Path(out)
     if (out / CONFIG_FILE).is_file():
         return out
@@ -81,7 +103,18 @@ def run_directory(config: RunConfig, out) -> Path:
 
 
 def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
-    """Create the directory with its config, or check that an existing one holds the same config."""
+    """Create the directory with its config, or check that an existing one holds the same config.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> import tempfile
+    >>> run_dir = run_directory(config, tempfile.mkdtemp())
+    >>> prepare_run_directory(config, run_dir)
+    >>> sorted(p.name for p in run_dir.iterdir())
+    ['config.toml']
+    """
     config_file = run_dir / CONFIG_FILE
     if config_file.is_file():
         stored = load_config(config_file)
@@ -105,6 +138,14 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
     Statistics are taken per class: the two-class mixture of Gaussian clones is a scale mixture,
     non-Gaussian although each class is Gaussian.  Online training draws fresh samples instead of a
     training set.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> task, heldout = make_task(config, Member("nlgp", 0), "cpu")
+    >>> tuple(task.x_test.shape), [x.shape for x in heldout]  # test set; held-out inputs per class
+    ((4000, 40), [(20000, 40), (20000, 40)])
     """
     models = data_models(member.variant, config.data)
     rng = np.random.default_rng(seed(config.seed, member.replicate, Stream.DATA, VARIANT_INDEX[member.variant]))
@@ -120,7 +161,16 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
 
 
 def initial_network(config: RunConfig, replicate: int) -> Network:
-    """A replicate's network at initialization (a model and its clone start from the same one)."""
+    """A replicate's network at initialization (a model and its clone start from the same one).
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> a, b = initial_network(config, 0), initial_network(config, 1)
+    >>> bool((a.weight == initial_network(config, 0).weight).all()), bool((a.weight == b.weight).all())
+    (True, False)
+    """
     net = config.network
     state = initial_parameters(
         config.data.D,
@@ -145,6 +195,14 @@ def next_pruning(config: RunConfig, network: Network, round_index: int, seed: in
     Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings
     the next round has had: round_index + 1, or all rounds - 1 at once for 'one_shot' after round 0.
     Returns a boolean array per prunable layer (``Network.layers``).
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> removed = next_pruning(config, initial_network(config, 0), round_index=0, seed=0)
+    >>> int(removed[0].sum())  # 30% of the 320 first-layer weights
+    96
     """
     imp = config.imp
     weights, masks = network.layers()
@@ -165,6 +223,15 @@ def round_statistics(config: RunConfig, network: Network, heldout: list[np.ndarr
     dict
         The statistics fields of ``cavitykit.io.RoundRecord`` (``preact_variance``, ...,
         ``cavity_expansion``), NaN for units with no weight left.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> _, heldout = make_task(config, Member("nlgp", 0), "cpu")
+    >>> statistics = round_statistics(config, initial_network(config, 0), heldout)
+    >>> statistics["preact_excess_kurtosis"].shape, statistics["cavity_exact"].shape  # (label, neuron[, input])
+    ((2, 8), (2, 8, 40))
     """
     w, mask = network.weight, network.mask
     alive = mask.any(axis=1)
@@ -195,7 +262,17 @@ def round_statistics(config: RunConfig, network: Network, heldout: list[np.ndarr
 
 @dataclass
 class Start:
-    """Where a member's round starts: the rewind point (parameters before masking) and the masks."""
+    """Where a member's round starts: the rewind point (parameters before masking) and the masks.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> network = initial_network(config, 0)
+    >>> start = Start(rewind=network, mask=network.mask, readout_mask=None)
+    >>> start.mask.shape
+    (8, 40)
+    """
 
     rewind: Network
     mask: np.ndarray
@@ -245,7 +322,15 @@ def _unstack(state: dict[str, torch.Tensor], index: int, like: Network) -> Netwo
 
 @dataclass
 class Progress:
-    """A one-line progress bar on stderr plus a summary line per round."""
+    """A one-line progress bar on stderr plus a summary line per round.
+
+    Examples
+    --------
+    >>> import io
+    >>> progress = Progress(enabled=False)
+    >>> progress.enabled
+    False
+    """
 
     enabled: bool = True
     stream: object = sys.stderr
@@ -304,7 +389,15 @@ class _Round:
 
 
 def train_round(rounds: _Round, group: list[Member], round_index: int, progress: Progress) -> None:
-    """Train ``group`` together for one round, then prune, measure and write each member's round."""
+    """Train ``group`` together for one round, then prune, measure and write each member's round.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> open_run(example_run()).sizes["round"]  # each of the 3 rounds written by train_round
+    3
+    """
     config = rounds.config
     n_rounds = config.imp.n_trainings
     starts = [rounds.start(member, round_index) for member in group]
@@ -372,7 +465,22 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
 def run_members(
     config: RunConfig, run_dir: Path, members: list[Member] | None, device, progress: Progress, group_size=None
 ) -> None:
-    """Every missing round of ``members`` (default: all of the run), trained ``group_size`` at a time."""
+    """Every missing round of ``members`` (default: all of the run), trained ``group_size`` at a time.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cavitykit import open_run
+    >>> from cavitykit.config import config_from_dict
+    >>> config = config_from_dict({"replicates": 1, "training": {"steps": 50}, "imp": {"rounds": 1},
+    ...                            "data": {"n_train": 200, "n_test": 200}, "analysis": {"n_heldout": 1000}})
+    >>> run_dir = run_directory(config, tempfile.mkdtemp())
+    >>> prepare_run_directory(config, run_dir)
+    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu", Progress(enabled=False))  # doctest: +ELLIPSIS
+    nlgp ...
+    >>> open_run(run_dir).variant.values.tolist()  # only the member asked for
+    ['nlgp']
+    """
     rounds = _Round(config, run_dir, device)
     if members is not None:
         rounds.members = list(members)
@@ -403,6 +511,18 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     -------
     Path
         The run directory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cavitykit import open_run
+    >>> from cavitykit.config import config_from_dict
+    >>> config = config_from_dict({"replicates": 1, "training": {"steps": 50}, "imp": {"rounds": 2},
+    ...                            "data": {"n_train": 200, "n_test": 200}, "analysis": {"n_heldout": 1000}})
+    >>> run_dir = run(config, tempfile.mkdtemp(), progress=False)  # doctest: +ELLIPSIS
+    nlgp ...
+    >>> dict(open_run(run_dir).weight.sizes)
+    {'variant': 2, 'replicate': 1, 'round': 2, 'neuron': 8, 'input': 40}
     """
     if group_size is not None:
         check_int("group_size", group_size, minimum=1)

@@ -46,7 +46,17 @@ ROUTES = ("auto", "torch", "kernel")
 @dataclass
 class Task:
     """One member's data: test tensors on the training device, its two class models for online sampling,
-    and (minibatch mode only) its fixed training set.  Labels y are in {0, 1}."""
+    and (minibatch mode only) its fixed training set.  Labels y are in {0, 1}.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> from cavitykit.imp.runner import Member, make_task
+    >>> task, _ = make_task(config, Member("nlgp", 0), "cpu")  # a Task
+    >>> tuple(task.x_train.shape), len(task.models)  # minibatch mode: a fixed training set
+    ((8000, 40), 2)
+    """
 
     x_test: torch.Tensor
     y_test: torch.Tensor
@@ -72,6 +82,14 @@ class Ensemble:
     activation : {'erf', 'relu'}
     device : str or torch.device
         Parameters are float32 on this device.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> E, K, D = 3, 4, 10
+    >>> ensemble = Ensemble(np.ones((E, K, D)), np.ones((E, K)), np.ones((E, K, D), bool))
+    >>> tuple(ensemble.forward(torch.zeros(E, 5, D)).shape)  # one output per member and sample
+    (3, 5)
     """
 
     def __init__(self, weight, readout, mask, *, bias=None, readout_mask=None, activation="erf", device="cpu"):
@@ -119,7 +137,14 @@ class Ensemble:
 
 
 def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Per-sample loss of output f and label y in {0, 1}: 'mse' 0.5 (f - (2y - 1))^2, 'cross_entropy' logistic."""
+    """Per-sample loss of output f and label y in {0, 1}: 'mse' 0.5 (f - (2y - 1))^2, 'cross_entropy' logistic.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss_function("mse")(torch.tensor([0.0]), torch.tensor([1.0]))  # 0.5 (f - 1)^2
+    tensor([0.5000])
+    """
     if name == "mse":
         return lambda output, y: 0.5 * (output - (2.0 * y - 1.0)) ** 2
     return lambda output, y: F.binary_cross_entropy_with_logits(output, y, reduction="none")
@@ -182,7 +207,16 @@ class _Blocks:
 
 
 def kernel_route_applies(config: TrainingConfig, device) -> bool:
-    """Online SGD with batch 1 on a CPU: the Numba kernel's case."""
+    """Online SGD with batch 1 on a CPU: the Numba kernel's case.
+
+    Examples
+    --------
+    >>> from cavitykit.config import TrainingConfig
+    >>> kernel_route_applies(TrainingConfig(mode="online", batch_size=1), "cpu")
+    True
+    >>> kernel_route_applies(TrainingConfig(mode="batch"), "cpu")
+    False
+    """
     return (
         config.mode == "online"
         and config.batch_size == 1
@@ -226,6 +260,19 @@ def train_ensemble(
         Each member's mean loss over the last tenth of the steps.
     snapshot : dict or None
         ``ensemble.state()`` after ``capture_step`` steps.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> from cavitykit.imp.runner import Member, initial_network, make_task
+    >>> net = initial_network(config, 0)
+    >>> ensemble = Ensemble(net.weight[None], net.readout[None], net.mask[None], bias=net.bias[None], activation="relu")
+    >>> task, _ = make_task(config, Member("nlgp", 0), "cpu")
+    >>> before = accuracy(ensemble, [task])
+    >>> _ = train_ensemble(ensemble, [task], [0], config.training, n_steps=300)
+    >>> bool(accuracy(ensemble, [task])[0] > before[0])
+    True
     """
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
@@ -321,7 +368,17 @@ def _torch_threads(n: int):
 
 @torch.no_grad()
 def accuracy(ensemble: Ensemble, tasks: list[Task], *, chunk: int = 8192) -> np.ndarray:
-    """Each member's fraction of its test samples classified correctly (f > 0 means class 1), shape (E,)."""
+    """Each member's fraction of its test samples classified correctly (f > 0 means class 1), shape (E,).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from cavitykit.data import NLGP
+    >>> ensemble = Ensemble(np.ones((1, 2, 4)), np.ones((1, 2)), np.ones((1, 2, 4), bool), bias=np.ones((1, 2)))
+    >>> task = Task(torch.zeros(10, 4), torch.ones(10), (NLGP(4, 1.0, 1.0), NLGP(4, 2.0, 1.0)))
+    >>> accuracy(ensemble, [task])  # f > 0 everywhere: every label-1 sample right
+    array([1.])
+    """
     correct = np.zeros(ensemble.size)
     n_test = len(tasks[0].x_test)
     for start in range(0, n_test, chunk):

@@ -89,6 +89,13 @@ class RoundRecord:
     cavity_exact : ndarray of shape (n_classes, K, D), optional
     cavity_expansion : ndarray of shape (n_classes, n_orders, K, D), optional
         Together with ``cavity_exact`` when the run computes cavity effects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dataclasses
+    >>> [field.name for field in dataclasses.fields(RoundRecord)][:5]
+    ['variant', 'replicate', 'round_index', 'weight', 'mask']
     """
 
     variant: str
@@ -115,7 +122,14 @@ class RoundRecord:
 
 
 def pixel_coordinates(L: int, dim: int) -> dict:
-    """Coordinates of the ``input`` dim: ``x`` (and ``y`` in 2D) of each pixel, rows in C order."""
+    """Coordinates of the ``input`` dim: ``x`` (and ``y`` in 2D) of each pixel, rows in C order.
+
+    Examples
+    --------
+    >>> coords = pixel_coordinates(3, 2)  # a 3 x 3 torus, rows in C order
+    >>> coords["x"][1].tolist(), coords["y"][1].tolist()
+    ([0, 1, 2, 0, 1, 2, 0, 1, 2], [0, 0, 0, 1, 1, 1, 2, 2, 2])
+    """
     index = np.arange(L**dim)
     if dim == 2:
         return {"x": ("input", index % L), "y": ("input", index // L)}
@@ -139,6 +153,14 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     xarray.Dataset
         Dims ``variant``, ``replicate``, ``round`` (length 1), ``neuron`` (K), ``input`` (D),
         ``label`` (classes) and, with cavity effects, ``approx_order``.
+
+    Examples
+    --------
+    >>> from cavitykit.io.store import read_round, round_path
+    >>> from cavitykit.testing import example_run
+    >>> ds = read_round(round_path(example_run(), "nlgp", 0, 0))  # what encode_round wrote
+    >>> ds.attrs["cavitykit_schema"]
+    'cavitykit.imp.round/1'
     """
     values = {name: getattr(record, name) for name in VARIABLES if name != "sparsity"}
     values["sparsity"] = 1.0 - float(np.mean(record.mask))
@@ -177,7 +199,15 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
 
 
 def encode_booleans(dataset: xr.Dataset) -> xr.Dataset:
-    """Boolean variables as uint8 flags with CF ``flag_values``/``flag_meanings`` (netCDF has no bool)."""
+    """Boolean variables as uint8 flags with CF ``flag_values``/``flag_meanings`` (netCDF has no bool).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> encoded = encode_booleans(xr.Dataset({"mask": ("input", np.array([True, False]))}))
+    >>> encoded.mask.dtype, encoded.mask.attrs["flag_meanings"]
+    (dtype('uint8'), 'false true')
+    """
     dataset = dataset.copy()
     for name, variable in dataset.data_vars.items():
         if variable.dtype == bool:
@@ -186,7 +216,15 @@ def encode_booleans(dataset: xr.Dataset) -> xr.Dataset:
 
 
 def decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
-    """The inverse of ``encode_booleans`` (flags holding no missing value become bool again)."""
+    """The inverse of ``encode_booleans`` (flags holding no missing value become bool again).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"mask": ("input", np.array([True, False]))})
+    >>> decode_booleans(encode_booleans(ds)).mask.values
+    array([ True, False])
+    """
     for name, variable in dataset.data_vars.items():
         if variable.attrs.get("flag_meanings") == BOOLEAN_FLAG["flag_meanings"] and not variable.isnull().any():
             attrs = {key: value for key, value in variable.attrs.items() if key not in BOOLEAN_FLAG}
@@ -201,6 +239,14 @@ def decode_round(dataset: xr.Dataset, *, source: str = "dataset") -> xr.Dataset:
     ------
     ValueError
         It has no ``cavitykit_schema`` attribute of this version; ``source`` names it.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> decode_round(xr.Dataset(), source="my.nc")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     if dataset.attrs.get("cavitykit_schema") != SCHEMA:
         raise ValueError(f"{source} is not a cavitykit round file (no cavitykit_schema={SCHEMA!r} attribute)")
@@ -208,7 +254,15 @@ def decode_round(dataset: xr.Dataset, *, source: str = "dataset") -> xr.Dataset:
 
 
 def run_config(ds: xr.Dataset) -> dict:
-    """The run's config as nested dicts, parsed from the ``config`` attribute every round file carries."""
+    """The run's config as nested dicts, parsed from the ``config`` attribute every round file carries.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> run_config(open_run(example_run()))["imp"]["rounds"]
+    3
+    """
     return tomllib.loads(ds.attrs["config"])
 
 

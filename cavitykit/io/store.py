@@ -24,7 +24,13 @@ CUMULANTS_FILE = "cumulants.nc"
 
 
 def round_path(run_dir, variant: str, replicate: int, round_index: int) -> Path:
-    """``RUN/<variant>/replicate_<rr>/round_<nnn>.nc``."""
+    """``RUN/<variant>/replicate_<rr>/round_<nnn>.nc``.
+
+    Examples
+    --------
+    >>> round_path("results/quick-0123", "nlgp", 1, 4).as_posix()
+    'results/quick-0123/nlgp/replicate_01/round_004.nc'
+    """
     return Path(run_dir) / variant / f"replicate_{replicate:02d}" / f"round_{round_index:03d}.nc"
 
 
@@ -41,6 +47,15 @@ def atomic_target(path):
     """Yield a temporary path beside ``path``; on success it is flushed and renamed to ``path``.
 
     On any error (or interruption) the temporary file is removed and ``path`` is untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_target(path) as partial:
+    ...     _ = partial.write_text("done")
+    >>> path.read_text()
+    'done'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +71,16 @@ def atomic_target(path):
 
 
 def write_dataset(path, dataset: xr.Dataset) -> None:
-    """Write a Dataset (one round, or a run's cumulants) atomically: temporary name, fsync, rename."""
+    """Write a Dataset (one round, or a run's cumulants) atomically: temporary name, fsync, rename.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, xarray as xr
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.nc"
+    >>> write_dataset(path, xr.Dataset({"a": ("x", [1.0, 2.0])}))
+    >>> xr.load_dataset(path).a.values
+    array([1., 2.])
+    """
     # Encodings carried over from files read earlier would bind this file too: a string
     # coordinate kept the first round file's width and cut 'ising_clone' to 'ising'.
     dataset = dataset.drop_encoding()
@@ -71,6 +95,13 @@ def read_round(path, *, config_hash: str | None = None) -> xr.Dataset:
     ------
     ValueError
         The file is unreadable, not a cavitykit round file, or from another config.
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> ds = read_round(round_path(example_run(), "gaussian_clone", 1, 2))
+    >>> dict(ds.weight.sizes)
+    {'variant': 1, 'replicate': 1, 'round': 1, 'neuron': 8, 'input': 40}
     """
     path = Path(path)
     try:
@@ -87,7 +118,17 @@ def read_round(path, *, config_hash: str | None = None) -> xr.Dataset:
 
 
 def remove_temporaries(run_dir) -> None:
-    """Delete temporary files an interrupted writer left (never read by ``open_run``)."""
+    """Delete temporary files an interrupted writer left (never read by ``open_run``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> run_dir = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (run_dir / ".round_000.nc.4242.tmp").write_text("half")  # left by a killed writer
+    >>> remove_temporaries(run_dir)
+    >>> list(run_dir.iterdir())
+    []
+    """
     for temporary in Path(run_dir).glob("**/.*.tmp"):
         temporary.unlink(missing_ok=True)
 
@@ -115,6 +156,13 @@ def open_run(run_dir) -> xr.Dataset:
     ------
     ValueError
         Not a run directory, no complete round yet, or a round file of another config.
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())
+    >>> dict(ds.weight.sizes)
+    {'variant': 2, 'replicate': 2, 'round': 3, 'neuron': 8, 'input': 40}
     """
     run_dir = Path(run_dir)
     config_file = run_dir / CONFIG_FILE
@@ -157,5 +205,15 @@ def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
     -------
     xarray.Dataset
         ``run`` with the cumulant variables, over the rounds ``run`` holds.
+
+    Examples
+    --------
+    >>> from cavitykit.spectra import preactivation_cumulants
+    >>> from cavitykit.testing import example_run
+    >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # also written to RUN/cumulants.nc
+    >>> run = open_run(example_run()).drop_dims(["sample_set", "order"], errors="ignore")  # without them
+    >>> ds = with_cumulants(run, spectra)
+    >>> "preact_cumulant" in ds
+    True
     """
     return run.merge(cumulants, join="left", combine_attrs="override")

@@ -38,6 +38,16 @@ def receptive_fields(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> from cavitykit import analysis
+    >>> figure = receptive_fields(ds, "nlgp")
+    >>> type(figure).__name__
+    'Figure'
     """
     sel = ds.sel(variant=variant, replicate=replicate).isel(neuron=slice(0, max_units))
     rounds = np.unique(np.linspace(0, sel.sizes["round"] - 1, min(max_rounds, sel.sizes["round"])).round().astype(int))
@@ -102,6 +112,15 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> receptive_field_maps(open_run(example_run()), ("nlgp", "gaussian_clone"))  # 1D run: 2D maps only
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     side = analysis.grid_shape(ds)[0]
     rounds = sorted({int(ds["round"][0]), int(ds["round"][-1])})
@@ -153,6 +172,16 @@ def localization_and_kurtosis(summary: xr.Dataset) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> from cavitykit import analysis
+    >>> figure = localization_and_kurtosis(analysis.round_summary(ds))
+    >>> type(figure).__name__
+    'Figure'
     """
     fig = Figure(figsize=(13, 3.8))
     axes = fig.subplots(1, 3)
@@ -190,6 +219,16 @@ def delta_histograms(ds: xr.Dataset) -> Figure:
     -------
     matplotlib.figure.Figure
         One panel per variant, all rounds and replicates pooled.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> from cavitykit import analysis
+    >>> figure = delta_histograms(ds)
+    >>> type(figure).__name__
+    'Figure'
     """
     variants = ds.variant.values
     fig = Figure(figsize=(5 * len(variants), 3.6))
@@ -230,6 +269,16 @@ def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.Data
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> from cavitykit import analysis
+    >>> figure = exact_vs_expansion(ds, "nlgp")
+    >>> type(figure).__name__
+    'Figure'
     """
     sel = ds.sel(variant=variant)
     orders = sel.approx_order.values
@@ -271,6 +320,15 @@ def cumulant_spectra(ds: xr.Dataset) -> Figure:
     -------
     matplotlib.figure.Figure
         Mean |k_n / k_2^(n/2)| over replicates, sample sets and units, n >= 3, log scale.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.spectra import preactivation_cumulants
+    >>> from cavitykit.testing import example_run
+    >>> _ = preactivation_cumulants(example_run(), max_order=6)  # writes RUN/cumulants.nc
+    >>> type(cumulant_spectra(open_run(example_run()))).__name__
+    'Figure'
     """
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()

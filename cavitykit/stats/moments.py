@@ -31,6 +31,13 @@ class CentralMoments:
     mean : ndarray of shape (n_columns,)
     sums : ndarray of shape (max_order + 1, n_columns)
         ``sums[p]`` is the central power sum of order p; ``sums[0] == count``, ``sums[1] == 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> state = central_moments(np.array([[1.0], [2.0], [3.0]]), 2)
+    >>> state.count, state.mean, state.sums[2]  # central sum of squares: 2
+    (array([3.]), array([2.]), array([2.]))
     """
 
     count: np.ndarray
@@ -47,6 +54,14 @@ def recentre(sums: np.ndarray, offset: np.ndarray, axis: int = 0) -> np.ndarray:
 
     ``out[p] = sum_k C(p, k) sums[p - k] (-offset)^k`` along ``axis``, the axis
     whose index is the power (0..R, ``sums[0]`` the count).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0, 4.0])
+    >>> about_zero = np.array([[x.size], [x.sum()], [(x**2).sum()]])  # power sums about 0, orders 0..2
+    >>> recentre(about_zero, np.array([1.0]))[:, 0]  # about 1: sums of (x - 1)^r
+    array([ 3.,  4., 10.])
     """
     sums = np.moveaxis(sums, axis, 0)
     out = np.empty_like(sums)
@@ -68,7 +83,16 @@ def _recentre_into(out: np.ndarray, sums: np.ndarray, offset) -> None:
 
 
 def merge(a: CentralMoments, b: CentralMoments) -> CentralMoments:
-    """Exact union of two states over the same columns (Pebay's pairwise update)."""
+    """Exact union of two states over the same columns (Pebay's pairwise update).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((100, 2))
+    >>> both = merge(central_moments(x[:40], 4), central_moments(x[40:], 4))
+    >>> bool(np.allclose(both.sums, central_moments(x, 4).sums))
+    True
+    """
     if a.sums.shape != b.sums.shape:
         raise ValueError(f"cannot merge moment states of shapes {a.sums.shape} and {b.sums.shape}")
     count = a.count + b.count
@@ -83,7 +107,15 @@ def merge(a: CentralMoments, b: CentralMoments) -> CentralMoments:
 
 
 def as_sample_matrix(name: str, x, axis) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Move ``axis`` to the front and flatten the rest: (n_samples, n_columns), C-contiguous."""
+    """Move ``axis`` to the front and flatten the rest: (n_samples, n_columns), C-contiguous.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> matrix, rest = as_sample_matrix("x", np.zeros((2, 5, 3)), axis=1)
+    >>> matrix.shape, rest
+    ((5, 6), (2, 3))
+    """
     x = as_real_array(name, x)
     if x.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension, got a scalar")
@@ -127,6 +159,13 @@ def central_moments(x2d: np.ndarray, max_order: int, nan_policy: str = "propagat
     for the affected columns, 'raise' raises ValueError, 'omit' drops them per
     column.  Detection costs nothing on clean data: it looks only at columns
     whose sums came out non-finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> state = central_moments(np.array([[0.0, 1.0], [2.0, 3.0]]), 2)
+    >>> state.mean, state.sums[2]
+    (array([1., 2.]), array([2., 2.]))
     """
     check_choice("nan_policy", nan_policy, NAN_POLICIES)
     max_order = check_int("max_order", max_order, minimum=1, maximum=MAX_ORDER)
@@ -156,6 +195,14 @@ def mixed_central_moments(x2d: np.ndarray, y2d: np.ndarray, max_order: int):
     sums : ndarray of shape (max_order + 1, max_order + 1, n_columns)
         ``sums[a, b] = sum_i (x_i - mean_x)^a (y_i - mean_y)^b`` for ``a + b <= max_order``
         (zero above the anti-diagonal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[0.0], [1.0], [2.0]])
+    >>> mean_x, mean_y, sums = mixed_central_moments(x, -x, 2)
+    >>> float(sums[1, 1, 0])  # sum (x - xbar)(y - ybar) = -2
+    -2.0
     """
     shift_x, shift_y = _pilot_shift(x2d), _pilot_shift(y2d)
     sums = _kernels.shifted_mixed_power_sums(x2d, y2d, shift_x, shift_y, max_order).sum(axis=0)

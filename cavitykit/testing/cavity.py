@@ -36,6 +36,13 @@ def brute_force_cavity(weights, inputs, *, statistic="excess_kurtosis", mask=Non
     Returns
     -------
     ndarray of shape (K, D), NaN at pruned weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> brute_force_cavity(rng.standard_normal((2, 5)), rng.uniform(-1, 1, (1000, 5))).shape
+    (2, 5)
     """
     weights = np.asarray(weights, dtype=np.float64)
     mask = weights != 0 if mask is None else np.asarray(mask, dtype=bool)
