@@ -337,7 +337,7 @@ def claim_localization(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
     >>> claim = claim_localization(round_summary(ds), ("nlgp", "gaussian_clone"))
-    >>> bool(claim.supported) in (True, False)
+    >>> bool(claim.supported) == bool(claim.ipr_ratio >= IPR_RATIO and claim.clone_ipr_excess <= CLONE_IPR_EXCESS)
     True
     """
     model, clone = _split_pair(summary, pair)
@@ -382,7 +382,8 @@ def claim_kurtosis(summary: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
     >>> claim = claim_kurtosis(round_summary(ds), ("nlgp", "gaussian_clone"))
-    >>> bool(claim.supported) in (True, False)
+    >>> grows = claim.increase > GROWTH_SE * claim.se and claim.trend > TREND
+    >>> bool(claim.supported) == bool(grows and claim.clone_max < CLONE_NOISE_MULTIPLE * claim.noise)
     True
     """
     model, clone = _split_pair(summary, pair)
@@ -431,7 +432,8 @@ def claim_cavity(groups: xr.Dataset, source: str) -> xr.Dataset:
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
     >>> claim = claim_cavity(cavity_groups(ds), "nlgp")
-    >>> bool(claim.supported) in (True, False)
+    >>> pruned, kept, random = claim.fraction_raising.values
+    >>> bool(claim.supported) == bool(pruned - claim.margin > max(kept, random))
     True
     """
     model = groups.sel(variant=source, drop=True)

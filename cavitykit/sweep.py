@@ -103,9 +103,11 @@ def run_sweep(path, out, *, scheduler: str | None = None, workers: int = 2, devi
     >>> _ = (folder / "scan.toml").write_text(
     ...     'base = "quick"\\n[grid]\\n"data.gain" = [1.0, 3.0]\\n"replicates" = [1]\\n"imp.rounds" = [1]\\n'
     ...     '"training.steps" = [20]\\n"analysis.n_heldout" = [500]\\n"analysis.cavity" = [false]\\n')
-    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1)  # doctest: +SKIP
-    >>> len(runs)  # doctest: +SKIP
-    2
+    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1)  # doctest: +ELLIPSIS
+    done: ... replicate 0
+    ...
+    >>> len(runs), all((run / "config.toml").exists() for run in runs)
+    (2, True)
     """
     from dask.distributed import Client, LocalCluster, as_completed
 

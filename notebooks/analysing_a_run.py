@@ -1,26 +1,19 @@
 # %% [markdown]
 # # Analysing an IMP run
 #
-# A small run made here in seconds (the same code path as `cavitykit run`), opened with `open_run`: one
-# labelled dataset over variants, replicates and rounds. Select, compare the cavity expansion with exact
-# ablation, and draw what IMP does to the receptive fields and to the kurtosis.
+# `cavitykit.testing.example_run()` makes a small run in seconds (the quick preset cut down to 2 replicates
+# and 3 rounds, through the same code as `cavitykit run`); point `open_run` at your own run directory
+# instead, e.g. one made by `cavitykit run --preset quick --out results`. One labelled dataset over variants,
+# replicates and rounds: select, compare the cavity expansion with exact ablation, and draw what IMP does
+# to the kurtosis.
 
 # %%
-import tempfile
-
 import matplotlib.pyplot as plt
 
 from cavitykit import analysis, open_run
-from cavitykit.config import config_from_dict, load_preset
-from cavitykit.imp import run
+from cavitykit.testing import example_run
 
-settings = load_preset("quick").to_dict()
-settings["replicates"] = 2
-settings["data"] |= {"n_train": 2000, "n_test": 1000}
-settings["training"] |= {"steps": 400}
-settings["imp"] |= {"rounds": 4}
-settings["analysis"] |= {"n_heldout": 4000}
-run_dir = run(config_from_dict(settings), tempfile.mkdtemp(), progress=False)
+run_dir = example_run()
 
 # %% [markdown]
 # Every round of every (variant, replicate), lazily loaded; torch is not needed to read it.

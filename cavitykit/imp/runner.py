@@ -514,15 +514,11 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
 
     Examples
     --------
-    >>> import tempfile
-    >>> from cavitykit import open_run
-    >>> from cavitykit.config import config_from_dict
-    >>> config = config_from_dict({"replicates": 1, "training": {"steps": 50}, "imp": {"rounds": 2},
-    ...                            "data": {"n_train": 200, "n_test": 200}, "analysis": {"n_heldout": 1000}})
-    >>> run_dir = run(config, tempfile.mkdtemp(), progress=False)  # doctest: +ELLIPSIS
-    nlgp ...
-    >>> dict(open_run(run_dir).weight.sizes)
-    {'variant': 2, 'replicate': 1, 'round': 2, 'neuron': 8, 'input': 40}
+    >>> from cavitykit.config import load_config
+    >>> from cavitykit.testing import example_run
+    >>> config = load_config(example_run() / "config.toml")
+    >>> run(config, example_run(), progress=False) == example_run()  # complete: resuming trains nothing
+    True
     """
     if group_size is not None:
         check_int("group_size", group_size, minimum=1)

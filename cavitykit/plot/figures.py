@@ -44,7 +44,6 @@ def receptive_fields(
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> from cavitykit import analysis
     >>> figure = receptive_fields(ds, "nlgp")
     >>> type(figure).__name__
     'Figure'
@@ -225,7 +224,6 @@ def delta_histograms(ds: xr.Dataset) -> Figure:
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> from cavitykit import analysis
     >>> figure = delta_histograms(ds)
     >>> type(figure).__name__
     'Figure'
@@ -275,7 +273,6 @@ def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.Data
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> from cavitykit import analysis
     >>> figure = exact_vs_expansion(ds, "nlgp")
     >>> type(figure).__name__
     'Figure'
