@@ -5,7 +5,7 @@ netCDF, and the cavity method (exact and analytic leave-one-weight-out effects).
 """
 
 from cavitykit._version import __version__
-from cavitykit.io import open_run
+from cavitykit.io import open_run, open_sweep
 from cavitykit.stats import MomentAccumulator, cumulant_spectrum, joint_kstats, kstat, kstats, kstatvar, kurtosis, skew
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "kstatvar",
     "kurtosis",
     "open_run",
+    "open_sweep",
     "skew",
 ]

@@ -89,10 +89,22 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from cavitykit.sweep import run_sweep
+    from cavitykit.sweep import SweepFailed, run_sweep
 
-    run_dirs = run_sweep(args.sweep, args.out, scheduler=args.scheduler, workers=args.workers, device=args.device)
-    print(f"{len(run_dirs)} run directories under {args.out}")
+    try:
+        run_dirs = run_sweep(
+            args.sweep,
+            args.out,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            device=args.device,
+            retries=args.retries,
+            progress=not args.quiet,
+        )
+    except SweepFailed as error:
+        print(f"cavitykit sweep: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(run_dirs)} run directories under {args.out}; open them with cavitykit.open_sweep({str(args.out)!r})")
     return 0
 
 
@@ -151,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="a running dask scheduler, e.g. tcp://host:8786")
     sweep.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     sweep.add_argument("--device", default="cpu", help="training device on the workers (default cpu)")
+    sweep.add_argument("--retries", type=int, default=2, help="retries of a task that raises (default 2)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=_sweep)
 
     bench = commands.add_parser("bench", help="side-by-side ratio benchmarks against the named peers")

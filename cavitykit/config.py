@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cavitykit._toml import toml_value
 from cavitykit._validation import check_choice, check_int, check_real
 from cavitykit.fcn import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
 from cavitykit.variants import DEFAULT_VARIANTS, RING_ONLY, VARIANTS
@@ -323,23 +324,6 @@ class RunConfig:
         """sha256 of the canonical JSON of the config (the run directory's name)."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def toml_value(value) -> str:
-    """A Python value as a TOML literal (strings, booleans, numbers, lists).
-
-    Examples
-    --------
-    >>> toml_value([1.0, 3.0]), toml_value(True), toml_value("erf")
-    ('[1.0, 3.0]', 'true', '"erf"')
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
 
 
 _SECTIONS = {

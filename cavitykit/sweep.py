@@ -9,20 +9,25 @@ A sweep file names a base config (a preset or a TOML file) and a grid of dotted 
     "data.gain" = [1.0, 3.0, 10.0]
     "imp.prune_fraction" = [0.2, 0.3]
 
-Every point of the Cartesian product is an ordinary run directory ``OUT/<name>-<hash>``; every
-(point, variant, replicate) is one dask task writing its own round files, so tasks never share a
-file, a killed sweep resumes like a single run, and finished rounds are never recomputed.
+Every point of the Cartesian product is an ordinary run directory ``OUT/<name>-<hash>``, listed
+with its values in ``OUT/<name>-sweep.toml`` (``cavitykit.io.sweeps``); every (point, variant,
+replicate) is one dask task writing its own round files, so tasks never share a file, a killed
+sweep or worker resumes like a single run, and finished rounds are never recomputed.
+``cavitykit.open_sweep(OUT)`` reads them all as one Dataset.
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from cavitykit._validation import check_int
-from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml, toml_value
-from cavitykit.imp.runner import Member, Progress, prepare_run_directory, run_directory, run_members
-from cavitykit.io import atomic_target
+from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml
+from cavitykit.imp.runner import Member, prepare_run_directory, run_directory, run_members
+from cavitykit.io import write_sweep_index
 
 SWEEP_KEYS = {"name", "base", "base_file", "grid"}
 
@@ -75,26 +80,82 @@ def _assign(settings: dict, dotted: str, value) -> None:
 
 
 def _run_task(config: RunConfig, run_dir: str, variant: str, replicate: int, device) -> str:
-    """One (grid point, variant, replicate) on a worker, single-threaded so workers do not oversubscribe."""
+    """One (grid point, variant, replicate) on a worker, single-threaded so workers do not oversubscribe.
+
+    It trains only the rounds whose files are missing, so a retry (or a rerun of the sweep)
+    continues where a killed worker stopped.
+    """
     import torch
 
     torch.set_num_threads(1)
-    run_members(config, Path(run_dir), [Member(variant, replicate)], device, Progress(enabled=False))
+    run_members(config, Path(run_dir), [Member(variant, replicate)], device)
     return f"{run_dir} {variant} replicate {replicate}"
 
 
-def run_sweep(path, out, *, scheduler: str | None = None, workers: int = 2, device: str | None = "cpu") -> list[Path]:
+class SweepFailed(RuntimeError):
+    """Some tasks of a sweep failed after their retries; ``failures`` maps each task to its error.
+
+    Examples
+    --------
+    >>> error = SweepFailed({"scan-0a1b/nlgp/replicate_00": "ValueError: bad"}, n_tasks=4)
+    >>> print(error)
+    1 of 4 sweep tasks failed (the others are complete; rerun the sweep to retry):
+      scan-0a1b/nlgp/replicate_00: ValueError: bad
+    """
+
+    def __init__(self, failures: dict[str, str], n_tasks: int):
+        self.failures = failures
+        lines = [f"  {task}: {reason}" for task, reason in failures.items()]
+        super().__init__(
+            f"{len(failures)} of {n_tasks} sweep tasks failed (the others are complete; rerun the sweep to retry):\n"
+            + "\n".join(lines)
+        )
+
+
+def run_sweep(
+    path,
+    out,
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    device: str | None = "cpu",
+    retries: int = 2,
+    progress: bool = True,
+) -> list[Path]:
     """Run every grid point of a sweep on a dask cluster; return the run directories.
+
+    Every (grid point, variant, replicate) is one task; a task that raises is retried
+    ``retries`` times, and one whose worker dies is rescheduled by dask on another worker.
+    Either way it resumes from the round files already written, so no finished round is
+    computed twice.  Open the results, even while the sweep runs, with ``cavitykit.open_sweep``.
 
     Parameters
     ----------
-    path : sweep file
-    out : results root
+    path : str or Path
+        Sweep file (``load_sweep``).
+    out : str or Path
+        Results root: one run directory per grid point and the index ``<name>-sweep.toml``.
     scheduler : str, optional
         Address of a running dask scheduler (``tcp://host:8786``); by default a
         ``LocalCluster`` with ``workers`` single-threaded worker processes.
+    workers : int
+        Worker processes of the ``LocalCluster``.
     device : str, optional
         Training device on the workers ('cpu' by default; None picks CUDA when present).
+    retries : int
+        Retries of a task that raises.
+    progress : bool
+        A progress bar over the tasks (tqdm, on stderr).
+
+    Returns
+    -------
+    list of Path
+        The run directories, in grid order.
+
+    Raises
+    ------
+    SweepFailed
+        After every task has finished or failed, if any failed; it lists each with its error.
 
     Examples
     --------
@@ -103,37 +164,43 @@ def run_sweep(path, out, *, scheduler: str | None = None, workers: int = 2, devi
     >>> _ = (folder / "scan.toml").write_text(
     ...     'base = "quick"\\n[grid]\\n"data.gain" = [1.0, 3.0]\\n"replicates" = [1]\\n"imp.rounds" = [1]\\n'
     ...     '"training.steps" = [20]\\n"analysis.n_heldout" = [500]\\n"analysis.cavity" = [false]\\n')
-    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1)  # doctest: +ELLIPSIS
-    done: ... replicate 0
-    ...
+    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1, progress=False)
     >>> len(runs), all((run / "config.toml").exists() for run in runs)
     (2, True)
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
     workers = check_int("workers", workers, minimum=1)
+    retries = check_int("retries", retries, minimum=0)
     name, configs, points = load_sweep(path)
     run_dirs = []
     for config in configs:
         run_dir = run_directory(config, out)
         prepare_run_directory(config, run_dir)
         run_dirs.append(run_dir)
-    index = [f"# grid points of sweep {name!r}: run directory = its values"]
-    for run_dir, point in zip(run_dirs, points, strict=True):
-        values = ", ".join(f"{toml_value(key)} = {toml_value(value)}" for key, value in point.items())
-        index.append(f"{toml_value(run_dir.name)} = {{ {values} }}")
-    with atomic_target(Path(out) / f"{name}-sweep.toml") as temporary:
-        temporary.write_text("\n".join(index) + "\n")
+    write_sweep_index(out, name, run_dirs, points)
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-    with Client(scheduler or cluster) as client:
-        futures = [
-            client.submit(_run_task, config, str(run_dir), variant, replicate, device, pure=False)
-            for config, run_dir in zip(configs, run_dirs, strict=True)
-            for replicate in range(config.replicates)
-            for variant in config.variants
-        ]
-        for future in as_completed(futures):
-            print(f"done: {future.result()}", flush=True)
-    if cluster is not None:
-        cluster.close()
+    failures = {}
+    try:
+        with Client(scheduler or cluster) as client:
+            tasks = {}
+            for config, run_dir in zip(configs, run_dirs, strict=True):
+                for replicate in range(config.replicates):
+                    for variant in config.variants:
+                        task = f"{run_dir.name}/{variant}/replicate_{replicate:02d}"
+                        arguments = (config, str(run_dir), variant, replicate, device)
+                        future = client.submit(_run_task, *arguments, key=task, pure=False, retries=retries)
+                        tasks[future] = task
+            with tqdm(total=len(tasks), desc=f"sweep {name}", unit="task", disable=not progress) as bar:
+                for future in as_completed(tasks):
+                    if future.status == "error":
+                        error = future.exception()
+                        failures[tasks[future]] = f"{type(error).__name__}: {error}"
+                        tqdm.write(f"failed: {tasks[future]}: {failures[tasks[future]]}", file=sys.stderr)
+                    bar.update(1)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    if failures:
+        raise SweepFailed(failures, len(tasks))
     return run_dirs

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from cavitykit._validation import check_choice, check_int
-from cavitykit.data.nlgp import DTYPES, _check_sample_args
+from cavitykit.data._base import DTYPES, check_sample_args
 from cavitykit.stats import kstats
 
 # Natural photographs and textures bundled in the scikit-image wheel.
@@ -210,7 +210,7 @@ class ImagePatches:
 
     def sample(self, P, rng) -> np.ndarray:
         """P standardized patches, ndarray of shape (P, size**2), rows in C order."""
-        P, rng = _check_sample_args(P, rng)
+        P, rng = check_sample_args(P, rng)
         flat = rng.integers(0, self._positions.sum(), size=P)
         which = np.searchsorted(np.cumsum(self._positions), flat, side="right")
         offset = flat - np.concatenate([[0], np.cumsum(self._positions)])[which]

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from cavitykit._validation import check_int, check_real
+from cavitykit.data._base import TorusModel, check_sample_args
 from cavitykit.data._kernels import heat_bath_chains
-from cavitykit.data.nlgp import _check_sample_args, _TorusModel, cumulants_from_raw_moments
+from cavitykit.data.nlgp import cumulants_from_raw_moments
 
 
 def ising_correlation_length(temperature: float) -> float:
@@ -75,7 +76,7 @@ def periodic_autocorrelation(X: np.ndarray, shape: tuple[int, ...]) -> np.ndarra
     return np.fft.irfftn(power, s=shape, axes=tuple(range(len(shape)))) / np.prod(shape)
 
 
-class Ising(_TorusModel):
+class Ising(TorusModel):
     """Zero-field Ising model on a periodic ring (dim=1) or L x L torus (dim=2).
 
     Heat-bath (Glauber) single-spin updates in sequential sweeps, a
@@ -152,7 +153,7 @@ class Ising(_TorusModel):
 
     def sample(self, P, rng) -> np.ndarray:
         """P spin configurations, ndarray of shape (P, D) with entries +-1."""
-        P, rng = _check_sample_args(P, rng)
+        P, rng = check_sample_args(P, rng)
         n_keep = -(-P // self.n_chains)
         seeds = rng.integers(1, 2**64 - 1, size=self.n_chains, dtype=np.uint64, endpoint=True)
         spins = 2 * rng.integers(0, 2, size=(self.n_chains, self.D), dtype=np.int64) - 1

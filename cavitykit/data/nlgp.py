@@ -17,15 +17,14 @@ import numpy as np
 import scipy.integrate
 import scipy.special
 
-from cavitykit._validation import check_choice, check_generator, check_int, check_real
+from cavitykit._validation import check_int, check_real
+from cavitykit.data._base import TorusModel, check_sample_args
 from cavitykit.data._circulant import (
     circulant_from_kernel,
     kernel_eigenvalues,
     ring_distance,
     sample_circulant,
 )
-
-DTYPES = ("float32", "float64")
 
 
 def gain_normalization(gain: float) -> float:
@@ -66,10 +65,6 @@ def nlgp_nonlinearity(z: np.ndarray, gain: float) -> np.ndarray:
         return z
     slope, scale = nonlinearity_parameters(gain)
     return scipy.special.erf(z * np.asarray(slope, dtype=z.dtype)) * np.asarray(scale, dtype=z.dtype)
-
-
-def _check_sample_args(n_samples, rng) -> tuple[int, np.random.Generator]:
-    return check_int("P", n_samples, minimum=1), check_generator("rng", rng)
 
 
 def marginal_cumulants(gain: float, max_order: int = 8) -> np.ndarray:
@@ -123,34 +118,7 @@ def cumulants_from_raw_moments(raw: np.ndarray) -> np.ndarray:
     return kappa[1:]
 
 
-class _TorusModel:
-    """Common geometry of models living on a ring (dim=1) or an L x L torus (dim=2)."""
-
-    name = "model"
-
-    def __init__(self, L, *, dim=1, dtype="float64"):
-        self.L = check_int("L", L, minimum=2)
-        if isinstance(dim, bool) or dim not in (1, 2):
-            raise ValueError(f"dim must be 1 or 2, got {dim!r}")
-        self.dim = int(dim)
-        self.dtype = np.dtype(check_choice("dtype", np.dtype(dtype).name, DTYPES))
-
-    @property
-    def D(self) -> int:
-        """Input dimension: L (ring) or L^2 (torus)."""
-        return self.L**self.dim
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Image shape: (L,) or (L, L)."""
-        return (self.L,) * self.dim
-
-    def describe(self) -> dict:
-        """Flat description of the model (goes into netCDF attributes)."""
-        return {"data_model": self.name, "L": self.L, "dim": self.dim, "D": self.D, "dtype": self.dtype.name}
-
-
-class NLGP(_TorusModel):
+class NLGP(TorusModel):
     """Nonlinear Gaussian process NLGP(xi, g) on a ring (dim=1) or torus (dim=2).
 
     Parameters
@@ -216,7 +184,7 @@ class NLGP(_TorusModel):
 
     def sample(self, P, rng) -> np.ndarray:
         """P independent images, ndarray of shape (P, D), rows in C order of ``shape``."""
-        P, rng = _check_sample_args(P, rng)
+        P, rng = check_sample_args(P, rng)
         slope, scale = nonlinearity_parameters(self.gain)
         return sample_circulant(self.latent_eigenvalues, P, rng, self.dtype, gain=slope, scale=scale)
 
@@ -224,7 +192,7 @@ class NLGP(_TorusModel):
         return super().describe() | {"xi": self.xi, "gain": self.gain}
 
 
-class IndependentPixels(_TorusModel):
+class IndependentPixels(TorusModel):
     """NLGP marginals with no spatial correlation: x_i = f(z_i), z_i i.i.d. N(0, 1).
 
     The setting in which the independent-input cavity theory is exact
@@ -257,7 +225,7 @@ class IndependentPixels(_TorusModel):
         return marginal_cumulants(self.gain, max_order)
 
     def sample(self, P, rng) -> np.ndarray:
-        P, rng = _check_sample_args(P, rng)
+        P, rng = check_sample_args(P, rng)
         return nlgp_nonlinearity(rng.standard_normal((P, self.D), dtype=self.dtype), self.gain)
 
     def describe(self) -> dict:
@@ -325,7 +293,7 @@ class GaussianClone:
 
     def sample(self, P, rng) -> np.ndarray:
         """P samples, ndarray of shape (P, D)."""
-        P, rng = _check_sample_args(P, rng)
+        P, rng = check_sample_args(P, rng)
         if self._eigenvalues is not None:
             return sample_circulant(self._eigenvalues, P, rng, self.dtype)
         noise = rng.standard_normal((P, self.D), dtype=self.dtype)

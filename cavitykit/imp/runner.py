@@ -12,13 +12,13 @@ weights.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
+from tqdm import tqdm
 
 from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
@@ -320,44 +320,6 @@ def _unstack(state: dict[str, torch.Tensor], index: int, like: Network) -> Netwo
     return Network(member("weight"), member("readout"), like.mask, member("bias"), like.readout_mask)
 
 
-@dataclass
-class Progress:
-    """A one-line progress bar on stderr plus a summary line per round.
-
-    Examples
-    --------
-    >>> import io
-    >>> progress = Progress(enabled=False)
-    >>> progress.enabled
-    False
-    """
-
-    enabled: bool = True
-    stream: object = sys.stderr
-
-    def steps(self, label: str, n_steps: int) -> Callable[[int], None] | None:
-        if not self.enabled:
-            return None
-        every = max(1, n_steps // 20)
-
-        def update(step):
-            if step % every == 0 or step == n_steps:
-                filled = 20 * step // n_steps
-                print(
-                    f"\r  {label} [{'#' * filled}{'.' * (20 - filled)}] step {step}/{n_steps}",
-                    end="",
-                    file=self.stream,
-                    flush=True,
-                )
-
-        return update
-
-    def summary(self, line: str) -> None:
-        if self.enabled:
-            print("\r" + " " * 78 + "\r", end="", file=self.stream)
-        print(line, flush=True)
-
-
 class _Round:
     """The rounds of a run's members: which are missing, where each starts, the members' data."""
 
@@ -388,7 +350,7 @@ class _Round:
         return self.data[member]
 
 
-def train_round(rounds: _Round, group: list[Member], round_index: int, progress: Progress) -> None:
+def train_round(rounds: _Round, group: list[Member], round_index: int, progress: bool) -> None:
     """Train ``group`` together for one round, then prune, measure and write each member's round.
 
     Examples
@@ -408,15 +370,17 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
     steps = config.training.steps
     n_steps = steps if round_index == 0 else steps - config.imp.rewind_step
     capture = (config.imp.rewind_step or None) if round_index == 0 else None
-    train_loss, snapshot = train_ensemble(
-        ensemble,
-        tasks,
-        [seed(config.seed, m.replicate, Stream.ORDER, round_index) for m in group],
-        config.training,
-        n_steps=n_steps,
-        capture_step=capture,
-        progress=progress.steps(f"round {round_index + 1}/{n_rounds}, {len(group)} networks", n_steps),
-    )
+    label = f"round {round_index + 1}/{n_rounds}, {len(group)} networks"
+    with tqdm(total=n_steps, desc=label, unit="step", leave=False, disable=not progress) as bar:
+        train_loss, snapshot = train_ensemble(
+            ensemble,
+            tasks,
+            [seed(config.seed, m.replicate, Stream.ORDER, round_index) for m in group],
+            config.training,
+            n_steps=n_steps,
+            capture_step=capture,
+            progress=lambda done: bar.update(done - bar.n),
+        )
     test_accuracy = accuracy(ensemble, tasks)
     trained = ensemble.state()
     for e, member in enumerate(group):
@@ -452,20 +416,24 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
         )
         description = task.models[0].describe()
         write_dataset(rounds.path(member, round_index), encode_round(record, config, data_description=description))
-        progress.summary(
+        tqdm.write(
             f"{member.variant:15s} rep {member.replicate} round {round_index}: "
             f"sparsity {1.0 - float(record.mask.mean()):.3f}  test acc {record.test_accuracy:.3f}  "
             f"mean IPR {float(np.nanmean(record.ipr)):.4f}  "
-            f"mean |kurt| {float(np.nanmean(np.abs(record.preact_excess_kurtosis))):.3f} (per class)"
+            f"mean |kurt| {float(np.nanmean(np.abs(record.preact_excess_kurtosis))):.3f} (per class)",
+            file=sys.stdout,
         )
         readout_mask = None if start.readout_mask is None else start.readout_mask & ~pruned[1][0]
         rounds.starts[member] = Start(start.rewind, network.mask & ~pruned[0], readout_mask)
 
 
 def run_members(
-    config: RunConfig, run_dir: Path, members: list[Member] | None, device, progress: Progress, group_size=None
+    config: RunConfig, run_dir: Path, members: list[Member] | None, device, *, progress: bool = False, group_size=None
 ) -> None:
     """Every missing round of ``members`` (default: all of the run), trained ``group_size`` at a time.
+
+    A progress bar (tqdm, on stderr) follows the training steps when ``progress``; a summary
+    line per member and round goes to stdout either way.
 
     Examples
     --------
@@ -476,7 +444,7 @@ def run_members(
     ...                            "data": {"n_train": 200, "n_test": 200}, "analysis": {"n_heldout": 1000}})
     >>> run_dir = run_directory(config, tempfile.mkdtemp())
     >>> prepare_run_directory(config, run_dir)
-    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu", Progress(enabled=False))  # doctest: +ELLIPSIS
+    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu")  # doctest: +ELLIPSIS
     nlgp ...
     >>> open_run(run_dir).variant.values.tolist()  # only the member asked for
     ['nlgp']
@@ -525,5 +493,5 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     device = resolve_device(device)
     run_dir = run_directory(config, out)
     prepare_run_directory(config, run_dir)
-    run_members(config, run_dir, None, device, Progress(enabled=progress), group_size)
+    run_members(config, run_dir, None, device, progress=progress, group_size=group_size)
     return run_dir

@@ -1,7 +1,7 @@
 """Run store: the only package that touches netCDF files (through xarray's netcdf4 engine).
 
 ``schema`` defines what a round file holds; ``store`` where files live and how they are written
-and combined.  Neither imports torch or the IMP engine.
+and combined; ``sweeps`` how a sweep's runs are indexed and opened together.  Neither imports torch or the IMP engine.
 """
 
 from cavitykit.io.schema import SCHEMA, VARIABLES, RoundRecord, encode_round, grid_shape, run_config
@@ -16,6 +16,7 @@ from cavitykit.io.store import (
     with_cumulants,
     write_dataset,
 )
+from cavitykit.io.sweeps import open_sweep, read_sweep_index, write_sweep_index
 
 __all__ = [
     "CONFIG_FILE",
@@ -27,10 +28,13 @@ __all__ = [
     "encode_round",
     "grid_shape",
     "open_run",
+    "open_sweep",
     "read_round",
+    "read_sweep_index",
     "remove_temporaries",
     "round_path",
     "run_config",
     "with_cumulants",
     "write_dataset",
+    "write_sweep_index",
 ]

@@ -226,7 +226,9 @@ def decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
     array([ True, False])
     """
     for name, variable in dataset.data_vars.items():
-        if variable.attrs.get("flag_meanings") == BOOLEAN_FLAG["flag_meanings"] and not variable.isnull().any():
+        # Integer flags (as read from a file) cannot be missing; after an outer join they may be.
+        holds_missing = not np.issubdtype(variable.dtype, np.integer) and variable.isnull().any()
+        if variable.attrs.get("flag_meanings") == BOOLEAN_FLAG["flag_meanings"] and not holds_missing:
             attrs = {key: value for key, value in variable.attrs.items() if key not in BOOLEAN_FLAG}
             dataset[name] = variable.astype(bool).assign_attrs(attrs)
     return dataset

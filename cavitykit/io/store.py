@@ -88,8 +88,10 @@ def write_dataset(path, dataset: xr.Dataset) -> None:
         encode_booleans(dataset).to_netcdf(temporary, engine=ENGINE, format="NETCDF4")
 
 
-def read_round(path, *, config_hash: str | None = None) -> xr.Dataset:
+def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> xr.Dataset:
     """Load one round file, checking that it is a cavitykit round (of the given config).
+
+    With ``lazy`` the variables are dask arrays read from the file when computed.
 
     Raises
     ------
@@ -105,8 +107,11 @@ def read_round(path, *, config_hash: str | None = None) -> xr.Dataset:
     """
     path = Path(path)
     try:
-        with xr.open_dataset(path, engine=ENGINE) as handle:
-            dataset = handle.load()
+        if lazy:
+            dataset = xr.open_dataset(path, engine=ENGINE, chunks={})
+        else:
+            with xr.open_dataset(path, engine=ENGINE) as handle:
+                dataset = handle.load()
     except (OSError, ValueError, RuntimeError) as error:
         raise ValueError(f"{str(path)!r} is not a readable netCDF4 file ({error})") from None
     dataset = decode_round(dataset, source=repr(str(path)))
@@ -133,7 +138,7 @@ def remove_temporaries(run_dir) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def open_run(run_dir) -> xr.Dataset:
+def open_run(run_dir, *, lazy: bool = False) -> xr.Dataset:
     """All complete rounds of a run as one Dataset.
 
     Dims ``variant``, ``replicate``, ``round``, ``neuron``, ``input``, ``label`` (and
@@ -146,6 +151,8 @@ def open_run(run_dir) -> xr.Dataset:
     ----------
     run_dir : str or Path
         A run directory written by ``cavitykit run``.
+    lazy : bool
+        Dask arrays read from the files when computed, instead of loading every round now.
 
     Returns
     -------
@@ -172,7 +179,7 @@ def open_run(run_dir) -> xr.Dataset:
     if not files:
         raise ValueError(f"run directory {str(run_dir)!r} holds no complete round yet")
     config = tomllib.loads(config_file.read_text())
-    rounds = [_of_config(read_round(path), config, path) for path in files]
+    rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in files]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
     cumulants = run_dir / CUMULANTS_FILE

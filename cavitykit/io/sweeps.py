@@ -1,0 +1,176 @@
+"""A sweep's runs as one Dataset: the index file that maps run directories to grid points, and ``open_sweep``.
+
+``cavitykit sweep`` writes ``OUT/<name>-sweep.toml`` before any task starts::
+
+    "scan-0123456789ab" = { "data.gain" = 1.0, "imp.prune_fraction" = 0.2 }
+
+one line per grid point, its run directory beside the file.  ``open_sweep`` reads the index and
+every round file written so far, lazily (dask arrays), so a sweep can be opened while it runs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cavitykit._toml import toml_value
+from cavitykit.io.store import CONFIG_FILE, ROUND_GLOB, atomic_target, open_run
+
+INDEX_SUFFIX = "-sweep.toml"
+
+
+def write_sweep_index(out, name: str, run_dirs: list[Path], points: list[dict]) -> Path:
+    """Write ``out/<name>-sweep.toml``: each grid point's run directory (a name under ``out``) and values.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> points = [{"data.gain": 1.0}, {"data.gain": 3.0}]
+    >>> path = write_sweep_index(out, "scan", [out / "scan-aa", out / "scan-bb"], points)
+    >>> read_sweep_index(path)
+    {'scan-aa': {'data.gain': 1.0}, 'scan-bb': {'data.gain': 3.0}}
+    """
+    lines = [f"# grid points of sweep {name!r}: run directory = its values"]
+    for run_dir, point in zip(run_dirs, points, strict=True):
+        values = ", ".join(f"{toml_value(key)} = {toml_value(value)}" for key, value in point.items())
+        lines.append(f"{toml_value(Path(run_dir).name)} = {{ {values} }}")
+    path = Path(out) / f"{name}{INDEX_SUFFIX}"
+    with atomic_target(path) as temporary:
+        temporary.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_sweep_index(path) -> dict[str, dict]:
+    """The grid points of a sweep index file: {run directory name: {dotted key: value}}.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan-sweep.toml"
+    >>> _ = path.write_text('"scan-aa" = { "data.xi" = [1.0, 3.0] }\\n')
+    >>> read_sweep_index(path)
+    {'scan-aa': {'data.xi': [1.0, 3.0]}}
+    """
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{str(path)!r} is not a readable sweep index ({error})") from None
+
+
+def find_sweep_index(path, name: str | None = None) -> Path:
+    """The index file: ``path`` itself, or the one ``<name>-sweep.toml`` in the results root ``path``.
+
+    Raises
+    ------
+    ValueError
+        No index there, or several and no ``name`` to choose.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "scan-sweep.toml").write_text("")
+    >>> find_sweep_index(out).name
+    'scan-sweep.toml'
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if name is not None:
+        candidates = [path / f"{name}{INDEX_SUFFIX}"]
+        candidates = [c for c in candidates if c.is_file()]
+    else:
+        candidates = sorted(path.glob(f"*{INDEX_SUFFIX}"))
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        what = f"{name}{INDEX_SUFFIX}" if name else f"*{INDEX_SUFFIX}"
+        raise ValueError(f"no sweep index {what} in {str(path)!r}; is it the --out of cavitykit sweep?")
+    names = ", ".join(c.name[: -len(INDEX_SUFFIX)] for c in candidates)
+    raise ValueError(f"{str(path)!r} holds several sweeps ({names}); pass name=")
+
+
+def swept_dims(keys) -> dict[str, str]:
+    """Dimension name of each dotted grid key: its last part ('data.gain' -> 'gain'), the whole key on a clash.
+
+    Examples
+    --------
+    >>> swept_dims(["data.gain", "imp.strategy", "a.rounds", "b.rounds"])
+    {'data.gain': 'gain', 'imp.strategy': 'strategy', 'a.rounds': 'a.rounds', 'b.rounds': 'b.rounds'}
+    """
+    last = [key.split(".")[-1] for key in keys]
+    return {key: short if last.count(short) == 1 else key for key, short in zip(keys, last, strict=True)}
+
+
+def _coordinate(value):
+    """A grid value as a coordinate label: lists (e.g. xi = [4.0, 20.0]) become their TOML text."""
+    return toml_value(value) if isinstance(value, list | tuple) else value
+
+
+def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
+    """Every run of a sweep as one lazily loaded Dataset, the swept keys as dimensions.
+
+    Parameters
+    ----------
+    path : str or Path
+        The results root of ``cavitykit sweep`` (``--out``), or its ``<name>-sweep.toml`` index.
+    name : str, optional
+        The sweep, when the root holds several.
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables of ``open_run`` as dask arrays, over one dimension per swept key (named by
+        ``swept_dims``: ``gain``, ``xi``, ``strategy``, ...; list values such as ``xi`` are labelled
+        by their TOML text) before ``variant``, ``replicate``, ``round``, ...  Grid points, rounds
+        or members not written yet are NaN.  Attributes ``sweep`` (its name) and ``swept`` (the
+        dotted keys, in the order of the dims); ``config`` is kept only where all points share it.
+
+    Raises
+    ------
+    ValueError
+        No sweep index at ``path``, or no round written yet by any point.
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> import tempfile, pathlib, shutil
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = shutil.copytree(example_run(), out / "demo-a")  # a finished point ...
+    >>> (out / "demo-b").mkdir()  # ... and one that has not started
+    >>> _ = write_sweep_index(out, "demo", [out / "demo-a", out / "demo-b"], [{"data.gain": 10.0}, {"data.gain": 3.0}])
+    >>> sweep = open_sweep(out)
+    >>> dict(sweep.weight.sizes)
+    {'gain': 2, 'variant': 2, 'replicate': 2, 'round': 3, 'neuron': 8, 'input': 40}
+    >>> bool(sweep.weight.sel(gain=3.0).isnull().all()), type(sweep.weight.data).__module__
+    (True, 'dask.array.core')
+    """
+    index_file = find_sweep_index(path, name)
+    points = read_sweep_index(index_file)
+    if not points:
+        raise ValueError(f"sweep index {str(index_file)!r} lists no grid point")
+    keys = list(next(iter(points.values())))
+    dims = swept_dims(keys)
+    grid = {dims[key]: list(dict.fromkeys(_coordinate(p[key]) for p in points.values())) for key in keys}
+    runs = []
+    for run_name, point in points.items():
+        run_dir = index_file.parent / run_name
+        if not (run_dir / CONFIG_FILE).is_file() or not any(run_dir.glob(ROUND_GLOB)):
+            continue  # not started yet: NaN below
+        labels = {dims[key]: ("point", [_coordinate(point[key])]) for key in keys}
+        runs.append(open_run(run_dir, lazy=True).expand_dims("point").assign_coords(labels))
+    if not runs:
+        raise ValueError(f"no grid point of sweep {str(index_file)!r} has written a round yet")
+    # Grid points side by side along "point" (sizes may differ: outer join), then one dim per key.
+    stacked = xr.concat(runs, "point", join="outer", combine_attrs="drop_conflicts", fill_value=np.nan)
+    if len(grid) == 1:
+        combined = stacked.swap_dims(point=next(iter(grid)))
+    else:
+        combined = stacked.set_index(point=list(grid)).unstack("point")
+    combined = combined.reindex(grid).transpose(*grid, ...)  # points not started yet are NaN
+    combined.attrs |= {"sweep": index_file.name[: -len(INDEX_SUFFIX)], "swept": keys}
+    return combined
