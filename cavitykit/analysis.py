@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit import metrics
+from cavitykit._validation import check_int
 from cavitykit.io.schema import grid_shape, run_config
 
 # Claim 1, IPR criterion: the model's mean IPR is at least this multiple of its clone's ...
@@ -34,10 +35,12 @@ CAVITY_SE = 2.0
 GROUPS = ("pruned", "kept", "random")
 
 __all__ = [
+    "cavity_by_magnitude",
     "cavity_groups",
     "claim_cavity",
     "claim_kurtosis",
     "claim_localization",
+    "claims_per_replicate",
     "expansion_error",
     "gaussian_kurtosis_sd",
     "grid_shape",
@@ -173,6 +176,61 @@ def round_summary(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def claims_per_replicate(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
+    """The statistics of claims 1 and 2 per replicate, after the last round each replicate reached.
+
+    Works on a run and on a sweep (``cavitykit.open_sweep``, loaded): swept dims are kept, and
+    "last round" is taken per grid point, so strategies with fewer rounds ('one_shot') are
+    compared at their final sparsity.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run or a sweep (``weight``, ``mask``, ``ipr``, ``preact_excess_kurtosis``,
+        ``test_accuracy``, ``sparsity``).
+    pair : (model, clone)
+
+    Returns
+    -------
+    xarray.Dataset over the dims of ``ds.test_accuracy`` less ``variant`` and ``round``
+        ``width_ratio`` (mean RF width, model / clone), ``localized_gap`` (localized fraction,
+        model - clone), ``rf_width``, ``localized_fraction`` and ``kurtosis_rise`` (mean
+        |excess kurtosis| after the last round minus round 0) over ``variant`` (model and
+        clone), and ``sparsity``; NaN where a replicate has no round yet.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> claims = claims_per_replicate(ds, ("nlgp", "gaussian_clone"))
+    >>> dict(claims.width_ratio.sizes), dict(claims.kurtosis_rise.sizes)
+    ({'replicate': 2}, {'variant': 2, 'replicate': 2})
+    """
+    local = localization(ds)
+    present = ds.test_accuracy.notnull()
+    last = ds["round"].where(present).max("round")
+
+    def at_last(values):
+        return values.sel(round=last.fillna(0).astype(int)).where(last.notnull()).drop_vars("round")
+
+    rf_width = at_last(local.rf_width.where(np.isfinite(local.rf_width)).mean("neuron"))
+    localized = at_last(local.localized.where(ds["mask"].any("input")).mean("neuron"))
+    abs_kurtosis = np.abs(ds.preact_excess_kurtosis).mean(("label", "neuron"))
+    model, clone = pair
+    out = xr.Dataset(
+        {
+            "width_ratio": rf_width.sel(variant=model, drop=True) / rf_width.sel(variant=clone, drop=True),
+            "localized_gap": localized.sel(variant=model, drop=True) - localized.sel(variant=clone, drop=True),
+            "rf_width": rf_width.sel(variant=list(pair)),
+            "localized_fraction": localized.sel(variant=list(pair)),
+            "kurtosis_rise": (at_last(abs_kurtosis) - abs_kurtosis.isel(round=0, drop=True)).sel(variant=list(pair)),
+            "sparsity": at_last(ds.sparsity).sel(variant=model, drop=True),
+        }
+    )
+    return out
+
+
 def pruning_groups(ds: xr.Dataset) -> xr.Dataset:
     """Boolean masks of the weights the strategy prunes after each round (``pruned``) and keeps (``kept``).
 
@@ -253,6 +311,152 @@ def _random_subset(candidates: np.ndarray, count, rng: np.random.Generator) -> n
     index = np.flatnonzero(candidates)
     chosen.ravel()[rng.choice(index, size=min(int(count), index.size), replace=False)] = True
     return chosen
+
+
+def cavity_by_magnitude(ds: xr.Dataset, source: str, *, n_bins: int = 10, n_boot: int = 2000, seed: int = 0):
+    """Claim 3 with magnitude controlled: Delta|kurtosis| of pruned against kept weights of similar |w|.
+
+    Each round's unpruned weights of ``source`` (pooled over replicates) are cut into ``n_bins``
+    quantile bins of |w|.  Within a bin, every (pruned, kept) pair of weights, of the same class,
+    votes for the one whose exact removal raises |excess kurtosis| more,
+    Delta|k| = |k + Delta k| - |k|; ``auc`` is the share of votes the pruned weight wins (ties
+    half), 0.5 when fate and effect are unrelated at equal magnitude.  The same statistic of the
+    independent-input prediction (``cavity_theory``, ``theory_excess_kurtosis``: what magnitude
+    and the unit's weight profile alone explain) is the baseline ``auc_theory``.  Intervals are
+    percentiles of a bootstrap over replicates (pairs are re-formed among the drawn replicates).
+    Under magnitude pruning only the bin that straddles the threshold holds both groups, so the
+    comparison is between weights just below and just above it.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``cavity_exact``; ``cavity_theory`` for the baseline (NaN without it).
+    source : str
+        The variant analysed.
+    n_bins : int
+        Quantile bins of |w| per round.
+    n_boot : int
+        Bootstrap draws of replicates.
+    seed : int
+        Fixes the bootstrap.
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalars ``auc``, ``auc_low``, ``auc_high`` (95% interval), ``auc_theory`` (and its
+        interval), ``excess`` (auc - auc_theory, with ``excess_low``, ``excess_high``),
+        ``n_pairs``, the verdicts ``supported`` (auc_low > 0.5) and ``beyond_theory``
+        (excess_low > 0); over ``magnitude_bin``: ``mean_raise_pruned``, ``mean_raise_kept``
+        (mean Delta|k| of each group), ``theory_raise_pruned``, ``theory_raise_kept`` and
+        ``count_pruned``, ``count_kept`` (weights x classes).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> fair = cavity_by_magnitude(ds, "nlgp", n_bins=4)
+    >>> bool(fair.auc_low <= fair.auc <= fair.auc_high), bool(fair.supported) == bool(fair.auc_low > 0.5)
+    (True, True)
+    """
+    if "cavity_exact" not in ds:
+        raise ValueError("the run has no cavity_exact (analysis.cavity = false)")
+    n_bins = check_int("n_bins", n_bins, minimum=1)
+    n_boot = check_int("n_boot", n_boot, minimum=1)
+    one = ds.sel(variant=source).transpose("replicate", "round", "label", "neuron", "input", ...)
+    kurtosis = one.preact_excess_kurtosis.values[..., None]
+    raise_exact = np.abs(kurtosis + one.cavity_exact.values) - np.abs(kurtosis)
+    if "cavity_theory" in one:
+        theory_kurtosis = one.theory_excess_kurtosis.values[..., None]
+        raise_theory = np.abs(theory_kurtosis + one.cavity_theory.values) - np.abs(theory_kurtosis)
+    else:  # a run written before the prediction was stored
+        raise_theory = np.full_like(raise_exact, np.nan)
+    magnitude = np.abs(one.weight.values)  # (replicate, round, neuron, input)
+    mask = one["mask"].values.astype(bool)
+    pruned = mask & one.pruned_next.values.astype(bool)
+    kept = mask & ~pruned
+    n_replicates, n_rounds, n_labels = raise_exact.shape[:3]
+    wins = {"exact": np.zeros((n_replicates, n_replicates)), "theory": np.zeros((n_replicates, n_replicates))}
+    pairs = np.zeros((n_replicates, n_replicates))
+    sums = {key: np.zeros(n_bins) for key in ("exact_pruned", "exact_kept", "theory_pruned", "theory_kept")}
+    counts = {"pruned": np.zeros(n_bins), "kept": np.zeros(n_bins)}
+    for t in range(n_rounds):
+        if not mask[:, t].any():
+            continue  # a round missing in this variant
+        edges = np.quantile(magnitude[:, t][mask[:, t]], np.linspace(0, 1, n_bins + 1)[1:-1])
+        bins = np.searchsorted(edges, magnitude[:, t], side="right")  # (replicate, neuron, input)
+        for c in range(n_labels):
+            for b in range(n_bins):
+                in_bin = bins == b
+                groups = {
+                    name: [group[r, t] & in_bin[r] for r in range(n_replicates)]
+                    for name, group in (("pruned", pruned), ("kept", kept))
+                }
+                for name in ("pruned", "kept"):
+                    counts[name][b] += sum(int(g.sum()) for g in groups[name])
+                    for source_name, values in (("exact", raise_exact), ("theory", raise_theory)):
+                        sums[f"{source_name}_{name}"][b] += sum(
+                            values[r, t, c][g].sum() for r, g in enumerate(groups[name])
+                        )
+                for r1 in range(n_replicates):
+                    for r2 in range(n_replicates):
+                        a, k = groups["pruned"][r1], groups["kept"][r2]
+                        pairs[r1, r2] += a.sum() * k.sum()
+                        for source_name, values in (("exact", raise_exact), ("theory", raise_theory)):
+                            wins[source_name][r1, r2] += _wins(values[r1, t, c][a], values[r2, t, c][k])
+    draws = np.random.default_rng(seed).multinomial(n_replicates, np.full(n_replicates, 1 / n_replicates), n_boot)
+    boot_pairs = np.einsum("bi,ij,bj->b", draws, pairs, draws)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = {key: value.sum() / pairs.sum() for key, value in wins.items()}
+        boot = {key: np.einsum("bi,ij,bj->b", draws, value, draws) / boot_pairs for key, value in wins.items()}
+    boot_excess = boot["exact"] - boot["theory"]
+
+    def interval(values):
+        finite = values[np.isfinite(values)]
+        return tuple(np.percentile(finite, [2.5, 97.5])) if finite.size else (np.nan, np.nan)
+
+    (auc_low, auc_high), (theory_low, theory_high) = interval(boot["exact"]), interval(boot["theory"])
+    excess_low, excess_high = interval(boot_excess)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_bin = {
+            "mean_raise_pruned": sums["exact_pruned"] / counts["pruned"],
+            "mean_raise_kept": sums["exact_kept"] / counts["kept"],
+            "theory_raise_pruned": sums["theory_pruned"] / counts["pruned"],
+            "theory_raise_kept": sums["theory_kept"] / counts["kept"],
+        }
+    out = xr.Dataset(
+        {name: ("magnitude_bin", value) for name, value in per_bin.items()}
+        | {"count_pruned": ("magnitude_bin", counts["pruned"]), "count_kept": ("magnitude_bin", counts["kept"])},
+        coords={"magnitude_bin": np.arange(n_bins)},
+    )
+    scalars = {
+        "auc": auc["exact"],
+        "auc_low": auc_low,
+        "auc_high": auc_high,
+        "auc_theory": auc["theory"],
+        "auc_theory_low": theory_low,
+        "auc_theory_high": theory_high,
+        "excess": auc["exact"] - auc["theory"],
+        "excess_low": excess_low,
+        "excess_high": excess_high,
+        "n_pairs": pairs.sum(),
+    }
+    for name, value in scalars.items():
+        out[name] = float(value)
+    out["supported"] = bool(auc_low > 0.5)
+    out["beyond_theory"] = bool(excess_low > 0)
+    out.attrs = {"n_bins": n_bins, "n_boot": n_boot, "n_replicates": n_replicates}
+    return out
+
+
+def _wins(pruned: np.ndarray, kept: np.ndarray) -> float:
+    """Pairs (a, b) of ``pruned`` x ``kept`` with a > b, ties counted half (the Mann-Whitney U of ``pruned``)."""
+    if pruned.size == 0 or kept.size == 0:
+        return 0.0
+    kept = np.sort(kept)
+    below = np.searchsorted(kept, pruned, side="left")
+    up_to = np.searchsorted(kept, pruned, side="right")
+    return float((below + 0.5 * (up_to - below)).sum())
 
 
 def expansion_error(ds: xr.Dataset) -> xr.DataArray:

@@ -149,6 +149,9 @@ class TrainingConfig:
         check_choice("training.loss", self.loss, ("mse", "cross_entropy"))
 
 
+STRATEGIES = ("magnitude", "random", "one_shot", "dense", "cavity")
+
+
 @dataclass(frozen=True)
 class IMPConfig:
     """IMP rounds: train, prune ``prune_fraction`` of the remaining weights, rewind, repeat.
@@ -166,9 +169,12 @@ class IMPConfig:
         steps of round 0 (late rewinding).
     target_sparsity : float
         If > 0, overrides ``rounds``: stop at the first round that reaches it.
-    strategy : {'magnitude', 'random', 'one_shot', 'dense'}
+    strategy : {'magnitude', 'random', 'one_shot', 'dense', 'cavity'}
         'magnitude' is IMP; 'random' removes as many weights chosen at random; 'one_shot'
-        trains dense and prunes to the final sparsity at once; 'dense' never prunes.
+        trains dense and prunes to the final sparsity at once; 'dense' never prunes;
+        'cavity' removes as many weights as IMP, those whose exact removal most raises the
+        |excess kurtosis| of their unit (mean over classes, held-out inputs): the causal test
+        of whether non-Gaussianity drives localization.
 
     Examples
     --------
@@ -193,7 +199,7 @@ class IMPConfig:
         target = check_real("imp.target_sparsity", self.target_sparsity)
         if not 0 <= target < 1:
             raise ValueError(f"imp.target_sparsity must be in [0, 1), got {target}")
-        check_choice("imp.strategy", self.strategy, ("magnitude", "random", "one_shot", "dense"))
+        check_choice("imp.strategy", self.strategy, STRATEGIES)
 
     @property
     def n_trainings(self) -> int:
@@ -295,6 +301,12 @@ class RunConfig:
                 f"network.activation = {self.network.activation!r} with network.bias = false gives a network odd "
                 "in x, which cannot tell apart classes that are symmetric under x -> -x (every variant's are); "
                 'set network.bias = true with network.bias_init = "split", or network.activation = "relu"'
+            )
+        if self.imp.strategy == "cavity" and (not self.analysis.cavity or self.network.prune_readout):
+            raise ValueError(
+                'imp.strategy = "cavity" ranks weights by their exact cavity effects: it needs analysis.cavity = true '
+                f"(got {str(self.analysis.cavity).lower()}) and a first layer only, network.prune_readout = false "
+                f"(got {str(self.network.prune_readout).lower()})"
             )
         if self.imp.rewind_step >= self.training.steps:
             raise ValueError(

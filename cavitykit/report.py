@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from cavitykit import analysis
@@ -69,7 +70,29 @@ def _kurtosis_lines(claim: xr.Dataset, source: str) -> list[str]:
     return lines
 
 
-def _cavity_lines(claim: xr.Dataset, errors: xr.DataArray, source: str) -> list[str]:
+def _magnitude_controlled_line(fair: xr.Dataset, source: str) -> str:
+    if not fair.n_pairs:
+        return "Magnitude-controlled comparison: no bin of |w| holds both pruned and kept weights."
+    theory = (
+        f"the independent-input prediction gives {float(fair.auc_theory):.3f} "
+        f"[{float(fair.auc_theory_low):.3f}, {float(fair.auc_theory_high):.3f}], so the data exceed it by "
+        f"{float(fair.excess):+.3f} [{float(fair.excess_low):+.3f}, {float(fair.excess_high):+.3f}]"
+        + (" (**beyond the independent-input theory**)" if fair.beyond_theory else " (not beyond it)")
+        if np.isfinite(fair.auc_theory)
+        else "the run stores no independent-input prediction to compare with"
+    )
+    return (
+        f"Magnitude-controlled ({LABELS[source]}, {fair.attrs['n_bins']} quantile bins of |w| per round): "
+        f"a pruned weight raises |excess kurtosis| more than a kept weight of the same bin in "
+        f"{float(fair.auc):.1%} of {int(fair.n_pairs)} pairs (AUC; 95% bootstrap over "
+        f"{fair.attrs['n_replicates']} replicates [{float(fair.auc_low):.3f}, {float(fair.auc_high):.3f}]; "
+        f"0.5 = no relation at equal magnitude: "
+        + ("**supported**" if fair.supported else "**not supported**")
+        + f"); {theory}."
+    )
+
+
+def _cavity_lines(claim: xr.Dataset, fair: xr.Dataset, errors: xr.DataArray, source: str) -> list[str]:
     groups = claim.group.values
     return [
         f"Fraction of weights whose removal raises |excess kurtosis| ({LABELS[source]}, all rounds, classes and "
@@ -88,6 +111,7 @@ def _cavity_lines(claim: xr.Dataset, errors: xr.DataArray, source: str) -> list[
             claim["round"].values,
             lambda fractions, r: "/".join(f"{float(f):.2f}" for f in fractions.sel(round=r).values),
         ),
+        _magnitude_controlled_line(fair, source),
         "Median relative error of the cavity expansion against exact ablation, orders "
         + ", ".join(str(int(o)) for o in errors.approx_order.values)
         + ": "
@@ -148,7 +172,7 @@ def write_report(run_dir, *, variant=None) -> Path:
         figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=errors)
         cavity = analysis.claim_cavity(analysis.cavity_groups(ds), pair[0])
         verdicts.append(bool(cavity.supported))
-        sections.append(_cavity_lines(cavity, errors, pair[0]))
+        sections.append(_cavity_lines(cavity, analysis.cavity_by_magnitude(ds, pair[0]), errors, pair[0]))
     else:
         verdicts.append(None)
         sections.append(["Not tested: the run has no cavity effects (analysis.cavity = false)."])

@@ -31,6 +31,8 @@ def test_hash_changes_with_any_setting():
         ({"data": {"L": "ten"}}, "data.L must be an integer"),
         ({"variants": ["ising"], "data": {"L": 4, "dim": 2}}, "variant 'ising' needs data.dim = 1"),
         ({"variants": ["ising_gauss"]}, "variants must be one of"),
+        ({"imp": {"strategy": "cavity"}, "analysis": {"cavity": False}}, "needs analysis.cavity = true"),
+        ({"imp": {"strategy": "cavity"}, "network": {"prune_readout": True}}, "network.prune_readout = false"),
     ],
 )
 def test_bad_configs_are_named(sections, message):

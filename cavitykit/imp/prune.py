@@ -82,3 +82,27 @@ def _split_like(flat: np.ndarray, layers):
         out.append(flat[start : start + layer.size].reshape(layer.shape))
         start += layer.size
     return out
+
+
+def cavity_prune(raises: np.ndarray, mask: np.ndarray, n_remove: int) -> np.ndarray:
+    """Remove the ``n_remove`` remaining weights whose removal raises |excess kurtosis| most.
+
+    Parameters
+    ----------
+    raises : ndarray of shape (K, D)
+        Each weight's Delta|excess kurtosis| of its unit on removal (NaN where pruned).
+    mask : ndarray of bool, shape (K, D)
+    n_remove : int
+
+    Returns
+    -------
+    ndarray of bool, shape (K, D): the weights removed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raises = np.array([[0.3, -0.1, 0.5, np.nan]])
+    >>> cavity_prune(raises, np.array([[True, True, True, False]]), 2)
+    array([[ True, False,  True, False]])
+    """
+    return _smallest(-np.nan_to_num(raises, nan=-np.inf), mask, n_remove)

@@ -26,7 +26,7 @@ from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
 from cavitykit.data import two_class
 from cavitykit.fcn import preactivation
-from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
+from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Ensemble, Task, accuracy, train_ensemble
 from cavitykit.io import (
     CONFIG_FILE,
@@ -189,12 +189,16 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
     )
 
 
-def next_pruning(config: RunConfig, network: Network, round_index: int, seed: int) -> list[np.ndarray]:
+def next_pruning(
+    config: RunConfig, network: Network, round_index: int, seed: int, statistics: dict | None = None
+) -> list[np.ndarray]:
     """What the strategy removes after this round (for 'dense': what one IMP round would remove).
 
     Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings
     the next round has had: round_index + 1, or all rounds - 1 at once for 'one_shot' after round 0.
-    Returns a boolean array per prunable layer (``Network.layers``).
+    The 'cavity' strategy ranks weights by the mean over classes of Delta|excess kurtosis| from
+    ``statistics`` (``round_statistics`` of this round).  Returns a boolean array per prunable
+    layer (``Network.layers``).
 
     Examples
     --------
@@ -212,24 +216,40 @@ def next_pruning(config: RunConfig, network: Network, round_index: int, seed: in
     n_remove = [max(0, int(m.sum()) - kept_count(m.size, imp.prune_fraction, target)) for m in masks]
     if imp.strategy == "random":
         return random_prune(masks, n_remove, np.random.default_rng(seed))
+    if imp.strategy == "cavity":
+        kurtosis = statistics["preact_excess_kurtosis"][..., None]  # (label, neuron, 1)
+        raises = np.abs(kurtosis + statistics["cavity_exact"]) - np.abs(kurtosis)
+        return [cavity_prune(raises.mean(axis=0), masks[0], n_remove[0])]
     return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
 
 
-def round_statistics(config: RunConfig, network: Network, heldout: list[np.ndarray]) -> dict[str, np.ndarray]:
+def round_statistics(
+    config: RunConfig, network: Network, heldout: list[np.ndarray], pixel_kurtosis: list[float]
+) -> dict[str, np.ndarray]:
     """Pre-activation cumulants, IPR and (optionally) cavity effects on held-out inputs of each class.
+
+    Parameters
+    ----------
+    config : RunConfig
+    network : Network
+    heldout : list of ndarray of shape (n_heldout, D)
+        Held-out inputs of each class.
+    pixel_kurtosis : list of float
+        Each class's pixel excess kurtosis, for the independent-input predictions.
 
     Returns
     -------
     dict
         The statistics fields of ``cavitykit.io.RoundRecord`` (``preact_variance``, ...,
-        ``cavity_expansion``), NaN for units with no weight left.
+        ``cavity_expansion``, ``theory_excess_kurtosis``, ``cavity_theory``), NaN for units with
+        no weight left.
 
     Examples
     --------
     >>> from cavitykit.config import load_preset
     >>> config = load_preset("quick")
     >>> _, heldout = make_task(config, Member("nlgp", 0), "cpu")
-    >>> statistics = round_statistics(config, initial_network(config, 0), heldout)
+    >>> statistics = round_statistics(config, initial_network(config, 0), heldout, [-1.5, -1.5])
     >>> statistics["preact_excess_kurtosis"].shape, statistics["cavity_exact"].shape  # (label, neuron[, input])
     ((2, 8), (2, 8, 40))
     """
@@ -257,7 +277,23 @@ def round_statistics(config: RunConfig, network: Network, heldout: list[np.ndarr
             expansion[label][:, alive] = approximations.values
         out["cavity_exact"] = exact
         out["cavity_expansion"] = expansion
+        theory = [cavity.independent_theory(w, kappa_x, mask=mask) for kappa_x in pixel_kurtosis]
+        out["cavity_theory"] = np.stack([t.values for t in theory])
+        out["theory_excess_kurtosis"] = np.stack([np.where(alive, t.statistic_value.values, np.nan) for t in theory])
     return out
+
+
+def excess_kurtosis(model) -> float:
+    """A data model's exact pixel excess kurtosis k_4 / k_2^2 (0 for a Gaussian clone).
+
+    Examples
+    --------
+    >>> from cavitykit.data import NLGP
+    >>> round(excess_kurtosis(NLGP(10, 2.0, 3.0)), 3)
+    -1.757
+    """
+    kappa = model.marginal_cumulants(4)
+    return float(kappa[3] / kappa[1] ** 2)
 
 
 @dataclass
@@ -391,8 +427,9 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
             start = Start(rewind, network.mask, network.readout_mask)
         else:
             start = starts[e]
+        statistics = round_statistics(config, network, heldout, [excess_kurtosis(m) for m in task.models])
         pruned = next_pruning(
-            config, network, round_index, seed(config.seed, member.replicate, Stream.PRUNE, round_index)
+            config, network, round_index, seed(config.seed, member.replicate, Stream.PRUNE, round_index), statistics
         )
         record = RoundRecord(
             variant=member.variant,
@@ -412,7 +449,7 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
             test_accuracy=float(test_accuracy[e]),
             bias=network.bias,
             init_bias=start.rewind.bias,
-            **round_statistics(config, network, heldout),
+            **statistics,
         )
         description = task.models[0].describe()
         write_dataset(rounds.path(member, round_index), encode_round(record, config, data_description=description))

@@ -53,6 +53,11 @@ VARIABLES = {
         ("label", "approx_order", *WEIGHTS),
         "truncated-expansion change of the pre-activation excess kurtosis",
     ),
+    "cavity_theory": (
+        ("label", *WEIGHTS),
+        "independent-input prediction of the change of the pre-activation excess kurtosis",
+    ),
+    "theory_excess_kurtosis": (PER_CLASS, "independent-input prediction kappa_x IPR of the excess kurtosis"),
 }
 CUMULANT_DIMS = ("variant", "replicate", "round", "sample_set", "neuron", "order")
 CUMULANT_VARIABLES = {
@@ -89,6 +94,11 @@ class RoundRecord:
     cavity_exact : ndarray of shape (n_classes, K, D), optional
     cavity_expansion : ndarray of shape (n_classes, n_orders, K, D), optional
         Together with ``cavity_exact`` when the run computes cavity effects.
+    cavity_theory : ndarray of shape (n_classes, K, D), optional
+    theory_excess_kurtosis : ndarray of shape (n_classes, K), optional
+        The independent-input predictions (``cavitykit.cavity.independent_theory``) of the change
+        and of the excess kurtosis itself, kappa_x IPR, with the class's pixel excess kurtosis
+        kappa_x; with the cavity effects.
 
     Examples
     --------
@@ -119,6 +129,8 @@ class RoundRecord:
     readout_pruned_next: np.ndarray | None = None
     cavity_exact: np.ndarray | None = None
     cavity_expansion: np.ndarray | None = None
+    cavity_theory: np.ndarray | None = None
+    theory_excess_kurtosis: np.ndarray | None = None
 
 
 def pixel_coordinates(L: int, dim: int) -> dict:

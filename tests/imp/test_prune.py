@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cavitykit.imp.prune import kept_count, magnitude_prune, random_prune
+from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
 
 
 @pytest.mark.parametrize("fraction", [0.2, 0.3, 0.5])
@@ -43,3 +43,15 @@ def test_random_prune_removes_the_count_among_remaining():
     mask = np.random.default_rng(0).random((10, 10)) > 0.3
     (removed,) = random_prune([mask], [17], np.random.default_rng(1))
     assert removed.sum() == 17 and not np.any(removed & ~mask)
+
+
+def test_cavity_prune_takes_the_largest_raises_among_the_kept():
+    rng = np.random.default_rng(5)
+    raises = rng.normal(size=(3, 7))
+    mask = rng.random((3, 7)) < 0.7
+    raises[~mask] = np.nan
+    removed = cavity_prune(raises, mask, 4)
+    expected = np.zeros_like(mask)
+    expected.flat[np.argsort(np.where(mask, -raises, np.inf), axis=None)[:4]] = True
+    np.testing.assert_array_equal(removed, expected)
+    assert not (removed & ~mask).any()

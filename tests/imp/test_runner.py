@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from cavitykit.data import NLGP
 from cavitykit.imp import run
 from cavitykit.io import open_run, round_path
 from tests.imp.tiny import tiny_config
@@ -85,6 +86,37 @@ def test_a_finished_run_is_not_recomputed(tiny_run):
     stamps = {p: p.stat().st_mtime_ns for p in run_dir.glob("**/*.nc")}
     run(config, run_dir.parent, progress=False)
     assert stamps == {p: p.stat().st_mtime_ns for p in run_dir.glob("**/*.nc")}
+
+
+def test_stored_theory_is_the_independent_input_prediction(tiny_run):
+    _, _, ds = tiny_run
+    kappa_x = {"nlgp": NLGP(12, 1.0, 3.0).marginal_cumulants(4)[3], "gaussian_clone": 0.0}
+    for variant, kappa in kappa_x.items():
+        one = ds.sel(variant=variant, replicate=0, round=2)
+        w, mask = one.weight.values, one["mask"].values
+        ipr = (w**4).sum(1) / (w**2).sum(1) ** 2
+        for label in (0, 1):
+            np.testing.assert_allclose(one.theory_excess_kurtosis.sel(label=label).values, kappa * ipr, atol=1e-12)
+        # Removing w_kj: kappa_x times the change of the IPR, computed here by deleting the weight.
+        k, j = np.argwhere(mask)[3]
+        rest = np.delete(w[k], j)
+        expected = kappa * ((rest**4).sum() / (rest**2).sum() ** 2 - ipr[k])
+        np.testing.assert_allclose(one.cavity_theory.sel(label=1).values[k, j], expected, rtol=1e-10, atol=1e-15)
+
+
+def test_cavity_strategy_prunes_the_weights_whose_removal_most_raises_kurtosis(tmp_path):
+    config = tiny_config(imp={"strategy": "cavity", "rounds": 3}, variants=["nlgp"])
+    ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)
+    for r in range(2):
+        one = ds.isel(round=r)
+        kurtosis = one.preact_excess_kurtosis
+        raises = (np.abs(kurtosis + one.cavity_exact) - np.abs(kurtosis)).mean("label").values
+        pruned, mask = one.pruned_next.values, one["mask"].values
+        assert pruned.sum() == mask.sum() - round(48 * 0.7 ** (r + 1))
+        # Every pruned weight raises |kurtosis| at least as much as every weight kept.
+        assert raises[pruned].min() >= raises[mask & ~pruned].max()
+    magnitude = open_run(run(tiny_config(variants=["nlgp"]), tmp_path, progress=False)).sel(variant="nlgp")
+    assert (magnitude.pruned_next.isel(round=0) != ds.pruned_next.isel(round=0)).any()  # not IMP in disguise
 
 
 @pytest.mark.parametrize("strategy", ["random", "one_shot", "dense"])
