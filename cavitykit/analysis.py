@@ -49,6 +49,7 @@ __all__ = [
     "n_heldout",
     "pruning_groups",
     "round_summary",
+    "sweep_claims",
 ]
 
 
@@ -228,6 +229,56 @@ def claims_per_replicate(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
             "sparsity": at_last(ds.sparsity).sel(variant=model, drop=True),
         }
     )
+    return out
+
+
+def sweep_claims(sweep: xr.Dataset, pair: tuple[str, str], *, n_bins: int = 10, n_boot: int = 2000) -> xr.Dataset:
+    """Every claim's statistic at every grid point of a sweep: means and standard errors over replicates.
+
+    Parameters
+    ----------
+    sweep : xarray.Dataset
+        ``cavitykit.open_sweep`` (loaded, or at least the variables ``claims_per_replicate`` and
+        ``cavity_by_magnitude`` read), or a single run.
+    pair : (model, clone)
+    n_bins, n_boot : int
+        Passed to ``cavity_by_magnitude``.
+
+    Returns
+    -------
+    xarray.Dataset over the swept dims
+        The variables of ``claims_per_replicate`` (mean over replicates) with ``<name>_se``
+        (standard deviation over replicates / sqrt(replicates), ddof 1); and, with cavity effects,
+        the scalars of ``cavity_by_magnitude`` for the model at each point (``auc``, ``auc_low``,
+        ``auc_high``, ``auc_theory``, ..., NaN where a point has none).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # a run is a sweep of one point
+    >>> claims = sweep_claims(ds, ("nlgp", "gaussian_clone"), n_bins=4)
+    >>> float(claims.auc) == float(cavity_by_magnitude(ds, "nlgp", n_bins=4).auc)
+    True
+    """
+    claims = claims_per_replicate(sweep, pair)
+    n_replicates = claims.width_ratio.notnull().sum("replicate")
+    out = claims.mean("replicate")
+    for name in claims.data_vars:
+        out[f"{name}_se"] = claims[name].std("replicate", ddof=1) / np.sqrt(n_replicates)
+    if "cavity_exact" not in sweep:
+        return out
+    swept = [dim for dim in sweep.test_accuracy.dims if dim not in ("variant", "replicate", "round")]
+    scalars = ["auc", "auc_low", "auc_high", "auc_theory", "auc_theory_low", "auc_theory_high", "excess", "n_pairs"]
+    values = {name: np.full([sweep.sizes[dim] for dim in swept], np.nan) for name in scalars}
+    for index in np.ndindex(*[sweep.sizes[dim] for dim in swept]):
+        point = sweep.isel(dict(zip(swept, index, strict=True)))
+        if point.test_accuracy.sel(variant=pair[0]).notnull().any():
+            fair = cavity_by_magnitude(point, pair[0], n_bins=n_bins, n_boot=n_boot)
+            for name in scalars:
+                values[name][index] = float(fair[name])
+    for name, value in values.items():
+        out[name] = (swept, value)
     return out
 
 

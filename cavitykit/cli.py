@@ -100,6 +100,7 @@ def _sweep(args: argparse.Namespace) -> int:
             device=args.device,
             retries=args.retries,
             progress=not args.quiet,
+            base=args.base,
         )
     except SweepFailed as error:
         print(f"cavitykit sweep: {error}", file=sys.stderr)
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--device", default="cpu", help="training device on the workers (default cpu)")
     sweep.add_argument("--retries", type=int, default=2, help="retries of a task that raises (default 2)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--base", metavar="PRESET", help="a preset replacing the sweep file's base (e.g. medium)")
     sweep.set_defaults(handler=_sweep)
 
     bench = commands.add_parser("bench", help="side-by-side ratio benchmarks against the named peers")

@@ -18,7 +18,7 @@ from cavitykit.data import NLGP, GaussianClone, IndependentPixels
 from cavitykit.fcn import preactivation
 from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
-from cavitykit.stats import kstats, standardize_kstats
+from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 
 N_BATCHES = 20  # batch means for the standard errors
@@ -91,6 +91,116 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
         coords={"neuron": np.arange(weights.shape[0]), "order": np.arange(1, max_order + 1)},
         attrs={"Conventions": CONVENTIONS, "n_samples": samples.shape[0], "preactivation": "w . x / sqrt(D) + b"},
     )
+
+
+def _chunk_accumulator(weights, model, bias, max_order: int, seed: int, chunks) -> MomentAccumulator:
+    """Pre-activation power sums over the sample chunks ``chunks`` ((index, size) pairs), drawn afresh."""
+    accumulator = MomentAccumulator(max_order)
+    for index, size in chunks:
+        samples = model.sample(size, np.random.default_rng([seed, index]))
+        accumulator.update(preactivation(samples, weights, bias))
+    return accumulator
+
+
+def _merged(accumulators) -> MomentAccumulator:
+    accumulators = list(accumulators)
+    total = accumulators[0]
+    for other in accumulators[1:]:
+        total.merge(other)
+    return total
+
+
+def sample_chunks(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
+    """(index, size) of the chunks that ``streamed_spectrum`` draws: ceil(n / chunk_size) of them.
+
+    Chunk i is drawn with ``numpy.random.default_rng([seed, i])``, so the samples do not depend on
+    how chunks are grouped into tasks.
+
+    Examples
+    --------
+    >>> sample_chunks(10, 4)
+    [(0, 4), (1, 4), (2, 2)]
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    return [(i, min(chunk_size, n_samples - start)) for i, start in enumerate(range(0, n_samples, chunk_size))]
+
+
+def streamed_spectrum(
+    weights,
+    model,
+    n_samples: int,
+    *,
+    max_order: int = 8,
+    bias=None,
+    chunk_size: int = 1_000_000,
+    chunks_per_task: int = 1,
+    seed: int = 0,
+) -> xr.Dataset:
+    """Cumulant spectra of each unit's pre-activation over more samples than fit in memory, on dask.
+
+    Samples are drawn chunk by chunk from ``model`` inside dask tasks; each task returns the
+    ``MomentAccumulator`` of its chunks' pre-activations, and the partial accumulators are merged
+    by a tree reduction (``dask.bag``).  Nothing but K x (max_order + 1) power sums per task
+    leaves a worker.  Runs on the active ``dask.distributed`` client if there is one (e.g.
+    ``Client(LocalCluster())``), else on dask's local scheduler.
+
+    Parameters
+    ----------
+    weights : array_like of shape (K, D)
+    model : data model
+        Anything with ``sample(P, rng)`` -> (P, D), e.g. ``named_model`` or ``cavitykit.data.NLGP``.
+    n_samples : int
+        Total samples, e.g. 10**8.
+    max_order : int
+        Highest order n (2..8).
+    bias : array_like of shape (K,), optional
+    chunk_size : int
+        Samples drawn at once (memory per task: chunk_size x D floats).
+    chunks_per_task : int
+        Chunks one task accumulates before handing its state back.
+    seed : int
+        Chunk i uses ``numpy.random.default_rng([seed, i])`` (``sample_chunks``).
+
+    Returns
+    -------
+    xarray.Dataset over (neuron, order)
+        ``kstat`` (k_n) and ``cumulant`` (k_n / k_2^(n/2)); attributes ``n_samples``,
+        ``chunk_size``, ``seed``.
+
+    Examples
+    --------
+    >>> from cavitykit.data import NLGP
+    >>> model = NLGP(10, 2.0, 3.0)
+    >>> spectrum = streamed_spectrum(np.eye(1, 10), model, 200_000, max_order=4, chunk_size=50_000)
+    >>> round(float(spectrum.cumulant.sel(neuron=0, order=4)), 1)  # one pixel: its excess kurtosis -1.76
+    -1.8
+    """
+    import dask.bag
+
+    max_order = check_int("max_order", max_order, minimum=2, maximum=8)
+    chunks_per_task = check_int("chunks_per_task", chunks_per_task, minimum=1)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2:
+        raise ValueError(f"weights must have shape (K, D), got {weights.shape}")
+    chunks = sample_chunks(n_samples, chunk_size)
+    tasks = dask.bag.from_sequence(chunks, partition_size=chunks_per_task)
+    accumulator = tasks.reduction(
+        lambda part: _chunk_accumulator(weights, model, bias, max_order, seed, part), _merged, split_every=8
+    ).compute()
+    k = accumulator.kstats()  # (order, neuron)
+    return xr.Dataset(
+        {
+            "kstat": (("order", "neuron"), k, {"long_name": "k-statistic k_n of the pre-activation", "units": "1"}),
+            "cumulant": (
+                ("order", "neuron"),
+                standardize_kstats(k),
+                {"long_name": "standardized cumulant k_n / k_2^(n/2) of the pre-activation", "units": "1"},
+            ),
+        },
+        coords={"neuron": np.arange(weights.shape[0]), "order": np.arange(1, max_order + 1)},
+        attrs={"Conventions": CONVENTIONS, "n_samples": int(n_samples), "chunk_size": int(chunk_size), "seed": seed},
+    ).transpose("neuron", "order")
 
 
 def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):

@@ -32,8 +32,10 @@ from cavitykit.io import write_sweep_index
 SWEEP_KEYS = {"name", "base", "base_file", "grid"}
 
 
-def load_sweep(path) -> tuple[str, list[RunConfig], list[dict]]:
+def load_sweep(path, *, base: str | None = None) -> tuple[str, list[RunConfig], list[dict]]:
     """Read a sweep file: its name, the config of every grid point (validated) and the point's values.
+
+    ``base`` (a preset name) replaces the file's own base, to run the same grid at another size.
 
     Examples
     --------
@@ -43,6 +45,8 @@ def load_sweep(path) -> tuple[str, list[RunConfig], list[dict]]:
     >>> name, configs, points = load_sweep(path)
     >>> name, [c.data.gain for c in configs], points
     ('scan', [1.0, 3.0], [{'data.gain': 1.0}, {'data.gain': 3.0}])
+    >>> [c.data.dim for c in load_sweep(path, base="medium")[1]]  # the same grid on 20 x 20 images
+    [2, 2]
     """
     path = Path(path)
     sweep = read_toml(path, "sweep")
@@ -51,7 +55,10 @@ def load_sweep(path) -> tuple[str, list[RunConfig], list[dict]]:
         raise ValueError(f"unknown sweep key(s) {', '.join(unknown)}; known: {sorted(SWEEP_KEYS)}")
     if ("base" in sweep) == ("base_file" in sweep):
         raise ValueError("a sweep needs exactly one of base (a preset name) or base_file (a TOML config)")
-    base = load_preset(sweep["base"]) if "base" in sweep else load_config(path.parent / sweep["base_file"])
+    if base is not None:
+        base = load_preset(base)
+    else:
+        base = load_preset(sweep["base"]) if "base" in sweep else load_config(path.parent / sweep["base_file"])
     grid = sweep.get("grid", {})
     if not isinstance(grid, dict) or not grid or not all(isinstance(v, list) and v for v in grid.values()):
         raise ValueError('grid must be a table of dotted keys to non-empty lists, e.g. "data.gain" = [1.0, 3.0]')
@@ -121,6 +128,7 @@ def run_sweep(
     device: str | None = "cpu",
     retries: int = 2,
     progress: bool = True,
+    base: str | None = None,
 ) -> list[Path]:
     """Run every grid point of a sweep on a dask cluster; return the run directories.
 
@@ -146,6 +154,8 @@ def run_sweep(
         Retries of a task that raises.
     progress : bool
         A progress bar over the tasks (tqdm, on stderr).
+    base : str, optional
+        A preset replacing the sweep file's base (``load_sweep``).
 
     Returns
     -------
@@ -172,7 +182,7 @@ def run_sweep(
 
     workers = check_int("workers", workers, minimum=1)
     retries = check_int("retries", retries, minimum=0)
-    name, configs, points = load_sweep(path)
+    name, configs, points = load_sweep(path, base=base)
     run_dirs = []
     for config in configs:
         run_dir = run_directory(config, out)

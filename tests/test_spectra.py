@@ -2,13 +2,15 @@
 
 import numpy as np
 import pytest
+import scipy.stats
 
 import cavitykit
 from cavitykit.cli import main
 from cavitykit.config import load_config
+from cavitykit.data import NLGP
 from cavitykit.imp import run
 from cavitykit.io import open_run
-from cavitykit.spectra import preactivation_cumulants
+from cavitykit.spectra import named_model, preactivation_cumulants, sample_chunks, streamed_spectrum
 from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 from tests.imp.tiny import tiny_config
 
@@ -122,3 +124,40 @@ def test_cumulants_cli_for_weights_from_a_file(tmp_path, rng, capsys):
     assert "a 2D model needs D = L**2 inputs; the weights have D = 24" in capsys.readouterr().err
     left = {p.name for p in tmp_path.iterdir()}
     assert not left & {"none.nc", "a.nc", "b.nc"} and not [name for name in left if name.endswith(".tmp")]
+
+
+def in_memory(weights, model, n_samples, chunk_size, seed, max_order):
+    """The k-statistics of the same samples drawn all at once: the chunks of sample_chunks, concatenated."""
+    samples = np.concatenate(
+        [model.sample(size, np.random.default_rng([seed, i])) for i, size in sample_chunks(n_samples, chunk_size)]
+    )
+    return scipy_kstats(samples @ weights.T / np.sqrt(weights.shape[1]), max_order)
+
+
+def scipy_kstats(values, max_order):
+    """k_1..k_4 per column from scipy.stats.kstat (an independent estimator)."""
+    return np.array([[scipy.stats.kstat(column, n) for column in values.T] for n in range(1, max_order + 1)])
+
+
+@pytest.mark.parametrize("chunks_per_task", [1, 3])
+def test_streamed_spectrum_equals_the_in_memory_statistics(rng, chunks_per_task):
+    weights = rng.normal(size=(3, 12)) * (rng.random((3, 12)) < 0.5)
+    model = NLGP(12, 2.0, 4.0)
+    streamed = streamed_spectrum(
+        weights, model, 23_456, max_order=4, chunk_size=2_000, chunks_per_task=chunks_per_task, seed=7
+    )
+    expected = in_memory(weights, model, 23_456, 2_000, 7, 4)
+    np.testing.assert_allclose(streamed.kstat.values.T, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(streamed.cumulant.sel(order=4), expected[3] / expected[1] ** 2, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_streamed_spectrum_reduces_partial_states_on_a_local_cluster(rng):
+    from dask.distributed import Client, LocalCluster
+
+    weights = rng.normal(size=(2, 10))
+    model = named_model("gaussian_clone", 10, xi=2.0, gain=3.0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster):
+        streamed = streamed_spectrum(weights, model, 40_000, max_order=4, chunk_size=3_000, seed=1)
+    expected = in_memory(weights, model, 40_000, 3_000, 1, 4)
+    np.testing.assert_allclose(streamed.kstat.values.T, expected, rtol=1e-9, atol=1e-12)

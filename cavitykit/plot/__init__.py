@@ -1,4 +1,4 @@
-"""Figures of an IMP run (the only package that imports matplotlib)."""
+"""Figures of an IMP run or sweep (the only package that imports matplotlib)."""
 
 from cavitykit.plot.figures import (
     cumulant_spectra,
@@ -7,6 +7,7 @@ from cavitykit.plot.figures import (
     localization_and_kurtosis,
     receptive_field_maps,
     receptive_fields,
+    sweep_claims,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "localization_and_kurtosis",
     "receptive_field_maps",
     "receptive_fields",
+    "sweep_claims",
 ]

@@ -349,3 +349,77 @@ def cumulant_spectra(ds: xr.Dataset) -> Figure:
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
+
+
+def sweep_claims(claims: xr.Dataset, pair: tuple[str, str]) -> Figure:
+    """Each claim's statistic over a sweep's one swept axis, with error bars over replicates.
+
+    Panels: mean RF width and localized fraction after the last round (claim 1), rise of the
+    mean |excess kurtosis| from round 0 (claim 2), both for the model and its clone; and the
+    magnitude-controlled AUC of claim 3 with its bootstrap interval beside the independent-input
+    prediction's.
+
+    Parameters
+    ----------
+    claims : xarray.Dataset
+        ``analysis.sweep_claims`` of a sweep with one swept dim.
+    pair : (model, clone)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import analysis, open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run()).expand_dims(gain=[10.0])  # a sweep of one point
+    >>> pair = ("nlgp", "gaussian_clone")
+    >>> figure = sweep_claims(analysis.sweep_claims(ds, pair, n_bins=4), pair)
+    >>> len(figure.axes)
+    4
+    """
+    (axis,) = claims.width_ratio.dims
+    values = claims[axis].values
+    numeric = np.issubdtype(values.dtype, np.number)
+    positions = values if numeric else np.arange(len(values))
+    fig = Figure(figsize=(10, 6.5))
+    axes = fig.subplots(2, 2).ravel()
+    panels = [
+        ("rf_width", "mean RF width after the last round (pixels)", "claim 1"),
+        ("localized_fraction", "fraction of units localized", "claim 1"),
+        ("kurtosis_rise", "rise of mean |excess kurtosis| from round 0", "claim 2"),
+    ]
+    for ax, (name, ylabel, claim) in zip(axes, panels, strict=False):
+        for variant in pair:
+            ax.errorbar(
+                positions,
+                claims[name].sel(variant=variant).values,
+                yerr=claims[f"{name}_se"].sel(variant=variant).values,
+                marker="o",
+                capsize=3,
+                color=colour(variant),
+                label=label(variant),
+            )
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_title(claim, fontsize=9)
+        ax.legend(fontsize=7)
+    ax = axes[3]
+    if "auc" in claims:
+        for name, text, style in (("auc", "exact", "o-"), ("auc_theory", "independent-input prediction", "s--")):
+            interval = [claims[name] - claims[f"{name}_low"], claims[f"{name}_high"] - claims[name]]
+            ax.errorbar(positions, claims[name].values, yerr=np.abs(interval), fmt=style, capsize=3, label=text)
+        ax.axhline(0.5, color="0.6", lw=0.8)
+        ax.legend(fontsize=7)
+    ax.set_ylabel(f"AUC: pruned raise |kurtosis| more than kept\n(same |w| bin, {label(pair[0])})", fontsize=8)
+    ax.set_title("claim 3, magnitude controlled", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel(axis, fontsize=8)
+        ax.tick_params(labelsize=7)
+        if numeric and values.min() > 0 and values.max() / values.min() > 20:
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(positions, [str(v) for v in values])
+    fig.suptitle(f"Claims along {axis} (mean and standard error over replicates)", fontsize=10)
+    fig.tight_layout()
+    return fig
