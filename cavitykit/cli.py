@@ -10,7 +10,7 @@ from cavitykit.config import presets
 from cavitykit.spectra import SAMPLE_MODELS
 from cavitykit.variants import CLONES
 
-BENCHMARKS = ("cumulants", "data", "cavity", "imp")
+BENCHMARKS = ("cumulants", "data", "cavity", "imp", "sweep", "stream")
 
 
 def _run(args: argparse.Namespace) -> int:
