@@ -2,7 +2,10 @@
 
 Target (issue 13): 2 workers at least 1.8x faster than 1 in wall time (cluster start-up included),
 on a machine with 2 free cores.  Every task is one (grid point, variant, replicate) of the quick
-preset, cut short; eight tasks, so two workers stay busy until the end.
+preset (7 rounds); eight tasks, so two workers stay busy until the end.  Each worker process pays a
+fixed cost before its first round (imports and the Numba compilation of the k-statistics kernels,
+about 13 s here) that a second worker cannot share: the ratio is that of Amdahl's law with this
+serial part, and ``--scale`` below 1 (shorter training) lowers it.
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ base = "quick"
 [grid]
 "data.gain" = [1.0, 3.0, 10.0, 30.0]
 "replicates" = [1]
-"imp.rounds" = [3]
 "training.steps" = [{steps}]
-"analysis.n_heldout" = [5000]
 """
 
 
@@ -41,7 +42,7 @@ def main(scale: float = 1.0, repeats: int = 1) -> None:
     """Print both wall times and their ratio; ``scale`` shortens the training (``repeats`` is unused)."""
     steps = max(50, int(2000 * scale))
     walls = measure(steps)
-    print(f"small sweep: 4 grid points x 2 variants, 3 rounds of {steps} steps each (8 tasks):")
+    print(f"small sweep: quick preset, 4 gains x 2 variants x 1 replicate, 7 rounds of {steps} steps (8 tasks):")
     for workers, seconds in walls.items():
         print(f"  {workers} worker{'s' if workers > 1 else ' '}{seconds:12.1f} s")
     print(f"  => 2 workers {walls[1] / walls[2]:.2f}x faster than 1 (target >= 1.8)")
