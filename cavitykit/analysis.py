@@ -216,7 +216,7 @@ def claims_per_replicate(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
         return values.sel(round=last.fillna(0).astype(int)).where(last.notnull()).drop_vars("round")
 
     rf_width = at_last(local.rf_width.where(np.isfinite(local.rf_width)).mean("neuron"))
-    localized = at_last(local.localized.where(ds["mask"].any("input")).mean("neuron"))
+    localized = at_last(local.localized.mean("neuron"))  # as round_summary counts them
     abs_kurtosis = np.abs(ds.preact_excess_kurtosis).mean(("label", "neuron"))
     model, clone = pair
     out = xr.Dataset(

@@ -75,17 +75,40 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
         raise ValueError("--weights needs --out OUT.nc")
     if (args.samples is None) == (args.model is None):
         raise ValueError("--weights needs exactly one of --samples FILE or --model NAME")
+    if args.chunk_size is not None and args.model is None:
+        raise ValueError("--chunk-size streams samples drawn from --model; give --model NAME")
     weights = load_weights(args.weights, key=args.key)
     if args.samples is not None:
         samples, source = load_samples(args.samples, weights.shape[1]), str(args.samples)
+        spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
     else:
         model = named_model(args.model, weights.shape[1], dim=args.dim, xi=args.xi, gain=args.gain)
-        samples = model.sample(args.n_samples, np.random.default_rng(args.seed))
         source = f"{args.n_samples} samples of {model.describe()} (seed {args.seed})"
-    spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
+        if args.chunk_size is None:
+            samples = model.sample(args.n_samples, np.random.default_rng(args.seed))
+            spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
+        else:
+            spectrum = _streamed(args, weights, model)
     write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
     print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
     return 0
+
+
+def _streamed(args: argparse.Namespace, weights, model):
+    """The spectrum over ``--n-samples`` drawn in chunks inside dask tasks (``spectra.streamed_spectrum``)."""
+    from dask.distributed import Client, LocalCluster
+
+    from cavitykit.spectra import streamed_spectrum
+
+    cluster = None if args.scheduler else LocalCluster(n_workers=args.workers, threads_per_worker=1)
+    try:
+        with Client(args.scheduler or cluster):
+            return streamed_spectrum(
+                weights, model, args.n_samples, max_order=args.max_order, chunk_size=args.chunk_size, seed=args.seed
+            )
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -156,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     own.add_argument("--n-samples", type=int, default=100_000, help="samples drawn from --model (default 100000)")
     own.add_argument("--seed", type=int, default=0, help="seed of the drawn samples (default 0)")
     own.add_argument("--out", metavar="OUT.nc", help="netCDF file of the spectrum, dims (neuron, order)")
+    own.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="N",
+        help="draw --n-samples from --model N at a time inside dask tasks and merge their power sums "
+        "(for more samples than fit in memory; no standard errors)",
+    )
+    own.add_argument("--scheduler", metavar="ADDRESS", help="with --chunk-size: a running dask scheduler")
+    own.add_argument("--workers", type=int, default=2, help="with --chunk-size: LocalCluster workers (default 2)")
     cumulants.set_defaults(handler=_cumulants)
 
     sweep = commands.add_parser("sweep", help="a grid of IMP runs on a dask cluster (LocalCluster by default)")

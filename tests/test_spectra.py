@@ -152,12 +152,16 @@ def test_streamed_spectrum_equals_the_in_memory_statistics(rng, chunks_per_task)
 
 
 @pytest.mark.slow
-def test_streamed_spectrum_reduces_partial_states_on_a_local_cluster(rng):
-    from dask.distributed import Client, LocalCluster
+def test_streamed_cli_reduces_partial_states_on_a_local_cluster(rng, tmp_path):
+    import xarray as xr
 
     weights = rng.normal(size=(2, 10))
-    model = named_model("gaussian_clone", 10, xi=2.0, gain=3.0)
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster):
-        streamed = streamed_spectrum(weights, model, 40_000, max_order=4, chunk_size=3_000, seed=1)
-    expected = in_memory(weights, model, 40_000, 3_000, 1, 4)
-    np.testing.assert_allclose(streamed.kstat.values.T, expected, rtol=1e-9, atol=1e-12)
+    np.save(tmp_path / "w.npy", weights)
+    out = tmp_path / "streamed.nc"
+    args = ["cumulants", "--weights", str(tmp_path / "w.npy"), "--max-order", "4", "--out", str(out)]
+    model = ["--model", "gaussian_clone", "--xi", "2", "--n-samples", "40000", "--seed", "1"]
+    assert main([*args, *model, "--chunk-size", "3000", "--workers", "2"]) == 0
+    expected = in_memory(weights, named_model("gaussian_clone", 10, xi=2.0), 40_000, 3_000, 1, 4)
+    with xr.open_dataset(out) as written:
+        np.testing.assert_allclose(written.kstat.values.T, expected, rtol=1e-9, atol=1e-12)
+    assert main([*args, "--samples", str(tmp_path / "w.npy"), "--chunk-size", "10"]) == 2  # needs --model

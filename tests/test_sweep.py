@@ -147,8 +147,10 @@ def test_failed_tasks_are_retried_then_summarized(tmp_path, capsys):
     assert "is not a readable netCDF4 file" in str(failed.value) and "1 of 4 sweep tasks failed" in str(failed.value)
     others = [path for path in (tmp_path / "out").glob(f"scan-*/{ROUND_GLOB}") if broken not in path.parents]
     assert len(others) == 3 * 2  # every other task finished its two rounds
+    written = {path: path.stat().st_mtime_ns for path in others}
     assert cli.main(["sweep", str(sweep_file), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]) == 1
     assert "1 of 4 sweep tasks failed" in capsys.readouterr().err
+    assert {path: path.stat().st_mtime_ns for path in others} == written  # finished rounds are not recomputed
 
 
 @pytest.fixture(scope="module")
