@@ -507,7 +507,8 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     device : str or torch.device, optional
         Training device; default CUDA when available, else CPU.
     progress : bool
-        Progress bar and a summary line per round on the terminal.
+        A progress bar (tqdm, on stderr) of the training steps; the summary line per member and round
+        goes to stdout either way.
     group_size : int, optional
         Members trained together as one ensemble; default all members of the run.  Results do
         not depend on it.
