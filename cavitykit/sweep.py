@@ -92,9 +92,12 @@ def _run_task(config: RunConfig, run_dir: str, variant: str, replicate: int, dev
     It trains only the rounds whose files are missing, so a retry (or a rerun of the sweep)
     continues where a killed worker stopped.
     """
+    import numba
     import torch
 
+    # Dask sets the BLAS/OpenMP pools to one thread in its workers; torch and Numba keep their own.
     torch.set_num_threads(1)
+    numba.set_num_threads(1)
     run_members(config, Path(run_dir), [Member(variant, replicate)], device)
     return f"{run_dir} {variant} replicate {replicate}"
 

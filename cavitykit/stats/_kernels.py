@@ -8,7 +8,7 @@ the totals on the sample mean afterwards.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 # No nnan/ninf: results must keep NaN and inf, which the drivers inspect.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -18,10 +18,10 @@ COLUMN_BLOCK = 512
 ROWS_PER_TASK_MIN = 1024
 
 
-@njit
-def _task_layout(n_rows, n_cols):
+@njit(cache=True)
+def _task_layout(n_rows, n_cols, n_threads):
     # Several tasks per thread even out a thread that is slowed by other work.
-    n_row_chunks = max(1, min(4 * get_num_threads(), n_rows // ROWS_PER_TASK_MIN))
+    n_row_chunks = max(1, min(4 * n_threads, n_rows // ROWS_PER_TASK_MIN))
     n_col_blocks = (n_cols + COLUMN_BLOCK - 1) // COLUMN_BLOCK
     return n_row_chunks, n_col_blocks
 
@@ -48,55 +48,57 @@ def _powers_to_8(d):
     return (d, d2, d2 * d, d4, d4 * d, d4 * d2, d4 * d2 * d, d4 * d4)
 
 
-def _make_power_sum_kernel(powers, n_powers):
-    """Kernel summing ``powers(x - shift)`` (a tuple of n_powers values) along axis 0.
+@njit(fastmath=FASTMATH, inline="always")
+def _power_sums(x, shift, n_threads, powers, n_powers):
+    """Sums of ``powers(x - shift)`` (a tuple of n_powers values) along axis 0, in per-task partials.
 
     The body is unrolled over four rows so each accumulator load/store serves
     four samples; with the powers inlined, LLVM vectorizes over columns.  The
     kernel is memory-bound up to order 4 and close to it at order 8.
     """
-
-    @njit(parallel=True, fastmath=FASTMATH)
-    def kernel(x, shift):
-        n_rows, n_cols = x.shape
-        n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols)
-        sums = np.zeros((n_row_chunks, n_powers, n_cols))
-        for task in prange(n_row_chunks * n_col_blocks):
-            chunk, c0, c1, i, stop = _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks)
-            acc = np.zeros((n_powers, c1 - c0))
-            while i + 4 <= stop:
-                row0, row1, row2, row3 = x[i], x[i + 1], x[i + 2], x[i + 3]
-                for j in range(c0, c1):
-                    s = shift[j]
-                    p0 = powers(row0[j] - s)
-                    p1 = powers(row1[j] - s)
-                    p2 = powers(row2[j] - s)
-                    p3 = powers(row3[j] - s)
-                    for r in range(n_powers):
-                        acc[r, j - c0] += (p0[r] + p1[r]) + (p2[r] + p3[r])
-                i += 4
-            while i < stop:
-                for j in range(c0, c1):
-                    p0 = powers(x[i, j] - shift[j])
-                    for r in range(n_powers):
-                        acc[r, j - c0] += p0[r]
-                i += 1
-            sums[chunk, :, c0:c1] = acc
-        return sums
-
-    return kernel
+    n_rows, n_cols = x.shape
+    n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols, n_threads)
+    sums = np.zeros((n_row_chunks, n_powers, n_cols))
+    for task in prange(n_row_chunks * n_col_blocks):
+        chunk, c0, c1, i, stop = _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks)
+        acc = np.zeros((n_powers, c1 - c0))
+        while i + 4 <= stop:
+            row0, row1, row2, row3 = x[i], x[i + 1], x[i + 2], x[i + 3]
+            for j in range(c0, c1):
+                s = shift[j]
+                p0 = powers(row0[j] - s)
+                p1 = powers(row1[j] - s)
+                p2 = powers(row2[j] - s)
+                p3 = powers(row3[j] - s)
+                for r in range(n_powers):
+                    acc[r, j - c0] += (p0[r] + p1[r]) + (p2[r] + p3[r])
+            i += 4
+        while i < stop:
+            for j in range(c0, c1):
+                p0 = powers(x[i, j] - shift[j])
+                for r in range(n_powers):
+                    acc[r, j - c0] += p0[r]
+            i += 1
+        sums[chunk, :, c0:c1] = acc
+    return sums
 
 
-# power_sums_to_R(x, shift): x (n_samples, n_columns) C-contiguous float32/float64,
-# shift (n_columns,) float64 -> partial sums (n_row_chunks, R, n_columns) whose
-# entry [:, r - 1] is the sum of (x - shift) ** r.
-power_sums_to_4 = _make_power_sum_kernel(_powers_to_4, 4)
-power_sums_to_8 = _make_power_sum_kernel(_powers_to_8, 8)
+# power_sums_to_R(x, shift, n_threads): x (n_samples, n_columns) C-contiguous float32/float64,
+# shift (n_columns,) float64 -> partial sums (n_row_chunks, R, n_columns) whose entry [:, r - 1]
+# is the sum of (x - shift) ** r.  Module-level functions (not closures), so numba can cache them.
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
+def power_sums_to_4(x, shift, n_threads):
+    return _power_sums(x, shift, n_threads, _powers_to_4, 4)
+
+
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
+def power_sums_to_8(x, shift, n_threads):
+    return _power_sums(x, shift, n_threads, _powers_to_8, 8)
 
 
 # No fastmath here: LLVM folds the finiteness test away under reassociation.
-@njit(parallel=True)
-def shifted_power_sums_omit(x, shift, max_order):
+@njit(parallel=True, cache=True)
+def shifted_power_sums_omit(x, shift, max_order, n_threads):
     """Power sums of the finite entries of ``x - shift`` along axis 0, with counts.
 
     The slow path, for nan_policy='omit': a generic loop over powers with a
@@ -108,6 +110,8 @@ def shifted_power_sums_omit(x, shift, max_order):
     shift : ndarray of shape (n_columns,), float64
     max_order : int
         Highest power accumulated (>= 1).
+    n_threads : int
+        ``numba.get_num_threads()`` of the caller (sets the task layout).
 
     Returns
     -------
@@ -117,7 +121,7 @@ def shifted_power_sums_omit(x, shift, max_order):
         Per-task partial counts of the entries used.
     """
     n_rows, n_cols = x.shape
-    n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols)
+    n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols, n_threads)
     sums = np.zeros((n_row_chunks, max_order, n_cols))
     counts = np.zeros((n_row_chunks, n_cols))
     for task in prange(n_row_chunks * n_col_blocks):
@@ -143,8 +147,8 @@ def shifted_power_sums_omit(x, shift, max_order):
     return sums, counts
 
 
-@njit(parallel=True, fastmath=FASTMATH)
-def shifted_mixed_power_sums(x, y, shift_x, shift_y, max_order):
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
+def shifted_mixed_power_sums(x, y, shift_x, shift_y, max_order, n_threads):
     """Mixed power sums of ``(x - shift_x) ** a * (y - shift_y) ** b`` along axis 0.
 
     Parameters
@@ -153,6 +157,8 @@ def shifted_mixed_power_sums(x, y, shift_x, shift_y, max_order):
     shift_x, shift_y : ndarray of shape (n_columns,), float64
     max_order : int
         Highest total power ``a + b`` accumulated.
+    n_threads : int
+        ``numba.get_num_threads()`` of the caller (sets the task layout).
 
     Returns
     -------
@@ -161,7 +167,7 @@ def shifted_mixed_power_sums(x, y, shift_x, shift_y, max_order):
         (``[:, 0, 0]`` counts the samples).
     """
     n_rows, n_cols = x.shape
-    n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols)
+    n_row_chunks, n_col_blocks = _task_layout(n_rows, n_cols, n_threads)
     sums = np.zeros((n_row_chunks, max_order + 1, max_order + 1, n_cols))
     for task in prange(n_row_chunks * n_col_blocks):
         chunk, c0, c1, r0, r1 = _task_bounds(task, n_rows, n_cols, n_row_chunks, n_col_blocks)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from math import comb
 
 import numpy as np
+from numba import get_num_threads
 
 from cavitykit._validation import NAN_POLICIES, as_real_array, check_choice, check_int, normalize_axis
 from cavitykit.stats import _kernels
@@ -145,10 +146,10 @@ def _moments_from_shifted(shift: np.ndarray, sums: np.ndarray, count: np.ndarray
 
 def _run_kernel(x2d: np.ndarray, shift: np.ndarray, max_order: int, omit: bool) -> CentralMoments:
     if omit:
-        sums, counts = _kernels.shifted_power_sums_omit(x2d, shift, max_order)
+        sums, counts = _kernels.shifted_power_sums_omit(x2d, shift, max_order, get_num_threads())
         return _moments_from_shifted(shift, sums.sum(axis=0), counts.sum(axis=0))
     kernel = _kernels.power_sums_to_4 if max_order <= 4 else _kernels.power_sums_to_8
-    sums = kernel(x2d, shift).sum(axis=0)[:max_order]
+    sums = kernel(x2d, shift, get_num_threads()).sum(axis=0)[:max_order]
     return _moments_from_shifted(shift, sums, np.full(x2d.shape[1], float(x2d.shape[0])))
 
 
@@ -205,7 +206,7 @@ def mixed_central_moments(x2d: np.ndarray, y2d: np.ndarray, max_order: int):
     -2.0
     """
     shift_x, shift_y = _pilot_shift(x2d), _pilot_shift(y2d)
-    sums = _kernels.shifted_mixed_power_sums(x2d, y2d, shift_x, shift_y, max_order).sum(axis=0)
+    sums = _kernels.shifted_mixed_power_sums(x2d, y2d, shift_x, shift_y, max_order, get_num_threads()).sum(axis=0)
     count = sums[0, 0]
     delta_x, delta_y = sums[1, 0] / count, sums[0, 1] / count
     # Re-centre both variables; terms above the anti-diagonal are never read.
