@@ -332,7 +332,7 @@ def cavity_groups(ds: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
         raise ValueError("the run has no cavity_exact (analysis.cavity = false)")
     delta = ds.cavity_exact
     kurt = ds.preact_excess_kurtosis
-    raises = np.abs(kurt + delta) > np.abs(kurt)
+    raises = metrics.abs_kurtosis_change(kurt, delta) > 0
     groups = pruning_groups(ds)
     random_group = xr.apply_ufunc(
         _random_subset,
@@ -415,11 +415,11 @@ def cavity_by_magnitude(ds: xr.Dataset, source: str, *, n_bins: int = 10, n_boot
     n_bins = check_int("n_bins", n_bins, minimum=1)
     n_boot = check_int("n_boot", n_boot, minimum=1)
     one = ds.sel(variant=source).transpose("replicate", "round", "label", "neuron", "input", ...)
-    kurtosis = one.preact_excess_kurtosis.values[..., None]
-    raise_exact = np.abs(kurtosis + one.cavity_exact.values) - np.abs(kurtosis)
+    raise_exact = metrics.abs_kurtosis_change(one.preact_excess_kurtosis.values[..., None], one.cavity_exact.values)
     if "cavity_theory" in one:
-        theory_kurtosis = one.theory_excess_kurtosis.values[..., None]
-        raise_theory = np.abs(theory_kurtosis + one.cavity_theory.values) - np.abs(theory_kurtosis)
+        raise_theory = metrics.abs_kurtosis_change(
+            one.theory_excess_kurtosis.values[..., None], one.cavity_theory.values
+        )
     else:  # a run written before the prediction was stored
         raise_theory = np.full_like(raise_exact, np.nan)
     magnitude = np.abs(one.weight.values)  # (replicate, round, neuron, input)
@@ -436,13 +436,13 @@ def cavity_by_magnitude(ds: xr.Dataset, source: str, *, n_bins: int = 10, n_boot
             continue  # a round missing in this variant
         edges = np.quantile(magnitude[:, t][mask[:, t]], np.linspace(0, 1, n_bins + 1)[1:-1])
         bins = np.searchsorted(edges, magnitude[:, t], side="right")  # (replicate, neuron, input)
-        for c in range(n_labels):
-            for b in range(n_bins):
-                in_bin = bins == b
-                groups = {
-                    name: [group[r, t] & in_bin[r] for r in range(n_replicates)]
-                    for name, group in (("pruned", pruned), ("kept", kept))
-                }
+        for b in range(n_bins):
+            in_bin = bins == b
+            groups = {  # the same weights for every class
+                name: [group[r, t] & in_bin[r] for r in range(n_replicates)]
+                for name, group in (("pruned", pruned), ("kept", kept))
+            }
+            for c in range(n_labels):
                 for name in ("pruned", "kept"):
                     counts[name][b] += sum(int(g.sum()) for g in groups[name])
                     for source_name, values in (("exact", raise_exact), ("theory", raise_theory)):

@@ -96,19 +96,13 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
 
 def _streamed(args: argparse.Namespace, weights, model):
     """The spectrum over ``--n-samples`` drawn in chunks inside dask tasks (``spectra.streamed_spectrum``)."""
-    from dask.distributed import Client, LocalCluster
-
+    from cavitykit._dask import dask_client
     from cavitykit.spectra import streamed_spectrum
 
-    cluster = None if args.scheduler else LocalCluster(n_workers=args.workers, threads_per_worker=1)
-    try:
-        with Client(args.scheduler or cluster):
-            return streamed_spectrum(
-                weights, model, args.n_samples, max_order=args.max_order, chunk_size=args.chunk_size, seed=args.seed
-            )
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(args.scheduler, args.workers):
+        return streamed_spectrum(
+            weights, model, args.n_samples, max_order=args.max_order, chunk_size=args.chunk_size, seed=args.seed
+        )
 
 
 def _sweep(args: argparse.Namespace) -> int:

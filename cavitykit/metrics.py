@@ -1,4 +1,5 @@
-"""Localization metrics of receptive fields: IPR, participation ratio, circular centre and width.
+"""Metrics of hidden units: localization of receptive fields (IPR, participation ratio, circular
+centre and width) and the cavity criterion (does removing a weight raise |excess kurtosis|?).
 
 A unit's receptive field is its weight vector w (masked) over the D = L^dim pixels of a ring
 or torus.  Its squared weights p_i = w_i^2 / sum_j w_j^2 form a distribution over pixels.
@@ -144,3 +145,25 @@ def localized_fraction(weights, shape, *, width_fraction: float = LOCALIZED_WIDT
     """
     widths = receptive_field(weights, shape)["width"]
     return np.mean(is_localized(widths, shape, width_fraction=width_fraction), axis=-1)
+
+
+def abs_kurtosis_change(kurtosis, delta):
+    """|k + Delta k| - |k|: how much removing a weight raises its unit's |excess kurtosis| (the cavity criterion).
+
+    Parameters
+    ----------
+    kurtosis : array_like
+        The unit's excess kurtosis k, broadcastable against ``delta`` (e.g. (..., K, 1)).
+    delta : array_like
+        The change Delta k on removal, e.g. ``cavity.exact`` of shape (K, D).
+
+    Returns
+    -------
+    ndarray or xarray.DataArray: positive where the removal raises non-Gaussianity.
+
+    Examples
+    --------
+    >>> abs_kurtosis_change(np.array([-0.5, 0.5]), np.array([-0.2, -0.2]))
+    array([ 0.2, -0.2])
+    """
+    return np.abs(kurtosis + delta) - np.abs(kurtosis)

@@ -6,6 +6,7 @@ needs neither torch nor the IMP engine, so the report and notebooks can call it 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -102,14 +103,6 @@ def _chunk_accumulator(weights, model, bias, max_order: int, seed: int, chunks) 
     return accumulator
 
 
-def _merged(accumulators) -> MomentAccumulator:
-    accumulators = list(accumulators)
-    total = accumulators[0]
-    for other in accumulators[1:]:
-        total.merge(other)
-    return total
-
-
 def sample_chunks(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
     """(index, size) of the chunks that ``streamed_spectrum`` draws: ceil(n / chunk_size) of them.
 
@@ -186,7 +179,9 @@ def streamed_spectrum(
     chunks = sample_chunks(n_samples, chunk_size)
     tasks = dask.bag.from_sequence(chunks, partition_size=chunks_per_task)
     accumulator = tasks.reduction(
-        lambda part: _chunk_accumulator(weights, model, bias, max_order, seed, part), _merged, split_every=8
+        lambda part: _chunk_accumulator(weights, model, bias, max_order, seed, part),
+        lambda parts: functools.reduce(MomentAccumulator.merge, parts),
+        split_every=8,
     ).compute()
     k = accumulator.kstats()  # (order, neuron)
     return xr.Dataset(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cavitykit._dask import dask_client
 from cavitykit._validation import check_int
 from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml
 from cavitykit.imp.runner import Member, prepare_run_directory, run_directory, run_members
@@ -181,7 +182,7 @@ def run_sweep(
     >>> len(runs), all((run / "config.toml").exists() for run in runs)
     (2, True)
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     workers = check_int("workers", workers, minimum=1)
     retries = check_int("retries", retries, minimum=0)
@@ -192,28 +193,23 @@ def run_sweep(
         prepare_run_directory(config, run_dir)
         run_dirs.append(run_dir)
     write_sweep_index(out, name, run_dirs, points)
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
     failures = {}
-    try:
-        with Client(scheduler or cluster) as client:
-            tasks = {}
-            for config, run_dir in zip(configs, run_dirs, strict=True):
-                for replicate in range(config.replicates):
-                    for variant in config.variants:
-                        task = f"{run_dir.name}/{variant}/replicate_{replicate:02d}"
-                        arguments = (config, str(run_dir), variant, replicate, device)
-                        future = client.submit(_run_task, *arguments, key=task, pure=False, retries=retries)
-                        tasks[future] = task
-            with tqdm(total=len(tasks), desc=f"sweep {name}", unit="task", disable=not progress) as bar:
-                for future in as_completed(tasks):
-                    if future.status == "error":
-                        error = future.exception()
-                        failures[tasks[future]] = f"{type(error).__name__}: {error}"
-                        tqdm.write(f"failed: {tasks[future]}: {failures[tasks[future]]}", file=sys.stderr)
-                    bar.update(1)
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(scheduler, workers) as client:
+        tasks = {}
+        for config, run_dir in zip(configs, run_dirs, strict=True):
+            for replicate in range(config.replicates):
+                for variant in config.variants:
+                    task = f"{run_dir.name}/{variant}/replicate_{replicate:02d}"
+                    arguments = (config, str(run_dir), variant, replicate, device)
+                    future = client.submit(_run_task, *arguments, key=task, pure=False, retries=retries)
+                    tasks[future] = task
+        with tqdm(total=len(tasks), desc=f"sweep {name}", unit="task", disable=not progress) as bar:
+            for future in as_completed(tasks):
+                if future.status == "error":
+                    error = future.exception()
+                    failures[tasks[future]] = f"{type(error).__name__}: {error}"
+                    tqdm.write(f"failed: {tasks[future]}: {failures[tasks[future]]}", file=sys.stderr)
+                bar.update(1)
     if failures:
         raise SweepFailed(failures, len(tasks))
     return run_dirs

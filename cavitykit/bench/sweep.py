@@ -2,10 +2,10 @@
 
 Target (issue 13): 2 workers at least 1.8x faster than 1 in wall time (cluster start-up included),
 on a machine with 2 free cores.  Every task is one (grid point, variant, replicate) of the quick
-preset (7 rounds); eight tasks, so two workers stay busy until the end.  Each worker process pays a
-fixed cost before its first round (imports and the Numba compilation of the k-statistics kernels,
-about 13 s here) that a second worker cannot share: the ratio is that of Amdahl's law with this
-serial part, and ``--scale`` below 1 (shorter training) lowers it.
+preset (7 rounds); eight tasks, so two workers stay busy until the end.  What each worker process
+pays before its first round (the cluster's start, imports; Numba's compilation too, before the
+kernels were cached on disk) is serial work a second worker cannot share (Amdahl's law), so
+``--scale`` below 1 (shorter training) lowers the ratio.
 """
 
 from __future__ import annotations

@@ -217,8 +217,9 @@ def next_pruning(
     if imp.strategy == "random":
         return random_prune(masks, n_remove, np.random.default_rng(seed))
     if imp.strategy == "cavity":
-        kurtosis = statistics["preact_excess_kurtosis"][..., None]  # (label, neuron, 1)
-        raises = np.abs(kurtosis + statistics["cavity_exact"]) - np.abs(kurtosis)
+        raises = metrics.abs_kurtosis_change(
+            statistics["preact_excess_kurtosis"][..., None], statistics["cavity_exact"]
+        )  # (label, neuron, input)
         return [cavity_prune(raises.mean(axis=0), masks[0], n_remove[0])]
     return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
 

@@ -80,11 +80,7 @@ def find_sweep_index(path, name: str | None = None) -> Path:
     path = Path(path)
     if path.is_file():
         return path
-    if name is not None:
-        candidates = [path / f"{name}{INDEX_SUFFIX}"]
-        candidates = [c for c in candidates if c.is_file()]
-    else:
-        candidates = sorted(path.glob(f"*{INDEX_SUFFIX}"))
+    candidates = sorted(path.glob(f"{name or '*'}{INDEX_SUFFIX}"))
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
