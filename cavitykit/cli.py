@@ -11,6 +11,7 @@ from cavitykit.spectra import SAMPLE_MODELS
 from cavitykit.variants import CLONES
 
 BENCHMARKS = ("cumulants", "data", "cavity", "imp", "sweep", "stream")
+N_DRAWN = 100_000  # samples drawn from --model by default
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -58,7 +59,17 @@ def _cumulants(args: argparse.Namespace) -> int:
         raise ValueError("give a run directory RUN, or --weights FILE (with --samples or --model, and --out)")
     if args.weights is not None:
         return _weights_cumulants(args)
-    result = preactivation_cumulants(args.run, max_order=args.max_order, samples=args.samples)
+    given = [f"--{name}" for name in ("key", "model", "out", "seed") if getattr(args, name) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)} apply to --weights FILE; a run's samples come from its config")
+    with _streaming(args):
+        result = preactivation_cumulants(
+            args.run,
+            max_order=args.max_order,
+            samples=args.samples,
+            n_samples=args.n_samples,
+            chunk_size=args.chunk_size,
+        )
     print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
     return 0
 
@@ -69,7 +80,7 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
 
     from cavitykit.arrays import load_samples, load_weights
     from cavitykit.io import write_dataset
-    from cavitykit.spectra import named_model, weights_spectrum
+    from cavitykit.spectra import named_model, streamed_spectrum, weights_spectrum
 
     if args.out is None:
         raise ValueError("--weights needs --out OUT.nc")
@@ -83,26 +94,30 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
         spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
     else:
         model = named_model(args.model, weights.shape[1], dim=args.dim, xi=args.xi, gain=args.gain)
-        source = f"{args.n_samples} samples of {model.describe()} (seed {args.seed})"
+        n_samples = N_DRAWN if args.n_samples is None else args.n_samples
+        seed = 0 if args.seed is None else args.seed
+        source = f"{n_samples} samples of {model.describe()} (seed {seed})"
         if args.chunk_size is None:
-            samples = model.sample(args.n_samples, np.random.default_rng(args.seed))
+            samples = model.sample(n_samples, np.random.default_rng(seed))
             spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
         else:
-            spectrum = _streamed(args, weights, model)
+            with _streaming(args):
+                spectrum = streamed_spectrum(
+                    weights, model, n_samples, max_order=args.max_order, chunk_size=args.chunk_size, seed=seed
+                )
     write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
     print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
     return 0
 
 
-def _streamed(args: argparse.Namespace, weights, model):
-    """The spectrum over ``--n-samples`` drawn in chunks inside dask tasks (``spectra.streamed_spectrum``)."""
-    from cavitykit._dask import dask_client
-    from cavitykit.spectra import streamed_spectrum
+def _streaming(args: argparse.Namespace):
+    """With ``--chunk-size``, the dask client that streamed spectra run on (``--scheduler`` or a
+    LocalCluster of ``--workers``); without it, nothing."""
+    from contextlib import nullcontext
 
-    with dask_client(args.scheduler, args.workers):
-        return streamed_spectrum(
-            weights, model, args.n_samples, max_order=args.max_order, chunk_size=args.chunk_size, seed=args.seed
-        )
+    from cavitykit._dask import dask_client
+
+    return nullcontext() if args.chunk_size is None else dask_client(args.scheduler, args.workers)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -170,18 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
     own.add_argument("--xi", type=float, default=1.0, help="the model's correlation length in pixels (default 1)")
     own.add_argument("--gain", type=float, default=3.0, help="the model's gain (default 3)")
     own.add_argument("--dim", type=int, choices=(1, 2), default=1, help="ring (1) or torus (2) of D pixels")
-    own.add_argument("--n-samples", type=int, default=100_000, help="samples drawn from --model (default 100000)")
-    own.add_argument("--seed", type=int, default=0, help="seed of the drawn samples (default 0)")
+    own.add_argument("--seed", type=int, help="seed of the drawn samples (default 0)")
     own.add_argument("--out", metavar="OUT.nc", help="netCDF file of the spectrum, dims (neuron, order)")
-    own.add_argument(
+    drawn = cumulants.add_argument_group("drawn samples, in memory or streamed (RUN or --model)")
+    drawn.add_argument(
+        "--n-samples",
+        type=int,
+        help=f"samples drawn (per class for RUN; default: the run's n_heldout, or {N_DRAWN} for --model)",
+    )
+    drawn.add_argument(
         "--chunk-size",
         type=int,
         metavar="N",
-        help="draw --n-samples from --model N at a time inside dask tasks and merge their power sums "
-        "(for more samples than fit in memory; no standard errors)",
+        help="draw the samples at most N at a time inside dask tasks and merge their power sums "
+        "(for more samples than fit in memory; the chunks are the batches of the standard errors)",
     )
-    own.add_argument("--scheduler", metavar="ADDRESS", help="with --chunk-size: a running dask scheduler")
-    own.add_argument("--workers", type=int, default=2, help="with --chunk-size: LocalCluster workers (default 2)")
+    drawn.add_argument("--scheduler", metavar="ADDRESS", help="with --chunk-size: a running dask scheduler")
+    drawn.add_argument("--workers", type=int, default=2, help="with --chunk-size: LocalCluster workers (default 2)")
     cumulants.set_defaults(handler=_cumulants)
 
     sweep = commands.add_parser("sweep", help="a grid of IMP runs on a dask cluster (LocalCluster by default)")

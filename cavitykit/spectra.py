@@ -7,6 +7,7 @@ needs neither torch nor the IMP engine, so the report and notebooks can call it 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +41,25 @@ def _with_errors(preactivations: np.ndarray, max_order: int) -> np.ndarray:
     return np.stack([k, standardized, se[0], se[1]])
 
 
-def _unit_spectra(weights: np.ndarray, samples: np.ndarray, bias, max_order: int, alive=None) -> np.ndarray:
-    """(4, K, max_order): ``_with_errors`` of every unit's pre-activation, NaN for the units not ``alive``
-    (by default those whose weights are all zero)."""
-    alive = np.any(weights != 0, axis=1) if alive is None else alive
+def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.ndarray:
+    """(4, K, max_order): ``spectra(live_weights, live_bias)`` -> (4, n_live, max_order) for the units with
+    a non-zero weight, NaN for the others."""
+    alive = np.any(weights != 0, axis=1)
     out = np.full((4, weights.shape[0], max_order), np.nan)
-    unit_bias = None if bias is None else np.asarray(bias, dtype=np.float64)[alive]
-    out[:, alive] = np.moveaxis(_with_errors(preactivation(samples, weights[alive], unit_bias), max_order), 1, -1)
+    out[:, alive] = spectra(weights[alive], None if bias is None else np.asarray(bias, dtype=np.float64)[alive])
     return out
+
+
+def _neuron_dataset(values: np.ndarray, attrs: dict) -> xr.Dataset:
+    """``kstat``, ``cumulant`` and their ``*_se`` over (neuron, order) from (4, K, max_order) values."""
+    return xr.Dataset(
+        {
+            name.removeprefix("preact_"): (("neuron", "order"), value, {"long_name": long_name, "units": "1"})
+            for (name, long_name), value in zip(CUMULANT_VARIABLES.items(), values, strict=True)
+        },
+        coords={"neuron": np.arange(values.shape[1]), "order": np.arange(1, values.shape[2] + 1)},
+        attrs={"Conventions": CONVENTIONS, "preactivation": "w . x / sqrt(D) + b", **attrs},
+    )
 
 
 def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.Dataset:
@@ -83,40 +95,87 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
         raise ValueError(f"samples must have shape (P, {weights.shape[-1]}) to match weights, got {samples.shape}")
     if samples.shape[0] < 2 * N_BATCHES * max_order:
         raise ValueError(f"samples must hold at least {2 * N_BATCHES * max_order} rows, got {samples.shape[0]}")
-    values = _unit_spectra(weights, samples, bias, max_order)
-    return xr.Dataset(
-        {
-            name.removeprefix("preact_"): (("neuron", "order"), value, {"long_name": long_name, "units": "1"})
-            for (name, long_name), value in zip(CUMULANT_VARIABLES.items(), values, strict=True)
-        },
-        coords={"neuron": np.arange(weights.shape[0]), "order": np.arange(1, max_order + 1)},
-        attrs={"Conventions": CONVENTIONS, "n_samples": samples.shape[0], "preactivation": "w . x / sqrt(D) + b"},
+    values = _over_live_units(
+        weights, bias, max_order, lambda w, b: np.moveaxis(_with_errors(preactivation(samples, w, b), max_order), 1, -1)
     )
-
-
-def _chunk_accumulator(weights, model, bias, max_order: int, seed: int, chunks) -> MomentAccumulator:
-    """Pre-activation power sums over the sample chunks ``chunks`` ((index, size) pairs), drawn afresh."""
-    accumulator = MomentAccumulator(max_order)
-    for index, size in chunks:
-        samples = model.sample(size, np.random.default_rng([seed, index]))
-        accumulator.update(preactivation(samples, weights, bias))
-    return accumulator
+    return _neuron_dataset(values, {"n_samples": samples.shape[0]})
 
 
 def sample_chunks(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
-    """(index, size) of the chunks that ``streamed_spectrum`` draws: ceil(n / chunk_size) of them.
+    """(index, size) of the chunks that streamed spectra draw: ceil(n / chunk_size) chunks of equal size
+    (to within one sample), so that each chunk's own estimate weighs alike in the batch-means errors.
 
-    Chunk i is drawn with ``numpy.random.default_rng([seed, i])``, so the samples do not depend on
+    Chunk i is drawn with ``numpy.random.default_rng([*seed, i])``, so the samples do not depend on
     how chunks are grouped into tasks.
 
     Examples
     --------
     >>> sample_chunks(10, 4)
-    [(0, 4), (1, 4), (2, 2)]
+    [(0, 4), (1, 3), (2, 3)]
     """
     n_samples = check_int("n_samples", n_samples, minimum=1)
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
-    return [(i, min(chunk_size, n_samples - start)) for i, start in enumerate(range(0, n_samples, chunk_size))]
+    n_chunks = -(-n_samples // chunk_size)
+    size, extra = divmod(n_samples, n_chunks)
+    return [(i, size + (i < extra)) for i in range(n_chunks)]
+
+
+@dataclass
+class _ChunkStatistics:
+    """The power sums of every chunk seen, and each chunk's own k-statistics for the batch-means errors."""
+
+    total: MomentAccumulator
+    sizes: list[int]
+    kstats: list[np.ndarray]  # one (max_order, K) per chunk
+
+    def merge(self, other: _ChunkStatistics) -> _ChunkStatistics:
+        self.total.merge(other.total)
+        self.sizes += other.sizes
+        self.kstats += other.kstats
+        return self
+
+
+def _chunk_statistics(weights, model, bias, max_order: int, seed_path: tuple, chunks) -> _ChunkStatistics:
+    """The pre-activations' statistics over the sample chunks ``chunks`` ((index, size) pairs), drawn afresh."""
+    statistics = _ChunkStatistics(MomentAccumulator(max_order), [], [])
+    for index, size in chunks:
+        samples = model.sample(size, np.random.default_rng([*seed_path, index]))
+        chunk = MomentAccumulator(max_order).update(preactivation(samples, weights, bias))
+        statistics.kstats.append(chunk.kstats())
+        statistics.sizes.append(size)
+        statistics.total.merge(chunk)
+    return statistics
+
+
+def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, seed_path):
+    """The lazy tree reduction (a dask ``Item``) of the ``_ChunkStatistics`` of every sample chunk."""
+    import dask.bag
+
+    chunks = sample_chunks(n_samples, chunk_size)
+    if chunks[-1][1] < 2 * max_order:
+        raise ValueError(
+            f"chunk_size={chunk_size} gives chunks of {chunks[-1][1]} samples; "
+            f"each chunk's order-{max_order} estimate needs at least {2 * max_order}"
+        )
+    return dask.bag.from_sequence(chunks, partition_size=chunks_per_task).reduction(
+        lambda part: _chunk_statistics(weights, model, bias, max_order, seed_path, part),
+        lambda parts: functools.reduce(_ChunkStatistics.merge, parts),
+        split_every=8,
+    )
+
+
+def _streamed_values(statistics: _ChunkStatistics) -> np.ndarray:
+    """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors
+    over the chunks (chunk i weighing by its size n_i; NaN with a single chunk)."""
+    k = statistics.total.kstats()
+    per_chunk = np.stack(statistics.kstats, axis=1)  # (max_order, chunks, K)
+    sizes = np.asarray(statistics.sizes, dtype=np.float64)[:, None]
+    errors = []
+    for estimates in (per_chunk, standardize_kstats(per_chunk)):
+        mean = np.average(estimates, axis=1, weights=sizes[:, 0])
+        spread = np.sum(sizes * (estimates - mean[:, None]) ** 2, axis=1)
+        errors.append(np.sqrt(spread / ((len(sizes) - 1) * sizes.sum())) if len(sizes) > 1 else np.nan * spread)
+    return np.moveaxis(np.stack([k, standardize_kstats(k), *errors]), 1, -1)
 
 
 def streamed_spectrum(
@@ -133,10 +192,11 @@ def streamed_spectrum(
     """Cumulant spectra of each unit's pre-activation over more samples than fit in memory, on dask.
 
     Samples are drawn chunk by chunk from ``model`` inside dask tasks; each task returns the
-    ``MomentAccumulator`` of its chunks' pre-activations, and the partial accumulators are merged
-    by a tree reduction (``dask.bag``).  Nothing but K x (max_order + 1) power sums per task
-    leaves a worker.  Runs on the active ``dask.distributed`` client if there is one (e.g.
-    ``Client(LocalCluster())``), else on dask's local scheduler.
+    ``MomentAccumulator`` of its chunks' pre-activations (and each chunk's own k-statistics, for
+    the errors), and the partial states are merged by a tree reduction (``dask.bag``).  Nothing
+    but a few K x max_order arrays per chunk leaves a worker.  Runs on the active
+    ``dask.distributed`` client if there is one (e.g. ``Client(LocalCluster())``), else on dask's
+    local scheduler.
 
     Parameters
     ----------
@@ -149,7 +209,8 @@ def streamed_spectrum(
         Highest order n (2..8).
     bias : array_like of shape (K,), optional
     chunk_size : int
-        Samples drawn at once (memory per task: chunk_size x D floats).
+        Most samples drawn at once (memory per task: chunk_size x (D + K) floats); every chunk
+        needs at least 2 max_order samples.
     chunks_per_task : int
         Chunks one task accumulates before handing its state back.
     seed : int
@@ -158,44 +219,35 @@ def streamed_spectrum(
     Returns
     -------
     xarray.Dataset over (neuron, order)
-        ``kstat`` (k_n) and ``cumulant`` (k_n / k_2^(n/2)); attributes ``n_samples``,
-        ``chunk_size``, ``seed``.
+        ``kstat`` (k_n), ``cumulant`` (k_n / k_2^(n/2)) and their batch-means standard errors
+        ``kstat_se`` and ``cumulant_se``, the chunks serving as batches (at least 20 chunks make
+        them reliable; NaN with one chunk); NaN for units whose weights are all zero; attributes
+        ``n_samples``, ``chunk_size``, ``seed``.
 
     Examples
     --------
     >>> from cavitykit.data import NLGP
     >>> model = NLGP(10, 2.0, 3.0)
-    >>> spectrum = streamed_spectrum(np.eye(1, 10), model, 200_000, max_order=4, chunk_size=50_000)
-    >>> round(float(spectrum.cumulant.sel(neuron=0, order=4)), 1)  # one pixel: its excess kurtosis -1.76
-    -1.8
+    >>> spectrum = streamed_spectrum(np.eye(1, 10), model, 200_000, max_order=4, chunk_size=10_000)
+    >>> kurtosis = spectrum.sel(neuron=0, order=4)  # one pixel: its excess kurtosis -1.76
+    >>> round(float(kurtosis.cumulant), 1), bool(kurtosis.cumulant_se < 0.01)
+    (-1.8, True)
     """
-    import dask.bag
-
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
     chunks_per_task = check_int("chunks_per_task", chunks_per_task, minimum=1)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 2:
         raise ValueError(f"weights must have shape (K, D), got {weights.shape}")
-    chunks = sample_chunks(n_samples, chunk_size)
-    tasks = dask.bag.from_sequence(chunks, partition_size=chunks_per_task)
-    accumulator = tasks.reduction(
-        lambda part: _chunk_accumulator(weights, model, bias, max_order, seed, part),
-        lambda parts: functools.reduce(MomentAccumulator.merge, parts),
-        split_every=8,
-    ).compute()
-    k = accumulator.kstats()  # (order, neuron)
-    return xr.Dataset(
-        {
-            "kstat": (("order", "neuron"), k, {"long_name": "k-statistic k_n of the pre-activation", "units": "1"}),
-            "cumulant": (
-                ("order", "neuron"),
-                standardize_kstats(k),
-                {"long_name": "standardized cumulant k_n / k_2^(n/2) of the pre-activation", "units": "1"},
-            ),
-        },
-        coords={"neuron": np.arange(weights.shape[0]), "order": np.arange(1, max_order + 1)},
-        attrs={"Conventions": CONVENTIONS, "n_samples": int(n_samples), "chunk_size": int(chunk_size), "seed": seed},
-    ).transpose("neuron", "order")
+    values = _over_live_units(
+        weights,
+        bias,
+        max_order,
+        lambda w, b: _streamed_values(
+            _streamed_statistics(w, model, n_samples, max_order, b, chunk_size, chunks_per_task, (seed,)).compute()
+        ),
+    )
+    attrs = {"n_samples": int(n_samples), "chunk_size": int(chunk_size), "seed": seed}
+    return _neuron_dataset(values, attrs)
 
 
 def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):
@@ -229,7 +281,27 @@ def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain
     return model if name == "nlgp" else GaussianClone(model)
 
 
-def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=None) -> xr.Dataset:
+def _live_units(replicate: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The units with weights left in the rounds run of one (variant, replicate): their round and
+    neuron indices (n,), weights (n, D) and biases (n,) or None."""
+    weight = replicate.weight.values  # (round, neuron, input)
+    ran = ~np.isnan(weight).all(axis=(1, 2))
+    alive = np.asarray(replicate["mask"].values, dtype=bool).any(axis=-1) & ran[:, None]
+    rounds, units = np.nonzero(alive)
+    bias = replicate.bias.values[alive] if "bias" in replicate else None
+    return rounds, units, weight[alive], bias
+
+
+def preactivation_cumulants(
+    run_dir,
+    *,
+    max_order: int = 8,
+    samples=None,
+    run=None,
+    n_samples: int | None = None,
+    chunk_size: int | None = None,
+    chunks_per_task: int = 1,
+) -> xr.Dataset:
     """k-statistics and standardized cumulants of every unit's pre-activation, every round.
 
     Writes them to ``RUN/cumulants.nc``, which ``open_run`` merges in from then on.
@@ -245,6 +317,15 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
         each class from the stored data description (same seeds every time).
     run : xarray.Dataset, optional
         The run as ``open_run(run_dir)`` returns it, when the caller has it open already.
+    n_samples : int, optional
+        Held-out samples per class (default: the config's ``analysis.n_heldout``).
+    chunk_size : int, optional
+        Stream the ``n_samples`` in chunks of at most this many inside dask tasks
+        (``streamed_spectrum``), for more samples than fit in memory: each task draws a chunk and
+        holds chunk_size x (D + live units of all rounds) floats.  The chunks serve as the batches
+        of the standard errors.  Runs on the active ``dask.distributed`` client, if any.
+    chunks_per_task : int
+        With ``chunk_size``: chunks one task accumulates before handing its state back.
 
     Returns
     -------
@@ -261,8 +342,13 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
     ('variant', 'replicate', 'round', 'sample_set', 'neuron', 'order')
     """
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
+    if samples is not None and (n_samples is not None or chunk_size is not None):
+        raise ValueError("samples (a file) cannot be combined with n_samples or chunk_size, which draw samples")
     ds = open_run(run_dir) if run is None else run
     config = load_config(Path(run_dir) / CONFIG_FILE)
+    if n_samples is None:
+        n_samples = config.analysis.n_heldout
+    n_samples = check_int("n_samples", n_samples, minimum=2 * N_BATCHES * max_order)
     if samples is not None:
         user = load_samples(samples, ds.sizes["input"])
     sets = ["file"] if samples is not None else ["class_0", "class_1"]
@@ -270,26 +356,46 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
         (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),
         np.nan,
     )
+    streamed = []  # ((v, r, s, rounds, units), lazy statistics of those units)
     for v, variant in enumerate(ds.variant.values):
         for r, replicate in enumerate(ds.replicate.values):
-            if samples is None:
-                rng = np.random.default_rng(
-                    seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
-                )
-                inputs = [
-                    m.sample(config.analysis.n_heldout, rng).astype(np.float64)
-                    for m in data_models(str(variant), config.data)
+            rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
+            draw = seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
+            models = data_models(str(variant), config.data)
+            if chunk_size is not None:
+                streamed += [
+                    (
+                        (v, r, s, rounds, units),
+                        _streamed_statistics(
+                            weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, (draw, s)
+                        ),
+                    )
+                    for s, model in enumerate(models)
                 ]
+                continue
+            if samples is None:
+                rng = np.random.default_rng(draw)
+                inputs = [m.sample(n_samples, rng).astype(np.float64) for m in models]
             else:
                 inputs = [np.asarray(user, dtype=np.float64)]
-            for t in range(ds.sizes["round"]):
-                one = ds.isel(variant=v, replicate=r, round=t)
-                if np.isnan(one.weight.values).all():
-                    continue  # round not run for this variant/replicate
-                alive = np.asarray(one["mask"].values, dtype=bool).any(axis=1)
-                bias = one.bias.values if "bias" in one else None
-                for s, x in enumerate(inputs):
-                    out[:, v, r, t, s] = _unit_spectra(one.weight.values, x, bias, max_order, alive)
+            for s, x in enumerate(inputs):
+                for t in np.unique(rounds):
+                    at = rounds == t
+                    values = _with_errors(preactivation(x, weights[at], None if bias is None else bias[at]), max_order)
+                    out[:, v, r, t, s, units[at]] = np.moveaxis(values, 1, -1)
+    if streamed:
+        import dask
+
+        for (v, r, s, rounds, units), statistics in zip(
+            (where for where, _ in streamed), dask.compute(*(lazy for _, lazy in streamed)), strict=True
+        ):
+            out[:, v, r, rounds, s, units] = _streamed_values(statistics)
+    if samples is not None:
+        source = str(samples)
+    elif chunk_size is None:
+        source = f"{n_samples} regenerated per class"
+    else:
+        source = f"{n_samples} regenerated per class, streamed in chunks of at most {chunk_size}"
     result = xr.Dataset(
         {
             name: (CUMULANT_DIMS, values, {"long_name": long_name, "units": "1"})
@@ -303,7 +409,7 @@ def preactivation_cumulants(run_dir, *, max_order: int = 8, samples=None, run=No
             "neuron": ds.neuron,
             "order": np.arange(1, max_order + 1),
         },
-        attrs={"cavitykit_schema": SCHEMA, "config_hash": config.hash, "samples": str(samples or "regenerated")},
+        attrs={"cavitykit_schema": SCHEMA, "config_hash": config.hash, "samples": source},
     )
     write_dataset(Path(run_dir) / CUMULANTS_FILE, result)
     return result

@@ -151,6 +151,53 @@ def test_streamed_spectrum_equals_the_in_memory_statistics(rng, chunks_per_task)
     np.testing.assert_allclose(streamed.cumulant.sel(order=4), expected[3] / expected[1] ** 2, rtol=1e-9)
 
 
+def test_streamed_errors_are_batch_means_over_the_chunks(rng):
+    weights = np.vstack([rng.normal(size=12), np.zeros(12)])  # the second unit is dead
+    model = NLGP(12, 2.0, 4.0)
+    streamed = streamed_spectrum(weights, model, 10_001, max_order=4, chunk_size=500, seed=3)
+    chunks = [model.sample(size, np.random.default_rng([3, i])) for i, size in sample_chunks(10_001, 500)]
+    sizes = np.array([len(chunk) for chunk in chunks])[:, None]
+    per_chunk = np.array([scipy_kstats(chunk @ weights[:1].T / np.sqrt(12), 4)[:, 0] for chunk in chunks])
+    orders = np.arange(1, 5)
+    for estimates, se in (
+        (per_chunk, streamed.kstat_se),
+        (per_chunk / per_chunk[:, 1:2] ** (orders / 2), streamed.cumulant_se),
+    ):
+        mean = (sizes * estimates).sum(axis=0) / sizes.sum()
+        expected = np.sqrt((sizes * (estimates - mean) ** 2).sum(axis=0) / ((len(chunks) - 1) * sizes.sum()))
+        np.testing.assert_allclose(se.sel(neuron=0), expected, rtol=1e-8)
+    # the same 21 batches' errors as the in-memory spectrum's 20 batches, to within their own noise
+    in_memory = cavitykit.spectra.weights_spectrum(weights, np.concatenate(chunks), max_order=4)
+    ratio = streamed.kstat_se.sel(neuron=0) / in_memory.kstat_se.sel(neuron=0)
+    assert np.all((ratio > 0.6) & (ratio < 1.6)), ratio.values
+    assert np.isnan(streamed.sel(neuron=1).to_array()).all()
+    one_chunk = streamed_spectrum(weights, model, 1000, max_order=4, chunk_size=1000)
+    assert np.isnan(one_chunk.kstat_se.sel(neuron=0)).all() and np.isfinite(one_chunk.kstat.sel(neuron=0)).all()
+    with pytest.raises(ValueError, match="chunk_size=5 gives chunks of 5 samples"):
+        streamed_spectrum(weights, model, 1000, max_order=4, chunk_size=5)
+
+
+def test_streamed_run_spectra_equal_the_same_samples_in_memory(tiny_run_dir):
+    streamed = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000, chunk_size=700)
+    config = load_config(tiny_run_dir / "config.toml")
+    draw = seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["nlgp"])
+    class_1 = data_models("nlgp", config.data)[1]
+    x = np.concatenate(
+        [class_1.sample(size, np.random.default_rng([draw, 1, i])) for i, size in sample_chunks(3000, 700)]
+    )
+    one = open_run(tiny_run_dir).sel(variant="nlgp", replicate=0, round=2)
+    alive = one["mask"].values.any(axis=1)
+    got = streamed.sel(variant="nlgp", replicate=0, round=2, sample_set="class_1")
+    np.testing.assert_allclose(got.preact_kstat.values.T[:, alive], by_hand(one, x, 4)[:, alive], rtol=1e-9)
+    in_memory = preactivation_cumulants(tiny_run_dir, max_order=4)
+    assert (np.isnan(streamed.preact_kstat) == np.isnan(in_memory.preact_kstat)).all()
+    se = streamed.preact_kstat_se.values
+    assert np.all(se[np.isfinite(streamed.preact_kstat.values)] > 0)
+    assert streamed.attrs["samples"] == "3000 regenerated per class, streamed in chunks of at most 700"
+    with pytest.raises(ValueError, match=r"samples \(a file\) cannot be combined with n_samples or chunk_size"):
+        preactivation_cumulants(tiny_run_dir, samples=tiny_run_dir / "x.npy", chunk_size=700)
+
+
 @pytest.mark.slow
 def test_streamed_cli_reduces_partial_states_on_a_local_cluster(rng, tmp_path):
     import xarray as xr
@@ -165,3 +212,18 @@ def test_streamed_cli_reduces_partial_states_on_a_local_cluster(rng, tmp_path):
     with xr.open_dataset(out) as written:
         np.testing.assert_allclose(written.kstat.values.T, expected, rtol=1e-9, atol=1e-12)
     assert main([*args, "--samples", str(tmp_path / "w.npy"), "--chunk-size", "10"]) == 2  # needs --model
+
+
+@pytest.mark.slow
+def test_streamed_run_cli_on_a_local_cluster(tiny_run_dir, capsys):
+    import xarray as xr
+
+    options = ["--max-order", "4", "--n-samples", "3000"]
+    assert main(["cumulants", str(tiny_run_dir), *options, "--chunk-size", "700", "--workers", "2"]) == 0
+    with xr.open_dataset(tiny_run_dir / "cumulants.nc") as written:
+        from_cli = written.load()
+    expected = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000, chunk_size=700)
+    xr.testing.assert_allclose(from_cli, expected, rtol=1e-12)
+    capsys.readouterr()
+    assert main(["cumulants", str(tiny_run_dir), "--model", "nlgp", "--seed", "1"]) == 2
+    assert "--model, --seed apply to --weights FILE" in capsys.readouterr().err
