@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(parallel=True, nogil=True)
+@njit(parallel=True, nogil=True, cache=True)
 def split_and_transform(field, gain, scale, out):
     """Write f(Re field) to the first rows of ``out`` and f(Im field) to the rest.
 
@@ -69,7 +69,7 @@ def heat_bath_sweep(spins, L, dim, flip, state):
     return state
 
 
-@njit(parallel=True)
+@njit(parallel=True, cache=True)
 def heat_bath_chains(spins, seeds, L, dim, flip, burn_in, thin, out):
     """Run every chain (in parallel): ``burn_in`` sweeps, then one snapshot every ``thin`` sweeps.
 

@@ -3,7 +3,7 @@
 Batch-1 SGD on a CPU is bound by per-call overhead, not arithmetic: one Python call per step costs
 more than the step's 2 K D multiply-adds.  This kernel runs a whole block of steps for every member
 in one call (members in parallel), so the overhead is paid once per block.  Its naive twin is in
-``tests/imp/test_kernels.py``.
+``tests/imp/test_train.py``.
 """
 
 import math
@@ -33,7 +33,7 @@ def _slope(z, kind):
     return 1.0 if z > 0.0 else 0.0
 
 
-@njit(parallel=True, fastmath=FASTMATH)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_rate, activation, loss, losses):
     """Run ``x.shape[1]`` batch-1 SGD steps of every member in place.
 
