@@ -63,6 +63,20 @@ def test_grid_expands_to_the_cartesian_product(sweep_file):
 
 
 @pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[1] / "experiments").glob("*.toml")), ids=lambda p: p.name
+)
+def test_shipped_sweeps_expand_to_valid_configs(path):
+    _, configs, points = load_sweep(path)
+    assert configs and len(configs) == len(points) == len({c.hash for c in configs})
+    for config, point in zip(configs, points, strict=True):
+        for key, value in point.items():
+            section, field = key.split(".")
+            assert np.array_equal(getattr(getattr(config, section), field), value), (key, value)
+        if "data.xi" in point:  # both correlation lengths within the side of the ring or torus
+            assert max(config.data.xi) <= config.data.L
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ('base = "quick"\nbase_file = "x.toml"\n[grid]\n"data.gain" = [1.0]\n', "exactly one of base"),
