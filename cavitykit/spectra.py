@@ -169,12 +169,13 @@ def _streamed_values(statistics: _ChunkStatistics) -> np.ndarray:
     over the chunks (chunk i weighing by its size n_i; NaN with a single chunk)."""
     k = statistics.total.kstats()
     per_chunk = np.stack(statistics.kstats, axis=1)  # (max_order, chunks, K)
-    sizes = np.asarray(statistics.sizes, dtype=np.float64)[:, None]
+    sizes = np.asarray(statistics.sizes, dtype=np.float64)
     errors = []
     for estimates in (per_chunk, standardize_kstats(per_chunk)):
-        mean = np.average(estimates, axis=1, weights=sizes[:, 0])
-        spread = np.sum(sizes * (estimates - mean[:, None]) ** 2, axis=1)
-        errors.append(np.sqrt(spread / ((len(sizes) - 1) * sizes.sum())) if len(sizes) > 1 else np.nan * spread)
+        deviations = estimates - np.average(estimates, axis=1, weights=sizes)[:, None]
+        spread = np.einsum("c,ock->ok", sizes, deviations**2)  # sum over chunks of n_i (x_i - mean)^2
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN from a single chunk
+            errors.append(np.sqrt(spread / ((len(sizes) - 1) * sizes.sum())))
     return np.moveaxis(np.stack([k, standardize_kstats(k), *errors]), 1, -1)
 
 
