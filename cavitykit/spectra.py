@@ -147,8 +147,22 @@ def _chunk_statistics(weights, model, bias, max_order: int, seed_path: tuple, ch
     return statistics
 
 
+def _partition_statistics(chunks, weights, model, bias, max_order: int, seed_path: tuple) -> list[_ChunkStatistics]:
+    """One dask bag partition of sample chunks -> a partition holding their ``_ChunkStatistics``."""
+    return [_chunk_statistics(weights, model, bias, max_order, seed_path, chunks)]
+
+
+def _merged(parts) -> _ChunkStatistics:
+    return functools.reduce(_ChunkStatistics.merge, parts)
+
+
 def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, seed_path):
-    """The lazy tree reduction (a dask ``Item``) of the ``_ChunkStatistics`` of every sample chunk."""
+    """The lazy tree reduction (a dask ``Item``) of the ``_ChunkStatistics`` of every sample chunk.
+
+    The weights enter the graph once, as one delayed key that every task depends on, not copied
+    into each task.
+    """
+    import dask
     import dask.bag
 
     chunks = sample_chunks(n_samples, chunk_size)
@@ -157,11 +171,11 @@ def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size,
             f"chunk_size={chunk_size} gives chunks of {chunks[-1][1]} samples; "
             f"each chunk's order-{max_order} estimate needs at least {2 * max_order}"
         )
-    return dask.bag.from_sequence(chunks, partition_size=chunks_per_task).reduction(
-        lambda part: _chunk_statistics(weights, model, bias, max_order, seed_path, part),
-        lambda parts: functools.reduce(_ChunkStatistics.merge, parts),
-        split_every=8,
+    weights, bias = dask.delayed(weights, traverse=False), dask.delayed(bias, traverse=False)
+    partitions = dask.bag.from_sequence(chunks, partition_size=chunks_per_task).map_partitions(
+        _partition_statistics, weights, model, bias, max_order, seed_path
     )
+    return partitions.reduction(_merged, _merged, split_every=8)
 
 
 def _streamed_values(statistics: _ChunkStatistics) -> np.ndarray:
