@@ -156,13 +156,23 @@ def _merged(parts) -> _ChunkStatistics:
     return functools.reduce(_ChunkStatistics.merge, parts)
 
 
+def _shared(array: np.ndarray):
+    """``array`` as one input that many tasks depend on: scattered to the workers of the active
+    ``dask.distributed`` client (the graph stays small), else a single delayed key."""
+    import dask
+    from distributed import get_client
+
+    try:
+        return get_client().scatter(array, broadcast=True)
+    except ValueError:  # no client: dask's local scheduler
+        return dask.delayed(array, traverse=False)
+
+
 def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, seed_path):
     """The lazy tree reduction (a dask ``Item``) of the ``_ChunkStatistics`` of every sample chunk.
 
-    The weights enter the graph once, as one delayed key that every task depends on, not copied
-    into each task.
+    The weights enter the graph once (``_shared``), not copied into each task.
     """
-    import dask
     import dask.bag
 
     chunks = sample_chunks(n_samples, chunk_size)
@@ -171,7 +181,8 @@ def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size,
             f"chunk_size={chunk_size} gives chunks of {chunks[-1][1]} samples; "
             f"each chunk's order-{max_order} estimate needs at least {2 * max_order}"
         )
-    weights, bias = dask.delayed(weights, traverse=False), dask.delayed(bias, traverse=False)
+    weights = _shared(weights)
+    bias = None if bias is None else _shared(bias)
     partitions = dask.bag.from_sequence(chunks, partition_size=chunks_per_task).map_partitions(
         _partition_statistics, weights, model, bias, max_order, seed_path
     )
