@@ -374,7 +374,7 @@ def preactivation_cumulants(
     config = load_config(Path(run_dir) / CONFIG_FILE)
     if n_samples is None:
         n_samples = config.analysis.n_heldout
-    n_samples = check_int("n_samples", n_samples, minimum=2 * N_BATCHES * max_order)
+    n_samples = check_int("n_samples", n_samples, minimum=N_BATCHES * max_order)  # a sample per order in every batch
     if samples is not None:
         user = load_samples(samples, ds.sizes["input"])
     sets = ["file"] if samples is not None else ["class_0", "class_1"]

@@ -196,6 +196,8 @@ def test_streamed_run_spectra_equal_the_same_samples_in_memory(tiny_run_dir):
     assert streamed.attrs["samples"] == "3000 regenerated per class, streamed in chunks of at most 700"
     with pytest.raises(ValueError, match=r"samples \(a file\) cannot be combined with n_samples or chunk_size"):
         preactivation_cumulants(tiny_run_dir, samples=tiny_run_dir / "x.npy", chunk_size=700)
+    with pytest.raises(ValueError, match=r"n_samples must be in \[80, inf\], got 79"):  # 20 batches x order 4
+        preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=79)
 
 
 @pytest.mark.slow
