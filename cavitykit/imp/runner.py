@@ -257,8 +257,13 @@ def round_statistics(
     w, mask = network.weight, network.mask
     alive = mask.any(axis=1)
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
+    # The product runs in torch (float64), on the thread pool that training and the cavity engine
+    # use: numpy's BLAS threads contend with torch's idle-spinning ones (3-4x slower at paper size).
+    live_weights = torch.from_numpy(w[alive])
+    live_bias = None if network.bias is None else torch.from_numpy(network.bias[alive])
     for label, inputs in enumerate(heldout):
-        k[label][:, alive] = kstats(preactivation(inputs, w, network.bias)[:, alive], 4)
+        lam = preactivation(torch.from_numpy(inputs).to(torch.float64), live_weights, live_bias)
+        k[label][:, alive] = kstats(lam.numpy(), 4)
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": k[:, 1],
