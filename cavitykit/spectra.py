@@ -33,12 +33,14 @@ def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, n
     return k, standardize_kstats(k)
 
 
-def _with_errors(preactivations: np.ndarray, max_order: int) -> np.ndarray:
-    """(4, max_order, K): k-statistics, standardized cumulants, and their batch-means standard errors."""
+def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int) -> np.ndarray:
+    """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors
+    of each unit's pre-activation on (P, D) ``samples``."""
+    preactivations = preactivation(samples, weights, bias)
     k, standardized = _spectrum(preactivations, max_order)
     batches = [_spectrum(batch, max_order) for batch in np.array_split(preactivations, N_BATCHES)]
     se = np.std(np.array(batches), axis=0, ddof=1) / np.sqrt(N_BATCHES)
-    return np.stack([k, standardized, se[0], se[1]])
+    return np.moveaxis(np.stack([k, standardized, se[0], se[1]]), 1, -1)
 
 
 def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.ndarray:
@@ -95,9 +97,7 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
         raise ValueError(f"samples must have shape (P, {weights.shape[-1]}) to match weights, got {samples.shape}")
     if samples.shape[0] < 2 * N_BATCHES * max_order:
         raise ValueError(f"samples must hold at least {2 * N_BATCHES * max_order} rows, got {samples.shape[0]}")
-    values = _over_live_units(
-        weights, bias, max_order, lambda w, b: np.moveaxis(_with_errors(preactivation(samples, w, b), max_order), 1, -1)
-    )
+    values = _over_live_units(weights, bias, max_order, lambda w, b: _with_errors(samples, w, b, max_order))
     return _neuron_dataset(values, {"n_samples": samples.shape[0]})
 
 
@@ -407,8 +407,9 @@ def preactivation_cumulants(
             for s, x in enumerate(inputs):
                 for t in np.unique(rounds):
                     at = rounds == t
-                    values = _with_errors(preactivation(x, weights[at], None if bias is None else bias[at]), max_order)
-                    out[:, v, r, t, s, units[at]] = np.moveaxis(values, 1, -1)
+                    out[:, v, r, t, s, units[at]] = _with_errors(
+                        x, weights[at], None if bias is None else bias[at], max_order
+                    )
     if streamed:
         import dask
 
