@@ -27,6 +27,17 @@ N_BATCHES = 20  # batch means for the standard errors
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 
 
+def _check_batchable(name: str, n_samples: int, max_order: int, batches: int = N_BATCHES) -> int:
+    """``n_samples`` if each of ``batches`` equal batches holds a sample per order (k_n needs n samples)."""
+    needed = batches * max_order
+    if n_samples < needed:
+        per_batch = f"each of {batches} batches" if batches > 1 else "each batch"
+        raise ValueError(
+            f"{name} must be at least {needed} (a sample per order up to {max_order} in {per_batch}), got {n_samples}"
+        )
+    return n_samples
+
+
 def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
     """k_1..k_max and k_n / k_2^(n/2) of each column of (P, K) pre-activations, shape (max_order, K) each."""
     k = kstats(preactivations, max_order)
@@ -95,8 +106,7 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
     samples = np.asarray(samples)
     if weights.ndim != 2 or samples.ndim != 2 or samples.shape[1] != weights.shape[1]:
         raise ValueError(f"samples must have shape (P, {weights.shape[-1]}) to match weights, got {samples.shape}")
-    if samples.shape[0] < 2 * N_BATCHES * max_order:
-        raise ValueError(f"samples must hold at least {2 * N_BATCHES * max_order} rows, got {samples.shape[0]}")
+    _check_batchable("the number of samples", samples.shape[0], max_order)
     values = _over_live_units(weights, bias, max_order, lambda w, b: _with_errors(samples, w, b, max_order))
     return _neuron_dataset(values, {"n_samples": samples.shape[0]})
 
@@ -176,11 +186,7 @@ def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size,
     import dask.bag
 
     chunks = sample_chunks(n_samples, chunk_size)
-    if chunks[-1][1] < 2 * max_order:
-        raise ValueError(
-            f"chunk_size={chunk_size} gives chunks of {chunks[-1][1]} samples; "
-            f"each chunk's order-{max_order} estimate needs at least {2 * max_order}"
-        )
+    _check_batchable(f"the smallest chunk of chunk_size={chunk_size}", chunks[-1][1], max_order, 1)
     weights = _shared(weights)
     bias = None if bias is None else _shared(bias)
     partitions = dask.bag.from_sequence(chunks, partition_size=chunks_per_task).map_partitions(
@@ -236,7 +242,7 @@ def streamed_spectrum(
     bias : array_like of shape (K,), optional
     chunk_size : int
         Most samples drawn at once (memory per task: chunk_size x (D + K) floats); every chunk
-        needs at least 2 max_order samples.
+        needs at least max_order samples.
     chunks_per_task : int
         Chunks one task accumulates before handing its state back.
     seed : int
@@ -374,9 +380,11 @@ def preactivation_cumulants(
     config = load_config(Path(run_dir) / CONFIG_FILE)
     if n_samples is None:
         n_samples = config.analysis.n_heldout
-    n_samples = check_int("n_samples", n_samples, minimum=N_BATCHES * max_order)  # a sample per order in every batch
     if samples is not None:
         user = load_samples(samples, ds.sizes["input"])
+        _check_batchable("the number of samples in the file", user.shape[0], max_order)
+    else:
+        _check_batchable("n_samples", check_int("n_samples", n_samples, minimum=1), max_order)
     sets = ["file"] if samples is not None else ["class_0", "class_1"]
     out = np.full(
         (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),

@@ -85,6 +85,9 @@ def test_weights_spectrum_equals_kstats_of_the_preactivations(rng):
     assert np.isnan(spectrum.kstat.values[2]).all() and spectrum.kstat.dims == ("neuron", "order")
     with pytest.raises(ValueError, match=r"samples must have shape \(P, 10\)"):
         weights_spectrum(weights, samples[:, :9])
+    weights_spectrum(weights, samples[:120], max_order=6)  # the same bound as a run's spectra: 20 batches x 6
+    with pytest.raises(ValueError, match=r"number of samples must be at least 120.*got 119"):
+        weights_spectrum(weights, samples[:119], max_order=6)
 
 
 def test_cumulants_cli_for_weights_from_a_file(tmp_path, rng, capsys):
@@ -173,8 +176,9 @@ def test_streamed_errors_are_batch_means_over_the_chunks(rng):
     assert np.isnan(streamed.sel(neuron=1).to_array()).all()
     one_chunk = streamed_spectrum(weights, model, 1000, max_order=4, chunk_size=1000)
     assert np.isnan(one_chunk.kstat_se.sel(neuron=0)).all() and np.isfinite(one_chunk.kstat.sel(neuron=0)).all()
-    with pytest.raises(ValueError, match="chunk_size=5 gives chunks of 5 samples"):
-        streamed_spectrum(weights, model, 1000, max_order=4, chunk_size=5)
+    streamed_spectrum(weights, model, 1000, max_order=4, chunk_size=4)  # k_4 of each 4-sample chunk is defined
+    with pytest.raises(ValueError, match=r"smallest chunk of chunk_size=3 must be at least 4 .*got 2"):
+        streamed_spectrum(weights, model, 1000, max_order=4, chunk_size=3)
 
 
 def test_streamed_run_spectra_equal_the_same_samples_in_memory(tiny_run_dir):
@@ -196,8 +200,12 @@ def test_streamed_run_spectra_equal_the_same_samples_in_memory(tiny_run_dir):
     assert streamed.attrs["samples"] == "3000 regenerated per class, streamed in chunks of at most 700"
     with pytest.raises(ValueError, match=r"samples \(a file\) cannot be combined with n_samples or chunk_size"):
         preactivation_cumulants(tiny_run_dir, samples=tiny_run_dir / "x.npy", chunk_size=700)
-    with pytest.raises(ValueError, match=r"n_samples must be in \[80, inf\], got 79"):  # 20 batches x order 4
+    preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=80)  # 20 batches of 4 samples
+    with pytest.raises(ValueError, match=r"n_samples must be at least 80 \(a sample per order up to 4 in each of 20"):
         preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=79)
+    np.save(tiny_run_dir / "few.npy", np.zeros((79, 12)))
+    with pytest.raises(ValueError, match=r"number of samples in the file must be at least 80.*got 79"):
+        preactivation_cumulants(tiny_run_dir, max_order=4, samples=tiny_run_dir / "few.npy")
 
 
 @pytest.mark.slow
