@@ -27,15 +27,14 @@ N_BATCHES = 20  # batch means for the standard errors
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 
 
-def _check_batchable(name: str, n_samples: int, max_order: int, batches: int = N_BATCHES) -> int:
-    """``n_samples`` if each of ``batches`` equal batches holds a sample per order (k_n needs n samples)."""
+def _check_batchable(name: str, n_samples: int, max_order: int, batches: int = N_BATCHES) -> None:
+    """Raise unless each of ``batches`` equal batches of ``n_samples`` holds a sample per order (k_n needs n)."""
     needed = batches * max_order
     if n_samples < needed:
         per_batch = f"each of {batches} batches" if batches > 1 else "each batch"
         raise ValueError(
             f"{name} must be at least {needed} (a sample per order up to {max_order} in {per_batch}), got {n_samples}"
         )
-    return n_samples
 
 
 def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -384,7 +383,8 @@ def preactivation_cumulants(
         user = load_samples(samples, ds.sizes["input"])
         _check_batchable("the number of samples in the file", user.shape[0], max_order)
     else:
-        _check_batchable("n_samples", check_int("n_samples", n_samples, minimum=1), max_order)
+        n_samples = check_int("n_samples", n_samples, minimum=1)
+        _check_batchable("n_samples", n_samples, max_order)
     sets = ["file"] if samples is not None else ["class_0", "class_1"]
     out = np.full(
         (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),
@@ -413,7 +413,7 @@ def preactivation_cumulants(
             else:
                 inputs = [np.asarray(user, dtype=np.float64)]
             for s, x in enumerate(inputs):
-                for t in np.unique(rounds):
+                for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
                     at = rounds == t
                     out[:, v, r, t, s, units[at]] = _with_errors(
                         x, weights[at], None if bias is None else bias[at], max_order
