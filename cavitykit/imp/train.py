@@ -101,6 +101,9 @@ class Ensemble:
         self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
         self.mask = torch.tensor(np.asarray(mask), dtype=torch.bool, device=device)
         self.readout_mask = None if readout_mask is None else torch.tensor(np.asarray(readout_mask), device=device)
+        # float copies for the in-place masking after every step: a bool mask would be cast on every call
+        self._keep = self.mask.to(torch.float32)
+        self._readout_keep = None if readout_mask is None else self.readout_mask.to(torch.float32)
         if self.mask.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
             raise ValueError(
                 f"weight (E, K, D), readout (E, K) and mask (E, K, D) must agree, got {tuple(self.weight.shape)}, "
@@ -119,16 +122,18 @@ class Ensemble:
     @torch.no_grad()
     def apply_masks(self) -> None:
         """Zero the pruned weights in place."""
-        self.weight.mul_(self.mask)
-        if self.readout_mask is not None:
-            self.readout.mul_(self.readout_mask)
+        self.weight.mul_(self._keep)
+        if self._readout_keep is not None:
+            self.readout.mul_(self._readout_keep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """f of every member on its own inputs: x of shape (E, B, D) -> (E, B)."""
-        weight = self.weight * self.mask
-        readout = self.readout if self.readout_mask is None else self.readout * self.readout_mask
+        """f of every member on its own inputs: x of shape (E, B, D) -> (E, B).
+
+        The pruned weights are zero (the constructor and ``apply_masks``, after every optimizer step, keep
+        them so), so the forward pass needs no mask: a pruned weight's gradient is wiped with its update.
+        """
         bias = None if self.bias is None else self.bias[:, None, :]
-        return readout_sum(self.sigma(preactivation(x, weight, bias)), readout)
+        return readout_sum(self.sigma(preactivation(x, self.weight, bias)), self.readout)
 
     def state(self) -> dict[str, torch.Tensor]:
         """A copy of the parameters (weight, readout and, with biases, bias)."""
@@ -312,10 +317,8 @@ def _kernel_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
     """A function running the next n steps of every member with the Numba kernel; returns losses (E, n)."""
     weight, readout = ensemble.weight.numpy(), ensemble.readout.numpy()  # views: updated in place
     bias = ensemble.bias.numpy() if ensemble.bias is not None else np.empty((ensemble.size, 0), np.float32)
-    mask = ensemble.mask.numpy().astype(np.float32)
-    readout_mask = (
-        np.ones_like(readout) if ensemble.readout_mask is None else ensemble.readout_mask.numpy().astype(np.float32)
-    )
+    mask = ensemble._keep.numpy()
+    readout_mask = np.ones_like(readout) if ensemble._readout_keep is None else ensemble._readout_keep.numpy()
     activation = {"erf": _kernels.ERF, "relu": _kernels.RELU}[ensemble.activation]
     loss = {"mse": _kernels.MSE, "cross_entropy": _kernels.CROSS_ENTROPY}[config.loss]
 
