@@ -137,7 +137,9 @@ def test_kernel_and_torch_routes_agree():
     np.testing.assert_allclose(loss_kernel, loss_torch, rtol=1e-4)
 
 
-@pytest.mark.parametrize(("name", "route"), [("online sgd", "kernel"), ("online sgd", "torch"), ("batch adam", "torch")])
+@pytest.mark.parametrize(
+    ("name", "route"), [("online sgd", "kernel"), ("online sgd", "torch"), ("batch adam", "torch")]
+)
 def test_masked_weights_stay_zero(name, route):
     """The forward pass reads the weights unmasked: the masking after every step must hold them at zero."""
     tasks, seeds, ensemble_of = members(2, mode=CONFIGS[name].mode)
