@@ -340,10 +340,10 @@ def _start_from_round(dataset: xr.Dataset) -> Start:
 
 
 def _stack(networks: list[Network], config: RunConfig, device) -> Ensemble:
-    """The members' networks (masks applied) as one ensemble on ``device``."""
+    """The members' networks as one ensemble on ``device`` (which zeroes their pruned weights)."""
     has_readout_mask = networks[0].readout_mask is not None
     return Ensemble(
-        np.stack([n.weight * n.mask for n in networks]),
+        np.stack([n.weight for n in networks]),
         np.stack([n.readout for n in networks]),
         np.stack([n.mask for n in networks]),
         bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
