@@ -72,6 +72,7 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_r
         # field[k]: the pre-activation of unit k on this step's sample.  The next step's is
         # accumulated while this step updates the weights: one pass over them per step.
         field = np.empty(n_units)
+        hidden = np.empty(n_units)  # sigma(field): computed once a step, read by the output and the update
         for k in range(n_units):
             field[k] = _dot(weight[e, k], x[e, 0]) * input_scale + (bias[e, k] if has_bias else 0.0)
         for s in range(n_steps):
@@ -79,7 +80,8 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_r
             following = x[e, s + 1] if s + 1 < n_steps else x[e, s]
             output = 0.0
             for k in range(n_units):
-                output += readout[e, k] * readout_mask[e, k] * _activation(field[k], activation)
+                hidden[k] = _activation(field[k], activation)
+                output += readout[e, k] * readout_mask[e, k] * hidden[k]
             output *= output_scale
             if loss == MSE:
                 residual = output - (2.0 * y[e, s] - 1.0)
@@ -92,7 +94,7 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_r
                 z = field[k]
                 kept = readout_mask[e, k]
                 hidden_grad = step * readout[e, k] * kept * _slope(z, activation)
-                readout[e, k] -= step * _activation(z, activation) * kept
+                readout[e, k] -= step * hidden[k] * kept
                 if has_bias:
                     bias[e, k] -= hidden_grad
                 scale = np.float32(hidden_grad * input_scale)
