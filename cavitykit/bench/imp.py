@@ -8,6 +8,7 @@ side in interleaved rounds:
   route, the Numba block kernel;
 * the same ensemble on the torch route (batched matmuls and autograd, one Python step per step);
 * the kernel alone on samples drawn beforehand (the training arithmetic, comparable to the floor);
+* the sampling alone (the members' fresh images, drawn block by block as the trainer draws them);
 * the single-network trainer (the ensemble trainer with E = 1);
 * the peer: the Ingrosso-Goldt two-layer network as their code writes it (a plain ``nn.Module``,
   trainable bias, ``torch.optim.SGD``, batch 1, one thread, samples drawn beforehand).
@@ -29,7 +30,7 @@ from cavitykit.bench._timing import best_times
 from cavitykit.config import load_preset
 from cavitykit.imp import _kernels
 from cavitykit.imp.runner import Member, _stack, initial_network, make_task
-from cavitykit.imp.train import train_ensemble
+from cavitykit.imp.train import _Blocks, train_ensemble
 
 MEMBERS = 10
 
@@ -121,10 +122,19 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
             losses,
         )
 
+    def sampling_alone():
+        blocks = _Blocks(tasks, seeds, training)
+        try:
+            for start in range(0, n_steps, blocks.block_steps):
+                blocks.numpy(min(blocks.block_steps, n_steps - start))
+        finally:
+            blocks.close()
+
     contenders = {
         f"ensemble E={MEMBERS}, kernel route": (ensemble_of(MEMBERS, "kernel"), MEMBERS),
         f"ensemble E={MEMBERS}, torch route": (ensemble_of(MEMBERS, "torch"), MEMBERS),
         "  kernel alone, samples drawn before": (kernel_alone, MEMBERS),
+        "  sampling alone": (sampling_alone, MEMBERS),
         "single network (E=1), kernel": (ensemble_of(1, "kernel"), 1),
         "single network (E=1), torch": (ensemble_of(1, "torch"), 1),
         "peer loop (nn.Module, 1 thread)": (peer, 1),
