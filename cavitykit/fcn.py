@@ -10,6 +10,9 @@ neither torch nor the IMP engine.
 from __future__ import annotations
 
 import math
+import sys
+
+import numpy as np
 
 # sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid of unit slope at 0), 'relu' is max(z, 0).
 ACTIVATION_NAMES = ("erf", "relu")
@@ -19,7 +22,7 @@ ODD_ACTIVATIONS = ("erf",)
 BIAS_INITS = ("zero", "split")
 
 
-def preactivation(inputs, weights, bias=None):
+def preactivation(inputs, weights, bias=None, *, out=None):
     """lambda = x w^T / sqrt(D) (+ b) of every sample and unit.
 
     Parameters
@@ -29,6 +32,10 @@ def preactivation(inputs, weights, bias=None):
         Pruned weights must already be zero.  Leading dims (e.g. ensemble members) broadcast.
     bias : ndarray, torch.Tensor or float, optional
         Broadcastable to (..., P, K): shape (K,), (E, 1, K) for members, or a scalar.
+    out : ndarray or torch.Tensor of shape (..., P, K), optional
+        Written in place and returned (same library and dtype as the operands), with the values a
+        call without it returns, bit for bit: a buffer kept between calls spares the page faults
+        of a fresh large array.
 
     Returns
     -------
@@ -41,9 +48,21 @@ def preactivation(inputs, weights, bias=None):
     >>> preactivation(np.ones((2, 4)), np.array([[1.0, 1.0, 0.0, 0.0]]), bias=np.array([0.5]))
     array([[1.5],
            [1.5]])
+    >>> buffer = np.empty((2, 1))
+    >>> preactivation(np.ones((2, 4)), np.ones((1, 4)), out=buffer) is buffer
+    True
     """
-    out = inputs @ weights.swapaxes(-1, -2) * (1.0 / math.sqrt(weights.shape[-1]))
-    return out if bias is None else out + bias
+    scale = 1.0 / math.sqrt(weights.shape[-1])
+    if out is None:
+        out = inputs @ weights.swapaxes(-1, -2) * scale
+        return out if bias is None else out + bias
+    # numpy's matmul for arrays, torch's for tensors (torch is loaded when a tensor is passed)
+    matmul = np.matmul if isinstance(out, np.ndarray) else sys.modules["torch"].matmul
+    matmul(inputs, weights.swapaxes(-1, -2), out=out)
+    out *= scale
+    if bias is not None:
+        out += bias
+    return out
 
 
 def readout_sum(hidden, readout):

@@ -233,3 +233,22 @@ def test_a_bad_group_size_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match=r"group_size must be in \[1, inf\], got 0"):
         run(tiny_config(), tmp_path, progress=False, group_size=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_statistics_with_reused_buffers_equal_fresh_ones():
+    """One Scratch through networks of shrinking width (a unit dies): bit for bit the fresh results."""
+    from cavitykit.imp.runner import Member, Scratch, initial_network, make_task, round_statistics
+
+    config = tiny_config()
+    _, heldout = make_task(config, Member("nlgp", 0), "cpu")
+    scratch = Scratch()
+    network = initial_network(config, 0)
+    for dead_units in (0, 1, 2):
+        network.mask[:dead_units] = False
+        network.weight = np.where(network.mask, network.weight, 0.0)
+        reused = round_statistics(config, network, heldout, [-1.0, 0.0], scratch=scratch)
+        fresh = round_statistics(config, network, heldout, [-1.0, 0.0])
+        assert reused.keys() == fresh.keys()
+        for name in fresh:
+            assert np.array_equal(reused[name], fresh[name], equal_nan=True), name
+        assert np.isnan(reused["preact_excess_kurtosis"][:, :dead_units]).all()
