@@ -243,7 +243,18 @@ class Scratch:
         self.storage: dict[str, torch.Tensor] = {}
 
     def tensor(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
-        """An uninitialized float64 tensor of ``shape``, in the memory of the last request of that ``name``."""
+        """An uninitialized float64 tensor in the memory of the last request of that ``name`` (grown if too small).
+
+        Parameters
+        ----------
+        name : str
+            Which buffer; a request overwrites what the previous one of that name held.
+        shape : tuple of int
+
+        Returns
+        -------
+        torch.Tensor of shape ``shape``, float64, C-contiguous, on the CPU.
+        """
         size = int(np.prod(shape))
         if name not in self.storage or self.storage[name].numel() < size:
             self.storage[name] = torch.empty(size, dtype=torch.float64)
