@@ -15,6 +15,7 @@ import xarray as xr
 
 from cavitykit._validation import check_choice, check_int
 from cavitykit.arrays import load_samples
+from cavitykit.buffers import Scratch
 from cavitykit.config import load_config
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels
 from cavitykit.fcn import preactivation
@@ -43,11 +44,11 @@ def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, n
     return k, standardize_kstats(k)
 
 
-def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int, storage=None) -> np.ndarray:
+def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int, scratch=None) -> np.ndarray:
     """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors
-    of each unit's pre-activation on (P, D) ``samples``; the (P, K) pre-activations are written into
-    the flat float64 ``storage`` when it is given (a buffer kept from call to call)."""
-    out = None if storage is None else storage[: len(samples) * len(weights)].reshape(len(samples), len(weights))
+    of each unit's pre-activation on (P, D) ``samples`` (the (P, K) pre-activations in ``scratch``'s
+    buffer when one is given)."""
+    out = None if scratch is None else scratch.array("preactivations", (len(samples), len(weights)))
     preactivations = preactivation(samples, weights, bias, out=out)
     k, standardized = _spectrum(preactivations, max_order)
     batches = [_spectrum(batch, max_order) for batch in np.array_split(preactivations, N_BATCHES)]
@@ -393,11 +394,7 @@ def preactivation_cumulants(
         np.nan,
     )
     streamed = []  # ((v, r, s, rounds, units), lazy statistics of those units)
-    if chunk_size is None:
-        # The float64 inputs and pre-activations of every replicate and round go through two buffers:
-        # fresh arrays of this size cost more in page faults than the products themselves.
-        inputs64 = np.empty((user.shape[0] if samples is not None else n_samples, ds.sizes["input"]))
-        storage = np.empty(inputs64.shape[0] * ds.sizes["neuron"])
+    scratch = Scratch()  # the float64 inputs and pre-activations of every replicate and round
     for v, variant in enumerate(ds.variant.values):
         for r, replicate in enumerate(ds.replicate.values):
             rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
@@ -417,11 +414,12 @@ def preactivation_cumulants(
             rng = np.random.default_rng(draw)
             inputs = (m.sample(n_samples, rng) for m in models) if samples is None else [user]
             for s, x in enumerate(inputs):
+                inputs64 = scratch.array("inputs", x.shape)
                 np.copyto(inputs64, x)
                 for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
                     at = rounds == t
                     out[:, v, r, t, s, units[at]] = _with_errors(
-                        inputs64, weights[at], None if bias is None else bias[at], max_order, storage
+                        inputs64, weights[at], None if bias is None else bias[at], max_order, scratch
                     )
     if streamed:
         import dask

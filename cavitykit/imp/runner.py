@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
+from cavitykit.buffers import Scratch
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
 from cavitykit.data import two_class
@@ -224,43 +225,6 @@ def next_pruning(
     return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
 
 
-class Scratch:
-    """Float64 buffers kept between rounds, for the statistics' large temporaries.
-
-    A fresh array is a page fault per 4 KiB page the first time it is written: at paper size the
-    held-out images' float64 copies (320 MB per network and class) and their pre-activations made 80%
-    of a run's page faults before they were kept.
-
-    Examples
-    --------
-    >>> scratch = Scratch()
-    >>> a = scratch.tensor("x", (2, 3))
-    >>> scratch.tensor("x", (1, 3)).data_ptr() == a.data_ptr()  # the same memory, reused
-    True
-    """
-
-    def __init__(self):
-        self.storage: dict[str, torch.Tensor] = {}
-
-    def tensor(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
-        """An uninitialized float64 tensor in the memory of the last request of that ``name`` (grown if too small).
-
-        Parameters
-        ----------
-        name : str
-            Which buffer; a request overwrites what the previous one of that name held.
-        shape : tuple of int
-
-        Returns
-        -------
-        torch.Tensor of shape ``shape``, float64, C-contiguous, on the CPU.
-        """
-        size = int(np.prod(shape))
-        if name not in self.storage or self.storage[name].numel() < size:
-            self.storage[name] = torch.empty(size, dtype=torch.float64)
-        return self.storage[name][:size].view(shape)
-
-
 def round_statistics(
     config: RunConfig,
     network: Network,
@@ -308,9 +272,11 @@ def round_statistics(
     if scratch is None:
         scratch = Scratch()
     for label, inputs in enumerate(heldout):
-        x = scratch.tensor("inputs", inputs.shape).copy_(torch.from_numpy(inputs))
-        lam = preactivation(x, live_weights, live_bias, out=scratch.tensor("lambda", (len(x), len(live_weights))))
-        k[label][:, alive] = kstats(lam.numpy(), 4)
+        x = scratch.array("inputs", inputs.shape)
+        np.copyto(x, inputs)
+        lam = scratch.array("preactivations", (len(x), len(live_weights)))
+        preactivation(torch.from_numpy(x), live_weights, live_bias, out=torch.from_numpy(lam))
+        k[label][:, alive] = kstats(lam, 4)
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": k[:, 1],

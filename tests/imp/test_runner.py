@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from cavitykit.buffers import Scratch
 from cavitykit.data import NLGP
 from cavitykit.imp import run
+from cavitykit.imp.runner import Member, initial_network, make_task, round_statistics
 from cavitykit.io import open_run, round_path
 from tests.imp.tiny import tiny_config
 
@@ -237,8 +239,6 @@ def test_a_bad_group_size_is_refused_before_anything_is_written(tmp_path):
 
 def test_statistics_with_reused_buffers_equal_fresh_ones():
     """One Scratch through networks of shrinking width (a unit dies): bit for bit the fresh results."""
-    from cavitykit.imp.runner import Member, Scratch, initial_network, make_task, round_statistics
-
     config = tiny_config()
     _, heldout = make_task(config, Member("nlgp", 0), "cpu")
     scratch = Scratch()
