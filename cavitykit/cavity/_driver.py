@@ -15,8 +15,8 @@ from cavitykit.stats.moments import CentralMoments, central_moments
 
 PREACTIVATION = "lambda_k = sum_i w_ki x_i / sqrt(D)"
 # Kept fraction up to which the kept-weight kernel replaces the GEMMs on a CPU: at K = 100,
-# D = 400, P = 100 000 the two take equal time near 0.38, and the kernel is 5x faster at 0.013
-# (``cavitykit bench cavity``, best of 5 on 2 cores).
+# D = 400, P = 100 000 the two take equal time near 0.38, and the kernel is 5-6x faster at 0.013
+# (``cavitykit bench cavity`` on 2 cores).
 KEPT_ROUTE_MAX_DENSITY = 0.35
 # Row chunks of the kernel: fixed, so that its sums do not depend on the number of threads.
 KEPT_ROUTE_TASKS = 16
@@ -141,6 +141,9 @@ def first_layer_sums(
     if route is None:
         kept_route = device.type == "cpu" and max(powers) <= _kernels.MAX_POWER
         route = "kept" if kept_route and mask.mean() <= KEPT_ROUTE_MAX_DENSITY else "gemm"
+    check_choice("route", route, ("gemm", "kept"))
+    if route == "kept" and max(powers) > _kernels.MAX_POWER:
+        raise ValueError(f"the kept-weight route sums powers up to {_kernels.MAX_POWER}, not {max(powers)}")
     if route == "gemm":
         mean = torch.from_numpy(moments.mean).to(device)
         projection = torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)

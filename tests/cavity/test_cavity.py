@@ -1,5 +1,7 @@
 """Cavity effects: exact identity against brute force, expansions against exact, theory against data."""
 
+from functools import partial
+
 import numba
 import numpy as np
 import pytest
@@ -318,3 +320,12 @@ def test_kept_weight_route_does_not_depend_on_the_thread_count(pruned_case):
             numba.set_num_threads(threads)
 
     np.testing.assert_array_equal(sums(1), sums(threads))
+
+
+def test_kept_weight_route_refuses_what_it_cannot_sum(pruned_case):
+    weights, mask, inputs = pruned_case
+    sums = partial(first_layer_sums, inputs, central_moments(inputs, 6), weights, mask)
+    with pytest.raises(ValueError, match="up to 4, not 6"):
+        sums([2, 6], batch_size=None, device=torch.device("cpu"), route="kept")
+    with pytest.raises(ValueError, match="route"):
+        sums([2], batch_size=None, device=torch.device("cpu"), route="dense")
