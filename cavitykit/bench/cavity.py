@@ -9,11 +9,17 @@ P = 100 000 the naive loop is timed on a subset of weights and extrapolated.
 The exact route for kurtosis runs five GEMMs the size of the floor's one (the
 forward pass and the mixed sums M_11, M_31, M_22, M_13; ``theory/cavity.md``),
 so at equal GEMM speed it cannot come closer to the floor than about 5x.
+
+Pruned layers (``pruned_layers``): at the ``paper`` preset's size (K = 100, D = 400, P = 100 000
+float32 images) and the kept fractions of its rounds 0, 4, 10 and 19, the kept-weight kernel
+(``cavity._kernels``) against the GEMM route it replaces on a CPU below
+``_driver.KEPT_ROUTE_MAX_DENSITY``, both computing the mixed sums of one ``cavity.exact`` call.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import scipy.stats
@@ -22,9 +28,13 @@ import torch
 import cavitykit
 from cavitykit import cavity
 from cavitykit.bench._timing import best_times, print_times
-from cavitykit.cavity._engine import resolve_device
+from cavitykit.cavity._driver import KEPT_ROUTE_MAX_DENSITY, first_layer_sums
+from cavitykit.cavity._engine import needed_powers, resolve_device
+from cavitykit.stats.moments import central_moments
 
 SIZES = ((8, 256, 20_000), (64, 1024, 100_000))
+# Kept fractions of the paper preset's rounds 0, 4, 10 and 19 (20% pruned per round).
+PAPER_ROUNDS = (0, 4, 10, 19)
 
 
 def naive_loop(weights: np.ndarray, inputs: np.ndarray, n_weights: int, *, whole_layer: bool) -> float:
@@ -77,8 +87,31 @@ def measure(n_neurons, n_inputs, n_samples, *, naive_weights, repeats, device) -
     return times
 
 
+def pruned_layers(n_samples: int, *, repeats: int) -> None:
+    """Print the two routes of the mixed sums at the paper preset's kept fractions (CPU)."""
+    rng = np.random.default_rng(0)
+    n_neurons, n_inputs = 100, 400
+    inputs = rng.standard_normal((n_samples, n_inputs)).astype(np.float32)
+    powers = needed_powers((2, 4))  # excess kurtosis
+    moments = central_moments(inputs, max(powers))
+    print(f"K = {n_neurons}, D = {n_inputs}, P = {n_samples} float32, excess kurtosis, a pruned layer, cpu:")
+    for round_index in PAPER_ROUNDS:
+        density = 0.8**round_index
+        mask = rng.random((n_neurons, n_inputs)) < density
+        weights = np.where(mask, rng.standard_normal(mask.shape), 0.0)
+        cpu = torch.device("cpu")
+        sums = partial(first_layer_sums, inputs, moments, weights, mask, powers, batch_size=None, device=cpu)
+        times = best_times(
+            {"GEMM route (all pairs)": partial(sums, route="gemm"), "kept-weight kernel": partial(sums, route="kept")},
+            repeats=repeats,
+        )
+        used = "kept-weight kernel" if mask.mean() <= KEPT_ROUTE_MAX_DENSITY else "GEMM route"
+        print(f" round {round_index}, kept fraction {mask.mean():.3f} (cavity.exact uses the {used}):")
+        print_times(times, "kept-weight kernel", width=38)
+
+
 def main(scale: float = 1.0, repeats: int = 3) -> None:
-    """Print both sizes; ``scale`` shrinks P (and the naive subset) for a quick look."""
+    """Print both sizes and the pruned layers; ``scale`` shrinks P (and the naive subset) for a quick look."""
     device = resolve_device(None)
     for (n_neurons, n_inputs, n_samples), naive_weights in zip(SIZES, (2048, 128), strict=True):
         n_samples = max(64, int(n_samples * scale))
@@ -100,3 +133,4 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
             f"  => {naive_unit / ours:.0f}x faster than the one-unit naive loop, {naive_layer / ours:.0f}x faster than "
             f"the whole-layer naive loop (target >= 300 at the small size), {ours / floor:.2f}x the floor (target <= 5)"
         )
+    pruned_layers(max(1024, int(100_000 * scale)), repeats=repeats)

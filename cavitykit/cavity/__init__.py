@@ -1,6 +1,7 @@
 """The cavity method: how each weight's removal changes the statistics of hidden-unit pre-activations.
 
-``exact`` (all weights at once, from joint k-statistics as float64 GEMMs in torch),
+``exact`` (all weights at once, from joint k-statistics as float64 GEMMs in torch, or for a
+mostly pruned layer on a CPU a Numba kernel over the kept weights),
 ``expansion`` (truncated Taylor series in the removed weight), ``independent_theory``
 (the closed form for independent inputs), ``standard_error`` (paired batch-means error),
 ``group_effect`` (a whole set removed at once) and ``next_layer_exact`` (first-layer

@@ -28,8 +28,9 @@ def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size
 
     Uses the exact identity k_n(lambda + s x) = sum_b C(n, b) s^b k_{n-b,b}(lambda, x):
     a few float64 GEMMs over the samples give every weight's effect, with no
-    per-weight recomputation.  Results equal ``cavitykit.testing.brute_force_cavity``
-    up to rounding.
+    per-weight recomputation.  On a CPU, when at most 35% of the weights are kept and
+    the statistic's order is at most 4, a Numba kernel sums over the kept weights
+    only instead.  Results equal ``cavitykit.testing.brute_force_cavity`` up to rounding.
 
     Parameters
     ----------
@@ -43,7 +44,7 @@ def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size
     mask : array_like of bool, shape (K, D), optional
         False marks pruned weights (treated as zero). Without a mask, exact zeros are pruned.
     batch_size : int, optional
-        Samples per chunk; by default chunks of about 8 MiB on a CPU, 512 MiB on a GPU
+        Samples per chunk of the GEMMs; by default chunks of about 8 MiB on a CPU, 512 MiB on a GPU
         (``_engine.CHUNK_BYTES``).
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.

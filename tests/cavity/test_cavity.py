@@ -1,5 +1,11 @@
 """Cavity effects: exact identity against brute force, expansions against exact, theory against data."""
 
+import os
+import subprocess
+import sys
+from functools import partial
+
+import numba
 import numpy as np
 import pytest
 import scipy.special
@@ -7,7 +13,9 @@ import scipy.stats
 import torch
 
 from cavitykit import cavity
+from cavitykit.cavity._driver import KEPT_ROUTE_MAX_DENSITY, first_layer_sums
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels, marginal_cumulants
+from cavitykit.stats.moments import central_moments
 from cavitykit.testing import assert_close_to_reference, assert_within_sampling_error, brute_force_cavity
 
 STATISTICS = ["k2", "k3", "k4", "k5", "k6", "variance", "skewness", "excess_kurtosis"]
@@ -254,3 +262,104 @@ def test_exact_and_expansion_in_one_pass_equal_the_separate_calls(small_case):
         np.testing.assert_array_equal(
             expansions.sel(approx_order=order).values, cavity.expansion(weights, inputs, order=order, mask=mask).values
         )
+
+
+@pytest.fixture(scope="module")
+def pruned_case():
+    """A layer late in IMP: 30% of the weights kept, unit 2 pruned away entirely."""
+    rng = np.random.default_rng(7)
+    weights = rng.standard_normal((4, 12))
+    mask = rng.random((4, 12)) < 0.3
+    mask[2] = False
+    mask[[0, 1, 3], 0] = True
+    inputs = NLGP(12, 2.0, 3.0).sample(700, rng) + 0.5  # not centred; 700 rows: a partial last block
+    return np.where(mask, weights, 0.0), mask, inputs
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("powers", [[2], [3], [2, 3], [2, 4]])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kept_weight_route_equals_the_gemm_route(pruned_case, powers, dtype):
+    weights, mask, inputs = pruned_case
+    inputs = inputs.astype(dtype)
+    moments = central_moments(inputs, max(powers))
+    sums = {
+        route: first_layer_sums(
+            inputs, moments, weights, mask, powers, batch_size=None, device=torch.device("cpu"), route=route
+        )
+        for route in ("gemm", "kept")
+    }
+    kept = np.broadcast_to(mask, sums["gemm"].shape)
+    np.testing.assert_allclose(sums["kept"][kept], sums["gemm"][kept], rtol=1e-12, atol=1e-9)
+    mixed = np.zeros_like(kept)
+    mixed[1:, 1:] = True
+    assert not sums["kept"][mixed & ~kept].any()  # pruned pairs are left at zero
+    np.testing.assert_allclose(sums["kept"][:, 0], sums["gemm"][:, 0], rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(sums["kept"][0], sums["gemm"][0])
+
+
+@pytest.mark.parametrize("statistic", ["variance", "k3", "k4", "skewness", "excess_kurtosis"])
+def test_exact_on_a_pruned_layer_equals_brute_force(pruned_case, statistic):
+    weights, mask, inputs = pruned_case
+    alive = mask.any(axis=1)
+    assert mask[alive].mean() <= KEPT_ROUTE_MAX_DENSITY  # the kept-weight route runs
+    result = cavity.exact(weights[alive], inputs, statistic=statistic, mask=mask[alive])
+    reference = brute_force_cavity(weights[alive], inputs, statistic=statistic, mask=mask[alive])
+    # Units of three to five weights: one removal changes the statistic by O(1), and the identity's
+    # cancellation costs a digit more than in small_case (the GEMM route is as far off).
+    assert_close_to_reference(result.values, reference, rtol=1e-9)
+
+
+def test_kept_weight_route_does_not_depend_on_the_thread_count(pruned_case):
+    weights, mask, inputs = pruned_case
+    moments = central_moments(inputs, 4)
+    threads = numba.get_num_threads()
+
+    def sums(n_threads):
+        numba.set_num_threads(n_threads)
+        try:
+            return first_layer_sums(inputs, moments, weights, mask, [2, 4], batch_size=None, device=torch.device("cpu"))
+        finally:
+            numba.set_num_threads(threads)
+
+    np.testing.assert_array_equal(sums(1), sums(threads))
+
+
+def test_kept_weight_route_refuses_what_it_cannot_sum(pruned_case):
+    weights, mask, inputs = pruned_case
+    sums = partial(first_layer_sums, inputs, central_moments(inputs, 6), weights, mask)
+    with pytest.raises(ValueError, match="up to 4, not 6"):
+        sums([2, 6], batch_size=None, device=torch.device("cpu"), route="kept")
+    with pytest.raises(ValueError, match="route"):
+        sums([2], batch_size=None, device=torch.device("cpu"), route="dense")
+
+
+_KEPT_ROUTE_SCRIPT = """
+import hashlib, sys
+import numpy as np, torch
+from cavitykit.cavity._driver import first_layer_sums
+from cavitykit.stats.moments import central_moments
+rng = np.random.default_rng(3)
+x = rng.standard_normal((5000, 40)).astype(np.float32)
+w, mask = rng.standard_normal((8, 40)), rng.random((8, 40)) < 0.3
+sums = first_layer_sums(
+    x, central_moments(x, 4), np.where(mask, w, 0.0), mask, [2, 4], batch_size=None, device=torch.device("cpu"),
+    route="kept",
+)
+sys.stdout.write(hashlib.sha256(sums.tobytes()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_kept_weight_route_sums_alike_in_every_process(tmp_path):
+    # A run resumed in a new process must equal an uninterrupted one.  The second process would find
+    # the first one's compiled kernel in the shared cache if the kernel were cached: that copy summed
+    # in another order.
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    digests = [
+        subprocess.run(
+            [sys.executable, "-c", _KEPT_ROUTE_SCRIPT], env=environment, capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    ]
+    assert len(digests[0]) == 64 and digests[0] == digests[1]
