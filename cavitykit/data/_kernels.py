@@ -6,7 +6,79 @@ Each has a naive twin in ``tests/data/test_kernels.py``, run with and without th
 import math
 
 import numpy as np
+import scipy.special
 from numba import njit, prange
+
+# erf by pieces: 24 polynomials of degree 8, within 1.3e-13 of libm's erf on a dense grid (the test
+# measures it); the bound leaves a factor 20.  From ERF_SATURATION on, erf is 1 to within 2e-17.
+ERF_SATURATION = 6.0
+ERF_PIECE_WIDTH = 0.25
+ERF_PIECE_DEGREE = 8
+ERF_ERROR_BOUND = 3e-12
+
+
+def erf_pieces(width: float = ERF_PIECE_WIDTH, degree: int = ERF_PIECE_DEGREE) -> np.ndarray:
+    """Polynomials for erf on [0, ERF_SATURATION): piece k covers [k width, (k + 1) width).
+
+    Chebyshev interpolants of degree ``degree`` in u = 2 (a - k width) / width - 1, in monomial form.
+
+    Returns
+    -------
+    ndarray of shape (ERF_SATURATION / width, degree + 1): ``out[k]`` is piece k's coefficients,
+    highest power first (Horner order).
+    """
+    n_pieces = round(ERF_SATURATION / width)
+    pieces = np.empty((n_pieces, degree + 1))
+    for k in range(n_pieces):
+        interpolant = np.polynomial.chebyshev.chebinterpolate(
+            lambda u, k=k: scipy.special.erf(width * (k + (u + 1) / 2)), degree
+        )
+        monomial = np.polynomial.chebyshev.cheb2poly(interpolant)  # trailing zeros trimmed
+        pieces[k] = np.pad(monomial, (0, degree + 1 - monomial.size))[::-1]
+    return pieces
+
+
+_ERF_PIECES = erf_pieces()
+
+
+@njit(inline="always")
+def erf_by_pieces(t):
+    """erf(t) within ERF_ERROR_BOUND, without a libm call so that loops of it vectorize; NaN at +-inf and NaN."""
+    a = abs(t)
+    inside = a < ERF_SATURATION  # False for NaN too, which keeps the index in range
+    k = int(a * (1.0 / ERF_PIECE_WIDTH)) if inside else 0
+    u = (a - k * ERF_PIECE_WIDTH) * (2.0 / ERF_PIECE_WIDTH) - 1.0
+    p = _ERF_PIECES[k, 0]
+    for d in range(1, ERF_PIECE_DEGREE + 1):
+        p = p * u + _ERF_PIECES[k, d]
+    # t - t is 0 for finite t and NaN for +-inf and NaN: those go to libm.
+    return math.copysign(p if inside else 1.0, t) + (t - t)
+
+
+@njit(inline="always")
+def transform_row(z, gain, scale, out):
+    """out[j] = scale * erf(gain * z[j]) rounded to out's dtype, or z[j] when gain == 0.
+
+    Bit for bit the value libm's erf gives.  Into float32, erf by pieces is enough wherever its error
+    bound cannot move the float32 rounding: all but 0.03% of the pixels at g = 3 (0.2% at g = 0.3,
+    where more values are small).  Those, and float64 output, take libm's erf: about 20 ns a call
+    here, against 3-4 ns for the pieces, which vectorize.
+    """
+    if gain == 0:
+        for j in range(z.size):
+            out[j] = z[j]
+    elif out.itemsize == 4:
+        bound = ERF_ERROR_BOUND * abs(scale)
+        for j in range(z.size):
+            v = scale * erf_by_pieces(gain * z[j])
+            rounded = np.float32(v)
+            out[j] = rounded if np.float32(v - bound) == np.float32(v + bound) else np.float32(np.nan)
+        for j in range(z.size):
+            if out[j] != out[j]:
+                out[j] = scale * math.erf(gain * z[j])
+    else:
+        for j in range(z.size):
+            out[j] = scale * math.erf(gain * z[j])
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -24,13 +96,13 @@ def split_and_transform(field, gain, scale, out):
     n_pairs, size = field.shape
     n_imag = out.shape[0] - n_pairs
     for i in prange(n_pairs):
+        # Contiguous copies of the row's two parts: strided reads would keep the loops from vectorizing.
+        real, imag = np.empty(size), np.empty(size)
         for j in range(size):
-            re = field[i, j].real
-            out[i, j] = scale * math.erf(gain * re) if gain != 0 else re
+            real[j], imag[j] = field[i, j].real, field[i, j].imag
+        transform_row(real, gain, scale, out[i])
         if i < n_imag:
-            for j in range(size):
-                im = field[i, j].imag
-                out[n_pairs + i, j] = scale * math.erf(gain * im) if gain != 0 else im
+            transform_row(imag, gain, scale, out[n_pairs + i])
 
 
 XORSHIFT_MULTIPLIER = np.uint64(0x2545F4914F6CDD1D)
