@@ -28,7 +28,7 @@ import torch
 import cavitykit
 from cavitykit import cavity
 from cavitykit.bench._timing import best_times, print_times
-from cavitykit.cavity._driver import KEPT_ROUTE_MAX_DENSITY, first_layer_sums
+from cavitykit.cavity._driver import default_route, first_layer_sums
 from cavitykit.cavity._engine import needed_powers, resolve_device
 from cavitykit.stats.moments import central_moments
 
@@ -94,18 +94,18 @@ def pruned_layers(n_samples: int, *, repeats: int) -> None:
     inputs = rng.standard_normal((n_samples, n_inputs)).astype(np.float32)
     powers = needed_powers((2, 4))  # excess kurtosis
     moments = central_moments(inputs, max(powers))
+    cpu = torch.device("cpu")
     print(f"K = {n_neurons}, D = {n_inputs}, P = {n_samples} float32, excess kurtosis, a pruned layer, cpu:")
     for round_index in PAPER_ROUNDS:
         density = 0.8**round_index
         mask = rng.random((n_neurons, n_inputs)) < density
         weights = np.where(mask, rng.standard_normal(mask.shape), 0.0)
-        cpu = torch.device("cpu")
         sums = partial(first_layer_sums, inputs, moments, weights, mask, powers, batch_size=None, device=cpu)
         times = best_times(
             {"GEMM route (all pairs)": partial(sums, route="gemm"), "kept-weight kernel": partial(sums, route="kept")},
             repeats=repeats,
         )
-        used = "kept-weight kernel" if mask.mean() <= KEPT_ROUTE_MAX_DENSITY else "GEMM route"
+        used = {"kept": "kept-weight kernel", "gemm": "GEMM route"}[default_route(mask, powers, cpu)]
         print(f" round {round_index}, kept fraction {mask.mean():.3f} (cavity.exact uses the {used}):")
         print_times(times, "kept-weight kernel", width=38)
 

@@ -100,6 +100,21 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
     return stat, weights, mask, polys, n_samples, device
 
 
+def default_route(mask: np.ndarray, powers: list[int], device: torch.device) -> str:
+    """The route ``first_layer_sums`` takes by default: 'kept' on a CPU when the kept fraction is at
+    most ``KEPT_ROUTE_MAX_DENSITY`` and no power exceeds the kernel's, else 'gemm'.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> mask = np.eye(4, dtype=bool)  # a quarter kept
+    >>> default_route(mask, [2, 4], torch.device("cpu")), default_route(mask, [2, 6], torch.device("cpu"))
+    ('kept', 'gemm')
+    """
+    kept_applies = device.type == "cpu" and max(powers) <= _kernels.MAX_POWER
+    return "kept" if kept_applies and mask.mean() <= KEPT_ROUTE_MAX_DENSITY else "gemm"
+
+
 def first_layer_sums(
     inputs: np.ndarray,
     moments: CentralMoments,
@@ -127,8 +142,7 @@ def first_layer_sums(
         Samples per chunk of the GEMM route.
     device : torch.device
     route : {'gemm', 'kept'}, optional
-        Force a route (for tests and benchmarks); by default 'kept' on a CPU when the kept fraction
-        is at most ``KEPT_ROUTE_MAX_DENSITY`` and no power exceeds 4, else 'gemm'.
+        Force a route (for tests and benchmarks); by default ``default_route``.
 
     Returns
     -------
@@ -137,23 +151,31 @@ def first_layer_sums(
         power r, ``[a, b]`` the mixed sums for a + b in ``powers``.  The 'kept' route leaves the
         mixed sums of pruned pairs at zero (no statistic of a pruned weight is reported).
     """
-    n_neurons, n_inputs = weights.shape
-    if route is None:
-        kept_route = device.type == "cpu" and max(powers) <= _kernels.MAX_POWER
-        route = "kept" if kept_route and mask.mean() <= KEPT_ROUTE_MAX_DENSITY else "gemm"
-    check_choice("route", route, ("gemm", "kept"))
-    if route == "kept" and max(powers) > _kernels.MAX_POWER:
-        raise ValueError(f"the kept-weight route sums powers up to {_kernels.MAX_POWER}, not {max(powers)}")
+    route = default_route(mask, powers, device) if route is None else check_choice("route", route, ("gemm", "kept"))
     if route == "gemm":
-        mean = torch.from_numpy(moments.mean).to(device)
-        projection = torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)
-        sums = MixedSums(powers, n_neurons, n_inputs, device, z_sums={r: moments.sums[r] for r in powers})
-        rows = chunk_rows(batch_size, len(inputs), n_inputs * max(powers), device)
-        centred_powers = CentredPowers(sums.highest_z_power)
-        for start in range(0, len(inputs), rows):
-            x_powers = centred_powers(torch.from_numpy(inputs[start : start + rows]).to(device), mean)
-            sums.add(projection @ x_powers[1].T, x_powers)
-        return sums.to_numpy()
+        return _gemm_route_sums(inputs, moments, weights, powers, batch_size, device)
+    if max(powers) > _kernels.MAX_POWER:
+        raise ValueError(f"the kept-weight route sums powers up to {_kernels.MAX_POWER}, not {max(powers)}")
+    return _kept_route_sums(inputs, moments, weights, mask, powers)
+
+
+def _gemm_route_sums(inputs, moments, weights, powers, batch_size, device) -> np.ndarray:
+    """``first_layer_sums`` by float64 GEMMs over chunks of samples, every (unit, input) pair."""
+    n_neurons, n_inputs = weights.shape
+    mean = torch.from_numpy(moments.mean).to(device)
+    projection = torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)
+    sums = MixedSums(powers, n_neurons, n_inputs, device, z_sums={r: moments.sums[r] for r in powers})
+    rows = chunk_rows(batch_size, len(inputs), n_inputs * max(powers), device)
+    centred_powers = CentredPowers(sums.highest_z_power)
+    for start in range(0, len(inputs), rows):
+        x_powers = centred_powers(torch.from_numpy(inputs[start : start + rows]).to(device), mean)
+        sums.add(projection @ x_powers[1].T, x_powers)
+    return sums.to_numpy()
+
+
+def _kept_route_sums(inputs, moments, weights, mask, powers) -> np.ndarray:
+    """``first_layer_sums`` by the Numba kernel over the kept weights only (CPU, powers up to 4)."""
+    n_neurons, n_inputs = weights.shape
     units, columns = np.nonzero(mask)
     offsets = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int64)
     n_tasks = max(1, min(KEPT_ROUTE_TASKS, len(inputs) // _kernels.ROW_BLOCK))

@@ -67,17 +67,16 @@ def transform_row(z, gain, scale, out):
     if gain == 0:
         for j in range(z.size):
             out[j] = z[j]
-    elif out.itemsize == 4:
+        return
+    if out.itemsize == 4:
         bound = ERF_ERROR_BOUND * abs(scale)
         for j in range(z.size):
             v = scale * erf_by_pieces(gain * z[j])
-            rounded = np.float32(v)
-            out[j] = rounded if np.float32(v - bound) == np.float32(v + bound) else np.float32(np.nan)
-        for j in range(z.size):
-            if out[j] != out[j]:
-                out[j] = scale * math.erf(gain * z[j])
+            out[j] = np.float32(v) if np.float32(v - bound) == np.float32(v + bound) else np.float32(np.nan)
     else:
-        for j in range(z.size):
+        out[:] = np.nan
+    for j in range(z.size):  # libm for every pixel left NaN
+        if out[j] != out[j]:
             out[j] = scale * math.erf(gain * z[j])
 
 
