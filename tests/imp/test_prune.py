@@ -32,11 +32,13 @@ def test_global_scope_uses_one_threshold_across_layers():
 
 
 def test_global_scope_skips_already_pruned_weights():
-    first, second = np.array([[0.1, 0.2, 3.0]]), np.array([[1.0, 4.0]])
+    # 0.1 is pruned already, so the two smallest remaining overall are 0.2 and 0.3, both in the first
+    # layer (one threshold per layer would take 0.2 and 1.0 instead).
+    first, second = np.array([[0.1, 0.2, 0.3]]), np.array([[1.0, 4.0]])
     masks = [np.array([[False, True, True]]), np.ones((1, 2), bool)]
     shared = magnitude_prune([first, second], masks, [1, 1], scope="global")
-    np.testing.assert_array_equal(shared[0], [[False, True, False]])
-    np.testing.assert_array_equal(shared[1], [[True, False]])
+    np.testing.assert_array_equal(shared[0], [[False, True, True]])
+    np.testing.assert_array_equal(shared[1], [[False, False]])
 
 
 def test_random_prune_removes_the_count_among_remaining():
