@@ -33,6 +33,12 @@ CLONE_NOISE_MULTIPLE = 2.0
 # Claim 3: the pruned group's fraction, less this many binomial standard errors, beats the others.
 CAVITY_SE = 2.0
 GROUPS = ("pruned", "kept", "random")
+# Feature learning: the dense networks learned features when the mean cosine between each unit's
+# trained and initial weights is at most this (at most 81% of the trained weights' squared norm lies
+# along the initialization) ...
+FEATURE_COSINE = 0.9
+# ... and they classify above chance by this many binomial standard errors of the test accuracy.
+CHANCE_SE = 3.0
 
 __all__ = [
     "cavity_by_magnitude",
@@ -42,6 +48,7 @@ __all__ = [
     "claim_localization",
     "claims_per_replicate",
     "expansion_error",
+    "feature_learning",
     "gaussian_kurtosis_sd",
     "grid_shape",
     "kurtosis_ipr_correlation",
@@ -49,7 +56,9 @@ __all__ = [
     "n_heldout",
     "pruning_groups",
     "round_summary",
+    "snapshot_summary",
     "sweep_claims",
+    "weight_movement",
 ]
 
 
@@ -175,6 +184,110 @@ def round_summary(ds: xr.Dataset) -> xr.Dataset:
     out["abs_kurtosis_noise"] = xr.full_like(out.abs_kurtosis, np.sqrt(2 / np.pi) * gaussian_kurtosis_sd(samples))
     out.attrs = {"n_replicates": ds.sizes["replicate"], "n_heldout": samples}
     return out
+
+
+def weight_movement(ds: xr.Dataset) -> xr.Dataset:
+    """How far training moved each unit's first-layer weights from where the round started.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run (``weight`` and ``init_weight``, the rewind point: the initialization, or the
+        weights after ``imp.rewind_step`` steps of round 0).
+
+    Returns
+    -------
+    xarray.Dataset over the dims of ``ds.weight`` less ``input``
+        ``relative_change`` ||w - w0|| / ||w0|| and ``cosine`` w . w0 / (||w|| ||w0||): near 0 and 1
+        for a unit still at its start, whatever its scale did.
+    """
+    w, w0 = ds.weight, ds.init_weight
+    norm, norm0 = np.sqrt((w**2).sum("input")), np.sqrt((w0**2).sum("input"))
+    return xr.Dataset(
+        {
+            "relative_change": np.sqrt(((w - w0) ** 2).sum("input")) / norm0,
+            "cosine": (w * w0).sum("input") / (norm * norm0),
+        }
+    )
+
+
+def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
+    """Did the dense networks (round 0) learn features, or do they still compute their initialization?
+
+    A network that classifies well may still not have learned features: random features separate
+    two correlation lengths.  The check asks that the first layer has turned away from its
+    initialization (mean cosine over units and replicates at most ``FEATURE_COSINE``) and that the
+    networks classify above chance (mean test accuracy at least 0.5 + ``CHANCE_SE`` binomial
+    standard errors), for the model and for its clone.  Claims 1 and 3 are only tested when it passes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run.
+    pair : (model, clone)
+
+    Returns
+    -------
+    xarray.Dataset over ``variant`` (the pair)
+        ``relative_change`` and ``cosine`` (``weight_movement``, means over units and replicates),
+        ``ipr`` (mean), ``random_ipr`` (3 / (D + 2), a random vector's), ``test_accuracy`` (mean),
+        ``chance`` (0.5 + the margin), ``learned`` per variant; scalar ``passed`` (both learned).
+    """
+    dense = ds.sel(variant=list(pair)).isel(round=0)
+    movement = weight_movement(dense)
+    n_test = int(run_config(ds)["data"]["n_test"])
+    out = xr.Dataset(
+        {
+            "relative_change": movement.relative_change.mean(("replicate", "neuron")),
+            "cosine": movement.cosine.mean(("replicate", "neuron")),
+            "ipr": dense.ipr.mean(("replicate", "neuron")),
+            "random_ipr": 3.0 / (ds.sizes["input"] + 2.0),
+            "test_accuracy": dense.test_accuracy.mean("replicate"),
+            "chance": 0.5 + CHANCE_SE * np.sqrt(0.25 / n_test),
+        }
+    )
+    out["learned"] = (out.cosine <= FEATURE_COSINE) & (out.test_accuracy >= out.chance)
+    out["passed"] = out.learned.all()
+    return out.drop_vars("round", errors="ignore")
+
+
+def snapshot_summary(ds: xr.Dataset) -> xr.Dataset:
+    """Localization over training time, from the weights a run keeps at its snapshot times.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with snapshots (``training.snapshots > 0``: variable ``snapshot_weight``, dim ``time``).
+
+    Returns
+    -------
+    xarray.Dataset over (variant, replicate, round, time, neuron) and means
+        ``ipr`` and ``localized`` per unit (``localization`` of the snapshot weights; NaN and False
+        before a round's rewind point), ``mean_ipr`` and ``localized_fraction`` (means over units
+        and replicates) over (variant, round, time); scalar ``random_ipr``, 3 / (D + 2).
+    """
+    if "snapshot_weight" not in ds:
+        raise ValueError("the run keeps no snapshots (training.snapshots = 0): no training-time analysis")
+    weights = ds.snapshot_weight
+    snapshots = xr.Dataset(
+        {
+            "weight": weights,
+            "mask": weights.notnull(),
+            "ipr": (weights**4).sum("input") / ((weights**2).sum("input")) ** 2,
+        },
+        coords={name: ds[name] for name in ("x", "y") if name in ds.coords},
+    )
+    snapshots["ipr"] = snapshots.ipr.where(weights.notnull().all("input"))
+    local = localization(snapshots)
+    return xr.Dataset(
+        {
+            "ipr": local.ipr,
+            "localized": local.localized,
+            "mean_ipr": local.ipr.mean(("replicate", "neuron")),
+            "localized_fraction": local.localized.where(weights.notnull().all("input")).mean(("replicate", "neuron")),
+            "random_ipr": 3.0 / (ds.sizes["input"] + 2.0),
+        }
+    )
 
 
 def claims_per_replicate(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:

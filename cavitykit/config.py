@@ -17,10 +17,14 @@ from pathlib import Path
 
 from cavitykit._toml import toml_value
 from cavitykit._validation import check_choice, check_int, check_real
-from cavitykit.fcn import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
+from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
+from cavitykit.network.parameterization import PARAMETERIZATION_NAMES
 from cavitykit.variants import DEFAULT_VARIANTS, RING_ONLY, VARIANTS
 
 PRESET_DIR = Path(__file__).with_name("presets")
+# Keys added after runs were first stored: at their default they are left out of the stored config
+# and its hash, so a run directory made before they existed keeps its name and resumes.
+LATER = {"added_later": True}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class DataConfig:
     L : int
         Sites per side; inputs have D = L**dim pixels.
     dim : {1, 2}
+        A ring (1) or a torus of L x L pixels (2).
     xi : tuple of two floats
         Correlation length of class 0 and of class 1, in pixels.
     gain : float
@@ -72,7 +77,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The two-layer network f(x) = sum_k v_k sigma(w_k . x / sqrt(D) + b_k) / sqrt(K).
+    """The two-layer network f(x) = c_K sum_k v_k sigma(w_k . x / sqrt(D) + b_k).
 
     Parameters
     ----------
@@ -86,9 +91,15 @@ class NetworkConfig:
         Initial biases: zero, or +1 on the first half of the units and -1 on the second
         (Ingrosso-Goldt; it breaks the x -> -x symmetry of an odd activation).
     init_scale : float
-        Standard deviation of the initial weights.
+        Standard deviation of the initial weights (and of a trained readout).
     prune_readout : bool
         Let IMP prune the readout v too.
+    parameterization : {'standard', 'two_layer', 'committee', 'lazy', 'mean_field'}
+        Output scale c_K, trained or fixed readout, and the learning rate of each kind of
+        parameter (``cavitykit.network.parameterization``): 'standard' is c_K = 1/sqrt(K) with
+        everything trained at the one rate; the others are the Ingrosso-Goldt modes, e.g.
+        'mean_field' is the committee f = (1/K) sum_k sigma(lambda_k) whose first layer learns
+        at K times the rate and its biases at K/D times.
 
     Examples
     --------
@@ -102,9 +113,11 @@ class NetworkConfig:
     bias_init: str = "split"
     init_scale: float = 1.0
     prune_readout: bool = False
+    parameterization: str = field(default="standard", metadata=LATER)
 
     def __post_init__(self):
         check_int("network.width", self.width, minimum=1)
+        check_choice("network.parameterization", self.parameterization, PARAMETERIZATION_NAMES)
         check_choice("network.activation", self.activation, ACTIVATION_NAMES)
         check_choice("network.bias_init", self.bias_init, BIAS_INITS)
         check_real("network.init_scale", self.init_scale, positive=True)
@@ -121,11 +134,17 @@ class TrainingConfig:
         minibatches drawn from the fixed training set.
     optimizer : {'sgd', 'adam'}
     learning_rate : float
+        The rate eta; each kind of parameter learns at the multiple of it that
+        ``network.parameterization`` gives.
     steps : int
         Optimizer steps of round 0 (later rounds train ``steps - imp.rewind_step``).
     batch_size : int
+        Samples per step.
     loss : {'mse', 'cross_entropy'}
-        'mse' against targets 2y - 1; 'cross_entropy' is the logistic loss on f.
+        'mse' is 0.5 (f - (2y - 1))^2; 'cross_entropy' is the logistic loss on f.
+    snapshots : int
+        Keep the weights at this many log-spaced training times t = steps / D from 0.1 to the end
+        of round 0's training, and at t = 0 (``snapshot_steps``); 0 keeps none.
 
     Examples
     --------
@@ -139,6 +158,7 @@ class TrainingConfig:
     steps: int = 1000
     batch_size: int = 64
     loss: str = "mse"
+    snapshots: int = field(default=0, metadata=LATER)
 
     def __post_init__(self):
         check_choice("training.mode", self.mode, ("online", "batch"))
@@ -147,6 +167,9 @@ class TrainingConfig:
         check_int("training.steps", self.steps, minimum=1)
         check_int("training.batch_size", self.batch_size, minimum=1)
         check_choice("training.loss", self.loss, ("mse", "cross_entropy"))
+        check_int("training.snapshots", self.snapshots, minimum=0)
+        if self.snapshots == 1:
+            raise ValueError("training.snapshots must be 0 (none) or at least 2 (a first and a last time), got 1")
 
 
 STRATEGIES = ("magnitude", "random", "one_shot", "dense", "cavity")
@@ -313,9 +336,30 @@ class RunConfig:
                 f"imp.rewind_step must be below training.steps={self.training.steps}, got {self.imp.rewind_step}"
             )
 
+    def snapshot_steps(self) -> tuple[int, ...]:
+        """The steps at which training keeps the weights: 0, then ``training.snapshots`` log-spaced
+        training times t = steps / D from 0.1 to the end of round 0, rounded to steps (duplicates
+        dropped); () without snapshots.
+
+        A round started from a rewind point at step k keeps those at or after k, counted from the
+        start of round 0, so every round shares one time axis.
+
+        Examples
+        --------
+        >>> config = config_from_dict({"data": {"L": 10}, "training": {"steps": 10_000, "snapshots": 5}})
+        >>> config.snapshot_steps()  # t = 0, 0.1, 1, 10, 100, 1000 with D = 10
+        (0, 1, 10, 100, 1000, 10000)
+        """
+        count = self.training.snapshots
+        if count == 0:
+            return ()
+        first, last = math.log10(0.1 * self.data.D), math.log10(self.training.steps)
+        spaced = (round(10 ** (first + j * (last - first) / (count - 1))) for j in range(count))
+        return tuple(sorted({0, *(min(max(step, 1), self.training.steps) for step in spaced)}))
+
     def to_dict(self) -> dict:
-        """The config as nested dicts (sections are tables)."""
-        return dataclasses.asdict(self)
+        """The config as nested dicts (sections are tables), without later keys left at their default."""
+        return _without_later_defaults(self)
 
     def to_toml(self) -> str:
         """The config as TOML (what is stored in the run and hashed)."""
@@ -336,6 +380,16 @@ class RunConfig:
         """sha256 of the canonical JSON of the config (the run directory's name)."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _without_later_defaults(instance) -> dict:
+    values = {}
+    for item in dataclasses.fields(instance):
+        value = getattr(instance, item.name)
+        if item.metadata.get("added_later") and value == item.default:
+            continue
+        values[item.name] = _without_later_defaults(value) if dataclasses.is_dataclass(value) else value
+    return values
 
 
 _SECTIONS = {

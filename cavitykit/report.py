@@ -162,34 +162,95 @@ def write_report(run_dir, *, variant=None) -> Path:
     }
     if "y" in ds.coords:  # a torus: every unit's map, first and last round, model beside clone
         figures["receptive_field_maps"] = plot.receptive_field_maps(ds, pair)
-    localization = analysis.claim_localization(summary, pair)
-    kurtosis = analysis.claim_kurtosis(summary, pair)
-    verdicts = [bool(localization.supported), bool(kurtosis.supported) if kurtosis.tested else None]
-    sections = [_localization_lines(summary, localization, pair), _kurtosis_lines(kurtosis, pair[0])]
-    if "cavity_exact" in ds:
-        errors = analysis.expansion_error(ds)
-        figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
-        figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=errors)
-        cavity = analysis.claim_cavity(analysis.cavity_groups(ds), pair[0])
-        verdicts.append(bool(cavity.supported))
-        sections.append(_cavity_lines(cavity, analysis.cavity_by_magnitude(ds, pair[0]), errors, pair[0]))
+    features = analysis.feature_learning(ds, pair)
+    sections, verdicts, notes = [], [], []
+    if ds.sizes["round"] < 2:
+        reason = "the run has one round: no pruning to judge"
+        verdicts, notes = [None] * 3, [f" ({reason})"] * 3
+        sections = [[f"Not tested: {reason}."]] * 3
     else:
-        verdicts.append(None)
-        sections.append(["Not tested: the run has no cavity effects (analysis.cavity = false)."])
+        localization = analysis.claim_localization(summary, pair)
+        kurtosis = analysis.claim_kurtosis(summary, pair)
+        contiguity = "supported" if localization.contiguous else "not supported"
+        verdicts = [bool(localization.supported), bool(kurtosis.supported) if kurtosis.tested else None]
+        notes = [f" (IPR criterion; by receptive-field contiguity: {contiguity})", ""]
+        sections = [_localization_lines(summary, localization, pair), _kurtosis_lines(kurtosis, pair[0])]
+        if "cavity_exact" in ds:
+            errors = analysis.expansion_error(ds)
+            figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
+            figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=errors)
+            cavity = analysis.claim_cavity(analysis.cavity_groups(ds), pair[0])
+            verdicts.append(bool(cavity.supported))
+            sections.append(_cavity_lines(cavity, analysis.cavity_by_magnitude(ds, pair[0]), errors, pair[0]))
+        else:
+            verdicts.append(None)
+            sections.append(["Not tested: the run has no cavity effects (analysis.cavity = false)."])
+        notes.append("")
+        if not bool(features.passed):
+            # Claims 1 and 3 are about the features IMP finds: on networks still at their
+            # initialization they would describe the initialization.
+            for index in (0, 2):
+                verdicts[index] = None
+                notes[index] = " (the dense network did not learn features; see below)"
+    if "snapshot_weight" in ds:
+        snapshots = analysis.snapshot_summary(ds)
+        figures["training_time"] = plot.training_time(snapshots, pair)
+        if "y" in ds.coords:
+            last = float(ds["time"].max())
+            times = [t for t in (1e2, 1e3, 1e4) if t <= last] or [last]
+            figures["receptive_fields_over_time"] = plot.receptive_fields_over_time(ds, pair, times)
+        sections.append(_training_time_lines(snapshots, pair))
     correlation = analysis.kurtosis_ipr_correlation(ds)
     for name, figure in figures.items():
         for suffix in ("png", "pdf"):
             with atomic_target(out / f"{name}.{suffix}") as temporary:
                 figure.savefig(temporary, dpi=130, format=suffix)
-    contiguity = "supported" if localization.contiguous else "not supported"
-    notes = [f" (IPR criterion; by receptive-field contiguity: {contiguity})", "", ""]
-    text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures)
+    text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features)
     with atomic_target(out / "report.md") as temporary:
         temporary.write_text(text)
     return out / "report.md"
 
 
-def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures) -> str:
+def _feature_lines(features: xr.Dataset, pair: tuple[str, str]) -> list[str]:
+    lines = []
+    for variant in pair:
+        one = features.sel(variant=variant)
+        lines.append(
+            f"{LABELS.get(variant, variant)}: training moved the first layer by ||w - w0|| / ||w0|| = "
+            f"{float(one.relative_change):.2f} (mean over units); cosine(w, w0) = {float(one.cosine):.3f} "
+            f"(criterion <= {analysis.FEATURE_COSINE}); mean IPR {float(one.ipr):.4f} against a random vector's "
+            f"3/(D+2) = {float(features.random_ipr):.4f}; test accuracy {float(one.test_accuracy):.3f} against "
+            f"chance + {analysis.CHANCE_SE:g} SE = {float(features.chance):.3f}: "
+            + ("**learned features**." if one.learned else "**did not learn features**.")
+        )
+    ratio = float(features.ipr.sel(variant=pair[0]) / features.ipr.sel(variant=pair[1]))
+    lines.append(f"Dense IPR {LABELS.get(pair[0], pair[0])} / clone: {ratio:.2f}.")
+    if not features.passed:
+        lines.append(
+            "The dense networks still compute (nearly) their initialization: IMP on them prunes the "
+            "initialization, so claims 1 and 3 are not tested here."
+        )
+    return lines
+
+
+def _training_time_lines(snapshots: xr.Dataset, pair: tuple[str, str]) -> list[str]:
+    dense = snapshots.isel(round=0)
+    times = dense["time"].values
+    picks = [t for t in (1e2, 1e3, 1e4) if t <= times.max()] or [times.max()]
+    lines = []
+    for variant in pair:
+        one = dense.sel(variant=variant)
+        lines.append(
+            f"{LABELS.get(variant, variant)}, dense network: mean IPR "
+            + ", ".join(f"{float(one.mean_ipr.sel(time=t, method='nearest')):.4f} at t = {t:g}" for t in picks)
+            + "; largest unit IPR at the end "
+            + f"{float(one.ipr.isel(time=-1).max()):.4f}; localized units at the end "
+            + f"{float(one.localized_fraction.isel(time=-1)):.0%}."
+        )
+    return lines
+
+
+def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features) -> str:
     config = ds.attrs["config"]
     lines = [
         f"# cavitykit report: {run_name(ds)}",
@@ -203,8 +264,13 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
     claims = [claim.format(label=LABELS[pair[0]]) for claim in CLAIMS]
     for claim, verdict, note in zip(claims, verdicts, notes, strict=True):
         lines.append(f"- {claim} {VERDICTS[verdict]}{note}")
-    for claim, section in zip(claims, sections, strict=True):
+    lines += ["", "## Did the dense network learn features?", ""] + [
+        f"- {line}" for line in _feature_lines(features, pair)
+    ]
+    for claim, section in zip(claims, sections[:3], strict=True):
         lines += ["", f"## {claim}", ""] + [f"- {line}" for line in section]
+    if len(sections) > 3:
+        lines += ["", "## Over training time (round 0)", ""] + [f"- {line}" for line in sections[3]]
     lines += [
         "",
         "## Per round (means over replicates; units and classes pooled)",

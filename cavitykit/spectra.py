@@ -18,9 +18,9 @@ from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import load_config
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels
-from cavitykit.fcn import preactivation
 from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
+from cavitykit.network.formulas import preactivation
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 

@@ -1,13 +1,20 @@
-"""mkdocs hook: the command-line reference page, generated from the argparse parser so it never drifts."""
+"""mkdocs hook: the reference pages generated from the code so they never drift: the command line (from
+the argparse parser), the configuration keys (from the config dataclasses) and the round schema (from
+``cavitykit.io.schema``)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import os
+import re
 
 from mkdocs.structure.files import File
 
+from cavitykit import config as run_config
 from cavitykit.cli import build_parser
+from cavitykit.io import schema
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -34,6 +41,75 @@ def cli_reference() -> str:
     return "\n".join(parts) + "\n"
 
 
+def _parameter_docs(cls) -> dict[str, str]:
+    """Each parameter's description from a numpydoc ``Parameters`` section, joined into one line."""
+    doc = inspect.getdoc(cls) or ""
+    section = re.search(r"Parameters\n-+\n(.*?)(?:\n\n[A-Z][a-z]+\n-+\n|\Z)", doc, re.S)
+    described, names = {}, []
+    for line in (section.group(1) if section else "").splitlines():
+        if line and not line.startswith(" "):
+            names = [name.strip() for name in line.split(":")[0].split(",")]
+            kind = line.split(":", 1)[1].strip() if ":" in line else ""
+            for name in names:
+                described[name] = f"{kind}." if kind else ""
+        elif line.strip():
+            for name in names:
+                described[name] = f"{described[name]} {line.strip()}".strip()
+    return described
+
+
+def config_reference() -> str:
+    """The Markdown text of ``reference/config.md``: every key of every table, its default and meaning."""
+    parts = [
+        "# Configuration keys",
+        "",
+        "Generated from the dataclasses of `cavitykit.config` at every build. A run's TOML file has top-level",
+        "keys and one table per section; a missing key takes its default, an unknown one is an error.",
+    ]
+    sections = [("top level", run_config.RunConfig)] + [
+        (f"[{name}]", cls) for name, cls in run_config._SECTIONS.items()
+    ]
+    for title, cls in sections:
+        described = _parameter_docs(cls)
+        parts += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]
+        for item in dataclasses.fields(cls):
+            if item.name in run_config._SECTIONS:
+                continue
+            default = item.default if item.default is not dataclasses.MISSING else item.default_factory()
+            meaning = described.get(item.name, "").replace("|", "\\|")
+            parts.append(f"| `{item.name}` | `{default!r}` | {meaning} |")
+    return "\n".join(parts) + "\n"
+
+
+def schema_reference() -> str:
+    """The Markdown text of ``reference/schema.md``: every variable of a round file and of ``cumulants.nc``."""
+    parts = [
+        "# Round schema",
+        "",
+        f"Generated from `cavitykit.io.schema` at every build (schema `{schema.SCHEMA}`). Every variable",
+        "of a round file also has the dims `variant`, `replicate` and `round` (length 1 in the file, combined",
+        'by `open_run`), `long_name` and `units = "1"`; optional variables are absent when the run does',
+        "not compute them. Booleans are stored as uint8 flags with `flag_values` and `flag_meanings`.",
+        "",
+        "| variable | dims within a round | long_name |",
+        "|---|---|---|",
+    ]
+    for name, (dims, long_name) in schema.VARIABLES.items():
+        parts.append(f"| `{name}` | {', '.join(dims) or '(scalar)'} | {long_name} |")
+    parts += [
+        "",
+        "`cumulants.nc`, written by `cavitykit cumulants RUN` and merged by `open_run` once it exists,",
+        f"has dims {', '.join(schema.CUMULANT_DIMS)}:",
+        "",
+        "| variable | long_name |",
+        "|---|---|",
+    ]
+    parts += [f"| `{name}` | {long_name} |" for name, long_name in schema.CUMULANT_VARIABLES.items()]
+    return "\n".join(parts) + "\n"
+
+
 def on_files(files, config):
     files.append(File.generated(config, "cli.md", content=cli_reference()))
+    files.append(File.generated(config, "reference/config.md", content=config_reference()))
+    files.append(File.generated(config, "reference/schema.md", content=schema_reference()))
     return files

@@ -4,6 +4,7 @@ Every notebook is executed by ``mkdocs build --strict`` (``make docs``, part of 
 theory checks are shown to fail when a formula is wrong.
 """
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cavitykit.config import _SECTIONS, RunConfig
 from cavitykit.io.schema import CUMULANT_VARIABLES, VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,10 +63,20 @@ def test_every_derivation_has_a_check_notebook_in_the_site():
         assert f"notebooks/{notebook.name}" in nav
 
 
-def test_schema_page_documents_every_variable():
-    page = (ROOT / "docs" / "runs.md").read_text()
+def test_generated_reference_documents_every_variable_and_config_key():
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import hooks
+    finally:
+        sys.path.pop(0)
+    schema_page, config_page = hooks.schema_reference(), hooks.config_reference()
     for name in [*VARIABLES, *CUMULANT_VARIABLES]:
-        assert f"`{name}`" in page, f"docs/runs.md does not document the round variable {name}"
+        assert f"| `{name}` |" in schema_page, f"the schema page misses the round variable {name}"
+    for cls in (RunConfig, *_SECTIONS.values()):
+        for item in dataclasses.fields(cls):
+            if item.name not in _SECTIONS:
+                row = next(line for line in config_page.splitlines() if line.startswith(f"| `{item.name}` |"))
+                assert not row.endswith("|  |"), f"config key {item.name} has no description"
 
 
 def test_nothing_points_outside_the_repository():

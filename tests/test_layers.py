@@ -13,11 +13,22 @@ from tests.imp.tiny import tiny_config
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cavitykit"
 # Modules below the IMP engine, the report and the command line.
-LOWER = ["io", "data", "stats", "metrics.py", "nets.py", "plot", "fcn.py", "variants.py", "config.py", "xr.py"]
+LOWER = ["io", "data", "stats", "metrics.py", "network", "plot", "variants.py", "config.py", "xr.py"]
 UPPER = ("cavitykit.imp", "cavitykit.report", "cavitykit.cli", "cavitykit.sweep")
 # Modules that read and analyse runs: no torch, directly or through the engine.
-TORCH_FREE = ["io", "plot", "analysis.py", "report.py", "spectra.py", "variants.py", "config.py", "fcn.py"]
-TORCH = ("torch", "cavitykit.imp", "cavitykit.cavity", "cavitykit.nets")
+TORCH_FREE = [
+    "io",
+    "plot",
+    "analysis.py",
+    "report.py",
+    "spectra.py",
+    "variants.py",
+    "config.py",
+    "network/__init__.py",
+    "network/formulas.py",
+    "network/parameterization.py",
+]
+TORCH = ("torch", "cavitykit.imp", "cavitykit.cavity", "cavitykit.network.ensemble")
 
 
 def imported_modules(path: Path) -> set[str]:

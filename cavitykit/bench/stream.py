@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from cavitykit.data import NLGP
-from cavitykit.fcn import preactivation
+from cavitykit.network.formulas import preactivation
 from cavitykit.spectra import sample_chunks, streamed_spectrum
 from cavitykit.stats import kstats
 

@@ -18,8 +18,8 @@ from cavitykit.cavity._driver import (
 )
 from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import exact_change, polynomials, value
-from cavitykit.fcn import preactivation
-from cavitykit.nets import activation_function
+from cavitykit.network.ensemble import activation_function
+from cavitykit.network.formulas import preactivation
 from cavitykit.stats import kstats, standardize_kstats
 
 

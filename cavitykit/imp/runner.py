@@ -26,9 +26,8 @@ from cavitykit.buffers import Scratch
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
 from cavitykit.data import two_class
-from cavitykit.fcn import preactivation
 from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
-from cavitykit.imp.train import Ensemble, Task, accuracy, train_ensemble
+from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
     CONFIG_FILE,
     RoundRecord,
@@ -39,7 +38,8 @@ from cavitykit.io import (
     round_path,
     write_dataset,
 )
-from cavitykit.nets import initial_parameters
+from cavitykit.network import parameterization, preactivation
+from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
 from cavitykit.stats import kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
 
@@ -56,35 +56,6 @@ class Member:
 
     variant: str
     replicate: int
-
-
-@dataclass
-class Network:
-    """One member's parameters (float64) and masks.
-
-    weight, mask : (K, D); readout, bias, readout_mask : (K,); bias is None without biases,
-    readout_mask None when the readout is not prunable.
-
-    Examples
-    --------
-    >>> from cavitykit.config import load_preset
-    >>> config = load_preset("quick")
-    >>> network = initial_network(config, replicate=0)  # a Network
-    >>> network.weight.shape, network.mask.all()
-    ((8, 40), np.True_)
-    """
-
-    weight: np.ndarray
-    readout: np.ndarray
-    mask: np.ndarray
-    bias: np.ndarray | None = None
-    readout_mask: np.ndarray | None = None
-
-    def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Prunable layers' weights and masks: the first layer, then the readout if prunable."""
-        if self.readout_mask is None:
-            return [self.weight], [self.mask]
-        return [self.weight, self.readout[None]], [self.mask, self.readout_mask[None]]
 
 
 def run_directory(config: RunConfig, out) -> Path:
@@ -179,13 +150,14 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
         init_scale=net.init_scale,
         bias=net.bias,
         bias_init=net.bias_init,
+        trains_readout=parameterization(net.parameterization).trains_readout,
         generator=torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT)),
     )
     return Network(
-        weight=state["first.weight"].double().numpy(),
-        readout=state["readout.weight"][0].double().numpy(),
+        weight=state["weight"].double().numpy(),
+        readout=state["readout"].double().numpy(),
         mask=np.ones((net.width, config.data.D), dtype=bool),
-        bias=state["first.bias"].double().numpy() if net.bias else None,
+        bias=state["bias"].double().numpy() if net.bias else None,
         readout_mask=np.ones(net.width, dtype=bool) if net.prune_readout else None,
     )
 
@@ -352,29 +324,6 @@ def _start_from_round(dataset: xr.Dataset) -> Start:
     return Start(rewind, one["mask"].values & ~one.pruned_next.values, readout_mask)
 
 
-def _stack(networks: list[Network], config: RunConfig, device) -> Ensemble:
-    """The members' networks as one ensemble on ``device`` (which zeroes their pruned weights)."""
-    has_readout_mask = networks[0].readout_mask is not None
-    return Ensemble(
-        np.stack([n.weight for n in networks]),
-        np.stack([n.readout for n in networks]),
-        np.stack([n.mask for n in networks]),
-        bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
-        readout_mask=np.stack([n.readout_mask for n in networks]) if has_readout_mask else None,
-        activation=config.network.activation,
-        device=device,
-    )
-
-
-def _unstack(state: dict[str, torch.Tensor], index: int, like: Network) -> Network:
-    """Member ``index`` of an ensemble state as a float64 Network with ``like``'s masks."""
-
-    def member(name):
-        return state[name][index].detach().cpu().double().numpy() if name in state else None
-
-    return Network(member("weight"), member("readout"), like.mask, member("bias"), like.readout_mask)
-
-
 class _Round:
     """The rounds of a run's members: which are missing, where each starts, the members' data."""
 
@@ -421,29 +370,36 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
     starts = [rounds.start(member, round_index) for member in group]
     initial = [initial_network(config, m.replicate) for m in group] if round_index == 0 else None
     networks = initial or [start.network() for start in starts]
-    ensemble = _stack(networks, config, rounds.device)
+    ensemble = Ensemble.stack(
+        networks,
+        activation=config.network.activation,
+        parameterization=config.network.parameterization,
+        device=rounds.device,
+    )
     tasks = [rounds.task(member)[0] for member in group]
     steps = config.training.steps
     n_steps = steps if round_index == 0 else steps - config.imp.rewind_step
-    capture = (config.imp.rewind_step or None) if round_index == 0 else None
+    first_step = 0 if round_index == 0 else config.imp.rewind_step
+    snapshot_steps = [step for step in config.snapshot_steps() if step >= first_step]
+    rewind_capture = [config.imp.rewind_step] if round_index == 0 and config.imp.rewind_step else []
     label = f"round {round_index + 1}/{n_rounds}, {len(group)} networks"
     with tqdm(total=n_steps, desc=label, unit="step", leave=False, disable=not progress) as bar:
-        train_loss, snapshot = train_ensemble(
+        train_loss, captured = train_ensemble(
             ensemble,
             tasks,
             [seed(config.seed, m.replicate, Stream.ORDER, round_index) for m in group],
             config.training,
             n_steps=n_steps,
-            capture_step=capture,
+            capture_steps=rewind_capture + [step - first_step for step in snapshot_steps],
             progress=lambda done: bar.update(done - bar.n),
         )
     test_accuracy = accuracy(ensemble, tasks)
     trained = ensemble.state()
     for e, member in enumerate(group):
         task, heldout = rounds.task(member)
-        network = _unstack(trained, e, networks[e])
+        network = member_of(trained, e, networks[e])
         if round_index == 0:
-            rewind = _unstack(snapshot, e, networks[e]) if snapshot is not None else initial[e]
+            rewind = member_of(captured[rewind_capture[0]], e, networks[e]) if rewind_capture else initial[e]
             start = Start(rewind, network.mask, network.readout_mask)
         else:
             start = starts[e]
@@ -471,6 +427,7 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
             bias=network.bias,
             init_bias=start.rewind.bias,
             **statistics,
+            **_snapshots(config, {step: captured[step - first_step] for step in snapshot_steps}, e, network),
         )
         description = task.models[0].describe()
         write_dataset(rounds.path(member, round_index), encode_round(record, config, data_description=description))
@@ -483,6 +440,29 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
         )
         readout_mask = None if start.readout_mask is None else start.readout_mask & ~pruned[1][0]
         rounds.starts[member] = Start(start.rewind, network.mask & ~pruned[0], readout_mask)
+
+
+def _snapshots(config: RunConfig, captured: dict[int, dict], index: int, like: Network) -> dict[str, np.ndarray]:
+    """Member ``index``'s snapshot fields of ``RoundRecord`` from the states captured at global steps
+    (those before the round's rewind point missing: NaN); {} without snapshots."""
+    steps = config.snapshot_steps()
+    if not steps:
+        return {}
+    K, D = like.weight.shape
+    fields = {
+        "snapshot_weight": np.full((len(steps), K, D), np.nan),
+        "snapshot_readout": np.full((len(steps), K), np.nan),
+    }
+    if like.bias is not None:
+        fields["snapshot_bias"] = np.full((len(steps), K), np.nan)
+    for position, step in enumerate(steps):
+        if step in captured:
+            member = member_of(captured[step], index, like)
+            fields["snapshot_weight"][position] = member.weight
+            fields["snapshot_readout"][position] = member.readout
+            if like.bias is not None:
+                fields["snapshot_bias"][position] = member.bias
+    return {"snapshot_time": np.array(steps) / config.data.D, **fields}
 
 
 def run_members(

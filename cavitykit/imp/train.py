@@ -28,9 +28,8 @@ import torch.nn.functional as F
 
 from cavitykit.config import TrainingConfig
 from cavitykit.data import two_class
-from cavitykit.fcn import preactivation, readout_sum
-from cavitykit.imp import _kernels
-from cavitykit.nets import activation_function
+from cavitykit.network import _kernels
+from cavitykit.network.ensemble import Ensemble
 
 # On a CPU, torch steps smaller than this many multiply-adds run on one thread: splitting them costs
 # more than it saves (a 400 x 100 network with batch 1 took 0.9 ms a step on 2 threads, 0.3 ms on 1).
@@ -65,82 +64,6 @@ class Task:
     y_train: torch.Tensor | None = None
 
 
-class Ensemble:
-    """E masked two-layer networks f_e(x) = sum_k r_ek sigma(lambda_ek) / sqrt(K), stacked.
-
-    lambda_ek = w_ek . x / sqrt(D) + b_ek, r = readout * readout_mask (``cavitykit.fcn``).
-
-    Parameters
-    ----------
-    weight : array_like of shape (E, K, D)
-        Zero where ``mask`` is False.
-    readout : array_like of shape (E, K)
-    mask : array_like of bool, shape (E, K, D)
-    bias : array_like of shape (E, K), optional
-    readout_mask : array_like of bool, shape (E, K), optional
-        None when the readout is not prunable.
-    activation : {'erf', 'relu'}
-    device : str or torch.device
-        Parameters are float32 on this device.
-
-    Examples
-    --------
-    >>> import numpy as np, torch
-    >>> E, K, D = 3, 4, 10
-    >>> ensemble = Ensemble(np.ones((E, K, D)), np.ones((E, K)), np.ones((E, K, D), bool))
-    >>> tuple(ensemble.forward(torch.zeros(E, 5, D)).shape)  # one output per member and sample
-    (3, 5)
-    """
-
-    def __init__(self, weight, readout, mask, *, bias=None, readout_mask=None, activation="erf", device="cpu"):
-        float32 = {"dtype": torch.float32, "device": device}
-        self.activation = activation
-        self.sigma = activation_function(activation)
-        self.weight = torch.tensor(np.asarray(weight), **float32)
-        self.readout = torch.tensor(np.asarray(readout), **float32)
-        self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
-        self.mask = torch.tensor(np.asarray(mask), dtype=torch.bool, device=device)
-        self.readout_mask = None if readout_mask is None else torch.tensor(np.asarray(readout_mask), device=device)
-        # float copies for the in-place masking after every step: a bool mask would be cast on every call
-        self._keep = self.mask.to(torch.float32)
-        self._readout_keep = None if readout_mask is None else self.readout_mask.to(torch.float32)
-        if self.mask.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
-            raise ValueError(
-                f"weight (E, K, D), readout (E, K) and mask (E, K, D) must agree, got {tuple(self.weight.shape)}, "
-                f"{tuple(self.readout.shape)} and {tuple(self.mask.shape)}"
-            )
-        self.apply_masks()
-
-    @property
-    def size(self) -> int:
-        """E, the number of members."""
-        return self.weight.shape[0]
-
-    def parameters(self) -> list[torch.Tensor]:
-        return [p for p in (self.weight, self.bias, self.readout) if p is not None]
-
-    @torch.no_grad()
-    def apply_masks(self) -> None:
-        """Zero the pruned weights in place."""
-        self.weight.mul_(self._keep)
-        if self._readout_keep is not None:
-            self.readout.mul_(self._readout_keep)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """f of every member on its own inputs: x of shape (E, B, D) -> (E, B).
-
-        The pruned weights are zero (the constructor and ``apply_masks``, after every optimizer step, keep
-        them so), so the forward pass needs no mask: a pruned weight's gradient is wiped with its update.
-        """
-        bias = None if self.bias is None else self.bias[:, None, :]
-        return readout_sum(self.sigma(preactivation(x, self.weight, bias)), self.readout)
-
-    def state(self) -> dict[str, torch.Tensor]:
-        """A copy of the parameters (weight, readout and, with biases, bias)."""
-        names = ("weight", "bias", "readout")
-        return {name: getattr(self, name).detach().clone() for name in names if getattr(self, name) is not None}
-
-
 def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Per-sample loss of output f and label y in {0, 1}: 'mse' 0.5 (f - (2y - 1))^2, 'cross_entropy' logistic.
 
@@ -156,11 +79,14 @@ def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Ten
 
 
 def _optimizer(ensemble: Ensemble, config: TrainingConfig) -> torch.optim.Optimizer:
-    for parameter in ensemble.parameters():
-        parameter.requires_grad_(True)
+    """SGD or Adam over the trained parameters, each at the rate its parameterization gives it."""
+    rates = ensemble.learning_rates(config.learning_rate)
+    groups = [{"params": [getattr(ensemble, name)], "lr": rate} for name, rate in rates.items()]
+    for group in groups:
+        group["params"][0].requires_grad_(True)
     if config.optimizer == "adam":
-        return torch.optim.Adam(ensemble.parameters(), lr=config.learning_rate)
-    return torch.optim.SGD(ensemble.parameters(), lr=config.learning_rate)
+        return torch.optim.Adam(groups, lr=config.learning_rate)
+    return torch.optim.SGD(groups, lr=config.learning_rate)
 
 
 def _online_block(task: Task, rng: np.random.Generator, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +163,7 @@ def train_ensemble(
     config: TrainingConfig,
     *,
     n_steps: int,
-    capture_step: int | None = None,
+    capture_steps=(),
     route: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, dict | None]:
@@ -252,8 +178,10 @@ def train_ensemble(
         Each member's sample (online) or minibatch-order (batch) seed.
     config : TrainingConfig
     n_steps : int
-    capture_step : int, optional
-        Copy the parameters after this many steps (the late-rewinding point).
+    capture_steps : sequence of int
+        Copy the parameters after each of these many steps, in [0, n_steps] (the late-rewinding
+        point, training-time snapshots).  Blocks end where a copy is due, so the samples each
+        step sees depend on them.
     route : {'auto', 'torch', 'kernel'}
         'auto' takes the Numba kernel where it applies (``kernel_route_applies``), torch elsewhere.
     progress : callable, optional
@@ -263,8 +191,8 @@ def train_ensemble(
     -------
     train_loss : ndarray of shape (E,)
         Each member's mean loss over the last tenth of the steps.
-    snapshot : dict or None
-        ``ensemble.state()`` after ``capture_step`` steps.
+    snapshots : dict
+        ``ensemble.state()`` after each of ``capture_steps`` steps, by step.
 
     Examples
     --------
@@ -287,20 +215,23 @@ def train_ensemble(
         raise ValueError(f"route='kernel' needs online SGD with batch_size 1 on a CPU, got {config}")
     if len(tasks) != ensemble.size or len(seeds) != ensemble.size:
         raise ValueError(f"need one task and one seed per member ({ensemble.size}), got {len(tasks)} and {len(seeds)}")
-    if capture_step is not None and not 0 <= capture_step < n_steps:
-        raise ValueError(f"capture_step must be in [0, n_steps={n_steps}), got {capture_step}")
+    captures = sorted(set(capture_steps))
+    if captures and not 0 <= captures[0] <= captures[-1] <= n_steps:
+        raise ValueError(f"capture_steps must lie in [0, n_steps={n_steps}], got {list(capture_steps)}")
     blocks = _Blocks(tasks, seeds, config)
     losses = np.empty((ensemble.size, n_steps), dtype=np.float32)
-    snapshot = None
+    snapshots = {}
     step_block = _kernel_steps(ensemble, blocks, config) if use_kernel else _torch_steps(ensemble, blocks, config)
     try:
         done = 0
-        while done < n_steps:
-            if done == capture_step:
-                snapshot = ensemble.state()
+        while True:
+            if captures and captures[0] == done:
+                snapshots[captures.pop(0)] = ensemble.state()
+            if done == n_steps:
+                break
             stop = min(done + blocks.block_steps, n_steps)
-            if capture_step is not None and done < capture_step < stop:
-                stop = capture_step  # end the block where the snapshot is due
+            if captures and captures[0] < stop:
+                stop = captures[0]  # end the block where the next copy is due
             losses[:, done:stop] = step_block(stop - done)
             done = stop
             if progress is not None:
@@ -310,7 +241,7 @@ def train_ensemble(
         for parameter in ensemble.parameters():
             parameter.requires_grad_(False)
     tail = max(1, n_steps // 10)
-    return losses[:, n_steps - tail :].astype(np.float64).mean(axis=1), snapshot
+    return losses[:, n_steps - tail :].astype(np.float64).mean(axis=1), snapshots
 
 
 def _kernel_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
@@ -321,12 +252,15 @@ def _kernel_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
     readout_mask = np.ones_like(readout) if ensemble._readout_keep is None else ensemble._readout_keep.numpy()
     activation = {"erf": _kernels.ERF, "relu": _kernels.RELU}[ensemble.activation]
     loss = {"mse": _kernels.MSE, "cross_entropy": _kernels.CROSS_ENTROPY}[config.loss]
+    rates = ensemble.parameterization.learning_rates(
+        config.learning_rate, width=weight.shape[1], n_inputs=weight.shape[2]
+    )
 
     def run(n: int) -> np.ndarray:
         x, y = blocks.numpy(n)
         losses = np.empty((ensemble.size, n), dtype=np.float32)
         _kernels.sgd_online_block(
-            weight, mask, bias, readout, readout_mask, x, y, config.learning_rate, activation, loss, losses
+            weight, mask, bias, readout, readout_mask, x, y, rates, ensemble.output_scale, activation, loss, losses
         )
         return losses
 

@@ -58,6 +58,9 @@ VARIABLES = {
         "independent-input prediction of the change of the pre-activation excess kurtosis",
     ),
     "theory_excess_kurtosis": (PER_CLASS, "independent-input prediction kappa_x IPR of the excess kurtosis"),
+    "snapshot_weight": (("time", *WEIGHTS), "first-layer weights at training time t (NaN before the round began)"),
+    "snapshot_bias": (("time", "neuron"), "hidden biases at training time t (NaN before the round began)"),
+    "snapshot_readout": (("time", "neuron"), "readout weights at training time t (NaN before the round began)"),
 }
 CUMULANT_DIMS = ("variant", "replicate", "round", "sample_set", "neuron", "order")
 CUMULANT_VARIABLES = {
@@ -95,6 +98,11 @@ class RoundRecord:
     cavity_expansion : ndarray of shape (n_classes, n_orders, K, D), optional
         Together with ``cavity_exact`` when the run computes cavity effects.
     cavity_theory : ndarray of shape (n_classes, K, D), optional
+    snapshot_time : ndarray of shape (T,), optional
+        Training times t = steps / D of the snapshots, counted from the start of round 0.
+    snapshot_weight : ndarray of shape (T, K, D), optional
+    snapshot_bias, snapshot_readout : ndarray of shape (T, K), optional
+        The parameters at those times (NaN before this round's rewind point); the bias with biases.
     theory_excess_kurtosis : ndarray of shape (n_classes, K), optional
         The independent-input predictions (``cavitykit.cavity.independent_theory``) of the change
         and of the excess kurtosis itself, kappa_x IPR, with the class's pixel excess kurtosis
@@ -131,6 +139,10 @@ class RoundRecord:
     cavity_expansion: np.ndarray | None = None
     cavity_theory: np.ndarray | None = None
     theory_excess_kurtosis: np.ndarray | None = None
+    snapshot_time: np.ndarray | None = None
+    snapshot_weight: np.ndarray | None = None
+    snapshot_bias: np.ndarray | None = None
+    snapshot_readout: np.ndarray | None = None
 
 
 def pixel_coordinates(L: int, dim: int) -> dict:
@@ -164,7 +176,7 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     -------
     xarray.Dataset
         Dims ``variant``, ``replicate``, ``round`` (length 1), ``neuron`` (K), ``input`` (D),
-        ``label`` (classes) and, with cavity effects, ``approx_order``.
+        ``label`` (classes), with cavity effects ``approx_order``, with snapshots ``time``.
 
     Examples
     --------
@@ -193,6 +205,9 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     )
     if record.cavity_expansion is not None:
         dataset = dataset.assign_coords(approx_order=np.array(config.analysis.expansion_orders))
+    if record.snapshot_weight is not None:
+        time_attrs = {"long_name": "training time steps / D, from the start of round 0", "units": "1"}
+        dataset = dataset.assign_coords(time=("time", record.snapshot_time, time_attrs))
     dataset = dataset.expand_dims(variant=[record.variant], replicate=[record.replicate], round=[record.round_index])
     dataset.attrs = {
         "Conventions": CONVENTIONS,

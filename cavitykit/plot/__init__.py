@@ -7,7 +7,9 @@ from cavitykit.plot.figures import (
     localization_and_kurtosis,
     receptive_field_maps,
     receptive_fields,
+    receptive_fields_over_time,
     sweep_claims,
+    training_time,
 )
 
 __all__ = [
@@ -17,5 +19,7 @@ __all__ = [
     "localization_and_kurtosis",
     "receptive_field_maps",
     "receptive_fields",
+    "receptive_fields_over_time",
     "sweep_claims",
+    "training_time",
 ]

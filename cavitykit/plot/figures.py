@@ -152,6 +152,94 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
     return fig
 
 
+def training_time(snapshots: xr.Dataset, pair: tuple[str, str], *, replicate: int = 0) -> Figure:
+    """Localization against training time t = steps / D in the dense network (round 0), model and clone.
+
+    Left: each unit's IPR in ``replicate`` (thin lines) and the mean over units and replicates
+    (thick), against log t, with the random-vector value 3 / (D + 2).  Right: the fraction of
+    localized units (``metrics.is_localized``) over units and replicates.
+
+    Parameters
+    ----------
+    snapshots : xarray.Dataset
+        ``cavitykit.analysis.snapshot_summary`` of a run.
+    pair : (model, clone)
+    replicate : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    dense = snapshots.isel(round=0)
+    times = dense["time"].values
+    shown = times > 0  # a log axis: t = 0 (the initialization) is the first kept time's left neighbour
+    fig = Figure(figsize=(11, 4.2))
+    left, right = fig.subplots(1, 2)
+    for variant in pair:
+        one = dense.sel(variant=variant)
+        units = one.ipr.sel(replicate=replicate).values[shown]  # (time, neuron)
+        left.plot(times[shown], units, color=colour(variant), lw=0.6, alpha=0.5)
+        left.plot(times[shown], one.mean_ipr.values[shown], color=colour(variant), lw=2.5, label=label(variant))
+        right.plot(
+            times[shown], one.localized_fraction.values[shown], "o-", ms=3, color=colour(variant), label=label(variant)
+        )
+    left.axhline(float(snapshots.random_ipr), color="grey", ls=":", label="random vector 3/(D+2)")
+    left.set(
+        xscale="log", xlabel="training time t = steps / D", ylabel="IPR", title="IPR of every unit (thin) and mean"
+    )
+    right.set(
+        xscale="log",
+        xlabel="training time t = steps / D",
+        ylabel="fraction localized",
+        ylim=(-0.02, 1.02),
+        title="localized units (width < 0.1 L on every axis)",
+    )
+    left.legend(fontsize=8)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def receptive_fields_over_time(ds: xr.Dataset, pair: tuple[str, str], times, *, replicate: int = 0) -> Figure:
+    """Every unit's 2D receptive field of the dense network at a few training times, model beside clone.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run on a torus with snapshots.
+    pair : (model, clone)
+    times : sequence of float
+        Training times t; each row shows the kept snapshot nearest to one of them.
+    replicate : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    side = analysis.grid_shape(ds)[0]
+    n_units = ds.sizes["neuron"]
+    columns = int(np.ceil(np.sqrt(n_units)))
+    dense = ds.isel(round=0).sel(replicate=replicate)
+    fig = Figure(figsize=(11, 5.0 * len(times)))
+    axes = fig.subplots(len(times), 2, squeeze=False)
+    for row, wanted in enumerate(times):
+        snapshot = dense.sel(time=wanted, method="nearest")
+        for column, variant in enumerate(pair):
+            ax = axes[row, column]
+            ax.imshow(
+                _mosaic(snapshot.snapshot_weight.sel(variant=variant).values, side, columns),
+                cmap="RdBu_r",
+                vmin=-1,
+                vmax=1,
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{label(variant)}, t = {float(snapshot['time']):.3g}", fontsize=9)
+    fig.suptitle(f"Receptive fields of all {n_units} units of the dense network over training, replicate {replicate}")
+    fig.tight_layout()
+    return fig
+
+
 def _band(ax, x, mean, sd, line_colour, name):
     ax.plot(x, mean, "o-", color=line_colour, label=name, ms=3)
     ax.fill_between(x, mean - sd, mean + sd, color=line_colour, alpha=0.2)

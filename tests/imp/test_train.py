@@ -1,66 +1,18 @@
-"""The ensemble trainer: its kernel against a naive twin, routes against each other, members against
-training alone, grouping, the rewind snapshot, and the network it trains against ``MaskedFCN``."""
+"""The ensemble trainer: routes against each other, members against training alone, grouping, the rewind
+snapshot, and one step of every parameterization against a hand-computed update."""
 
 import numpy as np
 import pytest
-import scipy.special
 import torch
 
 from cavitykit.config import TrainingConfig
 from cavitykit.data import NLGP, GaussianClone
-from cavitykit.imp import _kernels
-from cavitykit.imp.train import Ensemble, Task, accuracy, train_ensemble
-from cavitykit.nets import MaskedFCN
+from cavitykit.imp.train import Task, accuracy, train_ensemble
+from cavitykit.network import PARAMETERIZATION_NAMES
+from cavitykit.network import parameterization as parameterization_by_name
+from cavitykit.network.ensemble import Ensemble
 
 D, K = 12, 4
-
-
-def naive_sgd(weight, mask, bias, readout, readout_mask, x, y, learning_rate, activation, loss):
-    """Batch-1 SGD written out step by step in float64 numpy, gradients by hand."""
-    weight, bias, readout = (np.array(a, dtype=np.float64) for a in (weight, bias, readout))
-    losses = np.empty(y.shape)
-    sigma = {"erf": lambda z: scipy.special.erf(z / np.sqrt(2)), "relu": lambda z: np.maximum(z, 0.0)}[activation]
-    slope = {"erf": lambda z: np.sqrt(2 / np.pi) * np.exp(-(z**2) / 2), "relu": lambda z: (z > 0) * 1.0}[activation]
-    for e in range(weight.shape[0]):
-        for s in range(x.shape[1]):
-            z = weight[e] @ x[e, s] / np.sqrt(D) + (bias[e] if bias.shape[1] else 0.0)
-            r = readout[e] * readout_mask[e]
-            f = r @ sigma(z) / np.sqrt(K)
-            if loss == "mse":
-                g, losses[e, s] = f - (2 * y[e, s] - 1), 0.5 * (f - (2 * y[e, s] - 1)) ** 2
-            else:
-                g = 1 / (1 + np.exp(-f)) - y[e, s]
-                losses[e, s] = np.logaddexp(0, f) - f * y[e, s]
-            hidden_grad = g * r * slope(z) / np.sqrt(K)
-            readout[e] -= learning_rate * g * sigma(z) * readout_mask[e] / np.sqrt(K)
-            if bias.shape[1]:
-                bias[e] -= learning_rate * hidden_grad
-            weight[e] -= learning_rate * np.outer(hidden_grad, x[e, s]) / np.sqrt(D) * mask[e]
-    return weight, bias, readout, losses
-
-
-@pytest.mark.nojit
-@pytest.mark.parametrize(("activation", "loss"), [("erf", "mse"), ("relu", "cross_entropy")])
-@pytest.mark.parametrize("with_bias", [True, False])
-def test_kernel_equals_its_naive_twin(activation, loss, with_bias):
-    rng = np.random.default_rng(5)
-    n_members, n_steps = 2, 9
-    mask = (rng.random((n_members, K, D)) > 0.3).astype(np.float32)
-    weight = (rng.standard_normal((n_members, K, D)) * mask).astype(np.float32)
-    bias = rng.standard_normal((n_members, K if with_bias else 0)).astype(np.float32)
-    readout = rng.standard_normal((n_members, K)).astype(np.float32)
-    readout_mask = np.array([[1, 1, 0, 1], [1, 1, 1, 1]], dtype=np.float32)
-    x = rng.standard_normal((n_members, n_steps, D)).astype(np.float32)
-    y = (rng.random((n_members, n_steps)) > 0.5).astype(np.float32)
-    expected = naive_sgd(weight, mask, bias, readout, readout_mask, x, y, 0.3, activation, loss)
-    losses = np.empty((n_members, n_steps), dtype=np.float32)
-    codes = {"erf": _kernels.ERF, "relu": _kernels.RELU, "mse": _kernels.MSE, "cross_entropy": _kernels.CROSS_ENTROPY}
-    _kernels.sgd_online_block(
-        weight, mask, bias, readout, readout_mask, x, y, 0.3, codes[activation], codes[loss], losses
-    )
-    for got, want in zip((weight, bias, readout, losses), expected, strict=True):
-        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
-    assert np.all(weight[mask == 0] == 0)
 
 
 def members(n_members, *, mode="online", seed=0):
@@ -84,8 +36,15 @@ def members(n_members, *, mode="online", seed=0):
     bias = rng.standard_normal((n_members, K))
     readout = rng.standard_normal((n_members, K))
 
-    def ensemble(index=slice(None), activation="erf"):
-        return Ensemble(weight[index], readout[index], mask[index], bias=bias[index], activation=activation)
+    def ensemble(index=slice(None), activation="erf", parameterization="standard"):
+        return Ensemble(
+            weight[index],
+            readout[index],
+            mask[index],
+            bias=bias[index],
+            activation=activation,
+            parameterization=parameterization,
+        )
 
     return tasks, [100 + e for e in range(n_members)], ensemble
 
@@ -126,15 +85,20 @@ def test_grouping_does_not_change_results():
     np.testing.assert_array_equal(torch.cat([p.weight for p in pairs]), whole.weight)
 
 
-def test_kernel_and_torch_routes_agree():
+@pytest.mark.parametrize("parameterization", PARAMETERIZATION_NAMES)
+def test_kernel_and_torch_routes_agree(parameterization):
     tasks, seeds, ensemble_of = members(2)
     config = CONFIGS["online sgd"]
-    kernel, torch_route = ensemble_of(), ensemble_of()
+    kernel, torch_route = ensemble_of(parameterization=parameterization), ensemble_of(parameterization=parameterization)
     loss_kernel, _ = train_ensemble(kernel, tasks, seeds, config, n_steps=200, route="kernel")
     loss_torch, _ = train_ensemble(torch_route, tasks, seeds, config, n_steps=200, route="torch")
     torch.testing.assert_close(kernel.weight, torch_route.weight, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(kernel.bias, torch_route.bias, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(kernel.readout, torch_route.readout, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(loss_kernel, loss_torch, rtol=1e-4)
+    assert not torch.allclose(kernel.bias, ensemble_of(parameterization=parameterization).bias)  # biases trained
+    if not parameterization_by_name(parameterization).trains_readout:
+        assert torch.equal(kernel.readout, ensemble_of(parameterization=parameterization).readout)
 
 
 @pytest.mark.parametrize(
@@ -150,36 +114,19 @@ def test_masked_weights_stay_zero(name, route):
 
 
 @pytest.mark.parametrize("route", ["kernel", "torch"])
-def test_the_snapshot_is_the_network_after_capture_step_steps(route):
+def test_each_snapshot_is_the_network_after_that_many_steps(route):
     tasks, seeds, ensemble_of = members(2)
     config = CONFIGS["online sgd"]
-    long_run, short_run = ensemble_of(), ensemble_of()
-    _, snapshot = train_ensemble(long_run, tasks, seeds, config, n_steps=120, capture_step=37, route=route)
+    long_run, short_run, start = ensemble_of(), ensemble_of(), ensemble_of()
+    _, snapshots = train_ensemble(long_run, tasks, seeds, config, n_steps=120, capture_steps=[37, 0, 120], route=route)
+    assert sorted(snapshots) == [0, 37, 120]
     train_ensemble(short_run, tasks, seeds, config, n_steps=37, route=route)
-    np.testing.assert_array_equal(snapshot["weight"], short_run.weight)
-    np.testing.assert_array_equal(snapshot["bias"], short_run.bias)
-    with pytest.raises(ValueError, match="capture_step must be in"):
-        train_ensemble(ensemble_of(), tasks, seeds, config, n_steps=10, capture_step=10)
-
-
-def test_ensemble_computes_the_masked_fcn():
-    """Member e of an ensemble is the network ``MaskedFCN`` computes with the same parameters."""
-    _, _, ensemble_of = members(3)
-    ensemble = ensemble_of()
-    x = torch.randn(3, 5, D)
-    for e in range(3):
-        net = MaskedFCN(D, K, activation="erf", bias=True)
-        net.load_state_dict(
-            {
-                "first.weight": ensemble.weight[e],
-                "first.bias": ensemble.bias[e],
-                "readout.weight": ensemble.readout[e][None],
-                "mask": ensemble.mask[e],
-            },
-            strict=False,
-        )
-        net.set_mask(ensemble.mask[e])
-        torch.testing.assert_close(ensemble.forward(x)[e], net(x[e]))
+    np.testing.assert_array_equal(snapshots[37]["weight"], short_run.weight)
+    np.testing.assert_array_equal(snapshots[37]["bias"], short_run.bias)
+    np.testing.assert_array_equal(snapshots[0]["weight"], start.weight)
+    np.testing.assert_array_equal(snapshots[120]["weight"], long_run.weight)
+    with pytest.raises(ValueError, match="capture_steps must lie in"):
+        train_ensemble(ensemble_of(), tasks, seeds, config, n_steps=10, capture_steps=[11])
 
 
 def test_accuracy_counts_each_members_own_test_set():

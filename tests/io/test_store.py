@@ -10,9 +10,9 @@ from cavitykit.io import SCHEMA, VARIABLES, RoundRecord, encode_round, open_run,
 from tests.imp.tiny import tiny_config
 
 
-def random_record(rng, *, bias=True, cavity=True, orders=(1, 2)):
+def random_record(rng, *, bias=True, cavity=True, orders=(1, 2), snapshots=True):
     """A round of 3 units on 12 inputs with every optional variable, filled with random values."""
-    units, inputs = 3, 12
+    units, inputs, times = 3, 12, 4
     mask = rng.random((units, inputs)) > 0.3
     weight = np.where(mask, rng.standard_normal((units, inputs)), 0.0)
     return RoundRecord(
@@ -39,6 +39,10 @@ def random_record(rng, *, bias=True, cavity=True, orders=(1, 2)):
         cavity_expansion=rng.standard_normal((2, len(orders), units, inputs)) if cavity else None,
         cavity_theory=rng.standard_normal((2, units, inputs)) if cavity else None,
         theory_excess_kurtosis=rng.standard_normal((2, units)) if cavity else None,
+        snapshot_time=np.array([0.0, 0.5, 5.0, 50.0]) if snapshots else None,
+        snapshot_weight=rng.standard_normal((times, units, inputs)) if snapshots else None,
+        snapshot_bias=rng.standard_normal((times, units)) if snapshots and bias else None,
+        snapshot_readout=rng.standard_normal((times, units)) if snapshots else None,
     )
 
 
@@ -57,6 +61,7 @@ def test_a_round_reads_back_as_written(tmp_path, rng):
         assert back[name].dims == VARIABLES[name][0], name
     assert (back["variant"].item(), int(back["replicate"]), int(back["round"])) == ("ising_clone", 2, 5)
     np.testing.assert_array_equal(back.approx_order, [1, 2])
+    np.testing.assert_array_equal(back["time"], [0.0, 0.5, 5.0, 50.0])
     np.testing.assert_array_equal(back.x, np.arange(12))
     assert back.attrs["config"] == config.to_toml() and back.attrs["cavitykit_schema"] == SCHEMA
     assert back.attrs["data_model"] == "ising_clone" and back.attrs["data_gain"] == "3.0"
@@ -65,12 +70,12 @@ def test_a_round_reads_back_as_written(tmp_path, rng):
 
 def test_optional_variables_are_left_out(tmp_path, rng):
     config = tiny_config(network={"bias": False}, analysis={"cavity": False})
-    write_dataset(
-        tmp_path / "round.nc", encode_round(random_record(rng, bias=False, cavity=False), config, data_description={})
-    )
+    record = random_record(rng, bias=False, cavity=False, snapshots=False)
+    write_dataset(tmp_path / "round.nc", encode_round(record, config, data_description={}))
     back = read_round(tmp_path / "round.nc")
     optional = {"bias", "init_bias", "cavity_exact", "cavity_expansion", "cavity_theory", "theory_excess_kurtosis"}
-    assert not (optional | {"approx_order"}) & set(back.variables)
+    snapshots = {"snapshot_weight", "snapshot_bias", "snapshot_readout", "time"}
+    assert not (optional | snapshots | {"approx_order"}) & set(back.variables)
 
 
 @pytest.fixture(scope="module")

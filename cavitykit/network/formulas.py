@@ -1,10 +1,10 @@
 """The two-layer network's defining formulas, for numpy arrays and torch tensors alike.
 
-f(x) = sum_k v_k sigma(lambda_k) / sqrt(K) with the pre-activation
-lambda_k = w_k . x / sqrt(D) + b_k (Ingrosso-Goldt scaling; ``docs/cavity.md``).  The torch
-networks (``cavitykit.nets``, the ensemble trainer), the runner's statistics, the cumulant
-spectra and the cavity method all compute lambda (and the networks f) here; this module imports
-neither torch nor the IMP engine.
+f(x) = c_K sum_k v_k sigma(lambda_k) with the pre-activation lambda_k = w_k . x / sqrt(D) + b_k
+(Ingrosso-Goldt scaling; ``docs/cavity.md``) and the output scale c_K of the parameterization
+(``cavitykit.network.parameterization``: 1/sqrt(K), 1/K or 1).  The ensemble trainer, the runner's
+statistics, the cumulant spectra and the cavity method all compute lambda (and f) here; this module
+imports neither torch nor the IMP engine.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def preactivation(inputs, weights, bias=None, *, out=None):
     return out
 
 
-def readout_sum(hidden, readout):
-    """f = sum_k r_k h_k / sqrt(K) for every sample.
+def readout_sum(hidden, readout, scale):
+    """f = c_K sum_k r_k h_k for every sample.
 
     Parameters
     ----------
@@ -74,6 +74,8 @@ def readout_sum(hidden, readout):
         sigma of the pre-activations.
     readout : ndarray or torch.Tensor of shape (..., K)
         Readout weights r (pruned ones already zero); leading dims broadcast with ``hidden``'s.
+    scale : float
+        The output scale c_K (``Parameterization.output_scale``).
 
     Returns
     -------
@@ -82,7 +84,7 @@ def readout_sum(hidden, readout):
     Examples
     --------
     >>> import numpy as np
-    >>> readout_sum(np.ones((2, 4)), np.array([1.0, 1.0, 1.0, -1.0]))
+    >>> readout_sum(np.ones((2, 4)), np.array([1.0, 1.0, 1.0, -1.0]), scale=0.5)
     array([1., 1.])
     """
-    return (hidden @ readout[..., :, None])[..., 0] * (1.0 / math.sqrt(readout.shape[-1]))
+    return (hidden @ readout[..., :, None])[..., 0] * scale

@@ -2,8 +2,9 @@
 
 Batch-1 SGD on a CPU is bound by per-call overhead, not arithmetic: one Python call per step costs
 more than the step's 2 K D multiply-adds.  This kernel runs a whole block of steps for every member
-in one call (members in parallel), so the overhead is paid once per block.  Its naive twin is in
-``tests/imp/test_train.py``.
+in one call (members in parallel), so the overhead is paid once per block.  The activations' scalar
+versions beside it are the twins of ``cavitykit.network.ensemble.ACTIVATIONS``.  Its naive twin is in
+``tests/network/test_kernels.py``.
 """
 
 import math
@@ -34,10 +35,10 @@ def _slope(z, kind):
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_rate, activation, loss, losses):
+def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, rates, output_scale, activation, loss, losses):
     """Run ``x.shape[1]`` batch-1 SGD steps of every member in place.
 
-    The network of member e is f(x) = sum_k r_k sigma(lambda_k) / sqrt(K) with
+    The network of member e is f(x) = c_K sum_k r_k sigma(lambda_k) with
     lambda_k = sum_i w_ki x_i / sqrt(D) + b_k and r = readout * readout_mask.
 
     Parameters
@@ -55,7 +56,10 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_r
         Member e's sample of step s.
     y : ndarray of float32, shape (E, S)
         Labels in {0, 1}.
-    learning_rate : float
+    rates : tuple of three floats
+        Learning rates of the weights, the biases and the readout (0 keeps the readout fixed).
+    output_scale : float
+        c_K.
     activation : int
         ``ERF`` (erf(z / sqrt 2)) or ``RELU``.
     loss : int
@@ -67,7 +71,7 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_r
     n_steps = x.shape[1]
     has_bias = bias.shape[1] > 0
     input_scale = 1.0 / math.sqrt(n_inputs)
-    output_scale = 1.0 / math.sqrt(n_units)
+    weight_rate, bias_rate, readout_rate = rates
     for e in prange(n_members):
         # field[k]: the pre-activation of unit k on this step's sample.  The next step's is
         # accumulated while this step updates the weights: one pass over them per step.
@@ -89,15 +93,20 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, learning_r
             else:
                 residual = 1.0 / (1.0 + math.exp(-output)) - y[e, s]
                 losses[e, s] = max(output, 0.0) - output * y[e, s] + math.log1p(math.exp(-abs(output)))
-            step = learning_rate * residual * output_scale
+            # Each parameter's step is its rate times dloss/df times c_K times the rest of its gradient.
+            weight_step = weight_rate * residual * output_scale
+            bias_step = bias_rate * residual * output_scale
+            readout_step = readout_rate * residual * output_scale
             for k in range(n_units):
                 z = field[k]
                 kept = readout_mask[e, k]
-                hidden_grad = step * readout[e, k] * kept * _slope(z, activation)
-                readout[e, k] -= step * hidden[k] * kept
+                derivative = _slope(z, activation)
+                weight_grad = weight_step * readout[e, k] * kept * derivative
+                bias_grad = bias_step * readout[e, k] * kept * derivative
+                readout[e, k] -= readout_step * hidden[k] * kept
                 if has_bias:
-                    bias[e, k] -= hidden_grad
-                scale = np.float32(hidden_grad * input_scale)
+                    bias[e, k] -= bias_grad
+                scale = np.float32(weight_grad * input_scale)
                 row = weight[e, k]
                 keep = mask[e, k]
                 total = np.float32(0.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from cavitykit.fcn import preactivation, readout_sum
+from cavitykit.network.formulas import preactivation, readout_sum
 
 
 def test_preactivation_is_the_scaled_dot_product_plus_bias(rng):
@@ -18,7 +18,7 @@ def test_preactivation_is_the_scaled_dot_product_plus_bias(rng):
 def test_readout_sum_is_the_scaled_readout(rng):
     hidden, readout = rng.standard_normal((4, 6)), rng.standard_normal(6)
     loops = [sum(readout[k] * hidden[p, k] for k in range(6)) / math.sqrt(6) for p in range(4)]
-    np.testing.assert_allclose(readout_sum(hidden, readout), loops, rtol=1e-12)
+    np.testing.assert_allclose(readout_sum(hidden, readout, 1 / math.sqrt(6)), loops, rtol=1e-12)
 
 
 @pytest.mark.parametrize("library", ["numpy", "torch"])

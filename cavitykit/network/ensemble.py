@@ -1,0 +1,244 @@
+"""The network in torch: activations, initialization, one member's parameters and the ensemble that trains.
+
+A run trains all its networks (members) as one ``Ensemble``: stacked parameters (weights (E, K, D),
+biases and readouts (E, K)) with their own masks.  ``Network`` is one member's parameters in float64
+numpy, as the runner prunes, measures and stores them; ``Ensemble.stack`` and ``member_of`` convert
+between the two.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cavitykit._validation import check_choice
+from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, preactivation, readout_sum
+from cavitykit.network.parameterization import Parameterization, parameterization
+
+# sigma by name (``ACTIVATION_NAMES``), on torch tensors; the SGD kernel's scalar twins are
+# ``cavitykit.network._kernels._activation`` and ``_slope``.
+ACTIVATIONS = {
+    "erf": lambda z: torch.erf(z * (1.0 / math.sqrt(2.0))),
+    "relu": torch.relu,
+}
+
+
+def activation_function(name: str):
+    """sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid with unit slope), 'relu' is max(z, 0).
+
+    Parameters
+    ----------
+    name : {'erf', 'relu'}
+
+    Returns
+    -------
+    callable
+        Elementwise on torch tensors.
+    """
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATION_NAMES)]
+
+
+def initial_parameters(
+    n_inputs: int,
+    width: int,
+    *,
+    init_scale=1.0,
+    bias=False,
+    bias_init="zero",
+    trains_readout=True,
+    generator=None,
+) -> dict[str, torch.Tensor]:
+    """Initial parameters of the two-layer network, drawn in a fixed order from ``generator``.
+
+    Parameters
+    ----------
+    n_inputs, width : int
+        D and K.
+    init_scale : float
+        Standard deviation of the weights w_ki and of a trained readout v_k (both Gaussian).
+    bias : bool
+        Include hidden biases.
+    bias_init : {'zero', 'split'}
+        'split' sets b_k = +1 on the first half of the units and -1 on the second (the
+        Ingrosso-Goldt choice: with an odd activation it breaks the x -> -x symmetry that
+        would otherwise keep the network at chance on symmetric classes).
+    trains_readout : bool
+        False for a fixed readout: every v_k is 1 (the generator still advances past its draw,
+        so the weights do not depend on the parameterization).
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    dict
+        ``weight`` (K, D), ``readout`` (K,) and, with biases, ``bias`` (K,); float32.
+    """
+    check_choice("bias_init", bias_init, BIAS_INITS)
+    state = {
+        "weight": torch.randn((width, n_inputs), generator=generator) * init_scale,
+        "readout": torch.randn((1, width), generator=generator)[0] * init_scale,
+    }
+    if not trains_readout:
+        state["readout"] = torch.ones(width)
+    if bias:
+        split = torch.where(torch.arange(width) < width // 2, 1.0, -1.0)
+        state["bias"] = split if bias_init == "split" else torch.zeros(width)
+    return state
+
+
+@dataclass
+class Network:
+    """One member's parameters (float64) and masks.
+
+    weight, mask : (K, D); readout, bias, readout_mask : (K,); bias is None without biases,
+    readout_mask None when the readout is not prunable.
+    """
+
+    weight: np.ndarray
+    readout: np.ndarray
+    mask: np.ndarray
+    bias: np.ndarray | None = None
+    readout_mask: np.ndarray | None = None
+
+    def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Prunable layers' weights and masks: the first layer, then the readout if prunable."""
+        if self.readout_mask is None:
+            return [self.weight], [self.mask]
+        return [self.weight, self.readout[None]], [self.mask, self.readout_mask[None]]
+
+
+class Ensemble:
+    """E masked two-layer networks f_e(x) = c_K sum_k r_ek sigma(lambda_ek), stacked.
+
+    lambda_ek = w_ek . x / sqrt(D) + b_ek, r = readout * readout_mask, c_K the output scale of
+    the parameterization (``cavitykit.network.formulas``).
+
+    Parameters
+    ----------
+    weight : array_like of shape (E, K, D)
+        Zero where ``mask`` is False.
+    readout : array_like of shape (E, K)
+    mask : array_like of bool, shape (E, K, D)
+    bias : array_like of shape (E, K), optional
+    readout_mask : array_like of bool, shape (E, K), optional
+        None when the readout is not prunable.
+    activation : {'erf', 'relu'}
+    parameterization : str or Parameterization
+        Output scale, trained or fixed readout, and per-parameter learning rates
+        (``cavitykit.network.parameterization``).
+    device : str or torch.device
+        Parameters are float32 on this device.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> E, K, D = 3, 4, 10
+    >>> ensemble = Ensemble(np.ones((E, K, D)), np.ones((E, K)), np.ones((E, K, D), bool))
+    >>> tuple(ensemble.forward(torch.zeros(E, 5, D)).shape)  # one output per member and sample
+    (3, 5)
+    """
+
+    def __init__(
+        self,
+        weight,
+        readout,
+        mask,
+        *,
+        bias=None,
+        readout_mask=None,
+        activation="erf",
+        parameterization="standard",
+        device="cpu",
+    ):
+        float32 = {"dtype": torch.float32, "device": device}
+        self.activation = activation
+        self.sigma = activation_function(activation)
+        self.parameterization = _as_parameterization(parameterization)
+        self.weight = torch.tensor(np.asarray(weight), **float32)
+        self.readout = torch.tensor(np.asarray(readout), **float32)
+        self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
+        self.mask = torch.tensor(np.asarray(mask), dtype=torch.bool, device=device)
+        self.readout_mask = None if readout_mask is None else torch.tensor(np.asarray(readout_mask), device=device)
+        # float copies for the in-place masking after every step: a bool mask would be cast on every call
+        self._keep = self.mask.to(torch.float32)
+        self._readout_keep = None if readout_mask is None else self.readout_mask.to(torch.float32)
+        if self.mask.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
+            raise ValueError(
+                f"weight (E, K, D), readout (E, K) and mask (E, K, D) must agree, got {tuple(self.weight.shape)}, "
+                f"{tuple(self.readout.shape)} and {tuple(self.mask.shape)}"
+            )
+        self.output_scale = self.parameterization.output_scale(self.weight.shape[1])
+        self.apply_masks()
+
+    @classmethod
+    def stack(cls, networks: list[Network], *, activation: str, parameterization, device) -> Ensemble:
+        """The members' networks as one ensemble on ``device`` (which zeroes their pruned weights)."""
+        has_readout_mask = networks[0].readout_mask is not None
+        return cls(
+            np.stack([n.weight for n in networks]),
+            np.stack([n.readout for n in networks]),
+            np.stack([n.mask for n in networks]),
+            bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
+            readout_mask=np.stack([n.readout_mask for n in networks]) if has_readout_mask else None,
+            activation=activation,
+            parameterization=parameterization,
+            device=device,
+        )
+
+    @property
+    def size(self) -> int:
+        """E, the number of members."""
+        return self.weight.shape[0]
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The trained parameters: weights, biases (if any) and, when the parameterization trains it, the readout."""
+        readout = self.readout if self.parameterization.trains_readout else None
+        return [p for p in (self.weight, self.bias, readout) if p is not None]
+
+    def learning_rates(self, learning_rate: float) -> dict[str, float]:
+        """Each trained parameter's learning rate, by name (``weight``, ``bias``, ``readout``)."""
+        K, D = self.weight.shape[1:]
+        weight, bias, readout = self.parameterization.learning_rates(learning_rate, width=K, n_inputs=D)
+        rates = {"weight": weight, "bias": bias, "readout": readout}
+        return {name: rates[name] for name in ("weight", "bias", "readout") if self._trains(name)}
+
+    def _trains(self, name: str) -> bool:
+        if name == "readout":
+            return self.parameterization.trains_readout
+        return getattr(self, name) is not None
+
+    @torch.no_grad()
+    def apply_masks(self) -> None:
+        """Zero the pruned weights in place."""
+        self.weight.mul_(self._keep)
+        if self._readout_keep is not None:
+            self.readout.mul_(self._readout_keep)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """f of every member on its own inputs: x of shape (E, B, D) -> (E, B).
+
+        The pruned weights are zero (the constructor and ``apply_masks``, after every optimizer step, keep
+        them so), so the forward pass needs no mask: a pruned weight's gradient is wiped with its update.
+        """
+        bias = None if self.bias is None else self.bias[:, None, :]
+        return readout_sum(self.sigma(preactivation(x, self.weight, bias)), self.readout, self.output_scale)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """A copy of the parameters (weight, readout and, with biases, bias)."""
+        names = ("weight", "bias", "readout")
+        return {name: getattr(self, name).detach().clone() for name in names if getattr(self, name) is not None}
+
+
+def member_of(state: dict[str, torch.Tensor], index: int, like: Network) -> Network:
+    """Member ``index`` of an ensemble's ``state()`` as a float64 Network with ``like``'s masks."""
+
+    def member(name):
+        return state[name][index].detach().cpu().double().numpy() if name in state else None
+
+    return Network(member("weight"), member("readout"), like.mask, member("bias"), like.readout_mask)
+
+
+def _as_parameterization(value) -> Parameterization:
+    return value if isinstance(value, Parameterization) else parameterization(value)
