@@ -1,5 +1,7 @@
 """Analyses and claim statistics on constructed run data whose answers are known by hand."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -300,3 +302,70 @@ def test_claims_per_replicate_by_hand(constructed_run):
     np.testing.assert_allclose(claims.kurtosis_rise.sel(variant="nlgp"), [0.75, 1.0])
     np.testing.assert_allclose(claims.kurtosis_rise.sel(variant="gaussian_clone"), [0.75, 0.0])
     np.testing.assert_allclose(claims.sparsity, [13 / 16, 13 / 16])
+
+
+def feature_run(weight, init_weight, accuracy, *, n_test=400):
+    """One dense round of NLGP and of its clone with the given weights, rewind point and accuracy."""
+    config = tiny_config(data={"L": 4, "n_test": n_test}, analysis={"n_heldout": N_HELDOUT, "cavity": False})
+    rounds = []
+    for variant in ("nlgp", "gaussian_clone"):
+        record = constructed_record(0, 0)
+        record = dataclasses.replace(
+            record,
+            variant=variant,
+            weight=weight,
+            mask=np.ones(weight.shape, bool),
+            init_weight=init_weight,
+            pruned_next=np.zeros(weight.shape, bool),
+            test_accuracy=accuracy,
+            ipr=metrics.ipr(weight),
+        )
+        rounds.append(encode_round(record, config, data_description={}))
+    return xr.combine_by_coords(rounds, combine_attrs="drop_conflicts")
+
+
+INITIAL = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+PAIR = ("nlgp", "gaussian_clone")
+
+
+def test_a_network_that_only_rescaled_its_initialization_learned_no_features():
+    check = analysis.feature_learning(feature_run(1.1 * INITIAL, INITIAL, 0.99), PAIR)
+    np.testing.assert_allclose(check.relative_change, 0.1)
+    np.testing.assert_allclose(check.cosine, 1.0)
+    assert not check.learned.any() and not bool(check.passed)
+
+
+def test_a_network_that_turned_away_from_its_initialization_learned_features():
+    # Each unit gains a component twice its initial one, orthogonal to it: cosine 1 / sqrt(5).
+    turned = INITIAL + 2.0 * np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    check = analysis.feature_learning(feature_run(turned, INITIAL, 0.99), PAIR)
+    np.testing.assert_allclose(check.relative_change, 2.0)
+    np.testing.assert_allclose(check.cosine, 1 / np.sqrt(5))
+    np.testing.assert_allclose(check.random_ipr, 3 / 6)
+    assert check.learned.all() and bool(check.passed)
+    # The same weights at chance: 0.5 + 3 sqrt(0.25 / 400) = 0.575 is the bar.
+    np.testing.assert_allclose(analysis.feature_learning(feature_run(turned, INITIAL, 0.57), PAIR).chance, 0.575)
+    assert not bool(analysis.feature_learning(feature_run(turned, INITIAL, 0.57), PAIR).passed)
+    assert bool(analysis.feature_learning(feature_run(turned, INITIAL, 0.58), PAIR).passed)
+
+
+def test_snapshot_summary_of_hand_made_snapshots():
+    config = tiny_config(data={"L": 8}, analysis={"n_heldout": N_HELDOUT, "cavity": False})
+    flat = np.ones((2, 8))
+    snapshots = np.stack([np.full((2, 8), np.nan), flat, WEIGHT])  # missing, flat, the constructed fields
+    record = dataclasses.replace(
+        constructed_record(0, 0),
+        snapshot_time=np.array([0.0, 1.0, 10.0]),
+        snapshot_weight=snapshots,
+        snapshot_readout=np.ones((3, 2)),
+    )
+    summary = analysis.snapshot_summary(encode_round(record, config, data_description={}))
+    one = summary.sel(variant="nlgp", replicate=0, round=0)
+    assert one.ipr.isel(time=0).isnull().all() and not one.localized.isel(time=0).any()
+    np.testing.assert_allclose(one.ipr.isel(time=1), 1 / 8)  # a flat field
+    np.testing.assert_allclose(one.ipr.isel(time=2), [1.0, 0.5])
+    np.testing.assert_array_equal(one.localized.isel(time=2), [True, False])
+    np.testing.assert_allclose(summary.localized_fraction.sel(variant="nlgp", round=0), [np.nan, 0.0, 0.5])
+    np.testing.assert_allclose(summary.random_ipr, 3 / 10)
+    with pytest.raises(ValueError, match="keeps no snapshots"):
+        analysis.snapshot_summary(encode_round(constructed_record(0, 0), config, data_description={}))

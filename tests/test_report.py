@@ -12,9 +12,17 @@ from cavitykit.variants import compared_pair
 from tests.imp.tiny import tiny_config
 
 
+# A tiny run whose dense networks learn features: the anchor's committee, online SGD, small initial weights.
+LEARNING = {
+    "network": {"init_scale": 0.1, "activation": "erf", "bias_init": "split", "parameterization": "mean_field"},
+    "training": {"mode": "online", "optimizer": "sgd", "learning_rate": 0.5, "batch_size": 1, "steps": 6000},
+    "data": {"xi": [1.0, 6.0]},
+}
+
+
 @pytest.fixture(scope="module")
 def reported_run(tmp_path_factory):
-    run_dir = run(tiny_config(), tmp_path_factory.mktemp("report"), progress=False)
+    run_dir = run(tiny_config(**LEARNING), tmp_path_factory.mktemp("report"), progress=False)
     assert main(["report", str(run_dir)]) == 0
     return run_dir, (run_dir / "report" / "report.md").read_text()
 
@@ -27,6 +35,7 @@ def test_report_states_the_verdicts_and_numbers_of_the_analyses(reported_run):
     localization = analysis.claim_localization(summary, pair)
     kurtosis = analysis.claim_kurtosis(summary, pair)
     cavity = analysis.claim_cavity(analysis.cavity_groups(ds), pair[0])
+    assert bool(analysis.feature_learning(ds, pair).passed)
     assert not bool(kurtosis.tested)  # one replicate: no spread to judge the growth against
     expected = [bool(localization.supported), None, bool(cavity.supported)]
     verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
@@ -39,6 +48,32 @@ def test_report_states_the_verdicts_and_numbers_of_the_analyses(reported_run):
     assert f"2 binomial SE of the pruned fraction = {float(cavity.margin):.3f}" in report
     errors = analysis.expansion_error(ds).sel(variant="nlgp").values
     assert "nlgp: " + ", ".join(f"{e:.1%}" for e in errors) in report
+
+
+def test_a_report_on_networks_that_did_not_learn_judges_no_localization_or_cavity_claim(tmp_path):
+    run_dir = run(tiny_config(), tmp_path, progress=False)  # 60 Adam steps from unit-scale weights
+    ds = open_run(run_dir)
+    features = analysis.feature_learning(ds, ("nlgp", "gaussian_clone"))
+    assert not bool(features.passed)
+    assert main(["report", str(run_dir)]) == 0
+    report = (run_dir / "report" / "report.md").read_text()
+    verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
+    for claim in (CLAIMS[0], CLAIMS[2]):
+        assert f"- {claim.format(label='NLGP')} {VERDICTS[None]} (the dense network did not learn features" in verdicts
+    cosine = float(features.cosine.sel(variant="nlgp"))
+    assert f"cosine(w, w0) = {cosine:.3f} (criterion <= 0.9)" in report
+    assert "**did not learn features**" in report
+
+
+def test_a_dense_run_judges_no_claim(tmp_path):
+    run_dir = run(
+        tiny_config(**LEARNING, imp={"strategy": "dense"}, variants=["nlgp", "gaussian_clone"]),
+        tmp_path,
+        progress=False,
+    )
+    assert main(["report", str(run_dir)]) == 0
+    verdicts = (run_dir / "report" / "report.md").read_text().split("## Verdicts")[1].split("\n## ")[0]
+    assert verdicts.count("**not tested** (the run has one round: no pruning to judge)") == 3
 
 
 def test_report_writes_every_figure(reported_run):

@@ -158,11 +158,40 @@ ONLINE = {
 }
 
 
+@pytest.mark.parametrize("parameterization", ["standard", "mean_field"])
+def test_snapshots_start_at_the_rewind_point_and_end_at_the_trained_weights(tmp_path, parameterization):
+    config = tiny_config(
+        network=ONLINE["network"] | {"parameterization": parameterization, "init_scale": 0.1},
+        training=ONLINE["training"] | {"steps": 1200, "snapshots": 4},
+        imp={"rounds": 2, "rewind_step": 30},
+        variants=["nlgp"],
+        analysis={"cavity": False},
+    )
+    steps = config.snapshot_steps()  # D = 12: t = 0, then 0.1, 1, 10, 100 -> steps 0, 1.2, 12, 120, 1200
+    assert steps == (0, 1, 12, 120, 1200)
+    ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)
+    np.testing.assert_allclose(ds["time"], np.array(steps) / 12)
+    first, second = ds.isel(round=0), ds.isel(round=1)
+    from cavitykit.imp.runner import initial_network
+
+    initial = initial_network(config, 0)
+    np.testing.assert_allclose(first.snapshot_weight.isel(time=0), initial.weight, rtol=1e-6)
+    np.testing.assert_array_equal(first.snapshot_weight.isel(time=-1), first.weight)
+    np.testing.assert_array_equal(first.snapshot_bias.isel(time=-1), first.bias)
+    np.testing.assert_array_equal(second.snapshot_weight.isel(time=-1), second.weight)
+    # Round 1 starts from step 30 of round 0: the snapshots before it are missing.
+    assert second.snapshot_weight.isel(time=slice(0, 3)).isnull().all()
+    assert second.snapshot_weight.isel(time=3).notnull().all()
+    readout_moves = parameterization == "standard"
+    assert bool((first.snapshot_readout.isel(time=-1) != first.snapshot_readout.isel(time=0)).any()) == readout_moves
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("route", ["torch (minibatch Adam)", "kernel (online SGD)"])
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, route):
     sections = ONLINE if route.startswith("kernel") else {"training": {"steps": 400}}
-    config = tiny_config(**sections, imp={"rounds": 5})
+    sections = sections | {"training": sections["training"] | {"snapshots": 6}}
+    config = tiny_config(**sections, imp={"rounds": 5, "rewind_step": 20})
     (tmp_path / "config.toml").write_text(config.to_toml())
     reference = open_run(run(config, tmp_path / "reference", progress=False))
     out = tmp_path / "killed"
@@ -192,7 +221,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, route):
     assert result.returncode == 0, result.stderr
     resumed = open_run(run_dir)
     assert not list(run_dir.glob("**/.*.tmp"))
-    for name in ("weight", "mask", "init_weight", "pruned_next", "train_loss", "cavity_exact"):
+    for name in ("weight", "mask", "init_weight", "pruned_next", "train_loss", "cavity_exact", "snapshot_weight"):
         np.testing.assert_array_equal(resumed[name].values, reference[name].values, err_msg=name)
 
 
