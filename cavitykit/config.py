@@ -8,6 +8,7 @@ engine: reading a config never imports torch.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
@@ -408,7 +409,11 @@ def _build(cls, values: dict, where: str):
     unknown = sorted(set(values) - set(known))
     if unknown:
         prefix = f"{where}." if where else ""
-        raise ValueError(f"unknown config key(s) {', '.join(prefix + key for key in unknown)}; known: {sorted(known)}")
+        names = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            names.append(prefix + key + (f" (did you mean {prefix + close[0]}?)" if close else ""))
+        raise ValueError(f"unknown config key(s) {', '.join(names)}; known: {sorted(known)}")
     kwargs = {}
     for key, value in values.items():
         if key in _SECTIONS and not where:
@@ -419,8 +424,9 @@ def _build(cls, values: dict, where: str):
             kwargs[key] = value
     try:
         return cls(**kwargs)
-    except TypeError as error:  # a wrong type that the checks report by name
-        raise ValueError(f"{where or 'config'}: {error}") from None
+    except TypeError as error:  # a wrong type: the checks name its dotted key; anything else gets the table's
+        message = str(error)
+        raise ValueError(message if not where or where in message else f"{where}: {message}") from None
 
 
 def config_from_dict(values: dict) -> RunConfig:

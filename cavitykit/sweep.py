@@ -153,7 +153,7 @@ def run_sweep(
     workers : int
         Worker processes of the ``LocalCluster``.
     device : str, optional
-        Training device on the workers ('cpu' by default; None picks CUDA when present).
+        Training device on the workers ('cpu' by default, as None).
     retries : int
         Retries of a task that raises.
     progress : bool

@@ -77,3 +77,31 @@ def test_bench_smoke(capsys, name, expected):
     """The benchmark code runs on a tiny slice (timings are not asserted)."""
     assert main(["bench", name, "--scale", "0.002", "--repeats", "1"]) == 0
     assert expected in capsys.readouterr().out
+
+
+def test_config_prints_a_preset_that_loads_back_as_the_same_run(tmp_path, capsys):
+    from cavitykit.config import load_config, load_preset
+
+    assert main(["config", "--preset", "paper"]) == 0
+    text = capsys.readouterr().out
+    (tmp_path / "mine.toml").write_text(text)
+    assert load_config(tmp_path / "mine.toml") == load_preset("paper")
+    assert text.startswith(f"# run directory: <out>/paper-{load_preset('paper').hash[:12]}\n")
+    assert main(["config", str(tmp_path / "mine.toml")]) == 0
+    assert load_preset("paper").to_toml() in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["config"], "exactly one of CONFIG.toml or --preset"),
+        (["config", "--preset", "huge"], "preset must be one of"),
+        (["config", "TYPO"], "unknown config key(s) training.stesp (did you mean training.steps?)"),
+    ],
+)
+def test_config_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, message):
+    (tmp_path / "typo.toml").write_text("[training]\nstesp = 10\n")
+    arguments = [str(tmp_path / "typo.toml") if a == "TYPO" else a for a in arguments]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

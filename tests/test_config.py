@@ -1,6 +1,6 @@
 import pytest
 
-from cavitykit.config import load_config, load_preset, presets
+from cavitykit.config import config_from_dict, load_config, load_preset, presets
 from tests.imp.tiny import tiny_config
 
 
@@ -59,3 +59,18 @@ def test_an_odd_network_on_symmetric_classes_is_refused_with_the_fix():
     assert not tiny_config(network={"activation": "relu", "bias": False}).network.bias  # ReLU is not odd
     with pytest.raises(ValueError, match=r"network\.bias_init must be one of"):
         tiny_config(network={"bias_init": "random"})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"training": {"stesp": 2}}, "unknown config key(s) training.stesp (did you mean training.steps?)"),
+        ({"replicate": 2}, "unknown config key(s) replicate (did you mean replicates?)"),
+        ({"training": {"steps": "2000"}}, "training.steps must be an integer, got '2000' of type str"),
+        ({"data": {"xi": 3.0}}, "data: object of type 'float' has no len()"),
+    ],
+)
+def test_config_errors_carry_one_prefix_and_suggest_the_closest_key(values, message):
+    with pytest.raises(ValueError) as error:
+        config_from_dict(values)
+    assert str(error.value).startswith(message)

@@ -11,7 +11,6 @@ from cavitykit.report import CLAIMS, VERDICTS
 from cavitykit.variants import compared_pair
 from tests.imp.tiny import tiny_config
 
-
 # A tiny run whose dense networks learn features: the anchor's committee, online SGD, small initial weights.
 LEARNING = {
     "network": {"init_scale": 0.1, "activation": "erf", "bias_init": "split", "parameterization": "mean_field"},

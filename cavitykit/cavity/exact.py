@@ -47,7 +47,7 @@ def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size
         Samples per chunk of the GEMMs; by default chunks of about 8 MiB on a CPU, 512 MiB on a GPU
         (``_engine.CHUNK_BYTES``).
     device : str or torch.device, optional
-        Default: CUDA when available, else CPU.
+        Default: the CPU (CUDA only when asked for).
 
     Returns
     -------

@@ -506,7 +506,7 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     out : str or Path
         Results root (the run goes to ``out/<name>-<hash>``), or an existing run directory of ``config``.
     device : str or torch.device, optional
-        Training device; default CUDA when available, else CPU.
+        Training device; default the CPU (CUDA only when asked for).
     progress : bool
         A progress bar (tqdm, on stderr) of the training steps; the summary line per member and round
         goes to stdout either way.
