@@ -75,6 +75,16 @@ print(
 )
 assert agree[significant].all()
 
+# %% [markdown]
+# For many dense Gaussian weights the threshold is close to $2\langle w^4\rangle/\langle w^2\rangle
+# = 6\langle w^2\rangle$: six times the mean square.
+
+# %%
+dense = rng.standard_normal(200_000)
+dense_threshold = 2 * np.sum(dense**2) * np.sum(dense**4) / (np.sum(dense**2) ** 2 + np.sum(dense**4))
+print(f"threshold / mean square = {dense_threshold / np.mean(dense**2):.3f}")
+assert abs(dense_threshold / np.mean(dense**2) - 6) < 0.1, "the dense-weight threshold is not 6 <w^2>"
+
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.scatter((a / threshold).ravel(), (np.sign(kappa_x) * delta_exact).ravel(), s=8, label="cavity.exact")
 ax.scatter((a / threshold).ravel(), (np.sign(kappa_x) * delta_theory).ravel(), s=8, marker="x", label="theory")
