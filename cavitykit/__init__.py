@@ -2,22 +2,44 @@
 
 Cumulant estimators (Numba), non-Gaussian data models, IMP runs stored in
 netCDF, and the cavity method (exact and analytic leave-one-weight-out effects).
+
+The names below load their module on first use: ``import cavitykit`` (and reading a config) loads
+neither numba nor xarray.
 """
 
-from cavitykit._version import __version__
-from cavitykit.io import open_run, open_sweep
-from cavitykit.stats import MomentAccumulator, cumulant_spectrum, joint_kstats, kstat, kstats, kstatvar, kurtosis, skew
+import importlib
 
-__all__ = [
-    "MomentAccumulator",
-    "__version__",
-    "cumulant_spectrum",
-    "joint_kstats",
-    "kstat",
-    "kstats",
-    "kstatvar",
-    "kurtosis",
-    "open_run",
-    "open_sweep",
-    "skew",
-]
+from cavitykit._version import __version__
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "open_run": "cavitykit.io",
+    "open_sweep": "cavitykit.io",
+    **{
+        name: "cavitykit.stats"
+        for name in (
+            "MomentAccumulator",
+            "cumulant_spectrum",
+            "joint_kstats",
+            "kstat",
+            "kstats",
+            "kstatvar",
+            "kurtosis",
+            "skew",
+        )
+    },
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cavitykit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

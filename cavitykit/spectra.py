@@ -17,12 +17,12 @@ from cavitykit._validation import check_choice, check_int
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import load_config
-from cavitykit.data import NLGP, GaussianClone, IndependentPixels
+from cavitykit.data import NLGP, GaussianClone, IndependentPixels, variant_models
 from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
 from cavitykit.network.formulas import preactivation
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
-from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
+from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 N_BATCHES = 20  # batch means for the standard errors
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
@@ -399,7 +399,7 @@ def preactivation_cumulants(
         for r, replicate in enumerate(ds.replicate.values):
             rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
             draw = seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
-            models = data_models(str(variant), config.data)
+            models = variant_models(str(variant), config.data)
             if chunk_size is not None:
                 streamed += [
                     (

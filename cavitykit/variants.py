@@ -1,22 +1,19 @@
-"""The experiment's vocabulary, defined once: data variants, their labels and colours, clone pairs,
-model factories and seed streams.
+"""The experiment's vocabulary, defined once: data variants, their labels and colours, clone pairs and
+seed streams (the data models behind each variant are built by ``cavitykit.data.variant_models``).
 
 A *variant* names the data a network is trained on: a non-Gaussian model ('nlgp', 'ising') or its
 Gaussian clone (same mean and covariance, every higher cumulant zero; ``docs/data.md``).  Claim 1
 compares a model with its clone, so every non-Gaussian variant has exactly one clone.
 
 Everything above this module (the config check, the runner, the report, the plots, the CLI) reads
-these names from here; nothing here imports torch or the IMP engine.
+these names from here; it imports numpy alone, so validating a config loads no data layer.
 """
 
 from __future__ import annotations
 
-import math
 from enum import IntEnum
 
 import numpy as np
-
-from cavitykit.data import NLGP, GaussianClone, Ising, ising_temperature
 
 # Order matters: a variant's index is its seed stream, so new variants are appended.
 VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone")
@@ -148,45 +145,3 @@ def compared_pair(variants, variant: str | None = None) -> tuple[str, str]:
     if {variant, CLONES[variant]} - set(variants):
         raise ValueError(f"variant={variant!r} needs {variant} and {CLONES[variant]} in the run; it has {variants}")
     return variant, CLONES[variant]
-
-
-def data_models(variant: str, data) -> tuple:
-    """The data models of class 0 and class 1 of a variant, in float32.
-
-    Parameters
-    ----------
-    variant : str
-        One of ``VARIANTS``.
-    data : DataConfig or any object with ``L``, ``dim``, ``xi`` (two lengths) and ``gain``
-        The two-class task: class c has correlation length ``xi[c]``.  NLGP variants use
-        ``gain``; Ising variants (ring only) use the temperature whose infinite-chain
-        correlation length is ``xi[c]``.
-
-    Returns
-    -------
-    tuple of two data models
-        Each with ``sample(P, rng)`` -> array of shape (P, L**dim).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> models = data_models("gaussian_clone", SimpleNamespace(L=10, dim=1, xi=(1.0, 3.0), gain=3.0))
-    >>> [type(m).__name__ for m in models]
-    ['GaussianClone', 'GaussianClone']
-    """
-    source = source_model(variant)
-    if source == "nlgp":
-        models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
-    else:
-        # Single-spin dynamics relax in about xi^2 sweeps: burn in and thin in proportion.
-        models = [
-            Ising(
-                data.L,
-                ising_temperature(xi),
-                burn_in=max(1000, math.ceil(10 * xi**2)),
-                thin=max(10, math.ceil(xi**2 / 2)),
-                dtype="float32",
-            )
-            for xi in data.xi
-        ]
-    return tuple(models) if variant == source else tuple(GaussianClone(model) for model in models)

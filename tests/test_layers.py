@@ -29,6 +29,8 @@ TORCH_FREE = [
     "network/parameterization.py",
 ]
 TORCH = ("torch", "cavitykit.imp", "cavitykit.cavity", "cavitykit.network.ensemble")
+# Libraries that a config check, the store and the vocabulary never load.
+HEAVY = ("torch", "numba", "scipy", "matplotlib")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -97,3 +99,28 @@ def test_reading_and_plotting_a_run_loads_no_torch_and_keeps_the_backend(stored_
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["svg", "False", "False"]
     assert (stored_run / "check.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import cavitykit.config; cavitykit.config.load_config('cavitykit/presets/paper.toml')",
+        "import cavitykit.io",
+        "import cavitykit, cavitykit.network, cavitykit.variants",
+    ],
+)
+def test_reading_a_config_or_importing_the_store_loads_no_heavy_library(statement):
+    script = f"import sys; {statement}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_top_level_names_load_on_first_use():
+    import cavitykit
+
+    assert cavitykit.kstats is __import__("cavitykit.stats", fromlist=["kstats"]).kstats
+    assert set(cavitykit.__all__) <= set(dir(cavitykit))
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        cavitykit.nonsense  # noqa: B018

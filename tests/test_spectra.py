@@ -7,11 +7,11 @@ import scipy.stats
 import cavitykit
 from cavitykit.cli import main
 from cavitykit.config import load_config
-from cavitykit.data import NLGP
+from cavitykit.data import NLGP, variant_models
 from cavitykit.imp import run
 from cavitykit.io import open_run
 from cavitykit.spectra import named_model, preactivation_cumulants, sample_chunks, streamed_spectrum
-from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
+from cavitykit.variants import VARIANT_INDEX, Stream, seed
 from tests.imp.tiny import tiny_config
 
 
@@ -31,7 +31,8 @@ def test_regenerated_samples_reproduce_by_hand(tiny_run_dir):
     config = load_config(tiny_run_dir / "config.toml")
     rng = np.random.default_rng(seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["gaussian_clone"]))
     class_0, class_1 = (
-        m.sample(config.analysis.n_heldout, rng).astype(np.float64) for m in data_models("gaussian_clone", config.data)
+        m.sample(config.analysis.n_heldout, rng).astype(np.float64)
+        for m in variant_models("gaussian_clone", config.data)
     )
     one = open_run(tiny_run_dir).sel(variant="gaussian_clone", replicate=0, round=2)
     alive = one["mask"].values.any(axis=1)
@@ -185,7 +186,7 @@ def test_streamed_run_spectra_equal_the_same_samples_in_memory(tiny_run_dir):
     streamed = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000, chunk_size=700)
     config = load_config(tiny_run_dir / "config.toml")
     draw = seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["nlgp"])
-    class_1 = data_models("nlgp", config.data)[1]
+    class_1 = variant_models("nlgp", config.data)[1]
     x = np.concatenate(
         [class_1.sample(size, np.random.default_rng([draw, 1, i])) for i, size in sample_chunks(3000, 700)]
     )

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from cavitykit import variants
-from cavitykit.variants import CLONES, VARIANT_INDEX, VARIANTS, Stream, compared_pair, data_models, seed
-from tests.imp.tiny import tiny_config
+from cavitykit.variants import CLONES, VARIANT_INDEX, VARIANTS, Stream, compared_pair, seed
 
 
 def test_every_variant_has_a_label_a_colour_and_a_source():
@@ -35,19 +34,3 @@ def test_compared_pair_prefers_nlgp_and_names_what_is_missing():
         compared_pair(["nlgp", "gaussian_clone"], "ising")
     with pytest.raises(ValueError, match="variant must be one of"):
         compared_pair(["nlgp", "gaussian_clone"], "gaussian_clone")
-
-
-def test_nlgp_models_and_clones_share_the_covariance():
-    data = tiny_config().data
-    models, clones = data_models("nlgp", data), data_models("gaussian_clone", data)
-    assert [m.xi for m in models] == list(data.xi) and all(m.gain == data.gain for m in models)
-    for model, clone in zip(models, clones, strict=True):
-        np.testing.assert_allclose(clone.covariance(), model.covariance(), rtol=1e-12)
-
-
-def test_ising_variants_use_the_temperature_of_each_correlation_length():
-    data = tiny_config(variants=["ising", "ising_clone"]).data
-    models = data_models("ising", data)
-    assert [model.correlation_length for model in models] == pytest.approx(data.xi, rel=1e-12)
-    for model, clone in zip(models, data_models("ising_clone", data), strict=True):
-        np.testing.assert_allclose(clone.covariance(), model.covariance(), rtol=1e-12)

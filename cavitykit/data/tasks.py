@@ -1,12 +1,16 @@
-"""Two-class discrimination tasks built from two data models."""
+"""Two-class discrimination tasks built from two data models, and the models behind each data variant."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
 
 from cavitykit._validation import check_generator, check_int
+from cavitykit.data.ising import Ising, ising_temperature
+from cavitykit.data.nlgp import NLGP, GaussianClone
+from cavitykit.variants import source_model
 
 
 def _check_models(model0, model1) -> None:
@@ -79,3 +83,45 @@ def two_class_batches(model0, model1, batch_size, rng) -> Iterator[tuple[np.ndar
             if count:
                 X[y == label] = model.sample(count, rng)
         yield X, y
+
+
+def variant_models(variant: str, data) -> tuple:
+    """The data models of class 0 and class 1 of a variant, in float32.
+
+    Parameters
+    ----------
+    variant : str
+        One of ``cavitykit.variants.VARIANTS``.
+    data : DataConfig or any object with ``L``, ``dim``, ``xi`` (two lengths) and ``gain``
+        The two-class task: class c has correlation length ``xi[c]``.  NLGP variants use
+        ``gain``; Ising variants (ring only) use the temperature whose infinite-chain
+        correlation length is ``xi[c]``.
+
+    Returns
+    -------
+    tuple of two data models
+        Each with ``sample(P, rng)`` -> array of shape (P, L**dim).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> models = variant_models("gaussian_clone", SimpleNamespace(L=10, dim=1, xi=(1.0, 3.0), gain=3.0))
+    >>> [type(m).__name__ for m in models]
+    ['GaussianClone', 'GaussianClone']
+    """
+    source = source_model(variant)
+    if source == "nlgp":
+        models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
+    else:
+        # Single-spin dynamics relax in about xi^2 sweeps: burn in and thin in proportion.
+        models = [
+            Ising(
+                data.L,
+                ising_temperature(xi),
+                burn_in=max(1000, math.ceil(10 * xi**2)),
+                thin=max(10, math.ceil(xi**2 / 2)),
+                dtype="float32",
+            )
+            for xi in data.xi
+        ]
+    return tuple(models) if variant == source else tuple(GaussianClone(model) for model in models)

@@ -25,7 +25,7 @@ from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
-from cavitykit.data import two_class
+from cavitykit.data import two_class, variant_models
 from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
@@ -41,7 +41,7 @@ from cavitykit.io import (
 from cavitykit.network import parameterization, preactivation
 from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
 from cavitykit.stats import kstats, standardize_kstats
-from cavitykit.variants import VARIANT_INDEX, Stream, data_models, seed
+from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
     >>> tuple(task.x_test.shape), [x.shape for x in heldout]  # test set; held-out inputs per class
     ((4000, 40), [(20000, 40), (20000, 40)])
     """
-    models = data_models(member.variant, config.data)
+    models = variant_models(member.variant, config.data)
     rng = np.random.default_rng(seed(config.seed, member.replicate, Stream.DATA, VARIANT_INDEX[member.variant]))
 
     def tensors(n_samples):
