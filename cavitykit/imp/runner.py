@@ -287,7 +287,7 @@ def excess_kurtosis(model) -> float:
     return float(kappa[3] / kappa[1] ** 2)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Start:
     """Where a member's round starts: the rewind point (parameters before masking) and the masks.
 
@@ -297,8 +297,8 @@ class Start:
     >>> config = load_preset("quick")
     >>> network = initial_network(config, 0)
     >>> start = Start(rewind=network, mask=network.mask, readout_mask=None)
-    >>> start.mask.shape
-    (8, 40)
+    >>> start.after([start.mask & (network.weight < 0)]).mask.mean() < 1  # the next round keeps the rest
+    np.True_
     """
 
     rewind: Network
@@ -306,7 +306,13 @@ class Start:
     readout_mask: np.ndarray | None
 
     def network(self) -> Network:
+        """The network this round trains from: the rewind point under the current masks."""
         return replace(self.rewind, mask=self.mask, readout_mask=self.readout_mask)
+
+    def after(self, pruned: list[np.ndarray]) -> Start:
+        """The next round's start: the same rewind point, the masks less what was pruned (per prunable layer)."""
+        readout_mask = None if self.readout_mask is None else self.readout_mask & ~pruned[1][0]
+        return Start(self.rewind, self.mask & ~pruned[0], readout_mask)
 
 
 def _start_from_round(dataset: xr.Dataset) -> Start:
@@ -324,14 +330,17 @@ def _start_from_round(dataset: xr.Dataset) -> Start:
     return Start(rewind, one["mask"].values & ~one.pruned_next.values, readout_mask)
 
 
-class _Round:
-    """The rounds of a run's members: which are missing, where each starts, the members' data."""
+class _Rounds:
+    """The rounds of some members of a run: which are missing, where each starts, the members' data.
 
-    def __init__(self, config: RunConfig, run_dir: Path, device):
+    It alone changes where a member starts (``advance``), after writing that member's round.
+    """
+
+    def __init__(self, config: RunConfig, run_dir: Path, device, members: list[Member]):
         self.config, self.run_dir, self.device = config, run_dir, device
-        self.members = [Member(v, r) for r in range(config.replicates) for v in config.variants]
-        self.starts: dict[Member, Start] = {}
-        self.data: dict[Member, tuple[Task, list[np.ndarray]]] = {}
+        self.members = list(members)
+        self._starts: dict[Member, Start] = {}
+        self._data: dict[Member, tuple[Task, list[np.ndarray]]] = {}
         self.scratch = Scratch()
 
     def path(self, member: Member, round_index: int) -> Path:
@@ -340,49 +349,70 @@ class _Round:
     def pending(self, round_index: int) -> list[Member]:
         return [m for m in self.members if not self.path(m, round_index).is_file()]
 
-    def start(self, member: Member, round_index: int) -> Start | None:
-        """None in round 0 (train from initialization); otherwise the rewind point and masks."""
+    def start(self, member: Member, round_index: int) -> Start:
+        """Round 0: the initialization, unmasked.  Later: the rewind point and masks left by the last round."""
         if round_index == 0:
-            return None
-        if member not in self.starts:
+            initial = initial_network(self.config, member.replicate)
+            return Start(initial, initial.mask, initial.readout_mask)
+        if member not in self._starts:
             previous = read_round(self.path(member, round_index - 1), config_hash=self.config.hash)
-            self.starts[member] = _start_from_round(previous)
-        return self.starts[member]
+            self._starts[member] = _start_from_round(previous)
+        return self._starts[member]
 
     def task(self, member: Member) -> tuple[Task, list[np.ndarray]]:
-        if member not in self.data:
-            self.data[member] = make_task(self.config, member, self.device)
-        return self.data[member]
+        if member not in self._data:
+            self._data[member] = make_task(self.config, member, self.device)
+        return self._data[member]
+
+    def write(self, record: RoundRecord, member: Member, next_start: Start) -> None:
+        """Store a member's round, then remember where its next round starts."""
+        description = self.task(member)[0].models[0].describe()
+        write_dataset(
+            self.path(member, record.round_index), encode_round(record, self.config, data_description=description)
+        )
+        self._starts[member] = next_start
 
 
-def train_round(rounds: _Round, group: list[Member], round_index: int, progress: bool) -> None:
-    """Train ``group`` together for one round, then prune, measure and write each member's round.
+@dataclass
+class Trained:
+    """A group's round of training: per member, the trained network, the round's start (whose rewind
+    point round 0 fixes) and its snapshot fields; the final training loss and test accuracy, shape (E,)."""
 
-    Examples
-    --------
-    >>> from cavitykit import open_run
-    >>> from cavitykit.testing import example_run
-    >>> open_run(example_run()).sizes["round"]  # each of the 3 rounds written by train_round
-    3
+    networks: list[Network]
+    starts: list[Start]
+    snapshots: list[dict[str, np.ndarray]]
+    train_loss: np.ndarray
+    test_accuracy: np.ndarray
+
+
+def train(
+    config: RunConfig,
+    group: list[Member],
+    starts: list[Start],
+    tasks: list[Task],
+    round_index: int,
+    device,
+    *,
+    progress,
+) -> Trained:
+    """Train ``group`` together for one round from ``starts`` (step 1 of a round).
+
+    Round 0 trains ``training.steps`` steps and, with late rewinding, keeps the weights after
+    ``imp.rewind_step`` of them as every later round's rewind point; a later round trains the rest.
     """
-    config = rounds.config
-    n_rounds = config.imp.n_trainings
-    starts = [rounds.start(member, round_index) for member in group]
-    initial = [initial_network(config, m.replicate) for m in group] if round_index == 0 else None
-    networks = initial or [start.network() for start in starts]
+    networks = [start.network() for start in starts]
     ensemble = Ensemble.stack(
         networks,
         activation=config.network.activation,
         parameterization=config.network.parameterization,
-        device=rounds.device,
+        device=device,
     )
-    tasks = [rounds.task(member)[0] for member in group]
     steps = config.training.steps
-    n_steps = steps if round_index == 0 else steps - config.imp.rewind_step
     first_step = 0 if round_index == 0 else config.imp.rewind_step
+    n_steps = steps - first_step
     snapshot_steps = [step for step in config.snapshot_steps() if step >= first_step]
     rewind_capture = [config.imp.rewind_step] if round_index == 0 and config.imp.rewind_step else []
-    label = f"round {round_index + 1}/{n_rounds}, {len(group)} networks"
+    label = f"round {round_index + 1}/{config.imp.n_trainings}, {len(group)} networks"
     with tqdm(total=n_steps, desc=label, unit="step", leave=False, disable=not progress) as bar:
         train_loss, captured = train_ensemble(
             ensemble,
@@ -395,51 +425,76 @@ def train_round(rounds: _Round, group: list[Member], round_index: int, progress:
         )
     test_accuracy = accuracy(ensemble, tasks)
     trained = ensemble.state()
+    if rewind_capture:
+        starts = [
+            replace(start, rewind=member_of(captured[rewind_capture[0]], e, networks[e]))
+            for e, start in enumerate(starts)
+        ]
+    by_global_step = {step: captured[step - first_step] for step in snapshot_steps}
+    return Trained(
+        networks=[member_of(trained, e, network) for e, network in enumerate(networks)],
+        starts=starts,
+        snapshots=[_snapshots(config, by_global_step, e, network) for e, network in enumerate(networks)],
+        train_loss=train_loss,
+        test_accuracy=test_accuracy,
+    )
+
+
+def record(
+    member: Member, round_index: int, trained: Trained, index: int, statistics: dict, pruned: list[np.ndarray]
+) -> RoundRecord:
+    """What member ``index`` of a trained group stores for this round (the last step of a round)."""
+    network, start = trained.networks[index], trained.starts[index]
+    return RoundRecord(
+        variant=member.variant,
+        replicate=member.replicate,
+        round_index=round_index,
+        weight=network.weight,
+        mask=network.mask,
+        init_weight=start.rewind.weight,
+        readout=network.readout,
+        init_readout=start.rewind.readout,
+        readout_mask=network.readout_mask if network.readout_mask is not None else np.ones(len(network.readout), bool),
+        pruned_next=pruned[0],
+        readout_pruned_next=pruned[1][0] if len(pruned) > 1 else None,
+        train_loss=float(trained.train_loss[index]),
+        test_accuracy=float(trained.test_accuracy[index]),
+        bias=network.bias,
+        init_bias=start.rewind.bias,
+        **statistics,
+        **trained.snapshots[index],
+    )
+
+
+def train_round(rounds: _Rounds, group: list[Member], round_index: int, progress: bool) -> None:
+    """One round of ``group``: train together, then for each member measure, prune, record and write.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> open_run(example_run()).sizes["round"]  # each of the 3 rounds written by train_round
+    3
+    """
+    config = rounds.config
+    tasks = [rounds.task(member)[0] for member in group]
+    starts = [rounds.start(member, round_index) for member in group]
+    trained = train(config, group, starts, tasks, round_index, rounds.device, progress=progress)
     for e, member in enumerate(group):
         task, heldout = rounds.task(member)
-        network = member_of(trained, e, networks[e])
-        if round_index == 0:
-            rewind = member_of(captured[rewind_capture[0]], e, networks[e]) if rewind_capture else initial[e]
-            start = Start(rewind, network.mask, network.readout_mask)
-        else:
-            start = starts[e]
         kurtosis = [excess_kurtosis(m) for m in task.models]
-        statistics = round_statistics(config, network, heldout, kurtosis, scratch=rounds.scratch)
-        pruned = next_pruning(
-            config, network, round_index, seed(config.seed, member.replicate, Stream.PRUNE, round_index), statistics
-        )
-        record = RoundRecord(
-            variant=member.variant,
-            replicate=member.replicate,
-            round_index=round_index,
-            weight=network.weight,
-            mask=network.mask,
-            init_weight=start.rewind.weight,
-            readout=network.readout,
-            init_readout=start.rewind.readout,
-            readout_mask=network.readout_mask
-            if network.readout_mask is not None
-            else np.ones(len(network.readout), bool),
-            pruned_next=pruned[0],
-            readout_pruned_next=pruned[1][0] if len(pruned) > 1 else None,
-            train_loss=float(train_loss[e]),
-            test_accuracy=float(test_accuracy[e]),
-            bias=network.bias,
-            init_bias=start.rewind.bias,
-            **statistics,
-            **_snapshots(config, {step: captured[step - first_step] for step in snapshot_steps}, e, network),
-        )
-        description = task.models[0].describe()
-        write_dataset(rounds.path(member, round_index), encode_round(record, config, data_description=description))
+        statistics = round_statistics(config, trained.networks[e], heldout, kurtosis, scratch=rounds.scratch)
+        pruning_seed = seed(config.seed, member.replicate, Stream.PRUNE, round_index)
+        pruned = next_pruning(config, trained.networks[e], round_index, pruning_seed, statistics)
+        stored = record(member, round_index, trained, e, statistics, pruned)
+        rounds.write(stored, member, trained.starts[e].after(pruned))
         tqdm.write(
             f"{member.variant:15s} rep {member.replicate} round {round_index}: "
-            f"sparsity {1.0 - float(record.mask.mean()):.3f}  test acc {record.test_accuracy:.3f}  "
-            f"mean IPR {float(np.nanmean(record.ipr)):.4f}  "
-            f"mean |kurt| {float(np.nanmean(np.abs(record.preact_excess_kurtosis))):.3f} (per class)",
+            f"sparsity {1.0 - float(stored.mask.mean()):.3f}  test acc {stored.test_accuracy:.3f}  "
+            f"mean IPR {float(np.nanmean(stored.ipr)):.4f}  "
+            f"mean |kurt| {float(np.nanmean(np.abs(stored.preact_excess_kurtosis))):.3f} (per class)",
             file=sys.stdout,
         )
-        readout_mask = None if start.readout_mask is None else start.readout_mask & ~pruned[1][0]
-        rounds.starts[member] = Start(start.rewind, network.mask & ~pruned[0], readout_mask)
 
 
 def _snapshots(config: RunConfig, captured: dict[int, dict], index: int, like: Network) -> dict[str, np.ndarray]:
@@ -487,9 +542,8 @@ def run_members(
     >>> open_run(run_dir).variant.values.tolist()  # only the member asked for
     ['nlgp']
     """
-    rounds = _Round(config, run_dir, device)
-    if members is not None:
-        rounds.members = list(members)
+    everyone = [Member(v, r) for r in range(config.replicates) for v in config.variants]
+    rounds = _Rounds(config, run_dir, device, everyone if members is None else members)
     for round_index in range(config.imp.n_trainings):
         pending = rounds.pending(round_index)
         size = group_size or max(1, len(pending))
