@@ -19,7 +19,7 @@ UPPER = ("cavitykit.imp", "cavitykit.report", "cavitykit.cli", "cavitykit.sweep"
 TORCH_FREE = [
     "io",
     "plot",
-    "analysis.py",
+    "analysis",
     "report.py",
     "spectra.py",
     "variants.py",
