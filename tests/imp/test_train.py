@@ -57,21 +57,23 @@ CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_a_member_trained_in_an_ensemble_equals_it_trained_alone(name):
+@pytest.mark.parametrize(
+    ("name", "parameterization"), [(name, "standard") for name in CONFIGS] + [("online sgd", "mean_field")]
+)
+def test_a_member_trained_in_an_ensemble_equals_it_trained_alone(name, parameterization):
     config = CONFIGS[name]
     tasks, seeds, ensemble_of = members(3, mode=config.mode)
-    together = ensemble_of()
+    together = ensemble_of(parameterization=parameterization)
     loss_together, _ = train_ensemble(together, tasks, seeds, config, n_steps=150)
     for e in range(3):
-        alone = ensemble_of(slice(e, e + 1))
+        alone = ensemble_of(slice(e, e + 1), parameterization=parameterization)
         loss_alone, _ = train_ensemble(alone, tasks[e : e + 1], seeds[e : e + 1], config, n_steps=150)
         if name == "online sgd":  # the kernel route: members never share a computation
             np.testing.assert_array_equal(alone.weight[0], together.weight[e])
         torch.testing.assert_close(alone.weight[0], together.weight[e], rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(alone.readout[0], together.readout[e], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(loss_alone[0], loss_together[e], rtol=1e-4)
-    assert not torch.allclose(together.weight, ensemble_of().weight)  # it trained
+    assert not torch.allclose(together.weight, ensemble_of(parameterization=parameterization).weight)  # it trained
 
 
 def test_grouping_does_not_change_results():
