@@ -55,6 +55,36 @@ def as_real_array(name: str, value) -> np.ndarray:
     return array
 
 
+def check_finite(name: str, array: np.ndarray, *, source: str | None = None) -> np.ndarray:
+    """``array`` if it holds no NaN or infinity; else a ValueError naming it, its source and a bad entry."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        origin = f" (from {source!r})" if source else ""
+        raise ValueError(
+            f"{name}{origin} holds {int(bad.sum())} non-finite value(s), e.g. {float(array[where])} at index {where}"
+        )
+    return array
+
+
+def check_layer_inputs(weights: np.ndarray, samples: np.ndarray, *, weights_source=None, samples_source=None) -> None:
+    """Weights (K, D) and samples (P, D) that can meet: both 2-D and non-empty, the same D, every value finite."""
+    names = {
+        "weights": f"weights{f' ({weights_source!r})' if weights_source else ''}",
+        "samples": f"samples{f' ({samples_source!r})' if samples_source else ''}",
+    }
+    for key, array, shape in (("weights", weights, "(K, D)"), ("samples", samples, "(P, D)")):
+        if array.ndim != 2 or 0 in array.shape:
+            raise ValueError(f"{names[key]} must be a non-empty array of shape {shape}, got shape {array.shape}")
+    if weights.shape[1] != samples.shape[1]:
+        raise ValueError(
+            f"{names['weights']} of shape {weights.shape} and {names['samples']} of shape {samples.shape} "
+            f"do not match: D = {weights.shape[1]} inputs against {samples.shape[1]}"
+        )
+    check_finite("weights", weights, source=weights_source)
+    check_finite("samples", samples, source=samples_source)
+
+
 def normalize_axis(name: str, axis, ndim: int) -> int:
     axis = check_int(name, axis)
     if not -ndim <= axis < ndim:

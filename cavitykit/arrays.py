@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cavitykit._validation import check_finite
+
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
@@ -35,7 +37,10 @@ def _from_numpy_file(path: Path, key: str | None, what: str) -> np.ndarray:
         return loaded
     with loaded:
         if key is None and len(loaded.files) != 1:
-            raise ValueError(f"{what}: {str(path)!r} holds arrays {loaded.files}; name one with key")
+            raise ValueError(
+                f"{what}: {str(path)!r} holds arrays {loaded.files}; name one with key (--key or --samples-key "
+                "on the command line)"
+            )
         name = loaded.files[0] if key is None else key
         if name not in loaded.files:
             raise ValueError(f"{what}: {str(path)!r} has no array {name!r}; it holds {loaded.files}")
@@ -45,8 +50,11 @@ def _from_numpy_file(path: Path, key: str | None, what: str) -> np.ndarray:
             raise ValueError(f"{what}: array {name!r} of {str(path)!r} holds pickled data, which is refused") from None
 
 
-def _from_torch_checkpoint(path: Path, key: str) -> np.ndarray:
-    """Tensor ``key`` of a torch checkpoint (a state_dict or a single tensor), loaded without unpickling code."""
+def _from_torch_checkpoint(
+    path: Path, key: str, *, bias_key: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Tensor ``key`` of a torch checkpoint (a state_dict or a single tensor), loaded without unpickling code,
+    and the state_dict's tensor ``bias_key`` if it holds one."""
     import pickle
 
     import torch
@@ -59,64 +67,100 @@ def _from_torch_checkpoint(path: Path, key: str) -> np.ndarray:
             f"pickled objects are refused): {str(error).splitlines()[0]}"
         ) from None
     if isinstance(loaded, torch.Tensor):
-        return loaded.detach().numpy()
+        return loaded.detach().numpy(), None
     if not isinstance(loaded, dict):
         raise ValueError(f"weights: {str(path)!r} holds a {type(loaded).__name__}, not a tensor or a state_dict")
     if key not in loaded:
         raise ValueError(f"weights: {str(path)!r} has no tensor {key!r}; it holds {sorted(loaded)}")
     if not isinstance(loaded[key], torch.Tensor):
         raise ValueError(f"weights: {key!r} of {str(path)!r} is a {type(loaded[key]).__name__}, not a tensor")
-    return loaded[key].detach().numpy()
+    bias = loaded.get(bias_key) if bias_key else None
+    return loaded[key].detach().numpy(), None if not isinstance(bias, torch.Tensor) else bias.detach().numpy()
 
 
-def load_weights(path, *, key: str | None = None) -> np.ndarray:
-    """First-layer weights (K, D) from a file.
+def bias_key(key: str) -> str:
+    """Where a layer's bias sits beside its weights: ``fc1.weight`` -> ``fc1.bias``, ``weight`` -> ``bias``.
+
+    Examples
+    --------
+    >>> bias_key("first.weight"), bias_key("w")
+    ('first.bias', 'w_bias')
+    """
+    return key[: -len("weight")] + "bias" if key.endswith("weight") else f"{key}_bias"
+
+
+def load_weights(path, *, key: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """First-layer weights (K, D), and the layer's hidden biases (K,) when the file holds them.
 
     Parameters
     ----------
     path : str or Path
         ``.npz`` (array ``weight``, or ``key``), ``.npy``, or a torch checkpoint (``.pt``, ``.pth``,
-        ``.ckpt``: a state_dict or a tensor; ``key`` names the tensor, default ``weight``).
+        ``.ckpt``: a state_dict or a tensor; ``key`` names the tensor, default ``weight``).  The bias
+        is the array or tensor ``bias_key(key)`` of a ``.npz`` or state_dict (``fc1.bias`` beside
+        ``fc1.weight``); a ``.npy`` file or a lone tensor has none.
     key : str, optional
 
     Returns
     -------
-    ndarray of float64, shape (K, D)
+    weights : ndarray of float64, shape (K, D)
+    bias : ndarray of float64, shape (K,), or None
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     ValueError
-        A missing key, pickled objects, or an array that is not 2-D and real.
+        A missing key, pickled objects, an array that is not 2-D and real, a bias of another length,
+        or a NaN or infinite value.
 
     Examples
     --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
     >>> np.savez(path, weight=np.ones((3, 4)), bias=np.zeros(3))
-    >>> load_weights(path).shape
-    (3, 4)
+    >>> weights, bias = load_weights(path)
+    >>> weights.shape, bias.shape
+    ((3, 4), (3,))
     """
     path = _existing(path, "weights")
+    name = key or "weight"
     if path.suffix in TORCH_SUFFIXES:
-        weights = _from_torch_checkpoint(path, key or "weight")
+        weights, bias = _from_torch_checkpoint(path, name, bias_key=bias_key(name))
+    elif path.suffix == ".npz":
+        weights = _from_numpy_file(path, name, "weights")
+        with np.load(path, allow_pickle=False) as loaded:
+            has_bias = bias_key(name) in loaded.files
+        bias = _from_numpy_file(path, bias_key(name), "weights") if has_bias else None
     else:
-        default = "weight" if path.suffix == ".npz" and key is None else key
-        weights = _from_numpy_file(path, default, "weights")
+        weights, bias = _from_numpy_file(path, key, "weights"), None
     if weights.ndim != 2 or weights.dtype.kind not in "fiu" or 0 in weights.shape:
-        raise ValueError(f"weights must be a real array of shape (K, D), got {weights.dtype} {weights.shape}")
-    return weights.astype(np.float64)
+        raise ValueError(
+            f"weights in {str(path)!r} must be a real array of shape (K, D), got {weights.dtype} {weights.shape}"
+        )
+    weights = check_finite("weights", weights.astype(np.float64), source=str(path))
+    if bias is not None:
+        if bias.shape != (weights.shape[0],) or bias.dtype.kind not in "fiu":
+            raise ValueError(
+                f"the bias beside the weights in {str(path)!r} must be real of shape ({weights.shape[0]},), "
+                f"got {bias.dtype} {bias.shape}"
+            )
+        bias = check_finite("bias", bias.astype(np.float64), source=str(path))
+    return weights, bias
 
 
-def load_samples(path, n_inputs: int) -> np.ndarray:
-    """Inputs (P, D) from a .npy file, or a .npz holding one array.
+def load_samples(path, n_inputs: int, *, key: str | None = None, against: str = "the weights") -> np.ndarray:
+    """Inputs (P, D) from a .npy file, or a .npz holding one array (or ``key``).
 
     Parameters
     ----------
     path : str or Path
     n_inputs : int
         D, which the file's second axis must match.
+    key : str, optional
+        The array of a .npz that holds several.
+    against : str
+        What the samples must meet, for the message of a mismatch (e.g. ``"weights in 'W.npy' of shape (16, 50)"``).
 
     Returns
     -------
@@ -134,7 +178,14 @@ def load_samples(path, n_inputs: int) -> np.ndarray:
     ...
     ValueError: ...
     """
-    loaded = _from_numpy_file(_existing(path, "samples"), None, "samples")
-    if loaded.ndim != 2 or loaded.shape[1] != n_inputs or loaded.dtype.kind not in "fiu":
-        raise ValueError(f"samples must be numeric of shape (P, {n_inputs}), got {loaded.dtype} {loaded.shape}")
-    return loaded.astype(np.float64)
+    loaded = _from_numpy_file(_existing(path, "samples"), key, "samples")
+    if loaded.ndim != 2 or loaded.dtype.kind not in "fiu" or 0 in loaded.shape:
+        raise ValueError(
+            f"samples in {str(path)!r} must be a numeric array of shape (P, D), got {loaded.dtype} {loaded.shape}"
+        )
+    if loaded.shape[1] != n_inputs:
+        raise ValueError(
+            f"samples in {str(path)!r} of shape {loaded.shape} do not match {against}: D = {loaded.shape[1]} "
+            f"inputs against {n_inputs}"
+        )
+    return check_finite("samples", loaded.astype(np.float64), source=str(path))

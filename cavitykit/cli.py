@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import cavitykit
 from cavitykit.config import presets
@@ -82,11 +83,13 @@ def _cumulants(args: argparse.Namespace) -> int:
     given = [f"--{name}" for name in ("key", "model", "out", "seed") if getattr(args, name) is not None]
     if given:
         raise ValueError(f"{', '.join(given)} apply to --weights FILE; a run's samples come from its config")
+    _writable(Path(args.run) / CUMULANTS_FILE, args.overwrite)
     with _streaming(args):
         result = preactivation_cumulants(
             args.run,
             max_order=args.max_order,
             samples=args.samples,
+            samples_key=args.samples_key,
             n_samples=args.n_samples,
             chunk_size=args.chunk_size,
         )
@@ -104,14 +107,17 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
 
     if args.out is None:
         raise ValueError("--weights needs --out OUT.nc")
+    _writable(Path(args.out), args.overwrite)
     if (args.samples is None) == (args.model is None):
         raise ValueError("--weights needs exactly one of --samples FILE or --model NAME")
     if args.chunk_size is not None and args.model is None:
         raise ValueError("--chunk-size streams samples drawn from --model; give --model NAME")
-    weights = load_weights(args.weights, key=args.key)
+    weights, bias = load_weights(args.weights, key=args.key)
     if args.samples is not None:
-        samples, source = load_samples(args.samples, weights.shape[1]), str(args.samples)
-        spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
+        against = f"the weights in {str(args.weights)!r} of shape {weights.shape}"
+        samples = load_samples(args.samples, weights.shape[1], key=args.samples_key, against=against)
+        source = str(args.samples)
+        spectrum = weights_spectrum(weights, samples, max_order=args.max_order, bias=bias)
     else:
         model = named_model(args.model, weights.shape[1], dim=args.dim, xi=args.xi, gain=args.gain)
         n_samples = N_DRAWN if args.n_samples is None else args.n_samples
@@ -119,15 +125,31 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
         source = f"{n_samples} samples of {model.describe()} (seed {seed})"
         if args.chunk_size is None:
             samples = model.sample(n_samples, np.random.default_rng(seed))
-            spectrum = weights_spectrum(weights, samples, max_order=args.max_order)
+            spectrum = weights_spectrum(weights, samples, max_order=args.max_order, bias=bias)
         else:
             with _streaming(args):
                 spectrum = streamed_spectrum(
-                    weights, model, n_samples, max_order=args.max_order, chunk_size=args.chunk_size, seed=seed
+                    weights,
+                    model,
+                    n_samples,
+                    max_order=args.max_order,
+                    chunk_size=args.chunk_size,
+                    seed=seed,
+                    bias=bias,
                 )
     write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
     print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
     return 0
+
+
+def _writable(path: Path, overwrite: bool) -> None:
+    """Refuse an output that is not a .nc file, or that exists unless ``overwrite``; the error names it."""
+    if path.suffix != ".nc":
+        raise ValueError(f"the output {str(path)!r} must be a netCDF file ending in .nc")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise NotADirectoryError(f"cannot write {str(path)!r}: {str(path.parent)!r} is not a directory")
 
 
 def _streaming(args: argparse.Namespace):
@@ -210,9 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     cumulants.add_argument("run", nargs="?", metavar="RUN", help="a run directory (or use --weights)")
     cumulants.add_argument("--max-order", type=int, default=8, help="highest order, 2..8 (default 8)")
     cumulants.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D) instead of regenerated ones")
+    cumulants.add_argument("--samples-key", metavar="NAME", help="the array of a --samples .npz that holds several")
+    cumulants.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     own = cumulants.add_argument_group("weights that are not a run")
-    own.add_argument("--weights", metavar="FILE", help=".npz (array 'weight'), .npy or torch checkpoint, (K, D)")
-    own.add_argument("--key", metavar="NAME", help="the array or tensor in FILE (default 'weight')")
+    own.add_argument(
+        "--weights",
+        metavar="FILE",
+        help=".npz (array 'weight'), .npy or torch checkpoint, (K, D); pre-activations are w . x / sqrt(D) + b, "
+        "with the bias beside the weights in FILE when it holds one ('bias', or 'fc1.bias' for 'fc1.weight')",
+    )
+    own.add_argument("--key", metavar="NAME", help="the weights' array or tensor in FILE (default 'weight')")
     own.add_argument("--model", choices=SAMPLE_MODELS, help="draw the samples from this data model instead")
     own.add_argument("--xi", type=float, default=1.0, help="the model's correlation length in pixels (default 1)")
     own.add_argument("--gain", type=float, default=3.0, help="the model's gain (default 3)")

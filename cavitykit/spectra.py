@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cavitykit._validation import check_choice, check_int
+from cavitykit._validation import as_real_array, check_choice, check_finite, check_int, check_layer_inputs
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import load_config
@@ -65,15 +65,20 @@ def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.n
     return out
 
 
-def _neuron_dataset(values: np.ndarray, attrs: dict) -> xr.Dataset:
-    """``kstat``, ``cumulant`` and their ``*_se`` over (neuron, order) from (4, K, max_order) values."""
+def _neuron_dataset(values: np.ndarray, attrs: dict, *, with_bias: bool) -> xr.Dataset:
+    """``kstat``, ``cumulant`` and their ``*_se`` over (neuron, order) from (4, K, max_order) values; the
+    ``preactivation`` attribute says whether a bias was added."""
     return xr.Dataset(
         {
             name.removeprefix("preact_"): (("neuron", "order"), value, {"long_name": long_name, "units": "1"})
             for (name, long_name), value in zip(CUMULANT_VARIABLES.items(), values, strict=True)
         },
         coords={"neuron": np.arange(values.shape[1]), "order": np.arange(1, values.shape[2] + 1)},
-        attrs={"Conventions": CONVENTIONS, "preactivation": "w . x / sqrt(D) + b", **attrs},
+        attrs={
+            "Conventions": CONVENTIONS,
+            "preactivation": "w . x / sqrt(D) + b" if with_bias else "w . x / sqrt(D) (no bias)",
+            **attrs,
+        },
     )
 
 
@@ -104,13 +109,18 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
     -1.2
     """
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
-    weights = np.asarray(weights, dtype=np.float64)
-    samples = np.asarray(samples)
-    if weights.ndim != 2 or samples.ndim != 2 or samples.shape[1] != weights.shape[1]:
-        raise ValueError(f"samples must have shape (P, {weights.shape[-1]}) to match weights, got {samples.shape}")
+    weights = as_real_array("weights", weights).astype(np.float64, copy=False)
+    samples = as_real_array("samples", samples)
+    check_layer_inputs(weights, samples)
+    if bias is not None:
+        bias = check_finite("bias", as_real_array("bias", bias).astype(np.float64, copy=False))
+        if bias.shape != (weights.shape[0],):
+            raise ValueError(
+                f"bias must have shape ({weights.shape[0]},) to match weights {weights.shape}, got {bias.shape}"
+            )
     _check_batchable("the number of samples", samples.shape[0], max_order)
     values = _over_live_units(weights, bias, max_order, lambda w, b: _with_errors(samples, w, b, max_order))
-    return _neuron_dataset(values, {"n_samples": samples.shape[0]})
+    return _neuron_dataset(values, {"n_samples": samples.shape[0]}, with_bias=bias is not None)
 
 
 def sample_chunks(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -269,9 +279,11 @@ def streamed_spectrum(
     """
     max_order = check_int("max_order", max_order, minimum=2, maximum=8)
     chunks_per_task = check_int("chunks_per_task", chunks_per_task, minimum=1)
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 2:
-        raise ValueError(f"weights must have shape (K, D), got {weights.shape}")
+    weights = check_finite("weights", as_real_array("weights", weights).astype(np.float64, copy=False))
+    if weights.ndim != 2 or 0 in weights.shape or weights.shape[1] != model.D:
+        raise ValueError(
+            f"weights must have shape (K, {model.D}) to meet the model's D = {model.D} inputs, got {weights.shape}"
+        )
     values = _over_live_units(
         weights,
         bias,
@@ -281,7 +293,7 @@ def streamed_spectrum(
         ),
     )
     attrs = {"n_samples": int(n_samples), "chunk_size": int(chunk_size), "seed": seed}
-    return _neuron_dataset(values, attrs)
+    return _neuron_dataset(values, attrs, with_bias=bias is not None)
 
 
 def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):
@@ -331,6 +343,7 @@ def preactivation_cumulants(
     *,
     max_order: int = 8,
     samples=None,
+    samples_key: str | None = None,
     run=None,
     n_samples: int | None = None,
     chunk_size: int | None = None,
@@ -349,6 +362,8 @@ def preactivation_cumulants(
     samples : path, optional
         A .npy/.npz file of inputs (P, D) to use instead of regenerating held-out samples of
         each class from the stored data description (same seeds every time).
+    samples_key : str, optional
+        The array of a ``samples`` .npz that holds several.
     run : xarray.Dataset, optional
         The run as ``open_run(run_dir)`` returns it, when the caller has it open already.
     n_samples : int, optional
@@ -383,7 +398,7 @@ def preactivation_cumulants(
     if n_samples is None:
         n_samples = config.analysis.n_heldout
     if samples is not None:
-        user = load_samples(samples, ds.sizes["input"])
+        user = load_samples(samples, ds.sizes["input"], key=samples_key, against=f"the run's D = {ds.sizes['input']}")
         _check_batchable("the number of samples in the file", user.shape[0], max_order)
     else:
         n_samples = check_int("n_samples", n_samples, minimum=1)

@@ -23,16 +23,17 @@ W = rng.standard_normal((K, D)) * (rng.random((K, D)) < np.linspace(0.05, 1, K)[
 
 # %% [markdown]
 # Three ways your weights may have been saved. `load_weights` reads each without unpickling anything
-# (`weights_only=True` for torch files); the `key` names the array or tensor.
+# (`weights_only=True` for torch files); the `key` names the array or tensor, and the layer's bias beside
+# it (`hidden.bias` beside `hidden.weight`, `bias` beside `weight`) comes along when the file holds one.
 
 # %%
 np.savez(folder / "weights.npz", weight=W)
 np.save(folder / "weights.npy", W)
 torch.save({"hidden.weight": torch.tensor(W), "hidden.bias": torch.zeros(K)}, folder / "model.pt")
 
-from_npz = load_weights(folder / "weights.npz")  # array 'weight' by default
-from_npy = load_weights(folder / "weights.npy")
-from_torch = load_weights(folder / "model.pt", key="hidden.weight")
+from_npz, _ = load_weights(folder / "weights.npz")  # array 'weight' by default; no bias in this file
+from_npy, _ = load_weights(folder / "weights.npy")
+from_torch, bias = load_weights(folder / "model.pt", key="hidden.weight")  # and its bias, hidden.bias
 assert np.array_equal(from_npz, W) and np.array_equal(from_npy, W) and np.array_equal(from_torch, W)
 
 # %% [markdown]
@@ -43,7 +44,7 @@ X = spectra.named_model("nlgp", D, xi=2.0, gain=3.0).sample(100_000, rng)  # (P,
 np.save(folder / "samples.npy", X)
 X = load_samples(folder / "samples.npy", D)
 
-spectrum = spectra.weights_spectrum(from_torch, X, max_order=8)  # Dataset over (neuron, order)
+spectrum = spectra.weights_spectrum(from_torch, X, max_order=8, bias=bias)  # Dataset over (neuron, order)
 spectrum
 
 # %% [markdown]

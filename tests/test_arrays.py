@@ -18,9 +18,17 @@ def test_weights_from_every_format(tmp_path, weight):
     np.savez(tmp_path / "named.npz", first=weight)
     torch.save({"first.weight": torch.as_tensor(weight), "first.bias": torch.zeros(3)}, tmp_path / "state.pt")
     torch.save(torch.as_tensor(weight), tmp_path / "tensor.pt")
+    expected_bias = {"w.npy": None, "w.npz": np.zeros(3), "named.npz": None, "state.pt": np.zeros(3)}
     for path, key in [("w.npy", None), ("w.npz", None), ("named.npz", "first"), ("state.pt", "first.weight")]:
-        np.testing.assert_array_equal(load_weights(tmp_path / path, key=key), weight, err_msg=path)
-    np.testing.assert_array_equal(load_weights(tmp_path / "tensor.pt"), weight)
+        loaded, bias = load_weights(tmp_path / path, key=key)
+        np.testing.assert_array_equal(loaded, weight, err_msg=path)
+        if expected_bias[path] is None:
+            assert bias is None, path
+        else:
+            np.testing.assert_array_equal(bias, expected_bias[path], err_msg=path)
+    loaded, bias = load_weights(tmp_path / "tensor.pt")
+    np.testing.assert_array_equal(loaded, weight)
+    assert bias is None
 
 
 def test_bad_weight_files_are_named(tmp_path, weight):
@@ -33,7 +41,9 @@ def test_bad_weight_files_are_named(tmp_path, weight):
     with pytest.raises(ValueError, match=r"has no tensor 'weight'; it holds \['first.weight'\]"):
         load_weights(tmp_path / "state.pt")
     np.save(tmp_path / "vector.npy", weight[0])
-    with pytest.raises(ValueError, match=r"weights must be a real array of shape \(K, D\), got float64 \(8,\)"):
+    with pytest.raises(
+        ValueError, match=r"weights in '.*vector.npy' must be a real array of shape \(K, D\), got float64 \(8,\)"
+    ):
         load_weights(tmp_path / "vector.npy")
     (tmp_path / "garbage.npy").write_bytes(b"not numpy")
     with pytest.raises(ValueError, match=r"is not a plain \.npy/\.npz array \(pickled data is refused\)"):
@@ -58,5 +68,32 @@ def test_samples_must_match_the_inputs(tmp_path, rng):
     x = rng.standard_normal((50, 8))
     np.save(tmp_path / "x.npy", x)
     np.testing.assert_array_equal(load_samples(tmp_path / "x.npy", 8), x)
-    with pytest.raises(ValueError, match=r"samples must be numeric of shape \(P, 9\), got float64 \(50, 8\)"):
+    with pytest.raises(ValueError, match=r"of shape \(50, 8\) do not match the weights: D = 8 inputs against 9"):
         load_samples(tmp_path / "x.npy", 9)
+    np.savez(tmp_path / "xy.npz", X=x, y=np.zeros(50))
+    np.testing.assert_array_equal(load_samples(tmp_path / "xy.npz", 8, key="X"), x)
+    with pytest.raises(ValueError, match=r"holds arrays \['X', 'y'\]; name one with key"):
+        load_samples(tmp_path / "xy.npz", 8)
+
+
+def test_non_finite_values_are_refused_where_they_enter(tmp_path, weight, rng):
+    with_nan = weight.copy()
+    with_nan[1, 2] = np.nan
+    np.save(tmp_path / "w.npy", with_nan)
+    with pytest.raises(
+        ValueError, match=r"weights \(from '.*w.npy'\) holds 1 non-finite value\(s\), e.g. nan at index \(1, 2\)"
+    ):
+        load_weights(tmp_path / "w.npy")
+    np.savez(tmp_path / "b.npz", weight=weight, bias=np.array([0.0, np.inf, 0.0]))
+    with pytest.raises(ValueError, match=r"bias \(from '.*b.npz'\) holds 1 non-finite"):
+        load_weights(tmp_path / "b.npz")
+    np.savez(tmp_path / "short.npz", weight=weight, bias=np.zeros(2))
+    with pytest.raises(ValueError, match=r"must be real of shape \(3,\), got float64 \(2,\)"):
+        load_weights(tmp_path / "short.npz")
+    x = rng.standard_normal((20, 8))
+    x[[3, 7], [0, 5]] = np.inf
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(
+        ValueError, match=r"samples \(from '.*x.npy'\) holds 2 non-finite value\(s\), e.g. inf at index \(3, 0\)"
+    ):
+        load_samples(tmp_path / "x.npy", 8)

@@ -65,9 +65,9 @@ def test_cumulants_cli_errors(tiny_run_dir, tmp_path, capsys):
     assert main(["cumulants", str(tmp_path)]) == 2
     assert "no config.toml" in capsys.readouterr().err
     np.save(tmp_path / "wrong.npy", np.zeros((10, 5)))
-    assert main(["cumulants", str(tiny_run_dir), "--samples", str(tmp_path / "wrong.npy")]) == 2
-    assert "samples must be numeric of shape (P, 12)" in capsys.readouterr().err
-    assert main(["cumulants", str(tiny_run_dir), "--max-order", "9"]) == 2
+    assert main(["cumulants", str(tiny_run_dir), "--samples", str(tmp_path / "wrong.npy"), "--overwrite"]) == 2
+    assert "of shape (10, 5) do not match the run's D = 12: D = 5 inputs against 12" in capsys.readouterr().err
+    assert main(["cumulants", str(tiny_run_dir), "--max-order", "9", "--overwrite"]) == 2
     assert "max_order" in capsys.readouterr().err
 
 
@@ -84,8 +84,14 @@ def test_weights_spectrum_equals_kstats_of_the_preactivations(rng):
     np.testing.assert_allclose(spectrum.kstat.values[:2].T, expected, rtol=1e-10)
     np.testing.assert_allclose(spectrum.cumulant.sel(order=4).values[:2], expected[3] / expected[1] ** 2, rtol=1e-10)
     assert np.isnan(spectrum.kstat.values[2]).all() and spectrum.kstat.dims == ("neuron", "order")
-    with pytest.raises(ValueError, match=r"samples must have shape \(P, 10\)"):
+    with pytest.raises(ValueError, match=r"weights of shape \(3, 10\) and samples of shape \(4000, 9\) do not match"):
         weights_spectrum(weights, samples[:, :9])
+    with pytest.raises(ValueError, match=r"samples holds 1 non-finite value\(s\), e.g. nan at index \(5, 1\)"):
+        weights_spectrum(
+            weights, np.where(np.arange(10) == 1, np.where(np.arange(4000)[:, None] == 5, np.nan, samples), samples)
+        )
+    with pytest.raises(ValueError, match=r"samples must be a non-empty array of shape \(P, D\), got shape \(0, 10\)"):
+        weights_spectrum(weights, samples[:0])
     weights_spectrum(weights, samples[:120], max_order=6)  # the same bound as a run's spectra: 20 batches x 6
     with pytest.raises(ValueError, match=r"number of samples must be at least 120.*got 119"):
         weights_spectrum(weights, samples[:119], max_order=6)
@@ -230,7 +236,7 @@ def test_streamed_run_cli_on_a_local_cluster(tiny_run_dir, capsys):
     import xarray as xr
 
     options = ["--max-order", "4", "--n-samples", "3000"]
-    assert main(["cumulants", str(tiny_run_dir), *options, "--chunk-size", "700", "--workers", "2"]) == 0
+    assert main(["cumulants", str(tiny_run_dir), *options, "--chunk-size", "700", "--workers", "2", "--overwrite"]) == 0
     with xr.open_dataset(tiny_run_dir / "cumulants.nc") as written:
         from_cli = written.load()
     expected = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000, chunk_size=700)
@@ -238,3 +244,86 @@ def test_streamed_run_cli_on_a_local_cluster(tiny_run_dir, capsys):
     capsys.readouterr()
     assert main(["cumulants", str(tiny_run_dir), "--model", "nlgp", "--seed", "1"]) == 2
     assert "--model, --seed apply to --weights FILE" in capsys.readouterr().err
+
+
+def test_own_data_refusals_name_the_argument_and_write_nothing(tmp_path, rng, capsys):
+    """Each way a researcher's own files can go wrong: one line naming the file and the value, exit 2, no file."""
+    import torch
+    import xarray as xr
+
+    weights, samples = rng.standard_normal((16, 64)), rng.standard_normal((2000, 64))
+    np.save(tmp_path / "W.npy", weights)
+    np.save(tmp_path / "X.npy", samples)
+    np.save(tmp_path / "Wnan.npy", np.where(np.arange(64) == 5, np.nan, weights))
+    np.save(tmp_path / "Xinf.npy", np.where(np.arange(64) == 9, np.inf, samples))
+    np.save(tmp_path / "W50.npy", rng.standard_normal((16, 50)))
+    np.savez(tmp_path / "data.npz", X=samples, y=np.zeros(2000))
+    (tmp_path / "taken.nc").write_bytes(b"someone's results")
+    folder = str(tmp_path)
+    cases = [
+        (["--weights", "Wnan.npy", "--samples", "X.npy"], "weights (from '{0}/Wnan.npy') holds 16 non-finite value(s)"),
+        (["--weights", "W.npy", "--samples", "Xinf.npy"], "samples (from '{0}/Xinf.npy') holds 2000 non-finite"),
+        (["--weights", "W50.npy", "--samples", "X.npy"], "do not match the weights in '{0}/W50.npy' of shape (16, 50)"),
+        (["--weights", "W.npy", "--samples", "data.npz"], "holds arrays ['X', 'y']; name one with key"),
+    ]
+    for arguments, message in cases:
+        paths = [f"{folder}/{a}" if a.endswith((".npy", ".npz")) else a for a in arguments]
+        assert main(["cumulants", *paths, "--out", f"{folder}/out.nc"]) == 2
+        err = capsys.readouterr().err
+        assert message.format(folder) in err and err.count("\n") == 1, err
+    for out, message in [
+        ("taken.nc", "'{0}/taken.nc' exists; pass --overwrite to replace it"),
+        ("spec.txt", "the output '{0}/spec.txt' must be a netCDF file ending in .nc"),
+        ("X.npy/o.nc", "cannot write '{0}/X.npy/o.nc': '{0}/X.npy' is not a directory"),
+    ]:
+        assert (
+            main(
+                [
+                    "cumulants",
+                    "--weights",
+                    f"{folder}/W.npy",
+                    "--samples",
+                    f"{folder}/X.npy",
+                    "--out",
+                    f"{folder}/{out}",
+                ]
+            )
+            == 2
+        )
+        assert message.format(folder) in capsys.readouterr().err
+    assert (tmp_path / "taken.nc").read_bytes() == b"someone's results"
+    assert not (tmp_path / "out.nc").exists() and not list(tmp_path.glob(".*.tmp"))
+    # The right results: the samples' array picked by key, a state_dict's bias used and said so.
+    torch.save(
+        {"fc1.weight": torch.as_tensor(weights), "fc1.bias": torch.ones(16, dtype=torch.float64)}, tmp_path / "m.pt"
+    )
+    pick = ["--samples", f"{folder}/data.npz", "--samples-key", "X"]
+    assert (
+        main(["cumulants", "--weights", f"{folder}/m.pt", "--key", "fc1.weight", *pick, "--out", f"{folder}/b.nc"]) == 0
+    )
+    assert main(["cumulants", "--weights", f"{folder}/W.npy", *pick, "--out", f"{folder}/taken.nc", "--overwrite"]) == 0
+    with xr.open_dataset(tmp_path / "b.nc") as with_bias, xr.open_dataset(tmp_path / "taken.nc") as without:
+        assert with_bias.attrs["preactivation"] == "w . x / sqrt(D) + b"
+        assert without.attrs["preactivation"] == "w . x / sqrt(D) (no bias)"
+        np.testing.assert_allclose(with_bias.kstat.sel(order=1), without.kstat.sel(order=1) + 1.0, rtol=1e-12)
+        np.testing.assert_allclose(with_bias.kstat.sel(order=2), without.kstat.sel(order=2), rtol=1e-10)
+
+
+def test_cumulants_of_a_run_are_not_replaced_unasked_and_an_interrupted_write_keeps_them(
+    tiny_run_dir, capsys, monkeypatch
+):
+    import xarray as xr
+
+    assert main(["cumulants", str(tiny_run_dir), "--max-order", "4", "--overwrite"]) == 0
+    before = (tiny_run_dir / "cumulants.nc").read_bytes()
+    capsys.readouterr()
+    assert main(["cumulants", str(tiny_run_dir), "--max-order", "3"]) == 2
+    assert "cumulants.nc' exists; pass --overwrite to replace it" in capsys.readouterr().err
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", interrupted)
+    assert main(["cumulants", str(tiny_run_dir), "--max-order", "3", "--overwrite"]) == 130
+    assert (tiny_run_dir / "cumulants.nc").read_bytes() == before
+    assert not list(tiny_run_dir.glob(".*.tmp"))

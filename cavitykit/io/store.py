@@ -58,13 +58,15 @@ def atomic_target(path):
     'done'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield temporary
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+    except OSError as error:  # named by the path asked for, never by the temporary one
+        raise OSError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
     _fsync_directory(path.parent)
