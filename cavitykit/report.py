@@ -186,7 +186,10 @@ def write_report(run_dir, *, variant=None) -> Path:
             verdicts.append(None)
             sections.append(["Not tested: the run has no cavity effects (analysis.cavity = false)."])
         notes.append("")
-        if not bool(features.passed):
+        if not bool(features.learned_task):
+            # Networks at chance learned nothing: no claim about what training or pruning did holds.
+            verdicts, notes = [None] * 3, [" (the dense networks classify at chance; see below)"] * 3
+        elif not bool(features.passed):
             # Claims 1 and 3 are about the features IMP finds: on networks still at their
             # initialization they would describe the initialization.
             for index in (0, 2):
@@ -264,6 +267,14 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
     claims = [claim.format(label=LABELS[pair[0]]) for claim in CLAIMS]
     for claim, verdict, note in zip(claims, verdicts, notes, strict=True):
         lines.append(f"- {claim} {VERDICTS[verdict]}{note}")
+    if not bool(features.learned_task):
+        at = lines.index("## Verdicts")
+        lines[at:at] = [
+            "**The dense networks did not learn the task**: their test accuracy is at chance (below "
+            f"0.5 + {analysis.CHANCE_SE:g} standard errors = {float(features.chance):.3f}), so this report judges "
+            "no claim. Check the training settings (learning rate, steps, optimizer).",
+            "",
+        ]
     lines += ["", "## Did the dense network learn features?", ""] + [
         f"- {line}" for line in _feature_lines(features, pair)
     ]

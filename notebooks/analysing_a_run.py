@@ -40,6 +40,7 @@ for order in ds.approx_order.values:
 left.axline((0, 0), slope=1, color="k", lw=0.8)
 left.set(xlabel="exact $\\Delta$", ylabel="expansion", title="last round, NLGP")
 left.legend()
+plt.show()
 
 # %% [markdown]
 # What IMP does, round by round: mean IPR and mean |excess kurtosis| over units, classes and replicates.

@@ -60,3 +60,4 @@ ax.set(xlabel="order $n$", ylabel="$k_n / k_2^{n/2}$")
 ax.legend(ncol=2)
 spectrum.to_netcdf(folder / "spectrum.nc")
 print(spectrum.cumulant.sel(order=4).round(3).values)  # sparse units first: most non-Gaussian
+plt.show()

@@ -49,19 +49,44 @@ def test_report_states_the_verdicts_and_numbers_of_the_analyses(reported_run):
     assert "nlgp: " + ", ".join(f"{e:.1%}" for e in errors) in report
 
 
-def test_a_report_on_networks_that_did_not_learn_judges_no_localization_or_cavity_claim(tmp_path):
-    run_dir = run(tiny_config(), tmp_path, progress=False)  # 60 Adam steps from unit-scale weights
+# Random features: a wide erf network from unit-scale weights classifies by barely moving them.
+LAZY = {
+    "network": {"activation": "erf", "bias_init": "split", "init_scale": 1.0, "width": 16},
+    "training": {"mode": "online", "optimizer": "sgd", "learning_rate": 0.02, "batch_size": 1, "steps": 2000},
+    "data": {"xi": [1.0, 6.0], "n_test": 1000},
+    "imp": {"rounds": 2},
+}
+
+
+def verdict_lines(run_dir):
+    report = (run_dir / "report" / "report.md").read_text()
+    return report, report.split("## Verdicts")[1].split("\n## ")[0]
+
+
+def test_a_report_on_networks_that_did_not_learn_features_judges_no_localization_or_cavity_claim(tmp_path):
+    run_dir = run(tiny_config(**LAZY, replicates=2), tmp_path, progress=False)
     ds = open_run(run_dir)
     features = analysis.feature_learning(ds, ("nlgp", "gaussian_clone"))
-    assert not bool(features.passed)
+    assert bool(features.learned_task) and not bool(features.passed)  # above chance, yet at its initialization
     assert main(["report", str(run_dir)]) == 0
-    report = (run_dir / "report" / "report.md").read_text()
-    verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
+    report, verdicts = verdict_lines(run_dir)
     for claim in (CLAIMS[0], CLAIMS[2]):
         assert f"- {claim.format(label='NLGP')} {VERDICTS[None]} (the dense network did not learn features" in verdicts
+    assert f"- {CLAIMS[1]} {VERDICTS[None]}" not in verdicts  # claim 2 is judged all the same
     cosine = float(features.cosine.sel(variant="nlgp"))
     assert f"cosine(w, w0) = {cosine:.3f} (criterion <= 0.9)" in report
-    assert "**did not learn features**" in report
+    assert "**did not learn features**" in report and "did not learn the task" not in report
+
+
+def test_a_report_on_networks_at_chance_judges_no_claim_and_says_so_first(tmp_path):
+    run_dir = run(tiny_config(), tmp_path, progress=False)  # 60 Adam steps: at chance on 200 test samples
+    features = analysis.feature_learning(open_run(run_dir), ("nlgp", "gaussian_clone"))
+    assert not bool(features.learned_task)
+    assert main(["report", str(run_dir)]) == 0
+    report, verdicts = verdict_lines(run_dir)
+    assert report.index("**The dense networks did not learn the task**") < report.index("## Verdicts")
+    assert f"0.5 + 3 standard errors = {float(features.chance):.3f}" in report
+    assert verdicts.count(f"{VERDICTS[None]} (the dense networks classify at chance; see below)") == 3
 
 
 def test_a_dense_run_judges_no_claim(tmp_path):

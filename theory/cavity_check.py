@@ -54,6 +54,7 @@ for m in (1, 2, 3):
     ax.loglog(dims, errors[m - 1, 0] * (dims / dims[0]) ** (-m / 2), "k:", lw=1)
 ax.set(xlabel="input dimension $D$", ylabel="median relative error")
 ax.legend()
+plt.show()
 # %%
 for m in (1, 2, 3):
     assert slopes[m - 1] <= -m / 2 + 0.25, f"order {m} error falls like D^{slopes[m - 1]:.2f}, slower than D^{-m / 2}"

@@ -44,6 +44,7 @@ ax.plot(distance[: L // 2], sigma_theory[0, : L // 2], "C0-", label=r"arcsine la
 ax.plot(distance[: L // 2], sigma_sample[0, : L // 2], "C1o", ms=4, label="samples")
 ax.set(xlabel="distance $d$", ylabel="correlation")
 ax.legend()
+plt.show()
 # %% [markdown]
 # ## Marginal cumulants to order 8
 # Raw moments $\mu_r = \int \psi_g(u)^r \varphi(u)\,du$ by the trapezoid rule on $[-12, 12]$ (exponentially

@@ -168,6 +168,7 @@ ax.plot(widths, kappa_x * rows[:, 1], "--", label=r"$\kappa_x\,$IPR (independent
 ax.axvline(XI, color="k", lw=0.8)
 ax.set(xscale="log", xlabel=r"receptive-field width $\sigma$ (pixels)", ylabel=r"$\gamma_2(\lambda)$")
 ax.legend()
+plt.show()
 
 # %% [markdown]
 # ## Cavity effects
@@ -213,3 +214,4 @@ for ax, sigma in zip(axes, (1.0, 8.0), strict=True):
         ylabel=r"$\Delta\gamma_2$",
     )
 axes[0].legend()
+plt.show()

@@ -56,7 +56,9 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
     xarray.Dataset over ``variant`` (the pair)
         ``relative_change`` and ``cosine`` (``weight_movement``, means over units and replicates),
         ``ipr`` (mean), ``random_ipr`` (3 / (D + 2), a random vector's), ``test_accuracy`` (mean),
-        ``chance`` (0.5 + the margin), ``learned`` per variant; scalar ``passed`` (both learned).
+        ``chance`` (0.5 + the margin), ``above_chance`` and ``learned`` per variant; scalars ``passed``
+        (both learned features) and ``learned_task`` (both classify above chance: without it no claim
+        is judged).
     """
     dense = ds.sel(variant=list(pair)).isel(round=0)
     movement = weight_movement(dense)
@@ -71,8 +73,10 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
             "chance": 0.5 + CHANCE_SE * np.sqrt(0.25 / n_test),
         }
     )
-    out["learned"] = (out.cosine <= FEATURE_COSINE) & (out.test_accuracy >= out.chance)
+    out["above_chance"] = out.test_accuracy >= out.chance
+    out["learned"] = (out.cosine <= FEATURE_COSINE) & out.above_chance
     out["passed"] = out.learned.all()
+    out["learned_task"] = out.above_chance.all()
     return out.drop_vars("round", errors="ignore")
 
 
