@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         from cavitykit.report import write_report
 
-        print(f"report: {write_report(run_dir)}")
+        print(f"report: {write_report(run_dir, progress=not args.quiet)}")
     return 0
 
 
@@ -68,7 +68,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cavitykit.report import write_report
 
-    print(f"report: {write_report(args.run, variant=args.variant)}")
+    print(f"report: {write_report(args.run, variant=args.variant, progress=not args.quiet)}")
     return 0
 
 
@@ -92,6 +92,7 @@ def _cumulants(args: argparse.Namespace) -> int:
             samples_key=args.samples_key,
             n_samples=args.n_samples,
             chunk_size=args.chunk_size,
+            progress=not args.quiet,
         )
     print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
     return 0
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=tuple(CLONES),
         help="the model compared with its Gaussian clone (default: the first the run holds with its clone)",
     )
+    report.add_argument("--quiet", action="store_true", help="no progress bars")
     report.set_defaults(handler=_report)
 
     cumulants = commands.add_parser(
@@ -234,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     cumulants.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D) instead of regenerated ones")
     cumulants.add_argument("--samples-key", metavar="NAME", help="the array of a --samples .npz that holds several")
     cumulants.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    cumulants.add_argument("--quiet", action="store_true", help="no progress bar")
     own = cumulants.add_argument_group("weights that are not a run")
     own.add_argument(
         "--weights",

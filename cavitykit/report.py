@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from tqdm import tqdm
 
 from cavitykit import analysis
 from cavitykit.io import CUMULANTS_FILE, atomic_target, open_run, with_cumulants
@@ -122,7 +123,7 @@ def _cavity_lines(claim: xr.Dataset, fair: xr.Dataset, errors: xr.DataArray, sou
     ]
 
 
-def write_report(run_dir, *, variant=None) -> Path:
+def write_report(run_dir, *, variant=None, progress: bool = False) -> Path:
     """Compute the analyses, save the figures (PNG and PDF) and ``report.md`` in ``RUN/report``.
 
     Parameters
@@ -132,6 +133,8 @@ def write_report(run_dir, *, variant=None) -> Path:
     variant : {'nlgp', 'ising'}, optional
         The non-Gaussian model compared with its clone; by default the first of them the run
         holds with its clone.
+    progress : bool
+        Progress bars (tqdm, on stderr) over the spectra's networks and the figures.
 
     Returns
     -------
@@ -151,7 +154,7 @@ def write_report(run_dir, *, variant=None) -> Path:
     ds = open_run(run_dir)
     pair = compared_pair(ds.variant.values, variant)
     if not (run_dir / CUMULANTS_FILE).is_file():
-        ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds))
+        ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress))
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     summary = analysis.round_summary(ds)
@@ -204,7 +207,7 @@ def write_report(run_dir, *, variant=None) -> Path:
             figures["receptive_fields_over_time"] = plot.receptive_fields_over_time(ds, pair, times)
         sections.append(_training_time_lines(snapshots, pair))
     correlation = analysis.kurtosis_ipr_correlation(ds)
-    for name, figure in figures.items():
+    for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
         for suffix in ("png", "pdf"):
             with atomic_target(out / f"{name}.{suffix}") as temporary:
                 figure.savefig(temporary, dpi=130, format=suffix)

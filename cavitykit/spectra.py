@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from tqdm import tqdm
 
 from cavitykit._validation import as_real_array, check_choice, check_finite, check_int, check_layer_inputs
 from cavitykit.arrays import load_samples
@@ -348,6 +349,7 @@ def preactivation_cumulants(
     n_samples: int | None = None,
     chunk_size: int | None = None,
     chunks_per_task: int = 1,
+    progress: bool = False,
 ) -> xr.Dataset:
     """k-statistics and standardized cumulants of every unit's pre-activation, every round.
 
@@ -375,6 +377,8 @@ def preactivation_cumulants(
         of the standard errors.  Runs on the active ``dask.distributed`` client, if any.
     chunks_per_task : int
         With ``chunk_size``: chunks one task accumulates before handing its state back.
+    progress : bool
+        A progress bar (tqdm, on stderr) over the networks (variant x replicate).
 
     Returns
     -------
@@ -410,32 +414,33 @@ def preactivation_cumulants(
     )
     streamed = []  # ((v, r, s, rounds, units), lazy statistics of those units)
     scratch = Scratch()  # the float64 inputs and pre-activations of every replicate and round
-    for v, variant in enumerate(ds.variant.values):
-        for r, replicate in enumerate(ds.replicate.values):
-            rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
-            draw = seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
-            models = variant_models(str(variant), config.data)
-            if chunk_size is not None:
-                streamed += [
-                    (
-                        (v, r, s, rounds, units),
-                        _streamed_statistics(
-                            weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, (draw, s)
-                        ),
-                    )
-                    for s, model in enumerate(models)
-                ]
-                continue
-            rng = np.random.default_rng(draw)
-            inputs = (m.sample(n_samples, rng) for m in models) if samples is None else [user]
-            for s, x in enumerate(inputs):
-                inputs64 = scratch.array("inputs", x.shape)
-                np.copyto(inputs64, x)
-                for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
-                    at = rounds == t
-                    out[:, v, r, t, s, units[at]] = _with_errors(
-                        inputs64, weights[at], None if bias is None else bias[at], max_order, scratch
-                    )
+    networks = [(v, r) for v in range(ds.sizes["variant"]) for r in range(ds.sizes["replicate"])]
+    for v, r in tqdm(networks, desc="cumulant spectra", unit="network", leave=False, disable=not progress):
+        variant, replicate = ds.variant.values[v], ds.replicate.values[r]
+        rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
+        draw = seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
+        models = variant_models(str(variant), config.data)
+        if chunk_size is not None:
+            streamed += [
+                (
+                    (v, r, s, rounds, units),
+                    _streamed_statistics(
+                        weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, (draw, s)
+                    ),
+                )
+                for s, model in enumerate(models)
+            ]
+            continue
+        rng = np.random.default_rng(draw)
+        inputs = (m.sample(n_samples, rng) for m in models) if samples is None else [user]
+        for s, x in enumerate(inputs):
+            inputs64 = scratch.array("inputs", x.shape)
+            np.copyto(inputs64, x)
+            for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
+                at = rounds == t
+                out[:, v, r, t, s, units[at]] = _with_errors(
+                    inputs64, weights[at], None if bias is None else bias[at], max_order, scratch
+                )
     if streamed:
         import dask
 

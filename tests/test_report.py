@@ -142,3 +142,12 @@ def test_ising_run_reports_ising_against_its_clone(tmp_path, capsys):
     assert "Ising mean |excess kurtosis|" in report
     assert (run_dir / "report" / "receptive_fields_ising_clone.png").stat().st_size > 10_000
     assert list(open_run(run_dir).variant.values) == ["ising", "ising_clone"]
+
+
+def test_report_shows_progress_unless_quiet(reported_run, capsys):
+    run_dir, _ = reported_run
+    capsys.readouterr()
+    assert main(["report", str(run_dir)]) == 0
+    assert "figures:" in capsys.readouterr().err
+    assert main(["report", str(run_dir), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
