@@ -15,15 +15,20 @@ BENCHMARKS = ("cumulants", "data", "cavity", "imp", "sweep", "stream")
 N_DRAWN = 100_000  # samples drawn from --model by default
 
 
-def _run(args: argparse.Namespace) -> int:
+def _chosen_config(args: argparse.Namespace):
+    """The RunConfig of ``CONFIG.toml`` or ``--preset NAME``, exactly one of which must be given."""
     from cavitykit.config import load_config, load_preset
-    from cavitykit.imp import run
 
     if (args.config is None) == (args.preset is None):
         raise ValueError("give exactly one of CONFIG.toml or --preset NAME")
-    from cavitykit.cavity._engine import resolve_device
+    return load_preset(args.preset) if args.preset else load_config(args.config)
 
-    config = load_preset(args.preset) if args.preset else load_config(args.config)
+
+def _run(args: argparse.Namespace) -> int:
+    from cavitykit.cavity._engine import resolve_device
+    from cavitykit.imp import run
+
+    config = _chosen_config(args)
     if resolve_device(args.device).type != "cpu":
         print(f"cavitykit run: training on {args.device} (a route not yet run on a GPU)", file=sys.stderr)
     try:
@@ -40,16 +45,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from cavitykit.config import PRESET_DIR, load_config, load_preset
+    from cavitykit.config import PRESET_DIR
 
-    if (args.config is None) == (args.preset is None):
-        raise ValueError("give exactly one of CONFIG.toml or --preset NAME")
-    if args.preset is not None:
-        config = load_preset(args.preset)
-        text = (PRESET_DIR / f"{args.preset}.toml").read_text()
-    else:
-        config = load_config(args.config)
-        text = config.to_toml()
+    config = _chosen_config(args)
+    text = (PRESET_DIR / f"{args.preset}.toml").read_text() if args.preset else config.to_toml()
     print(f"# run directory: <out>/{config.name}-{config.hash[:12]}")
     print(text, end="")
     return 0
