@@ -44,7 +44,7 @@ class Scratch:
         """
         size = math.prod(shape)
         if name not in self.storage or self.storage[name].size < size:
-            # Anonymous memory, not np.empty: numpy advises huge pages for large arrays, and in a long
-            # run their first writes cost 4 s of system time per 400 MB here (against 0.5 s for these).
+            # Anonymous memory, not np.empty: numpy advises huge pages for large arrays, whose first
+            # writes cost far more system time in a long run (docs/performance.md).
             self.storage[name] = np.frombuffer(mmap.mmap(-1, size * 8), dtype=np.float64)
         return self.storage[name][:size].reshape(shape)

@@ -14,9 +14,8 @@ from cavitykit.cavity._statistics import STATISTICS, Statistic, polynomials, val
 from cavitykit.stats.moments import CentralMoments, central_moments
 
 PREACTIVATION = "lambda_k = sum_i w_ki x_i / sqrt(D)"
-# Kept fraction up to which the kept-weight kernel replaces the GEMMs on a CPU: at K = 100,
-# D = 400, P = 100 000 the two take equal time near 0.38, and the kernel is 5-6x faster at 0.013
-# (``cavitykit bench cavity`` on 2 cores).
+# Kept fraction up to which the kept-weight kernel replaces the GEMMs on a CPU: just below where
+# the two routes take equal time (``cavitykit bench cavity``; figures in docs/performance.md).
 KEPT_ROUTE_MAX_DENSITY = 0.35
 # Row chunks of the kernel: fixed, so that its sums do not depend on the number of threads.
 KEPT_ROUTE_TASKS = 16

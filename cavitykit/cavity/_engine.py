@@ -14,9 +14,8 @@ import torch
 
 from cavitykit.stats._kstat_formulas import KSTAT_TERMS
 
-# Rows per chunk keep one chunk's powers near this many bytes: cache-sized on a CPU
-# (measured fastest on 2 cores: about 1000 rows at D = 256), large on a GPU where launches
-# cost more than memory.
+# Rows per chunk keep one chunk's powers near this many bytes: cache-sized on a CPU (the fastest
+# there), large on a GPU where launches cost more than memory.
 CHUNK_BYTES = {"cpu": 8 * 2**20, "cuda": 512 * 2**20}
 
 

@@ -238,7 +238,7 @@ def round_statistics(
     alive = mask.any(axis=1)
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     # The product runs in torch (float64), on the thread pool that training and the cavity engine
-    # use: numpy's BLAS threads contend with torch's idle-spinning ones (3-4x slower at paper size).
+    # use: numpy's BLAS threads would contend with torch's idle-spinning ones.
     live_weights = torch.from_numpy(w[alive])
     live_bias = None if network.bias is None else torch.from_numpy(network.bias[alive])
     if scratch is None:

@@ -32,7 +32,7 @@ from cavitykit.network import _kernels
 from cavitykit.network.ensemble import Ensemble
 
 # On a CPU, torch steps smaller than this many multiply-adds run on one thread: splitting them costs
-# more than it saves (a 400 x 100 network with batch 1 took 0.9 ms a step on 2 threads, 0.3 ms on 1).
+# more than it saves (a batch-1 step of a 400 x 100 network runs faster on one thread).
 SMALL_STEP = 2**22
 # Steps of fresh samples (online) or minibatch indices (batch) prepared per block ...
 BLOCK_STEPS = 1024
