@@ -9,7 +9,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from cavitykit import analysis
-from cavitykit.io import CUMULANTS_FILE, atomic_target, open_run, with_cumulants
+from cavitykit.io import CUMULANTS_FILE, atomic_directory, open_run, with_cumulants
 from cavitykit.variants import LABELS, compared_pair
 
 # Formatted with the non-Gaussian variant's label.
@@ -156,7 +156,6 @@ def write_report(run_dir, *, variant=None, progress: bool = False) -> Path:
     if not (run_dir / CUMULANTS_FILE).is_file():
         ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress))
     out = run_dir / "report"
-    out.mkdir(exist_ok=True)
     summary = analysis.round_summary(ds)
     figures = {
         "localization_and_kurtosis": plot.localization_and_kurtosis(summary),
@@ -207,13 +206,12 @@ def write_report(run_dir, *, variant=None, progress: bool = False) -> Path:
             figures["receptive_fields_over_time"] = plot.receptive_fields_over_time(ds, pair, times)
         sections.append(_training_time_lines(snapshots, pair))
     correlation = analysis.kurtosis_ipr_correlation(ds)
-    for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
-        for suffix in ("png", "pdf"):
-            with atomic_target(out / f"{name}.{suffix}") as temporary:
-                figure.savefig(temporary, dpi=130, format=suffix)
     text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features)
-    with atomic_target(out / "report.md") as temporary:
-        temporary.write_text(text)
+    with atomic_directory(out) as folder:
+        for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
+            for suffix in ("png", "pdf"):
+                figure.savefig(folder / f"{name}.{suffix}", dpi=130, format=suffix)
+        (folder / "report.md").write_text(text)
     return out / "report.md"
 
 

@@ -151,3 +151,23 @@ def test_report_shows_progress_unless_quiet(reported_run, capsys):
     assert "figures:" in capsys.readouterr().err
     assert main(["report", str(run_dir), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_an_interrupted_report_leaves_the_previous_one_intact(reported_run, monkeypatch):
+    from matplotlib.figure import Figure
+
+    run_dir, _ = reported_run
+    before = {path.name: path.read_bytes() for path in (run_dir / "report").iterdir()}
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # after two files of the new report
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    assert main(["report", str(run_dir), "--quiet"]) == 130
+    assert {path.name: path.read_bytes() for path in (run_dir / "report").iterdir()} == before
+    assert not list(run_dir.glob(".report*"))

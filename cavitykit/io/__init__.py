@@ -8,6 +8,7 @@ from cavitykit.io.schema import SCHEMA, VARIABLES, RoundRecord, encode_round, gr
 from cavitykit.io.store import (
     CONFIG_FILE,
     CUMULANTS_FILE,
+    atomic_directory,
     atomic_target,
     open_run,
     read_round,
@@ -24,6 +25,7 @@ __all__ = [
     "SCHEMA",
     "VARIABLES",
     "RoundRecord",
+    "atomic_directory",
     "atomic_target",
     "encode_round",
     "grid_shape",

@@ -9,6 +9,7 @@ name, flushed to disk and renamed, so a reader never sees a partial file.
 from __future__ import annotations
 
 import os
+import shutil
 import tomllib
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,40 @@ def atomic_target(path):
         raise OSError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+
+
+@contextmanager
+def atomic_directory(path):
+    """Yield a fresh temporary folder beside ``path``; on success it replaces ``path`` as a whole.
+
+    A failure or an interruption while the folder is filled leaves ``path`` as it was (the previous
+    report, say) and removes the temporary folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "report"
+    >>> with atomic_directory(path) as folder:
+    ...     _ = (folder / "report.md").write_text("new")
+    >>> (path / "report.md").read_text()
+    'new'
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    previous = path.with_name(f".{path.name}.{os.getpid()}.old")
+    shutil.rmtree(temporary, ignore_errors=True)
+    try:
+        temporary.mkdir(parents=True)
+        yield temporary
+        if path.exists():
+            os.replace(path, previous)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OSError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(previous, ignore_errors=True)
     _fsync_directory(path.parent)
 
 
@@ -137,7 +172,10 @@ def remove_temporaries(run_dir) -> None:
     []
     """
     for temporary in Path(run_dir).glob("**/.*.tmp"):
-        temporary.unlink(missing_ok=True)
+        if temporary.is_dir():  # a report folder being written
+            shutil.rmtree(temporary, ignore_errors=True)
+        else:
+            temporary.unlink(missing_ok=True)
 
 
 def open_run(run_dir, *, lazy: bool = False) -> xr.Dataset:
