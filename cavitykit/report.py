@@ -151,9 +151,10 @@ def write_report(run_dir, *, variant=None, progress: bool = False) -> Path:
     from cavitykit.spectra import preactivation_cumulants
 
     run_dir = Path(run_dir)
-    ds = open_run(run_dir)
+    has_spectra = (run_dir / CUMULANTS_FILE).is_file()
+    ds = open_run(run_dir, cumulants=has_spectra)
     pair = compared_pair(ds.variant.values, variant)
-    if not (run_dir / CUMULANTS_FILE).is_file():
+    if not has_spectra:
         ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress))
     out = run_dir / "report"
     summary = analysis.round_summary(ds)

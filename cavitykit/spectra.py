@@ -22,6 +22,7 @@ from cavitykit.data import NLGP, GaussianClone, IndependentPixels, variant_model
 from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
 from cavitykit.network.formulas import preactivation
+from cavitykit.samples import member_samples
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
@@ -362,14 +363,15 @@ def preactivation_cumulants(
     max_order : int
         Highest order (2..8).
     samples : path, optional
-        A .npy/.npz file of inputs (P, D) to use instead of regenerating held-out samples of
-        each class from the stored data description (same seeds every time).
+        A .npy/.npz file of inputs (P, D).  Without it, the run's own held-out inputs of each class
+        (``cavitykit.samples.member_samples``: the samples behind the per-round statistics), or, with
+        ``n_samples`` or ``chunk_size``, that many fresh samples per class from a stream of their own.
     samples_key : str, optional
         The array of a ``samples`` .npz that holds several.
     run : xarray.Dataset, optional
         The run as ``open_run(run_dir)`` returns it, when the caller has it open already.
     n_samples : int, optional
-        Held-out samples per class (default: the config's ``analysis.n_heldout``).
+        Fresh samples per class instead of the run's held-out inputs.
     chunk_size : int, optional
         Stream the ``n_samples`` in chunks of at most this many inside dask tasks
         (``streamed_spectrum``), for more samples than fit in memory: each task draws a chunk and
@@ -399,6 +401,7 @@ def preactivation_cumulants(
         raise ValueError("samples (a file) cannot be combined with n_samples or chunk_size, which draw samples")
     ds = open_run(run_dir) if run is None else run
     config = load_config(Path(run_dir) / CONFIG_FILE)
+    own_heldout = samples is None and n_samples is None and chunk_size is None
     if n_samples is None:
         n_samples = config.analysis.n_heldout
     if samples is not None:
@@ -432,7 +435,10 @@ def preactivation_cumulants(
             ]
             continue
         rng = np.random.default_rng(draw)
-        inputs = (m.sample(n_samples, rng) for m in models) if samples is None else [user]
+        if own_heldout:
+            inputs = member_samples(config, str(variant), int(replicate)).heldout
+        else:
+            inputs = (m.sample(n_samples, rng) for m in models) if samples is None else [user]
         for s, x in enumerate(inputs):
             inputs64 = scratch.array("inputs", x.shape)
             np.copyto(inputs64, x)
@@ -450,6 +456,8 @@ def preactivation_cumulants(
             out[:, v, r, rounds, s, units] = _streamed_values(statistics)
     if samples is not None:
         source = str(samples)
+    elif own_heldout:
+        source = f"the run's {n_samples} held-out inputs per class"
     elif chunk_size is None:
         source = f"{n_samples} regenerated per class"
     else:

@@ -10,6 +10,7 @@ from cavitykit.config import load_config
 from cavitykit.data import NLGP, variant_models
 from cavitykit.imp import run
 from cavitykit.io import open_run
+from cavitykit.samples import member_samples
 from cavitykit.spectra import named_model, preactivation_cumulants, sample_chunks, streamed_spectrum
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 from tests.imp.tiny import tiny_config
@@ -26,15 +27,14 @@ def by_hand(one, inputs, max_order):
     return cavitykit.kstats(pre, max_order)
 
 
-def test_regenerated_samples_reproduce_by_hand(tiny_run_dir):
+def test_a_runs_spectra_describe_its_held_out_samples(tiny_run_dir):
+    """By default the spectra are those of the held-out inputs behind the per-round statistics: the same
+    k_2, skewness and excess kurtosis as the round files, and k-statistics computed by hand on them."""
     result = preactivation_cumulants(tiny_run_dir, max_order=6)
     config = load_config(tiny_run_dir / "config.toml")
-    rng = np.random.default_rng(seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["gaussian_clone"]))
-    class_0, class_1 = (
-        m.sample(config.analysis.n_heldout, rng).astype(np.float64)
-        for m in variant_models("gaussian_clone", config.data)
-    )
-    one = open_run(tiny_run_dir).sel(variant="gaussian_clone", replicate=0, round=2)
+    class_0, class_1 = (x.astype(np.float64) for x in member_samples(config, "gaussian_clone", 0).heldout)
+    run = open_run(tiny_run_dir)
+    one = run.sel(variant="gaussian_clone", replicate=0, round=2)
     alive = one["mask"].values.any(axis=1)
     expected = by_hand(one, class_1, 6)
     got = result.sel(variant="gaussian_clone", replicate=0, round=2, sample_set="class_1")
@@ -46,6 +46,24 @@ def test_regenerated_samples_reproduce_by_hand(tiny_run_dir):
     assert not np.allclose(by_hand(one, class_0, 6)[:, alive], expected[:, alive])  # the two classes differ
     assert np.isnan(got.preact_kstat.values[~alive]).all()
     assert result.preact_kstat.dims[-1] == "order" and result.sizes["sample_set"] == 2
+    assert result.attrs["samples"] == f"the run's {config.analysis.n_heldout} held-out inputs per class"
+    per_round = {2: run.preact_variance, 3: run.preact_skewness, 4: run.preact_excess_kurtosis}
+    for order, stored in per_round.items():
+        name = "preact_kstat" if order == 2 else "preact_cumulant"
+        spectra = result[name].sel(order=order).rename(sample_set="label").assign_coords(label=[0, 1])
+        np.testing.assert_allclose(spectra.transpose(*stored.dims), stored, rtol=1e-9, err_msg=str(order))
+
+
+def test_more_samples_than_the_run_held_out_come_from_a_stream_of_their_own(tiny_run_dir):
+    result = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000)
+    config = load_config(tiny_run_dir / "config.toml")
+    rng = np.random.default_rng(seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["gaussian_clone"]))
+    _, class_1 = (m.sample(3000, rng).astype(np.float64) for m in variant_models("gaussian_clone", config.data))
+    one = open_run(tiny_run_dir).sel(variant="gaussian_clone", replicate=0, round=2)
+    alive = one["mask"].values.any(axis=1)
+    got = result.sel(variant="gaussian_clone", replicate=0, round=2, sample_set="class_1")
+    np.testing.assert_allclose(got.preact_kstat.values.T[:, alive], by_hand(one, class_1, 4)[:, alive], rtol=1e-9)
+    assert result.attrs["samples"] == "3000 regenerated per class"
 
 
 def test_user_samples_from_a_file(tiny_run_dir):
@@ -58,7 +76,8 @@ def test_user_samples_from_a_file(tiny_run_dir):
     np.testing.assert_allclose(got[:, alive], by_hand(one, samples, 4)[:, alive], rtol=1e-10)
     se = user.preact_kstat_se.values
     assert np.all(se[np.isfinite(se)] > 0)
-    assert open_run(tiny_run_dir).sizes["order"] == 4  # merged into the run from now on
+    assert open_run(tiny_run_dir, cumulants=True).sizes["order"] == 4  # merged when asked for
+    assert "order" not in open_run(tiny_run_dir).sizes  # a run opened plainly has the same variables as ever
 
 
 def test_cumulants_cli_errors(tiny_run_dir, tmp_path, capsys):

@@ -25,7 +25,6 @@ from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
-from cavitykit.data import two_class, variant_models
 from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
@@ -40,8 +39,9 @@ from cavitykit.io import (
 )
 from cavitykit.network import parameterization, preactivation
 from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
+from cavitykit.samples import member_samples
 from cavitykit.stats import kstats, standardize_kstats
-from cavitykit.variants import VARIANT_INDEX, Stream, seed
+from cavitykit.variants import Stream, seed
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,9 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
 
 
 def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.ndarray]]:
-    """A member's data: test set (and, in minibatch mode, training set) on ``device``, and held-out
-    inputs of each class, float32 arrays of shape (n_heldout, D), for the per-round statistics.
-
-    Statistics are taken per class: the two-class mixture of Gaussian clones is a scale mixture,
-    non-Gaussian although each class is Gaussian.  Online training draws fresh samples instead of a
-    training set.
+    """A member's data (``cavitykit.samples.member_samples``): the test set (and, in minibatch mode, the
+    training set) as tensors on ``device``, and the held-out inputs of each class, float32 arrays of shape
+    (n_heldout, D), for the per-round statistics.
 
     Examples
     --------
@@ -119,17 +116,15 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
     >>> tuple(task.x_test.shape), [x.shape for x in heldout]  # test set; held-out inputs per class
     ((4000, 40), [(20000, 40), (20000, 40)])
     """
-    models = variant_models(member.variant, config.data)
-    rng = np.random.default_rng(seed(config.seed, member.replicate, Stream.DATA, VARIANT_INDEX[member.variant]))
+    samples = member_samples(config, member.variant, member.replicate)
 
-    def tensors(n_samples):
-        x, y = two_class(*models, n_samples, rng)
+    def tensors(pair):
+        x, y = pair
         return torch.as_tensor(x, dtype=torch.float32, device=device), torch.as_tensor(y, device=device)
 
-    x_train, y_train = tensors(config.data.n_train) if config.training.mode == "batch" else (None, None)
-    x_test, y_test = tensors(config.data.n_test)
-    heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float32, copy=False) for model in models]
-    return Task(x_test, y_test, models, x_train, y_train), heldout
+    x_train, y_train = (None, None) if samples.train is None else tensors(samples.train)
+    x_test, y_test = tensors(samples.test)
+    return Task(x_test, y_test, samples.models, x_train, y_train), samples.heldout
 
 
 def initial_network(config: RunConfig, replicate: int) -> Network:

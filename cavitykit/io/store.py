@@ -178,14 +178,14 @@ def remove_temporaries(run_dir) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def open_run(run_dir, *, lazy: bool = False) -> xr.Dataset:
+def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False) -> xr.Dataset:
     """All complete rounds of a run as one Dataset.
 
     Dims ``variant``, ``replicate``, ``round``, ``neuron``, ``input``, ``label`` (and
-    ``approx_order`` with the cavity expansions, ``sample_set`` and ``order`` once
-    ``cavitykit cumulants`` has run); 2D inputs carry ``x`` and ``y`` coordinates.  Rounds
-    missing in one variant or replicate are NaN there.  Reads the files only: neither torch
-    nor the IMP engine is imported.
+    ``approx_order`` with the cavity expansions, ``time`` with snapshots); 2D inputs carry ``x``
+    and ``y`` coordinates.  Rounds missing in one variant or replicate are NaN there.  A run
+    opened without ``cumulants`` always has the same variables, whatever else the directory
+    holds.  Reads the files only: neither torch nor the IMP engine is imported.
 
     Parameters
     ----------
@@ -193,16 +193,22 @@ def open_run(run_dir, *, lazy: bool = False) -> xr.Dataset:
         A run directory written by ``cavitykit run``.
     lazy : bool
         Dask arrays read from the files when computed, instead of loading every round now.
+    cumulants : bool
+        Also merge the cumulant spectra of ``RUN/cumulants.nc`` (``cavitykit cumulants RUN``):
+        ``CUMULANT_VARIABLES`` over the extra dims ``sample_set`` and ``order``.
 
     Returns
     -------
     xarray.Dataset
-        The variables of ``cavitykit.io.schema.VARIABLES`` (and ``CUMULANT_VARIABLES``).
+        The variables of ``cavitykit.io.schema.VARIABLES`` (and, with ``cumulants``,
+        ``CUMULANT_VARIABLES``).
 
     Raises
     ------
     ValueError
         Not a run directory, no complete round yet, or a round file of another config.
+    FileNotFoundError
+        ``cumulants`` asked for and no ``cumulants.nc`` written yet.
 
     Examples
     --------
@@ -222,9 +228,11 @@ def open_run(run_dir, *, lazy: bool = False) -> xr.Dataset:
     rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in files]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
-    cumulants = run_dir / CUMULANTS_FILE
-    if cumulants.is_file():  # written by `cavitykit cumulants`
-        combined = with_cumulants(combined, read_round(cumulants, config_hash=combined.attrs["config_hash"]))
+    if cumulants:
+        spectra = run_dir / CUMULANTS_FILE
+        if not spectra.is_file():
+            raise FileNotFoundError(f"{str(spectra)!r} does not exist yet; write it with `cavitykit cumulants RUN`")
+        combined = with_cumulants(combined, read_round(spectra, config_hash=combined.attrs["config_hash"]))
     return combined
 
 
@@ -258,8 +266,7 @@ def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
     >>> from cavitykit.spectra import preactivation_cumulants
     >>> from cavitykit.testing import example_run
     >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # also written to RUN/cumulants.nc
-    >>> run = open_run(example_run()).drop_dims(["sample_set", "order"], errors="ignore")  # without them
-    >>> ds = with_cumulants(run, spectra)
+    >>> ds = with_cumulants(open_run(example_run()), spectra)  # the same as open_run(..., cumulants=True)
     >>> "preact_cumulant" in ds
     True
     """

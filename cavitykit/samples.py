@@ -1,0 +1,68 @@
+"""The samples of one network of a run, drawn from its own seed stream: the training set (minibatch
+mode), the test set, and the held-out inputs of each class behind every per-round statistic.
+
+The runner trains and measures on them; ``cavitykit cumulants`` and the report compute a run's
+cumulant spectra on the same held-out inputs, so that a run's spectra and its per-round statistics
+describe the same samples.  Imports neither torch nor the IMP engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cavitykit.data import two_class, variant_models
+from cavitykit.variants import VARIANT_INDEX, Stream, seed
+
+
+@dataclass(frozen=True)
+class MemberSamples:
+    """A member's samples; labels y are in {0, 1}.
+
+    Attributes
+    ----------
+    models : tuple
+        The data models of class 0 and class 1 (``cavitykit.data.variant_models``).
+    train : tuple of ndarray, or None
+        (x of shape (n_train, D), y of shape (n_train,)) in minibatch mode; None for online training,
+        which draws fresh samples.
+    test : tuple of ndarray
+        (x of shape (n_test, D), y of shape (n_test,)).
+    heldout : list of ndarray of float32, shape (n_heldout, D)
+        Held-out inputs of each class: statistics are taken per class, since the two-class mixture of
+        Gaussian clones is a scale mixture, non-Gaussian although each class is Gaussian.
+    """
+
+    models: tuple
+    train: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray]
+    heldout: list[np.ndarray]
+
+
+def member_samples(config, variant: str, replicate: int) -> MemberSamples:
+    """The samples of ``(variant, replicate)`` of a run of ``config``, in the order the run draws them.
+
+    Parameters
+    ----------
+    config : RunConfig
+    variant : str
+    replicate : int
+
+    Returns
+    -------
+    MemberSamples
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> samples = member_samples(load_preset("quick"), "nlgp", 0)
+    >>> samples.test[0].shape, [x.shape for x in samples.heldout]  # test set; held-out inputs per class
+    ((4000, 40), [(20000, 40), (20000, 40)])
+    """
+    models = variant_models(variant, config.data)
+    rng = np.random.default_rng(seed(config.seed, replicate, Stream.DATA, VARIANT_INDEX[variant]))
+    train = two_class(*models, config.data.n_train, rng) if config.training.mode == "batch" else None
+    test = two_class(*models, config.data.n_test, rng)
+    heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float32, copy=False) for model in models]
+    return MemberSamples(models, train, test, heldout)
