@@ -9,7 +9,10 @@ import dataclasses
 import inspect
 import os
 import re
+import shutil
+from pathlib import Path
 
+import jupyter_server_mathjax
 from mkdocs.structure.files import File
 
 from cavitykit import config as run_config
@@ -106,6 +109,14 @@ def schema_reference() -> str:
     ]
     parts += [f"| `{name}` | {long_name} |" for name, long_name in schema.CUMULANT_VARIABLES.items()]
     return "\n".join(parts) + "\n"
+
+
+def on_post_build(config):
+    """Copy MathJax (from the jupyter-server-mathjax package) into the site, for formulas without internet."""
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    target = Path(config["site_dir"]) / "javascripts" / "mathjax"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("HTML-CSS", "STIX-Web"))
 
 
 def on_files(files, config):
