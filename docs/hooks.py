@@ -116,7 +116,7 @@ def on_post_build(config):
     source = Path(jupyter_server_mathjax.__file__).parent / "static"
     target = Path(config["site_dir"]) / "javascripts" / "mathjax"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("HTML-CSS", "STIX-Web"))
+    shutil.copytree(source, target)
 
 
 def on_files(files, config):

@@ -1,16 +1,15 @@
-// MathJax 2, served by the site itself (docs/hooks.py copies it in), so formulas render offline.
+// MathJax 2, served by the site itself (docs/hooks.py copies it in from jupyter-server-mathjax), so
+// formulas render offline: its combined TeX + HTML-CSS configuration with the STIX web fonts it ships.
 // \( \) and $ $ inline, \[ \] and $$ $$ display: pymdownx.arithmatex's pages and the notebooks alike.
-// SVG output needs no web fonts.
 window.MathJax = {
-  jax: ["input/TeX", "output/SVG"],
-  extensions: ["tex2jax.js"],
-  TeX: { extensions: ["AMSmath.js", "AMSsymbols.js", "noErrors.js", "noUndefined.js"] },
+  config: ["TeX-AMS-MML_HTMLorMML-full.js"],
   tex2jax: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],
     displayMath: [["\\[", "\\]"], ["$$", "$$"]],
     processEscapes: true,
     processEnvironments: true,
   },
+  "HTML-CSS": { availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null },
   showMathMenu: false,
   messageStyle: "none",
 };
