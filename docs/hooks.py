@@ -9,7 +9,6 @@ import dataclasses
 import inspect
 import os
 import re
-import shutil
 from pathlib import Path
 
 import jupyter_server_mathjax
@@ -111,15 +110,20 @@ def schema_reference() -> str:
     return "\n".join(parts) + "\n"
 
 
-def on_post_build(config):
-    """Copy MathJax (from the jupyter-server-mathjax package) into the site, for formulas without internet."""
+def mathjax_files(config) -> list[File]:
+    """MathJax 2 as files of the site (javascripts/mathjax/...), from the jupyter-server-mathjax package, so
+    that formulas render without internet."""
     source = Path(jupyter_server_mathjax.__file__).parent / "static"
-    target = Path(config["site_dir"]) / "javascripts" / "mathjax"
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
+    return [
+        File.generated(config, f"javascripts/mathjax/{path.relative_to(source).as_posix()}", abs_src_path=str(path))
+        for path in sorted(source.rglob("*"))
+        if path.is_file()
+    ]
 
 
 def on_files(files, config):
+    for file in mathjax_files(config):
+        files.append(file)
     files.append(File.generated(config, "cli.md", content=cli_reference()))
     files.append(File.generated(config, "reference/config.md", content=config_reference()))
     files.append(File.generated(config, "reference/schema.md", content=schema_reference()))

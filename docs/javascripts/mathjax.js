@@ -1,4 +1,4 @@
-// MathJax 2, served by the site itself (docs/hooks.py copies it in from jupyter-server-mathjax), so
+// MathJax 2, served by the site itself (docs/hooks.py adds it from jupyter-server-mathjax), so
 // formulas render offline: its combined TeX + HTML-CSS configuration with the STIX web fonts it ships.
 // \( \) and $ $ inline, \[ \] and $$ $$ display: pymdownx.arithmatex's pages and the notebooks alike.
 window.MathJax = {
