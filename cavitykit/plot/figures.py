@@ -412,8 +412,8 @@ def cumulant_spectra(ds: xr.Dataset) -> Figure:
     >>> from cavitykit.spectra import preactivation_cumulants
     >>> from cavitykit.testing import example_run
     >>> _ = preactivation_cumulants(example_run(), max_order=6)  # writes RUN/cumulants.nc
-    >>> type(cumulant_spectra(open_run(example_run()))).__name__
-    'Figure'
+    >>> figure = cumulant_spectra(open_run(example_run(), cumulants=True))
+    >>> figure.savefig("spectra.png")  # doctest: +SKIP
     """
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
