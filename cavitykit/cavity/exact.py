@@ -18,6 +18,7 @@ from cavitykit.cavity._driver import (
 )
 from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
 from cavitykit.cavity._statistics import exact_change, polynomials, value
+from cavitykit.network import parameterization as network_parameterization
 from cavitykit.network.ensemble import activation_function
 from cavitykit.network.formulas import preactivation
 from cavitykit.stats import kstats, standardize_kstats
@@ -202,13 +203,14 @@ def next_layer_exact(
     mask=None,
     batch_size=None,
     device=None,
+    parameterization="standard",
 ) -> xr.DataArray:
     """Exact change of the *next* layer's pre-activation statistics when one first-layer weight is removed.
 
-    With h_k = sigma(lambda_k + b_k) and mu_j = sum_k v_jk h_k / sqrt(K), removing w_ki
-    changes only h_k, by delta_ki = sigma(lambda_k + b_k - w_ki x_i / sqrt(D)) - h_k, so
-    mu_j -> mu_j + (v_jk / sqrt(K)) delta_ki: the same polynomial identity with
-    (mu_j, delta_ki) in place of (lambda_k, x_i), one batch of GEMMs per hidden unit.
+    With h_k = sigma(lambda_k + b_k) and mu_j = c_K sum_k v_jk h_k, removing w_ki changes only h_k,
+    by delta_ki = sigma(lambda_k + b_k - w_ki x_i / sqrt(D)) - h_k, so mu_j -> mu_j + c_K v_jk delta_ki:
+    the same polynomial identity with (mu_j, delta_ki) in place of (lambda_k, x_i), one batch of GEMMs
+    per hidden unit.
 
     Parameters
     ----------
@@ -222,6 +224,9 @@ def next_layer_exact(
         sigma; 'erf' is erf(z / sqrt 2).
     bias : array_like of shape (K,), optional
     mask, batch_size, device : as in ``exact``.
+    parameterization : str
+        The network's (``cavitykit.network.parameterization``), whose output scale c_K (1/sqrt(K) for
+        'standard', 1/K for 'mean_field') multiplies the readout.
 
     Returns
     -------
@@ -253,7 +258,8 @@ def next_layer_exact(
     rows = chunk_rows(batch_size, n_samples, 4 * n_inputs * max(needed_powers(stat.orders)), device)
     tensor = {"dtype": torch.float64, "device": device}
     w = torch.as_tensor(weights, **tensor)
-    v = torch.as_tensor(readout / np.sqrt(n_hidden), **tensor)
+    scale = network_parameterization(parameterization).output_scale(n_hidden)
+    v = torch.as_tensor(readout * scale, **tensor)
     b = torch.as_tensor(bias, **tensor)
     step = torch.as_tensor(removal_step(weights), **tensor)  # (K, D)
 
@@ -286,7 +292,7 @@ def next_layer_exact(
     for k in range(n_hidden):
         polys = polynomials(stat, count, sums[k].to_numpy())
         values = value(stat, polys)[:, 0]
-        s = np.broadcast_to((readout[:, k] / np.sqrt(n_hidden))[:, None], count.shape)
+        s = np.broadcast_to((readout[:, k] * scale)[:, None], count.shape)
         delta[:, k] = exact_change(stat, polys, s)
     return xr.DataArray(
         np.where(mask[None], delta, np.nan),

@@ -363,3 +363,23 @@ def test_kept_weight_route_sums_alike_in_every_process(tmp_path):
         for _ in range(2)
     ]
     assert len(digests[0]) == 64 and digests[0] == digests[1]
+
+
+@pytest.mark.parametrize(("parameterization", "scale"), [("standard", 1 / np.sqrt(3)), ("mean_field", 1 / 3)])
+def test_next_layer_exact_uses_the_networks_output_scale(parameterization, scale):
+    """The variance of mu = c_K v . h changes with c_K^2: brute force with the scale of each parameterization."""
+    rng = np.random.default_rng(3)
+    weights, readout = rng.standard_normal((3, 8)), rng.standard_normal((1, 3))
+    inputs = NLGP(8, 2.0, 3.0).sample(2000, rng)
+
+    def variance(first):
+        mu = scipy.special.erf(inputs @ first.T / np.sqrt(8) / np.sqrt(2)) @ readout.T * scale
+        return np.var(mu, axis=0, ddof=1)
+
+    reference = np.empty((1, 3, 8))
+    for k, i in np.ndindex(3, 8):
+        removed = weights.copy()
+        removed[k, i] = 0.0
+        reference[:, k, i] = variance(removed) - variance(weights)
+    result = cavity.next_layer_exact(weights, readout, inputs, statistic="k2", parameterization=parameterization)
+    assert_close_to_reference(result.values, reference)
