@@ -67,22 +67,18 @@ def check_finite(name: str, array: np.ndarray, *, source: str | None = None) -> 
     return array
 
 
-def check_layer_inputs(weights: np.ndarray, samples: np.ndarray, *, weights_source=None, samples_source=None) -> None:
+def check_layer_inputs(weights: np.ndarray, samples: np.ndarray) -> None:
     """Weights (K, D) and samples (P, D) that can meet: both 2-D and non-empty, the same D, every value finite."""
-    names = {
-        "weights": f"weights{f' ({weights_source!r})' if weights_source else ''}",
-        "samples": f"samples{f' ({samples_source!r})' if samples_source else ''}",
-    }
-    for key, array, shape in (("weights", weights, "(K, D)"), ("samples", samples, "(P, D)")):
+    for name, array, shape in (("weights", weights, "(K, D)"), ("samples", samples, "(P, D)")):
         if array.ndim != 2 or 0 in array.shape:
-            raise ValueError(f"{names[key]} must be a non-empty array of shape {shape}, got shape {array.shape}")
+            raise ValueError(f"{name} must be a non-empty array of shape {shape}, got shape {array.shape}")
     if weights.shape[1] != samples.shape[1]:
         raise ValueError(
-            f"{names['weights']} of shape {weights.shape} and {names['samples']} of shape {samples.shape} "
+            f"weights of shape {weights.shape} and samples of shape {samples.shape} "
             f"do not match: D = {weights.shape[1]} inputs against {samples.shape[1]}"
         )
-    check_finite("weights", weights, source=weights_source)
-    check_finite("samples", samples, source=samples_source)
+    check_finite("weights", weights)
+    check_finite("samples", samples)
 
 
 def normalize_axis(name: str, axis, ndim: int) -> int:

@@ -434,11 +434,13 @@ def preactivation_cumulants(
                 for s, model in enumerate(models)
             ]
             continue
-        rng = np.random.default_rng(draw)
         if own_heldout:
             inputs = member_samples(config, str(variant), int(replicate)).heldout
+        elif samples is not None:
+            inputs = [user]
         else:
-            inputs = (m.sample(n_samples, rng) for m in models) if samples is None else [user]
+            rng = np.random.default_rng(draw)
+            inputs = (m.sample(n_samples, rng) for m in models)
         for s, x in enumerate(inputs):
             inputs64 = scratch.array("inputs", x.shape)
             np.copyto(inputs64, x)

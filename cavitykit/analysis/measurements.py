@@ -206,11 +206,10 @@ def snapshot_summary(ds: xr.Dataset) -> xr.Dataset:
         {
             "weight": weights,
             "mask": weights.notnull(),
-            "ipr": (weights**4).sum("input") / ((weights**2).sum("input")) ** 2,
+            "ipr": xr.apply_ufunc(metrics.ipr, weights, input_core_dims=[["input"]]),  # NaN where missing
         },
         coords={name: ds[name] for name in ("x", "y") if name in ds.coords},
     )
-    snapshots["ipr"] = snapshots.ipr.where(weights.notnull().all("input"))
     local = localization(snapshots)
     return xr.Dataset(
         {

@@ -328,7 +328,7 @@ def _start_from_round(dataset: xr.Dataset) -> Start:
 class _Rounds:
     """The rounds of some members of a run: which are missing, where each starts, the members' data.
 
-    It alone changes where a member starts (``advance``), after writing that member's round.
+    It alone changes where a member starts (``write``), after writing that member's round.
     """
 
     def __init__(self, config: RunConfig, run_dir: Path, device, members: list[Member]):

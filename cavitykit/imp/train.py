@@ -81,7 +81,7 @@ def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Ten
 def _optimizer(ensemble: Ensemble, config: TrainingConfig) -> torch.optim.Optimizer:
     """SGD or Adam over the trained parameters, each at the rate its parameterization gives it."""
     rates = ensemble.learning_rates(config.learning_rate)
-    groups = [{"params": [getattr(ensemble, name)], "lr": rate} for name, rate in rates.items()]
+    groups = [{"params": [parameter], "lr": rates[name]} for name, parameter in ensemble.trained().items()]
     for group in groups:
         group["params"][0].requires_grad_(True)
     if config.optimizer == "adam":

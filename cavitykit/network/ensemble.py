@@ -192,22 +192,22 @@ class Ensemble:
         """E, the number of members."""
         return self.weight.shape[0]
 
+    def trained(self) -> dict[str, torch.Tensor]:
+        """The trained parameters by name: ``weight``, ``bias`` (if any) and, when the parameterization trains
+        it, ``readout``."""
+        names = ("weight", "bias", "readout") if self.parameterization.trains_readout else ("weight", "bias")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
     def parameters(self) -> list[torch.Tensor]:
-        """The trained parameters: weights, biases (if any) and, when the parameterization trains it, the readout."""
-        readout = self.readout if self.parameterization.trains_readout else None
-        return [p for p in (self.weight, self.bias, readout) if p is not None]
+        """The trained parameters (``trained``), in that order."""
+        return list(self.trained().values())
 
     def learning_rates(self, learning_rate: float) -> dict[str, float]:
-        """Each trained parameter's learning rate, by name (``weight``, ``bias``, ``readout``)."""
+        """Each trained parameter's learning rate, by the names of ``trained``."""
         K, D = self.weight.shape[1:]
-        weight, bias, readout = self.parameterization.learning_rates(learning_rate, width=K, n_inputs=D)
-        rates = {"weight": weight, "bias": bias, "readout": readout}
-        return {name: rates[name] for name in ("weight", "bias", "readout") if self._trains(name)}
-
-    def _trains(self, name: str) -> bool:
-        if name == "readout":
-            return self.parameterization.trains_readout
-        return getattr(self, name) is not None
+        rates = self.parameterization.learning_rates(learning_rate, width=K, n_inputs=D)
+        by_name = dict(zip(("weight", "bias", "readout"), rates, strict=True))
+        return {name: by_name[name] for name in self.trained()}
 
     @torch.no_grad()
     def apply_masks(self) -> None:
