@@ -12,6 +12,8 @@ from cavitykit.spectra import SAMPLE_MODELS
 from cavitykit.variants import CLONES
 
 BENCHMARKS = ("cumulants", "data", "cavity", "imp", "sweep", "stream")
+# The benchmarks are scripts beside the package in a source checkout (benchmarks/bench_NAME.py).
+BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 N_DRAWN = 100_000  # samples drawn from --model by default
 
 
@@ -57,10 +59,18 @@ def _config(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     import importlib
 
-    names = args.names or BENCHMARKS
-    for name in names:
-        print(f"== cavitykit bench {name}")
-        importlib.import_module(f"cavitykit.bench.{name}").main(scale=args.scale, repeats=args.repeats)
+    if not (BENCHMARK_DIR / "_timing.py").is_file():
+        raise OSError(
+            f"the benchmarks are the scripts of a source checkout's benchmarks/ folder, not found at {BENCHMARK_DIR}: "
+            "install cavitykit from a clone with pip install -e ."
+        )
+    sys.path.insert(0, str(BENCHMARK_DIR))
+    try:
+        for name in args.names or BENCHMARKS:
+            print(f"== cavitykit bench {name}")
+            importlib.import_module(f"bench_{name}").main(scale=args.scale, repeats=args.repeats)
+    finally:
+        sys.path.remove(str(BENCHMARK_DIR))
     return 0
 
 
@@ -278,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--base", metavar="PRESET", help="a preset replacing the sweep file's base (e.g. medium)")
     sweep.set_defaults(handler=_sweep)
 
-    bench = commands.add_parser("bench", help="side-by-side ratio benchmarks against the named peers")
+    bench = commands.add_parser(
+        "bench", help="side-by-side ratio benchmarks against the named peers (benchmarks/bench_NAME.py)"
+    )
     bench.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME", help=f"one of {BENCHMARKS}")
     bench.add_argument("--scale", type=float, default=1.0, help="fraction of the full sample count (default 1)")
     bench.add_argument("--repeats", type=int, default=9, help="interleaved timing rounds (default 9)")

@@ -28,6 +28,31 @@ def test_bench_cumulants_smoke(capsys):
     assert "faster than scipy.stats.kstat" in out and "float32" in out
 
 
+def test_bench_names_are_the_benchmark_scripts():
+    from cavitykit.cli import BENCHMARK_DIR, BENCHMARKS
+
+    assert sorted(BENCHMARKS) == sorted(p.stem.removeprefix("bench_") for p in BENCHMARK_DIR.glob("bench_*.py"))
+
+
+def test_bench_outside_a_source_checkout_names_the_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("cavitykit.cli.BENCHMARK_DIR", tmp_path / "benchmarks")
+    assert main(["bench", "data"]) == 2
+    assert str(tmp_path / "benchmarks") in capsys.readouterr().err
+
+
+def test_benchmark_script_runs_from_its_folder():
+    """``python benchmarks/bench_NAME.py`` takes --scale and --repeats (timings are not asserted)."""
+    from cavitykit.cli import BENCHMARK_DIR
+
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK_DIR / "bench_data.py"), "--scale", "0.0002", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "multivariate-normal route" in result.stdout
+
+
 def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "cavitykit.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "bench" in result.stdout

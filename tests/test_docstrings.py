@@ -10,9 +10,8 @@ import pkgutil
 
 import cavitykit
 
-# Command-line glue and the benchmarks (whose functions are timing harnesses) are documented by
-# `cavitykit --help` and `cavitykit bench`, not by examples.
-NOT_LIBRARY = ("cavitykit.cli", "cavitykit.bench")
+# Command-line glue is documented by `cavitykit --help`, not by examples.
+NOT_LIBRARY = ("cavitykit.cli",)
 
 
 def public_objects():

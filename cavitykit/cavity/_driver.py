@@ -59,8 +59,10 @@ def check_finite_inputs(inputs: np.ndarray, name: str = "inputs") -> None:
         raise ValueError(f"{name} contain NaN or inf")
 
 
-def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device):
+def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device, route=None):
     """Validate, then the polynomial coefficients k_n(s) for every (neuron, input) pair.
+
+    ``route`` ('gemm' or 'kept') forces the route of the mixed sums; by default ``choose_route``'s.
 
     Returns
     -------
@@ -70,6 +72,8 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
     polys : dict order -> ndarray of shape (order + 1, K, D)
     n_samples : int
     device : torch.device
+    route : {'gemm', 'kept'}
+        The route the mixed sums took.
     """
     stat = check_statistic(statistic)
     weights, mask = check_weights(weights, mask)
@@ -83,8 +87,11 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
     # One fused pass of the cumulant engine gives the input means (to centre exactly: the
     # pre-activations of centred inputs are centred too) and the inputs' own central sums.
     powers = needed_powers(stat.orders)
+    route = choose_route(mask, powers, device, route)
     moments = central_moments(inputs, max(powers))
-    mixed_sums = first_layer_sums(inputs, moments, weights, mask, powers, batch_size=batch_size, device=device)
+    mixed_sums = first_layer_sums(
+        inputs, moments, weights, mask, powers, batch_size=batch_size, device=device, route=route
+    )
     if not np.isfinite(mixed_sums).all():
         check_finite_inputs(inputs)
         raise ValueError("the power sums overflow float64: rescale the inputs or the weights")
@@ -96,20 +103,22 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
             raise ValueError(
                 f"the pre-activation of neuron {constant[0]} is constant on these inputs: {stat.name} is undefined"
             )
-    return stat, weights, mask, polys, n_samples, device
+    return stat, weights, mask, polys, n_samples, device, route
 
 
-def default_route(mask: np.ndarray, powers: list[int], device: torch.device) -> str:
-    """The route ``first_layer_sums`` takes by default: 'kept' on a CPU when the kept fraction is at
-    most ``KEPT_ROUTE_MAX_DENSITY`` and no power exceeds the kernel's, else 'gemm'.
+def choose_route(mask: np.ndarray, powers: list[int], device: torch.device, route: str | None = None) -> str:
+    """The route of the mixed sums: ``route`` when given ('gemm' or 'kept'), else 'kept' on a CPU when
+    the kept fraction is at most ``KEPT_ROUTE_MAX_DENSITY`` and no power exceeds the kernel's, else 'gemm'.
 
     Examples
     --------
     >>> import numpy as np, torch
     >>> mask = np.eye(4, dtype=bool)  # a quarter kept
-    >>> default_route(mask, [2, 4], torch.device("cpu")), default_route(mask, [2, 6], torch.device("cpu"))
+    >>> choose_route(mask, [2, 4], torch.device("cpu")), choose_route(mask, [2, 6], torch.device("cpu"))
     ('kept', 'gemm')
     """
+    if route is not None:
+        return check_choice("route", route, ("gemm", "kept"))
     kept_applies = device.type == "cpu" and max(powers) <= _kernels.MAX_POWER
     return "kept" if kept_applies and mask.mean() <= KEPT_ROUTE_MAX_DENSITY else "gemm"
 
@@ -141,7 +150,7 @@ def first_layer_sums(
         Samples per chunk of the GEMM route.
     device : torch.device
     route : {'gemm', 'kept'}, optional
-        Force a route (for tests and benchmarks); by default ``default_route``.
+        Force a route; by default ``choose_route``'s.
 
     Returns
     -------
@@ -150,7 +159,7 @@ def first_layer_sums(
         power r, ``[a, b]`` the mixed sums for a + b in ``powers``.  The 'kept' route leaves the
         mixed sums of pruned pairs at zero (no statistic of a pruned weight is reported).
     """
-    route = default_route(mask, powers, device) if route is None else check_choice("route", route, ("gemm", "kept"))
+    route = choose_route(mask, powers, device, route)
     if route == "gemm":
         return _gemm_route_sums(inputs, moments, weights, powers, batch_size, device)
     if max(powers) > _kernels.MAX_POWER:
@@ -203,7 +212,7 @@ def removal_step(weights: np.ndarray) -> np.ndarray:
     return -weights / np.sqrt(weights.shape[1])
 
 
-def labelled(delta, stat, polys, mask, *, method: str, n_samples: int, device, **attrs) -> xr.DataArray:
+def labelled(delta, stat, polys, mask, *, method: str, n_samples: int, device, route: str, **attrs) -> xr.DataArray:
     """Delta (K, D) as a DataArray, NaN at pruned weights, with the intact statistic as a coordinate."""
     n_neurons, n_inputs = delta.shape
     return xr.DataArray(
@@ -223,6 +232,7 @@ def labelled(delta, stat, polys, mask, *, method: str, n_samples: int, device, *
             "preactivation": PREACTIVATION,
             "n_samples": n_samples,
             "device": str(device),
+            "route": route,
             "cavitykit_version": __version__,
             **attrs,
         },

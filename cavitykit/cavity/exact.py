@@ -24,7 +24,9 @@ from cavitykit.network.formulas import preactivation
 from cavitykit.stats import kstats, standardize_kstats
 
 
-def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size=None, device=None) -> xr.DataArray:
+def exact(
+    weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size=None, device=None, route=None
+) -> xr.DataArray:
     """Exact change of a pre-activation statistic when each weight alone is removed, on the same samples.
 
     Uses the exact identity k_n(lambda + s x) = sum_b C(n, b) s^b k_{n-b,b}(lambda, x):
@@ -49,13 +51,17 @@ def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size
         (``_engine.CHUNK_BYTES``).
     device : str or torch.device, optional
         Default: the CPU (CUDA only when asked for).
+    route : {'gemm', 'kept'}, optional
+        Force the route of the sums: 'gemm' (every pair, any device) or 'kept' (the kept weights
+        only, CPU, statistics of order at most 4).  By default 'kept' where it applies and at most
+        35% of the weights are kept.  Both give the same effects up to rounding.
 
     Returns
     -------
     xarray.DataArray of shape (K, D), dims ('neuron', 'input')
         Delta_ki = S(lambda_k - w_ki x_i / sqrt(D)) - S(lambda_k); NaN for pruned weights
         (and where removal leaves a constant pre-activation). Coordinate ``statistic_value``
-        holds S(lambda_k).
+        holds S(lambda_k); attribute ``route`` the route taken.
 
     Examples
     --------
@@ -67,11 +73,11 @@ def exact(weights, inputs, *, statistic="excess_kurtosis", mask=None, batch_size
     >>> delta.dims, bool(np.allclose(delta, brute_force_cavity(w, x)))
     (('neuron', 'input'), True)
     """
-    stat, weights, mask, polys, n_samples, device = first_layer_polynomials(
-        weights, inputs, statistic, mask, batch_size, device
+    stat, weights, mask, polys, n_samples, device, route = first_layer_polynomials(
+        weights, inputs, statistic, mask, batch_size, device, route
     )
     delta = exact_change(stat, polys, removal_step(weights))
-    return labelled(delta, stat, polys, mask, method="exact", n_samples=n_samples, device=device)
+    return labelled(delta, stat, polys, mask, method="exact", n_samples=n_samples, device=device, route=route)
 
 
 def standard_error(

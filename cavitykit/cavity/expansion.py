@@ -51,12 +51,20 @@ def expansion(
     [0.072, 0.035, 0.01]
     """
     order = check_int("order", order, minimum=1, maximum=8)
-    stat, weights, mask, polys, n_samples, device = first_layer_polynomials(
+    stat, weights, mask, polys, n_samples, device, route = first_layer_polynomials(
         weights, inputs, statistic, mask, batch_size, device
     )
     delta = series_change(stat, polys, removal_step(weights), order)
     return labelled(
-        delta, stat, polys, mask, method="expansion", n_samples=n_samples, device=device, approx_order=order
+        delta,
+        stat,
+        polys,
+        mask,
+        method="expansion",
+        n_samples=n_samples,
+        device=device,
+        route=route,
+        approx_order=order,
     )
 
 
@@ -94,12 +102,19 @@ def exact_and_expansion(
     (('neuron', 'input'), ('approx_order', 'neuron', 'input'), [1, 2])
     """
     orders = [check_int("orders", order, minimum=1, maximum=8) for order in orders]
-    stat, weights, mask, polys, n_samples, device = first_layer_polynomials(
+    stat, weights, mask, polys, n_samples, device, route = first_layer_polynomials(
         weights, inputs, statistic, mask, batch_size, device
     )
     step = removal_step(weights)
     exact = labelled(
-        exact_change(stat, polys, step), stat, polys, mask, method="exact", n_samples=n_samples, device=device
+        exact_change(stat, polys, step),
+        stat,
+        polys,
+        mask,
+        method="exact",
+        n_samples=n_samples,
+        device=device,
+        route=route,
     )
     expansions = [
         labelled(

@@ -95,12 +95,32 @@ def _online_block(task: Task, rng: np.random.Generator, n_samples: int) -> tuple
     return x[:n_samples].astype(np.float32, copy=False), y[:n_samples].astype(np.float32)
 
 
-class _Blocks:
+class SampleBlocks:
     """Each member's inputs for a block of steps: (E, steps, batch, D) and labels (E, steps, batch).
 
     Online: fresh samples from each member's own ``numpy`` generator (drawn on a small thread pool, one
     member per task, so the numbers do not depend on the pool).  Batch: minibatch indices into each
-    member's training set from its own ``torch`` generator.
+    member's training set from its own ``torch`` generator.  ``train_ensemble`` draws its steps'
+    samples here; drawn alone, they are what each member would see.
+
+    Parameters
+    ----------
+    tasks : list of E Task
+    seeds : list of E int
+        Each member's sample (online) or minibatch-order (batch) seed.
+    config : TrainingConfig
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> from cavitykit.imp.runner import Member, make_task
+    >>> config = load_preset("ingrosso_goldt")  # online SGD, batch 1, D = 400
+    >>> task, _ = make_task(config, Member("nlgp", 0), "cpu")
+    >>> blocks = SampleBlocks([task], [0], config.training)
+    >>> x, y = blocks.numpy(5)  # the next 5 steps' samples of the one member
+    >>> blocks.close()
+    >>> x.shape, y.shape
+    ((1, 5, 400), (1, 5))
     """
 
     def __init__(self, tasks: list[Task], seeds: list[int], config: TrainingConfig):
@@ -218,7 +238,7 @@ def train_ensemble(
     captures = sorted(set(capture_steps))
     if captures and not 0 <= captures[0] <= captures[-1] <= n_steps:
         raise ValueError(f"capture_steps must lie in [0, n_steps={n_steps}], got {list(capture_steps)}")
-    blocks = _Blocks(tasks, seeds, config)
+    blocks = SampleBlocks(tasks, seeds, config)
     losses = np.empty((ensemble.size, n_steps), dtype=np.float32)
     snapshots = {}
     step_block = _kernel_steps(ensemble, blocks, config) if use_kernel else _torch_steps(ensemble, blocks, config)
@@ -244,8 +264,56 @@ def train_ensemble(
     return losses[:, n_steps - tail :].astype(np.float64).mean(axis=1), snapshots
 
 
-def _kernel_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
+def _kernel_steps(ensemble: Ensemble, blocks: SampleBlocks, config: TrainingConfig):
     """A function running the next n steps of every member with the Numba kernel; returns losses (E, n)."""
+    return lambda n: sgd_on_samples(ensemble, *blocks.numpy(n), config)
+
+
+def sgd_on_samples(ensemble: Ensemble, x: np.ndarray, y: np.ndarray, config: TrainingConfig) -> np.ndarray:
+    """Online SGD with batch 1 on given samples, in place: member e takes one step on each row of x[e], in order.
+
+    The Numba kernel of ``train_ensemble``'s CPU route, on samples you provide (``train_ensemble``
+    draws them from each member's task).
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        E members on the CPU.
+    x : ndarray of shape (E, n, D)
+        Each member's inputs, one per step (float32; other dtypes are converted).
+    y : ndarray of shape (E, n)
+        Labels in {0, 1}.
+    config : TrainingConfig
+        Online SGD with batch 1: its learning rate and loss.
+
+    Returns
+    -------
+    ndarray of shape (E, n), float32
+        Each step's loss, before its update.
+
+    Examples
+    --------
+    One step of a single unit, f = erf(w . x / sqrt(D) / sqrt(2)) with D = 1, towards the label 1:
+
+    >>> import numpy as np
+    >>> from cavitykit.config import TrainingConfig
+    >>> ensemble = Ensemble(np.zeros((1, 1, 1)), np.ones((1, 1)), np.ones((1, 1, 1), bool), activation="erf")
+    >>> config = TrainingConfig(mode="online", batch_size=1, learning_rate=0.5)
+    >>> sgd_on_samples(ensemble, np.ones((1, 1, 1)), np.ones((1, 1)), config)  # 0.5 (f - 1)^2 at f = 0
+    array([[0.5]], dtype=float32)
+    >>> round(float(ensemble.weight[0, 0, 0]), 4)  # w += 0.5 * (1 - f) * erf'(0) = 0.5 * sqrt(2 / pi)
+    0.3989
+    """
+    if not kernel_route_applies(config, ensemble.weight.device):
+        raise ValueError(f"sgd_on_samples needs online SGD with batch_size 1 on a CPU, got {config}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    n_inputs = ensemble.weight.shape[2]
+    if x.ndim != 3 or x.shape[0] != ensemble.size or x.shape[2] != n_inputs or y.shape != x.shape[:2]:
+        raise ValueError(
+            f"x must have shape (E, n, D) = ({ensemble.size}, n, {n_inputs}) and y (E, n); "
+            f"got x {x.shape} and y {y.shape}"
+        )
     weight, readout = ensemble.weight.numpy(), ensemble.readout.numpy()  # views: updated in place
     bias = ensemble.bias.numpy() if ensemble.bias is not None else np.empty((ensemble.size, 0), np.float32)
     mask = ensemble._keep.numpy()
@@ -255,19 +323,14 @@ def _kernel_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
     rates = ensemble.parameterization.learning_rates(
         config.learning_rate, width=weight.shape[1], n_inputs=weight.shape[2]
     )
-
-    def run(n: int) -> np.ndarray:
-        x, y = blocks.numpy(n)
-        losses = np.empty((ensemble.size, n), dtype=np.float32)
-        _kernels.sgd_online_block(
-            weight, mask, bias, readout, readout_mask, x, y, rates, ensemble.output_scale, activation, loss, losses
-        )
-        return losses
-
-    return run
+    losses = np.empty(y.shape, dtype=np.float32)
+    _kernels.sgd_online_block(
+        weight, mask, bias, readout, readout_mask, x, y, rates, ensemble.output_scale, activation, loss, losses
+    )
+    return losses
 
 
-def _torch_steps(ensemble: Ensemble, blocks: _Blocks, config: TrainingConfig):
+def _torch_steps(ensemble: Ensemble, blocks: SampleBlocks, config: TrainingConfig):
     """A function running the next n steps of every member with torch; returns losses (E, n)."""
     optimizer = _optimizer(ensemble, config)
     loss_of = loss_function(config.loss)

@@ -306,8 +306,20 @@ def test_exact_on_a_pruned_layer_equals_brute_force(pruned_case, statistic):
     result = cavity.exact(weights[alive], inputs, statistic=statistic, mask=mask[alive])
     reference = brute_force_cavity(weights[alive], inputs, statistic=statistic, mask=mask[alive])
     # Units of three to five weights: one removal changes the statistic by O(1), and the identity's
-    # cancellation costs a digit more than in small_case (the GEMM route is as far off).
+    # cancellation costs a digit more than in small_case; the GEMM route, whose sums run over
+    # every input of a unit, pruned ones included, loses up to three digits more.
     assert_close_to_reference(result.values, reference, rtol=1e-9)
+    assert result.attrs["route"] == "kept"
+    forced = cavity.exact(weights[alive], inputs, statistic=statistic, mask=mask[alive], route="gemm")
+    assert forced.attrs["route"] == "gemm"
+    assert_close_to_reference(forced.values, reference, rtol=1e-6)
+
+
+def test_exact_takes_the_gemm_route_on_a_dense_layer_and_names_a_bad_route(small_case):
+    weights, _, inputs = small_case
+    assert cavity.exact(weights, inputs).attrs["route"] == "gemm"
+    with pytest.raises(ValueError, match=r"route must be one of .*; got 'dense'"):
+        cavity.exact(weights, inputs, route="dense")
 
 
 def test_kept_weight_route_does_not_depend_on_the_thread_count(pruned_case):

@@ -7,7 +7,7 @@ import torch
 
 from cavitykit.config import TrainingConfig
 from cavitykit.data import NLGP, GaussianClone
-from cavitykit.imp.train import Task, accuracy, train_ensemble
+from cavitykit.imp.train import SampleBlocks, Task, accuracy, sgd_on_samples, train_ensemble
 from cavitykit.network import PARAMETERIZATION_NAMES
 from cavitykit.network import parameterization as parameterization_by_name
 from cavitykit.network.ensemble import Ensemble
@@ -129,6 +129,30 @@ def test_each_snapshot_is_the_network_after_that_many_steps(route):
     np.testing.assert_array_equal(snapshots[120]["weight"], long_run.weight)
     with pytest.raises(ValueError, match="capture_steps must lie in"):
         train_ensemble(ensemble_of(), tasks, seeds, config, n_steps=10, capture_steps=[11])
+
+
+def test_sgd_on_the_drawn_samples_is_train_ensemble():
+    """``train_ensemble``'s kernel route is ``sgd_on_samples`` on each member's ``SampleBlocks`` stream."""
+    tasks, seeds, ensemble_of = members(3)
+    config = CONFIGS["online sgd"]
+    trained, by_hand = ensemble_of(parameterization="mean_field"), ensemble_of(parameterization="mean_field")
+    loss, _ = train_ensemble(trained, tasks, seeds, config, n_steps=100)
+    blocks = SampleBlocks(tasks, seeds, config)
+    x, y = blocks.numpy(100)
+    blocks.close()
+    assert x.shape == (3, 100, D) and set(np.unique(y)) <= {0.0, 1.0}
+    losses = sgd_on_samples(by_hand, x, y, config)
+    np.testing.assert_array_equal(by_hand.weight, trained.weight)
+    np.testing.assert_array_equal(by_hand.bias, trained.bias)
+    np.testing.assert_allclose(losses[:, 90:].mean(axis=1), loss, rtol=1e-6)
+
+
+def test_sgd_on_samples_names_bad_shapes_and_configs():
+    _, _, ensemble_of = members(2)
+    with pytest.raises(ValueError, match=r"x must have shape \(E, n, D\) = \(2, n, 12\)"):
+        sgd_on_samples(ensemble_of(), np.zeros((2, 5, D + 1)), np.zeros((2, 5)), CONFIGS["online sgd"])
+    with pytest.raises(ValueError, match="needs online SGD with batch_size 1"):
+        sgd_on_samples(ensemble_of(), np.zeros((2, 5, D)), np.zeros((2, 5)), CONFIGS["online sgd batch 4"])
 
 
 def test_accuracy_counts_each_members_own_test_set():

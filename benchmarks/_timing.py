@@ -1,7 +1,8 @@
-"""Timing helpers shared by the benchmarks."""
+"""Timing helpers and the command line shared by the benchmarks."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 
@@ -50,3 +51,13 @@ def one_read_floor(x):
             for j in range(n_cols):
                 acc[j] += x[i, j]
     return partial.sum(axis=0)
+
+
+def command_line(main: Callable[..., None], description: str | None, *, repeats: int = 9) -> None:
+    """Run a benchmark's ``main(scale=..., repeats=...)`` with ``--scale`` and ``--repeats`` from the command line
+    (the defaults of ``cavitykit bench NAME``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sample count (default 1)")
+    parser.add_argument("--repeats", type=int, default=repeats, help=f"interleaved timing rounds (default {repeats})")
+    args = parser.parse_args()
+    main(scale=args.scale, repeats=args.repeats)
