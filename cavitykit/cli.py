@@ -77,7 +77,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cavitykit.report import write_report
 
-    print(f"report: {write_report(args.run, variant=args.variant, progress=not args.quiet)}")
+    print(f"report: {write_report(args.run, out=args.out, variant=args.variant, progress=not args.quiet)}")
     return 0
 
 
@@ -102,6 +102,7 @@ def _cumulants(args: argparse.Namespace) -> int:
             n_samples=args.n_samples,
             chunk_size=args.chunk_size,
             progress=not args.quiet,
+            out=Path(args.run) / CUMULANTS_FILE,
         )
     print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
     return 0
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=tuple(CLONES),
         help="the model compared with its Gaussian clone (default: the first the run holds with its clone)",
     )
+    report.add_argument("--out", metavar="DIR", help="the report folder, replaced whole (default RUN/report)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
     report.set_defaults(handler=_report)
 

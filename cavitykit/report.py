@@ -123,13 +123,20 @@ def _cavity_lines(claim: xr.Dataset, fair: xr.Dataset, errors: xr.DataArray, sou
     ]
 
 
-def write_report(run_dir, *, variant=None, progress: bool = False) -> Path:
-    """Compute the analyses, save the figures (PNG and PDF) and ``report.md`` in ``RUN/report``.
+def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> Path:
+    """Compute the analyses, save the figures (PNG and PDF) and ``report.md`` in ``RUN/report`` (or ``out``).
+
+    The cumulant spectra are read from ``RUN/cumulants.nc`` when it exists; otherwise they are
+    computed on the run's held-out samples and, for a report inside the run directory, kept there
+    for the next report.  With ``out`` elsewhere nothing is written into the run directory.
 
     Parameters
     ----------
     run_dir : str or Path
         A run directory.
+    out : str or Path, optional
+        The report folder, replaced whole; default ``RUN/report``.  An existing folder is replaced
+        only if it holds a report (``report.md``) or nothing.
     variant : {'nlgp', 'ising'}, optional
         The non-Gaussian model compared with its clone; by default the first of them the run
         holds with its clone.
@@ -139,24 +146,30 @@ def write_report(run_dir, *, variant=None, progress: bool = False) -> Path:
     Returns
     -------
     Path
-        ``RUN/report/report.md``.
+        ``report.md`` in the report folder.
 
     Examples
     --------
+    >>> import tempfile
     >>> from cavitykit.testing import example_run
-    >>> write_report(example_run()).name
+    >>> folder = tempfile.mkdtemp()
+    >>> write_report(example_run(), out=f"{folder}/report").name
     'report.md'
     """
     from cavitykit import plot
     from cavitykit.spectra import preactivation_cumulants
 
     run_dir = Path(run_dir)
+    out = run_dir / "report" if out is None else Path(out)
+    if out.exists() and not (out / "report.md").is_file() and (out.is_file() or any(out.iterdir())):
+        raise ValueError(f"out {str(out)!r} exists and is not a report folder (no report.md): choose another")
     has_spectra = (run_dir / CUMULANTS_FILE).is_file()
     ds = open_run(run_dir, cumulants=has_spectra)
     pair = compared_pair(ds.variant.values, variant)
     if not has_spectra:
-        ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress))
-    out = run_dir / "report"
+        keep = run_dir / CUMULANTS_FILE if out.resolve().parent == run_dir.resolve() else None
+        spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress, out=keep)
+        ds = with_cumulants(ds, spectra)
     summary = analysis.round_summary(ds)
     figures = {
         "localization_and_kurtosis": plot.localization_and_kurtosis(summary),

@@ -19,7 +19,7 @@ from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import load_config
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels, variant_models
-from cavitykit.io import CONFIG_FILE, CUMULANTS_FILE, SCHEMA, open_run, write_dataset
+from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
 from cavitykit.network.formulas import preactivation
 from cavitykit.samples import member_samples
@@ -351,10 +351,12 @@ def preactivation_cumulants(
     chunk_size: int | None = None,
     chunks_per_task: int = 1,
     progress: bool = False,
+    out=None,
 ) -> xr.Dataset:
     """k-statistics and standardized cumulants of every unit's pre-activation, every round.
 
-    Writes them to ``RUN/cumulants.nc``, which ``open_run`` merges in from then on.
+    Nothing is written unless ``out`` is given; ``out=RUN/cumulants.nc`` (what ``cavitykit
+    cumulants RUN`` writes) is merged by ``open_run(RUN, cumulants=True)``.
 
     Parameters
     ----------
@@ -381,6 +383,8 @@ def preactivation_cumulants(
         With ``chunk_size``: chunks one task accumulates before handing its state back.
     progress : bool
         A progress bar (tqdm, on stderr) over the networks (variant x replicate).
+    out : str or Path, optional
+        A netCDF file to write the result to, whole or not at all.
 
     Returns
     -------
@@ -411,7 +415,7 @@ def preactivation_cumulants(
         n_samples = check_int("n_samples", n_samples, minimum=1)
         _check_batchable("n_samples", n_samples, max_order)
     sets = ["file"] if samples is not None else ["class_0", "class_1"]
-    out = np.full(
+    statistics = np.full(
         (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),
         np.nan,
     )
@@ -446,16 +450,16 @@ def preactivation_cumulants(
             np.copyto(inputs64, x)
             for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
                 at = rounds == t
-                out[:, v, r, t, s, units[at]] = _with_errors(
+                statistics[:, v, r, t, s, units[at]] = _with_errors(
                     inputs64, weights[at], None if bias is None else bias[at], max_order, scratch
                 )
     if streamed:
         import dask
 
-        for (v, r, s, rounds, units), statistics in zip(
+        for (v, r, s, rounds, units), chunked in zip(
             (where for where, _ in streamed), dask.compute(*(lazy for _, lazy in streamed)), strict=True
         ):
-            out[:, v, r, rounds, s, units] = _streamed_values(statistics)
+            statistics[:, v, r, rounds, s, units] = _streamed_values(chunked)
     if samples is not None:
         source = str(samples)
     elif own_heldout:
@@ -467,7 +471,7 @@ def preactivation_cumulants(
     result = xr.Dataset(
         {
             name: (CUMULANT_DIMS, values, {"long_name": long_name, "units": "1"})
-            for (name, long_name), values in zip(CUMULANT_VARIABLES.items(), out, strict=True)
+            for (name, long_name), values in zip(CUMULANT_VARIABLES.items(), statistics, strict=True)
         },
         coords={
             "variant": ds.variant,
@@ -479,5 +483,6 @@ def preactivation_cumulants(
         },
         attrs={"cavitykit_schema": SCHEMA, "config_hash": config.hash, "samples": source},
     )
-    write_dataset(Path(run_dir) / CUMULANTS_FILE, result)
+    if out is not None:
+        write_dataset(out, result)
     return result

@@ -171,3 +171,22 @@ def test_an_interrupted_report_leaves_the_previous_one_intact(reported_run, monk
     assert main(["report", str(run_dir), "--quiet"]) == 130
     assert {path.name: path.read_bytes() for path in (run_dir / "report").iterdir()} == before
     assert not list(run_dir.glob(".report*"))
+
+
+def test_a_report_elsewhere_writes_nothing_into_the_run(reported_run, tmp_path, capsys):
+    run_dir, report = reported_run
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    spectra = run_dir / "cumulants.nc"
+    spectra.rename(tmp_path / "kept.nc")  # the spectra must be computed again, and not kept in the run
+    try:
+        assert main(["report", str(run_dir), "--out", str(tmp_path / "copy"), "--quiet"]) == 0
+        assert not spectra.exists()
+    finally:
+        (tmp_path / "kept.nc").rename(spectra)
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+    assert (tmp_path / "copy" / "report.md").read_text() == report
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep me")
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "notes")]) == 2
+    assert "is not a report folder" in capsys.readouterr().err
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"

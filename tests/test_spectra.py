@@ -30,7 +30,9 @@ def by_hand(one, inputs, max_order):
 def test_a_runs_spectra_describe_its_held_out_samples(tiny_run_dir):
     """By default the spectra are those of the held-out inputs behind the per-round statistics: the same
     k_2, skewness and excess kurtosis as the round files, and k-statistics computed by hand on them."""
+    files = sorted(tiny_run_dir.rglob("*"))
     result = preactivation_cumulants(tiny_run_dir, max_order=6)
+    assert sorted(tiny_run_dir.rglob("*")) == files  # nothing written unasked
     config = load_config(tiny_run_dir / "config.toml")
     class_0, class_1 = (x.astype(np.float64) for x in member_samples(config, "gaussian_clone", 0).heldout)
     run = open_run(tiny_run_dir)
@@ -69,7 +71,9 @@ def test_more_samples_than_the_run_held_out_come_from_a_stream_of_their_own(tiny
 def test_user_samples_from_a_file(tiny_run_dir):
     samples = np.random.default_rng(0).standard_normal((500, 12))
     np.save(tiny_run_dir / "samples.npy", samples)
-    user = preactivation_cumulants(tiny_run_dir, max_order=4, samples=tiny_run_dir / "samples.npy")
+    user = preactivation_cumulants(
+        tiny_run_dir, max_order=4, samples=tiny_run_dir / "samples.npy", out=tiny_run_dir / "cumulants.nc"
+    )
     one = open_run(tiny_run_dir).sel(variant="nlgp", replicate=0, round=2)
     alive = one["mask"].values.any(axis=1)
     got = user.preact_kstat.sel(variant="nlgp", replicate=0, round=2, sample_set="file").values.T

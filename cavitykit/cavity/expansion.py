@@ -125,6 +125,7 @@ def exact_and_expansion(
             method="expansion",
             n_samples=n_samples,
             device=device,
+            route=route,
         )
         for order in orders
     ]

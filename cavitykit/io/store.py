@@ -265,8 +265,8 @@ def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
     --------
     >>> from cavitykit.spectra import preactivation_cumulants
     >>> from cavitykit.testing import example_run
-    >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # also written to RUN/cumulants.nc
-    >>> ds = with_cumulants(open_run(example_run()), spectra)  # the same as open_run(..., cumulants=True)
+    >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # nothing written
+    >>> ds = with_cumulants(open_run(example_run()), spectra)  # as open_run(RUN, cumulants=True) after writing them
     >>> "preact_cumulant" in ds
     True
     """

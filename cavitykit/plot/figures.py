@@ -408,11 +408,11 @@ def cumulant_spectra(ds: xr.Dataset) -> Figure:
 
     Examples
     --------
-    >>> from cavitykit import open_run
+    >>> from cavitykit.io import open_run, with_cumulants
     >>> from cavitykit.spectra import preactivation_cumulants
     >>> from cavitykit.testing import example_run
-    >>> _ = preactivation_cumulants(example_run(), max_order=6)  # writes RUN/cumulants.nc
-    >>> figure = cumulant_spectra(open_run(example_run(), cumulants=True))
+    >>> spectra = preactivation_cumulants(example_run(), max_order=6)
+    >>> figure = cumulant_spectra(with_cumulants(open_run(example_run()), spectra))
     >>> figure.savefig("spectra.png")  # doctest: +SKIP
     """
     fig = Figure(figsize=(6, 4))
