@@ -61,3 +61,12 @@ def test_torus_field_across_both_seams_has_its_centre_width_and_is_localized():
     assert metrics.is_localized(field["width"], (L, L))  # 1.5 < 0.1 L = 2 on both axes
     wide = np.sqrt(np.exp(-(distance_y[:, None] ** 2) / (2 * sigma**2)) * np.ones((1, L))).ravel()
     assert not metrics.is_localized(metrics.receptive_field(wide, (L, L))["width"], (L, L))
+
+
+def test_abs_kurtosis_change_by_hand():
+    # k = -0.5: a removal of -0.2 makes it -0.7 (|k| up 0.2), of +0.2 makes it -0.3 (down), of +1.5 makes it 1.0.
+    kurtosis = np.array([[-0.5], [2.0]])
+    delta = np.array([[-0.2, 0.2, 1.5], [-3.0, 0.0, 1.0]])
+    np.testing.assert_allclose(
+        metrics.abs_kurtosis_change(kurtosis, delta), [[0.2, -0.2, 0.5], [-1.0, 0.0, 1.0]], atol=1e-15
+    )

@@ -256,8 +256,9 @@ def decode_booleans(dataset: xr.Dataset) -> xr.Dataset:
         # Integer flags (as read from a file) cannot be missing; after an outer join they may be.
         holds_missing = not np.issubdtype(variable.dtype, np.integer) and variable.isnull().any()
         if variable.attrs.get("flag_meanings") == BOOLEAN_FLAG["flag_meanings"] and not holds_missing:
-            attrs = {key: value for key, value in variable.attrs.items() if key not in BOOLEAN_FLAG}
-            dataset[name] = variable.astype(bool).assign_attrs(attrs)
+            decoded = variable.astype(bool)
+            decoded.attrs = {key: value for key, value in variable.attrs.items() if key not in BOOLEAN_FLAG}
+            dataset[name] = decoded
     return dataset
 
 

@@ -96,6 +96,27 @@ def test_round_summary_of_a_constructed_run(constructed_run):
     assert summary.attrs == {"n_replicates": 2, "n_heldout": N_HELDOUT}
 
 
+def test_per_replicate_keeps_each_network(constructed_run):
+    one = analysis.per_replicate(constructed_run).sel(variant="nlgp")
+    assert set(one.dims) == {"replicate", "round"}
+    # Mean |kurtosis| over classes and units of each replicate (round 1 doubles it); signed means vanish.
+    np.testing.assert_allclose(one.abs_kurtosis.sel(round=0), [0.75, 1.0])
+    np.testing.assert_allclose(one.abs_kurtosis.sel(round=1), [1.5, 2.0])
+    np.testing.assert_allclose(one.kurtosis.sel(round=0), [0.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(one.ipr, 0.75)
+    np.testing.assert_allclose(one.localized_fraction, 0.5)
+    np.testing.assert_allclose(one.test_accuracy.sel(round=0), [0.5, 0.6])
+
+
+def test_weight_movement_of_hand_made_units():
+    w0 = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    w = np.array([[3.0, 4.0], [2.0, 0.0], [2.0, 0.0]])  # unmoved, scaled by 2, turned by 90 degrees
+    ds = xr.Dataset({"weight": (("neuron", "input"), w), "init_weight": (("neuron", "input"), w0)})
+    moved = analysis.weight_movement(ds)
+    np.testing.assert_allclose(moved.relative_change, [0.0, 1.0, np.sqrt(2)])
+    np.testing.assert_allclose(moved.cosine, [1.0, 1.0, 0.0], atol=1e-15)
+
+
 def cavity_run():
     """One variant, replicate and round; unit 0 has 4 weights, 2 pruned next; known cavity effects."""
     mask = np.array([[True, True, True, True, False, False]])

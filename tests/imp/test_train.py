@@ -199,3 +199,24 @@ def test_the_cuda_route_equals_the_cpu_route(name):
     train_ensemble(on_gpu, gpu_tasks, seeds, config, n_steps=100)  # 'auto' takes torch on CUDA
     torch.testing.assert_close(on_gpu.weight.cpu(), on_cpu.weight, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(accuracy(on_gpu, gpu_tasks), accuracy(on_cpu, tasks))
+
+
+def test_losses_by_hand():
+    from cavitykit.imp.train import loss_function
+
+    output, label = torch.tensor([0.5, 0.5, -2.0]), torch.tensor([1.0, 0.0, 0.0])
+    # MSE against the +-1 target 2y - 1: 0.5 (0.5 - 1)^2, 0.5 (0.5 + 1)^2, 0.5 (-2 + 1)^2
+    torch.testing.assert_close(loss_function("mse")(output, label), torch.tensor([0.125, 1.125, 0.5]))
+    # logistic: log(1 + exp(-f)) for y = 1, log(1 + exp(f)) for y = 0
+    expected = torch.tensor([np.log1p(np.exp(-0.5)), np.log1p(np.exp(0.5)), np.log1p(np.exp(-2.0))])
+    torch.testing.assert_close(loss_function("cross_entropy")(output, label), expected.float())
+
+
+def test_the_kernel_route_is_online_sgd_with_batch_one_on_a_cpu():
+    from cavitykit.imp.train import kernel_route_applies
+
+    online = TrainingConfig(mode="online", optimizer="sgd", batch_size=1)
+    assert kernel_route_applies(online, "cpu")
+    assert not kernel_route_applies(online, "cuda")
+    assert not kernel_route_applies(TrainingConfig(mode="online", optimizer="adam", batch_size=1), "cpu")
+    assert not kernel_route_applies(TrainingConfig(mode="online", optimizer="sgd", batch_size=2), "cpu")

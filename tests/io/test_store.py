@@ -142,3 +142,34 @@ def test_directory_of_another_config_is_refused(small_run):
     with pytest.raises(ValueError, match="holds a run of a different config"):
         run(other, run_dir, progress=False)
     assert open_run(run_dir).sizes["round"] == 2  # nothing lost
+
+
+def test_booleans_survive_a_netcdf_file_and_missing_flags_stay_numbers(tmp_path):
+    from cavitykit.io.schema import decode_booleans, encode_booleans
+
+    ds = xr.Dataset(
+        {"mask": ("input", np.array([True, False, True])), "weight": ("input", [1.0, 0.0, 2.0])},
+        coords={"input": [0, 1, 2]},
+    )
+    write_dataset(tmp_path / "b.nc", encode_booleans(ds))
+    with xr.open_dataset(tmp_path / "b.nc") as stored:
+        assert stored.mask.dtype == np.uint8  # netCDF holds no bool
+        decoded = decode_booleans(stored.load())
+    xr.testing.assert_identical(decoded, ds)
+    outer = encode_booleans(ds).reindex(input=[0, 1, 2, 3])  # an outer join: the new flag is missing
+    kept = decode_booleans(outer).mask
+    assert kept.dtype.kind == "f" and np.isnan(kept.values[3]) and kept.values[:3].tolist() == [1, 0, 1]
+
+
+def test_swept_dims_and_pixel_coordinates_by_hand():
+    from cavitykit.io.schema import pixel_coordinates
+    from cavitykit.io.sweeps import swept_dims
+
+    assert swept_dims(["data.gain", "imp.rounds", "x.rounds"]) == {
+        "data.gain": "gain",
+        "imp.rounds": "imp.rounds",
+        "x.rounds": "x.rounds",
+    }
+    ring, torus = pixel_coordinates(4, 1), pixel_coordinates(2, 2)
+    assert ring["x"][1].tolist() == [0, 1, 2, 3] and set(ring) == {"x"}
+    assert torus["x"][1].tolist() == [0, 1, 0, 1] and torus["y"][1].tolist() == [0, 0, 1, 1]

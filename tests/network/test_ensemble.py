@@ -79,3 +79,14 @@ def test_members_round_trip_through_the_ensemble():
         np.testing.assert_allclose(back.weight, network.weight * network.mask, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(back.bias, network.bias, rtol=1e-6)
         assert back.mask is network.mask
+
+
+def test_activation_functions_by_hand():
+    from cavitykit.network.ensemble import activation_function
+
+    z = torch.tensor([-1.0, 0.0, 2.0])
+    torch.testing.assert_close(activation_function("relu")(z), torch.tensor([0.0, 0.0, 2.0]))
+    expected = torch.tensor([math.erf(-1 / math.sqrt(2)), 0.0, math.erf(2 / math.sqrt(2))])
+    torch.testing.assert_close(activation_function("erf")(z), expected)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        activation_function("tanh")
