@@ -7,6 +7,7 @@ needs neither torch nor the IMP engine, so the report and notebooks can call it 
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,22 +41,56 @@ def _check_batchable(name: str, n_samples: int, max_order: int, batches: int = N
         )
 
 
-def _spectrum(preactivations: np.ndarray, max_order: int) -> tuple[np.ndarray, np.ndarray]:
-    """k_1..k_max and k_n / k_2^(n/2) of each column of (P, K) pre-activations, shape (max_order, K) each."""
-    k = kstats(preactivations, max_order)
-    return k, standardize_kstats(k)
+def preactivation_kstats(inputs, weights, bias, max_order: int, *, scratch=None, n_batches: int = 0):
+    """k-statistics of each unit's pre-activation lambda = w . x / sqrt(D) (+ b), over all samples and
+    over consecutive batches.
+
+    The one computation behind a run's per-round statistics (the runner) and its cumulant spectra
+    (``preactivation_cumulants``): the same inputs give the same k_1..k_4 in both.
+
+    Parameters
+    ----------
+    inputs : ndarray or torch.Tensor of shape (P, D), float64
+        A CPU tensor runs the product on torch's threads (the runner's, while it trains); an array
+        on numpy's, so the spectra need no torch.
+    weights : ndarray or torch.Tensor of shape (K, D), float64
+        The library of ``inputs``; pruned weights zero.
+    bias : ndarray or torch.Tensor of shape (K,), optional
+    max_order : int
+        Highest order n (1..8).
+    scratch : cavitykit.buffers.Scratch, optional
+        Holds the (P, K) pre-activations from call to call; by default a fresh buffer.
+    n_batches : int
+        Also the k-statistics of this many consecutive batches (``numpy.array_split``), for
+        batch-means standard errors.
+
+    Returns
+    -------
+    k : ndarray of shape (max_order, K)
+    batches : ndarray of shape (n_batches, max_order, K)
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> k, _ = preactivation_kstats(x, np.array([[2.0, 0.0]]), None, 2)  # lambda = sqrt(2) x_0 = 1.41, 0, 1.41, 0
+    >>> np.round(k[:, 0], 4)  # mean sqrt(2) / 2, variance 2 / 3 (unbiased)
+    array([0.7071, 0.6667])
+    """
+    buffer = (Scratch() if scratch is None else scratch).array("preactivations", (len(inputs), len(weights)))
+    # numpy's matmul for arrays, torch's for tensors (torch is loaded when a tensor is passed)
+    out = buffer if isinstance(inputs, np.ndarray) else sys.modules["torch"].from_numpy(buffer)
+    preactivation(inputs, weights, bias, out=out)
+    batches = [kstats(batch, max_order) for batch in np.array_split(buffer, n_batches)] if n_batches else []
+    return kstats(buffer, max_order), np.array(batches).reshape(n_batches, max_order, len(weights))
 
 
 def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int, scratch=None) -> np.ndarray:
     """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors
-    of each unit's pre-activation on (P, D) ``samples`` (the (P, K) pre-activations in ``scratch``'s
-    buffer when one is given)."""
-    out = None if scratch is None else scratch.array("preactivations", (len(samples), len(weights)))
-    preactivations = preactivation(samples, weights, bias, out=out)
-    k, standardized = _spectrum(preactivations, max_order)
-    batches = [_spectrum(batch, max_order) for batch in np.array_split(preactivations, N_BATCHES)]
-    se = np.std(np.array(batches), axis=0, ddof=1) / np.sqrt(N_BATCHES)
-    return np.moveaxis(np.stack([k, standardized, se[0], se[1]]), 1, -1)
+    of each unit's pre-activation on (P, D) ``samples``."""
+    k, batches = preactivation_kstats(samples, weights, bias, max_order, scratch=scratch, n_batches=N_BATCHES)
+    standardized = [standardize_kstats(batch) for batch in batches]
+    se = [np.std(values, axis=0, ddof=1) / np.sqrt(N_BATCHES) for values in (batches, standardized)]
+    return np.moveaxis(np.stack([k, standardize_kstats(k), *se]), 1, -1)
 
 
 def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.ndarray:

@@ -37,10 +37,11 @@ from cavitykit.io import (
     round_path,
     write_dataset,
 )
-from cavitykit.network import parameterization, preactivation
+from cavitykit.network import parameterization
 from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
 from cavitykit.samples import member_samples
-from cavitykit.stats import kstats, standardize_kstats
+from cavitykit.spectra import preactivation_kstats
+from cavitykit.stats import standardize_kstats
 from cavitykit.variants import Stream, seed
 
 
@@ -241,9 +242,7 @@ def round_statistics(
     for label, inputs in enumerate(heldout):
         x = scratch.array("inputs", inputs.shape)
         np.copyto(x, inputs)
-        lam = scratch.array("preactivations", (len(x), len(live_weights)))
-        preactivation(torch.from_numpy(x), live_weights, live_bias, out=torch.from_numpy(lam))
-        k[label][:, alive] = kstats(lam, 4)
+        k[label][:, alive] = preactivation_kstats(torch.from_numpy(x), live_weights, live_bias, 4, scratch=scratch)[0]
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": k[:, 1],
