@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import xarray as xr
@@ -59,13 +61,12 @@ def check_finite_inputs(inputs: np.ndarray, name: str = "inputs") -> None:
         raise ValueError(f"{name} contain NaN or inf")
 
 
-def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device, route=None):
-    """Validate, then the polynomial coefficients k_n(s) for every (neuron, input) pair.
+@dataclass(frozen=True)
+class FirstLayer:
+    """A layer's polynomial coefficients k_n(s) for every (neuron, input) pair, and what labels its effects.
 
-    ``route`` ('gemm' or 'kept') forces the route of the mixed sums; by default ``choose_route``'s.
-
-    Returns
-    -------
+    Attributes
+    ----------
     stat : Statistic
     weights : ndarray of shape (K, D), pruned entries zeroed
     mask : ndarray of bool, shape (K, D)
@@ -74,6 +75,53 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
     device : torch.device
     route : {'gemm', 'kept'}
         The route the mixed sums took.
+    """
+
+    stat: Statistic
+    weights: np.ndarray
+    mask: np.ndarray
+    polys: dict
+    n_samples: int
+    device: torch.device
+    route: str
+
+    @property
+    def step(self) -> np.ndarray:
+        """s_ki = -w_ki / sqrt(D): removing weight (k, i) adds s_ki x_i to lambda_k; shape (K, D)."""
+        return removal_step(self.weights)
+
+    def labelled(self, delta: np.ndarray, *, method: str, **attrs) -> xr.DataArray:
+        """Delta (K, D) as a DataArray, NaN at pruned weights, with the intact statistic as a coordinate."""
+        n_neurons, n_inputs = delta.shape
+        stat = self.stat
+        return xr.DataArray(
+            np.where(self.mask, delta, np.nan),
+            dims=("neuron", "input"),
+            coords={
+                "neuron": np.arange(n_neurons),
+                "input": np.arange(n_inputs),
+                "statistic_value": ("neuron", value(stat, self.polys)[:, 0]),
+            },
+            name=f"cavity_{method}",
+            attrs={
+                "long_name": f"change of the pre-activation {stat.name} when one weight is removed ({method})",
+                "statistic": stat.name,
+                "definition": stat.description,
+                "method": method,
+                "preactivation": PREACTIVATION,
+                "n_samples": self.n_samples,
+                "device": str(self.device),
+                "route": self.route,
+                "cavitykit_version": __version__,
+                **attrs,
+            },
+        )
+
+
+def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device, route=None) -> FirstLayer:
+    """Validate, then the polynomial coefficients k_n(s) for every (neuron, input) pair.
+
+    ``route`` ('gemm' or 'kept') forces the route of the mixed sums; by default ``choose_route``'s.
     """
     stat = check_statistic(statistic)
     weights, mask = check_weights(weights, mask)
@@ -103,7 +151,7 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
             raise ValueError(
                 f"the pre-activation of neuron {constant[0]} is constant on these inputs: {stat.name} is undefined"
             )
-    return stat, weights, mask, polys, n_samples, device, route
+    return FirstLayer(stat, weights, mask, polys, n_samples, device, route)
 
 
 def choose_route(mask: np.ndarray, powers: list[int], device: torch.device, route: str | None = None) -> str:
@@ -210,30 +258,3 @@ def _kept_route_sums(inputs, moments, weights, mask, powers) -> np.ndarray:
 def removal_step(weights: np.ndarray) -> np.ndarray:
     """s_ki = -w_ki / sqrt(D): removing weight (k, i) adds s_ki x_i to lambda_k."""
     return -weights / np.sqrt(weights.shape[1])
-
-
-def labelled(delta, stat, polys, mask, *, method: str, n_samples: int, device, route: str, **attrs) -> xr.DataArray:
-    """Delta (K, D) as a DataArray, NaN at pruned weights, with the intact statistic as a coordinate."""
-    n_neurons, n_inputs = delta.shape
-    return xr.DataArray(
-        np.where(mask, delta, np.nan),
-        dims=("neuron", "input"),
-        coords={
-            "neuron": np.arange(n_neurons),
-            "input": np.arange(n_inputs),
-            "statistic_value": ("neuron", value(stat, polys)[:, 0]),
-        },
-        name=f"cavity_{method}",
-        attrs={
-            "long_name": f"change of the pre-activation {stat.name} when one weight is removed ({method})",
-            "statistic": stat.name,
-            "definition": stat.description,
-            "method": method,
-            "preactivation": PREACTIVATION,
-            "n_samples": n_samples,
-            "device": str(device),
-            "route": route,
-            "cavitykit_version": __version__,
-            **attrs,
-        },
-    )

@@ -13,7 +13,6 @@ from cavitykit.cavity._driver import (
     check_statistic,
     check_weights,
     first_layer_polynomials,
-    labelled,
     removal_step,
 )
 from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
@@ -73,11 +72,8 @@ def exact(
     >>> delta.dims, bool(np.allclose(delta, brute_force_cavity(w, x)))
     (('neuron', 'input'), True)
     """
-    stat, weights, mask, polys, n_samples, device, route = first_layer_polynomials(
-        weights, inputs, statistic, mask, batch_size, device, route
-    )
-    delta = exact_change(stat, polys, removal_step(weights))
-    return labelled(delta, stat, polys, mask, method="exact", n_samples=n_samples, device=device, route=route)
+    layer = first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device, route)
+    return layer.labelled(exact_change(layer.stat, layer.polys, layer.step), method="exact")
 
 
 def standard_error(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xarray as xr
 
 from cavitykit._validation import check_int
-from cavitykit.cavity._driver import first_layer_polynomials, labelled, removal_step
+from cavitykit.cavity._driver import first_layer_polynomials
 from cavitykit.cavity._statistics import exact_change, series_change
 
 
@@ -51,21 +51,9 @@ def expansion(
     [0.072, 0.035, 0.01]
     """
     order = check_int("order", order, minimum=1, maximum=8)
-    stat, weights, mask, polys, n_samples, device, route = first_layer_polynomials(
-        weights, inputs, statistic, mask, batch_size, device
-    )
-    delta = series_change(stat, polys, removal_step(weights), order)
-    return labelled(
-        delta,
-        stat,
-        polys,
-        mask,
-        method="expansion",
-        n_samples=n_samples,
-        device=device,
-        route=route,
-        approx_order=order,
-    )
+    layer = first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device)
+    delta = series_change(layer.stat, layer.polys, layer.step, order)
+    return layer.labelled(delta, method="expansion", approx_order=order)
 
 
 def exact_and_expansion(
@@ -102,31 +90,10 @@ def exact_and_expansion(
     (('neuron', 'input'), ('approx_order', 'neuron', 'input'), [1, 2])
     """
     orders = [check_int("orders", order, minimum=1, maximum=8) for order in orders]
-    stat, weights, mask, polys, n_samples, device, route = first_layer_polynomials(
-        weights, inputs, statistic, mask, batch_size, device
-    )
-    step = removal_step(weights)
-    exact = labelled(
-        exact_change(stat, polys, step),
-        stat,
-        polys,
-        mask,
-        method="exact",
-        n_samples=n_samples,
-        device=device,
-        route=route,
-    )
+    layer = first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device)
+    exact = layer.labelled(exact_change(layer.stat, layer.polys, layer.step), method="exact")
     expansions = [
-        labelled(
-            series_change(stat, polys, step, order),
-            stat,
-            polys,
-            mask,
-            method="expansion",
-            n_samples=n_samples,
-            device=device,
-            route=route,
-        )
+        layer.labelled(series_change(layer.stat, layer.polys, layer.step, order), method="expansion")
         for order in orders
     ]
     return exact, xr.concat(expansions, dim="approx_order").assign_coords(approx_order=orders)
