@@ -48,3 +48,16 @@ class Scratch:
             # writes cost far more system time in a long run (docs/performance.md).
             self.storage[name] = np.frombuffer(mmap.mmap(-1, size * 8), dtype=np.float64)
         return self.storage[name][:size].reshape(shape)
+
+    def copy(self, name: str, array: np.ndarray) -> np.ndarray:
+        """A float64 copy of ``array`` in the buffer ``name`` (as ``array(name, ...)``, then filled).
+
+        Examples
+        --------
+        >>> scratch = Scratch()
+        >>> scratch.copy("x", np.array([[1, 2]], dtype=np.float32))
+        array([[1., 2.]])
+        """
+        out = self.array(name, array.shape)
+        np.copyto(out, array)
+        return out

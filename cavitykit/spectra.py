@@ -481,8 +481,7 @@ def preactivation_cumulants(
             rng = np.random.default_rng(draw)
             inputs = (m.sample(n_samples, rng) for m in models)
         for s, x in enumerate(inputs):
-            inputs64 = scratch.array("inputs", x.shape)
-            np.copyto(inputs64, x)
+            inputs64 = scratch.copy("inputs", x)
             for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
                 at = rounds == t
                 statistics[:, v, r, t, s, units[at]] = _with_errors(

@@ -240,9 +240,8 @@ def round_statistics(
     if scratch is None:
         scratch = Scratch()
     for label, inputs in enumerate(heldout):
-        x = scratch.array("inputs", inputs.shape)
-        np.copyto(x, inputs)
-        k[label][:, alive] = preactivation_kstats(torch.from_numpy(x), live_weights, live_bias, 4, scratch=scratch)[0]
+        x = torch.from_numpy(scratch.copy("inputs", inputs))
+        k[label][:, alive] = preactivation_kstats(x, live_weights, live_bias, 4, scratch=scratch)[0]
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": k[:, 1],
