@@ -70,3 +70,99 @@ def test_abs_kurtosis_change_by_hand():
     np.testing.assert_allclose(
         metrics.abs_kurtosis_change(kurtosis, delta), [[0.2, -0.2, 0.5], [-1.0, 0.0, 1.0]], atol=1e-15
     )
+
+
+# Shape, connectivity and the nulls of magnitude pruning (known answers: enumeration, exact formulas).
+
+
+def _grid(L=20):
+    y, x = np.mgrid[:L, :L]
+    return y, x
+
+
+def test_checkerboard_patch_is_not_a_bump_though_its_width_and_ipr_say_local():
+    y, x = _grid()
+    bump = np.exp(-((x - 9.0) ** 2 + (y - 12.0) ** 2) / 3).ravel()
+    checkerboard = bump * ((-1.0) ** (x + y)).ravel()
+    width = metrics.receptive_field(checkerboard, (20, 20))["width"]
+    assert metrics.is_localized(width, (20, 20))  # the circular width cannot tell them apart ...
+    assert metrics.ipr(checkerboard) == pytest.approx(metrics.ipr(bump))  # ... nor can the IPR
+    assert metrics.shape_class(checkerboard, (20, 20)) == "oscillatory"
+    assert metrics.shape_class(bump, (20, 20)) == "bump"
+    assert metrics.sign_coherence(checkerboard, (20, 20)) == pytest.approx(-1.0)
+    assert metrics.sign_coherence(bump, (20, 20)) == pytest.approx(1.0)
+
+
+def test_survivors_on_one_sublattice_of_a_plateau_are_oscillatory_and_unconnected():
+    y, x = _grid()
+    plateau = 1.0 + 0.05 * np.random.default_rng(1).standard_normal(400)
+    kept = np.flatnonzero(((x + y) % 2 == 0).ravel())[::5]  # 40 pixels, all of even parity
+    field = np.zeros(400)
+    field[kept] = plateau[kept]
+    assert metrics.connectivity(field != 0, (20, 20)) == 0.0
+    assert metrics.sublattice_share(field, (20, 20)) == pytest.approx(1.0)
+    assert metrics.shape_class(field, (20, 20)) == "oscillatory"
+
+
+def test_connectivity_null_equals_enumeration_of_every_placement():
+    import itertools
+
+    for shape in [(4, 4), (7,), (3, 5)]:
+        D = int(np.prod(shape))
+        for n in (1, 2, 3, D - 1, D):
+            shares = []
+            for kept in itertools.combinations(range(D), n):
+                mask = np.zeros(D, bool)
+                mask[list(kept)] = True
+                shares.append(metrics.connectivity(mask, shape))
+            assert metrics.connectivity_null(n, shape) == pytest.approx(np.mean(shares), abs=1e-12), (shape, n)
+
+
+def test_truncated_ipr_equals_brute_force(rng):
+    w = rng.standard_normal((3, 30))
+    n = np.array([1, 7, 30])
+    got = metrics.truncated_ipr(w, n)
+    for unit in range(3):
+        top = w[unit][np.argsort(-np.abs(w[unit]))[: n[unit]]]
+        assert got[unit] == pytest.approx(metrics.ipr(top), rel=1e-12)
+    assert np.isnan(metrics.truncated_ipr(w[0], 0))
+
+
+def test_top_magnitude_null_matches_its_limits_and_an_independent_monte_carlo():
+    D = 60
+    null = metrics.top_magnitude_ipr(D)
+    assert null[1] == 1.0
+    se = 0.002  # relative standard error of 4000 draws, generously
+    assert null[D] == pytest.approx(3 / (D + 2), rel=3 * se)  # E[sum u^4] on the sphere, exactly
+    other = np.random.default_rng(99).standard_normal((40_000, D))
+    for n in (2, 10, 30):
+        top = -np.partition(-np.abs(other), n - 1, axis=1)[:, :n]
+        reference = metrics.ipr(top)
+        tolerance = 4 * np.hypot(reference.std() / np.sqrt(reference.size), null[n] * se)
+        assert null[n] == pytest.approx(reference.mean(), abs=tolerance)
+        assert null[n] < 3 / (n + 2)  # the top of D is flatter than n random entries
+
+
+def test_white_noise_low_frequency_share_follows_its_beta_law(rng):
+    from scipy import stats
+
+    shape = (12, 12)
+    shares = metrics.low_frequency_share(rng.standard_normal((4000, 144)), shape)
+    mean, threshold = metrics.noise_low_frequency_share(shape)
+    m = round(mean * 144)
+    assert stats.kstest(shares, stats.beta(m / 2, (144 - m) / 2).cdf).pvalue > 1e-3
+    assert threshold == pytest.approx(stats.beta.isf(metrics.NOISE_LEVEL, m / 2, (144 - m) / 2))
+
+
+def test_unit_classes_of_hand_made_dense_fields(rng):
+    y, x = _grid()
+    bumps = [np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 5).ravel() for cx, cy in [(3, 4), (19, 0), (10, 10)]]
+    smooth = [np.cos(2 * np.pi * (x + 2 * y) / 20).ravel(), np.exp(-((x - 10.0) ** 2) / 40).ravel()]
+    noise = list(rng.standard_normal((200, 400)))
+    classes = metrics.unit_class(np.stack(bumps + smooth + noise), (20, 20))
+    assert classes[:3].tolist() == ["bump"] * 3
+    assert classes[3:5].tolist() == ["extended"] * 2
+    assert (classes[5:] == "noise").mean() >= 0.98  # the criterion's false-alarm rate is 1e-3
+    # a learned bump under noise of equal norm is still learned
+    mixed = bumps[0] / np.linalg.norm(bumps[0]) + 0.3 * noise[0] / np.linalg.norm(noise[0])
+    assert metrics.unit_class(mixed, (20, 20)) == "bump"
