@@ -77,6 +77,10 @@ def _bench(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cavitykit.report import write_report
 
+    if args.weights is not None:
+        from cavitykit.io.weights import write_weights
+
+        print(f"weights: {write_weights(args.run, args.weights)}")
     print(f"report: {write_report(args.run, out=args.out, variant=args.variant, progress=not args.quiet)}")
     return 0
 
@@ -229,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(handler=_config)
 
     report = commands.add_parser("report", help="figures and report.md with a verdict per claim")
-    report.add_argument("run", metavar="RUN", help="a run directory written by cavitykit run")
+    report.add_argument(
+        "run", metavar="RUN", help="a run directory written by cavitykit run, or a weights file written by --weights"
+    )
     report.add_argument(
         "--variant",
         choices=tuple(CLONES),
@@ -237,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--out", metavar="DIR", help="the report folder, replaced whole (default RUN/report)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
+    report.add_argument(
+        "--weights",
+        metavar="FILE.nc",
+        help="also write the run's weights file (float32: weights, masks, statistics, controls), from which "
+        "`cavitykit report FILE.nc` re-judges every claim",
+    )
     report.set_defaults(handler=_report)
 
     cumulants = commands.add_parser(

@@ -174,6 +174,8 @@ class TrainingConfig:
 
 
 STRATEGIES = ("magnitude", "random", "one_shot", "dense", "cavity")
+# Strategies a magnitude-pruning run can also train as control branches from its dense round.
+CONTROLS = ("random", "one_shot", "cavity")
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,12 @@ class IMPConfig:
         'cavity' removes as many weights as IMP, those whose exact removal most raises the
         |excess kurtosis| of their unit (mean over classes, held-out inputs): the causal test
         of whether non-Gaussianity drives localization.
+    controls : tuple of {'random', 'one_shot', 'cavity'}
+        Control branches of a 'magnitude' run, as open_lth's branches: each strategy prunes the same
+        dense (round-0) networks and trains its own rounds, stored in the same run under
+        ``controls/<strategy>/``.  A branch equals a run of that strategy, round for round.
+        Controls leave the main branch as it is and are not part of the run's hash: adding one to
+        an existing run trains only the branch.
 
     Examples
     --------
@@ -212,6 +220,7 @@ class IMPConfig:
     rewind_step: int = 0
     target_sparsity: float = 0.0
     strategy: str = "magnitude"
+    controls: tuple[str, ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self):
         check_int("imp.rounds", self.rounds, minimum=1)
@@ -224,6 +233,15 @@ class IMPConfig:
         if not 0 <= target < 1:
             raise ValueError(f"imp.target_sparsity must be in [0, 1), got {target}")
         check_choice("imp.strategy", self.strategy, STRATEGIES)
+        if not isinstance(self.controls, tuple) or len(set(self.controls)) != len(self.controls):
+            raise ValueError(f"imp.controls must be a list of distinct strategies, got {list(self.controls)!r}")
+        for control in self.controls:
+            check_choice("imp.controls", control, CONTROLS)
+        if self.controls and self.strategy != "magnitude":
+            raise ValueError(
+                f"imp.controls branch from a magnitude-pruning (IMP) run; imp.strategy is {self.strategy!r}: "
+                'set imp.strategy = "magnitude" or imp.controls = []'
+            )
 
     @property
     def n_trainings(self) -> int:
@@ -326,9 +344,11 @@ class RunConfig:
                 "in x, which cannot tell apart classes that are symmetric under x -> -x (every variant's are); "
                 'set network.bias = true with network.bias_init = "split", or network.activation = "relu"'
             )
-        if self.imp.strategy == "cavity" and (not self.analysis.cavity or self.network.prune_readout):
+        cavity_pruning = self.imp.strategy == "cavity" or "cavity" in self.imp.controls
+        if cavity_pruning and (not self.analysis.cavity or self.network.prune_readout):
             raise ValueError(
-                'imp.strategy = "cavity" ranks weights by their exact cavity effects: it needs analysis.cavity = true '
+                'imp.strategy = "cavity" (or the cavity control) ranks weights by their exact cavity effects: '
+                "it needs analysis.cavity = true "
                 f"(got {str(self.analysis.cavity).lower()}) and a first layer only, network.prune_readout = false "
                 f"(got {str(self.network.prune_readout).lower()})"
             )
@@ -378,9 +398,24 @@ class RunConfig:
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON of the config (the run directory's name)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON of the config without ``imp.controls`` (the run directory's
+        name): control branches do not change the main branch, so a run keeps its name when they are added."""
+        values = self.to_dict()
+        values["imp"].pop("controls", None)
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def branch(self, strategy: str) -> RunConfig:
+        """The config of the control branch ``strategy``: this run with that strategy and no controls.
+
+        Examples
+        --------
+        >>> config = config_from_dict({"imp": {"controls": ["random"]}})
+        >>> config.branch("random").imp.strategy, config.branch("random").imp.controls
+        ('random', ())
+        """
+        check_choice("strategy", strategy, self.imp.controls)
+        return dataclasses.replace(self, imp=dataclasses.replace(self.imp, strategy=strategy, controls=()))
 
 
 def _without_later_defaults(instance) -> dict:

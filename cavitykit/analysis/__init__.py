@@ -3,31 +3,17 @@
 * ``measurements``: localization, the per-replicate reduction (``per_replicate``) and its round summary,
   weight movement, localization over training time, cavity effects by group and by magnitude, the
   expansion's error;
-* ``claims``: the feature-learning check and each claim's statistic, criterion and verdict
-  (``docs/report.md``);
+* ``claims``: the feature-learning check;
+* ``units``: each unit's class from its dense field and its measures per round beside the nulls of its
+  survivor count; means at matched survivor counts; intervals over replicates;
+* ``verdicts``: each claim's statistic, controls, criterion and verdict (``docs/report.md``);
 * ``sweeps``: the claims at every grid point of a sweep.
 
 The report only formats these results and the plots only draw them.  Nothing here imports torch or
 the IMP engine.
 """
 
-from cavitykit.analysis.claims import (
-    CAVITY_SE,
-    CHANCE_SE,
-    CLONE_IPR_EXCESS,
-    CLONE_NOISE_MULTIPLE,
-    FEATURE_COSINE,
-    GROUPS,
-    GROWTH_SE,
-    IPR_RATIO,
-    LOCALIZED_MARGIN,
-    TREND,
-    WIDTH_RATIO,
-    claim_cavity,
-    claim_kurtosis,
-    claim_localization,
-    feature_learning,
-)
+from cavitykit.analysis.claims import CHANCE_SE, FEATURE_COSINE, feature_learning
 from cavitykit.analysis.measurements import (
     cavity_by_magnitude,
     cavity_groups,
@@ -45,27 +31,43 @@ from cavitykit.analysis.measurements import (
     weight_movement,
 )
 from cavitykit.analysis.sweeps import claims_per_replicate, sweep_claims
+from cavitykit.analysis.units import (
+    at_matched_survivors,
+    class_counts,
+    replicate_interval,
+    unit_classes,
+    unit_measures,
+)
+from cavitykit.analysis.verdicts import (
+    ACCURACY_DROP,
+    BUMP_MARGIN,
+    accurate_rounds,
+    claim_cavity,
+    claim_iterative,
+    claim_kurtosis,
+    claim_localization,
+    feedback_loop,
+    weight_effect_correlation,
+)
 
 __all__ = [
-    "CAVITY_SE",
+    "ACCURACY_DROP",
+    "BUMP_MARGIN",
     "CHANCE_SE",
-    "CLONE_IPR_EXCESS",
-    "CLONE_NOISE_MULTIPLE",
     "FEATURE_COSINE",
-    "GROUPS",
-    "GROWTH_SE",
-    "IPR_RATIO",
-    "LOCALIZED_MARGIN",
-    "TREND",
-    "WIDTH_RATIO",
+    "accurate_rounds",
+    "at_matched_survivors",
     "cavity_by_magnitude",
     "cavity_groups",
     "claim_cavity",
+    "claim_iterative",
     "claim_kurtosis",
     "claim_localization",
     "claims_per_replicate",
+    "class_counts",
     "expansion_error",
     "feature_learning",
+    "feedback_loop",
     "gaussian_kurtosis_sd",
     "grid_shape",
     "kurtosis_ipr_correlation",
@@ -73,9 +75,13 @@ __all__ = [
     "n_heldout",
     "per_replicate",
     "pruning_groups",
+    "replicate_interval",
     "replicate_pair_wins",
     "round_summary",
     "snapshot_summary",
     "sweep_claims",
+    "unit_classes",
+    "unit_measures",
+    "weight_effect_correlation",
     "weight_movement",
 ]

@@ -97,6 +97,9 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
                 "choose another --out"
             )
         remove_temporaries(run_dir)
+        if stored != config:  # other control branches: the run keeps its rounds and gains the new branches
+            with atomic_target(config_file) as temporary:
+                temporary.write_text(config.to_toml())
         return
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ValueError(f"{str(run_dir)!r} exists, is not empty and holds no cavitykit config")
@@ -308,36 +311,59 @@ class Start:
         return Start(self.rewind, self.mask & ~pruned[0], readout_mask)
 
 
-def _start_from_round(dataset: xr.Dataset) -> Start:
-    """The next round's start recovered from a stored round (for resuming)."""
+def _start_from_round(dataset: xr.Dataset, pruned: list[np.ndarray] | None = None) -> Start:
+    """The next round's start recovered from a stored round (for resuming), or, given ``pruned``,
+    after that pruning instead of the stored one (a control branch leaving the dense round)."""
     one = dataset.isel(variant=0, replicate=0, round=0)
-    readout_mask = None
-    if "readout_pruned_next" in one:
-        readout_mask = one.readout_mask.values & ~one.readout_pruned_next.values
+    if pruned is None:
+        pruned = [one.pruned_next.values]
+        if "readout_pruned_next" in one:
+            pruned.append(one.readout_pruned_next.values[None])
     rewind = Network(
         weight=one.init_weight.values,
         readout=one.init_readout.values,
         mask=one["mask"].values,
         bias=one.init_bias.values if "init_bias" in one else None,
     )
-    return Start(rewind, one["mask"].values & ~one.pruned_next.values, readout_mask)
+    readout_mask = one.readout_mask.values if "readout_pruned_next" in one else None
+    return Start(rewind, one["mask"].values, readout_mask).after(pruned)
+
+
+def _trained_network(dataset: xr.Dataset) -> tuple[Network, dict[str, np.ndarray]]:
+    """The trained network a stored round holds, and the statistics a pruning strategy may rank by."""
+    one = dataset.isel(variant=0, replicate=0, round=0)
+    prunes_readout = "readout_pruned_next" in one
+    network = Network(
+        weight=one.weight.values,
+        readout=one.readout.values,
+        mask=one["mask"].values,
+        bias=one.bias.values if "bias" in one else None,
+        readout_mask=one.readout_mask.values if prunes_readout else None,
+    )
+    statistics = {name: one[name].values for name in ("preact_excess_kurtosis", "cavity_exact") if name in one}
+    return network, statistics
 
 
 class _Rounds:
-    """The rounds of some members of a run: which are missing, where each starts, the members' data.
+    """The rounds of some members of a run (or of one control branch): which are missing, where each
+    starts, the members' data.
 
-    It alone changes where a member starts (``write``), after writing that member's round.
+    It alone changes where a member starts (``write``), after writing that member's round.  A control
+    branch's round 0 is the run's dense round: its round 1 starts from that round's trained network,
+    pruned by the branch's strategy.
     """
 
-    def __init__(self, config: RunConfig, run_dir: Path, device, members: list[Member]):
-        self.config, self.run_dir, self.device = config, run_dir, device
+    def __init__(self, config: RunConfig, run_dir: Path, device, members: list[Member], *, control=None):
+        self.run_config, self.control = config, control
+        self.config = config if control is None else config.branch(control)
+        self.run_dir, self.device = run_dir, device
         self.members = list(members)
         self._starts: dict[Member, Start] = {}
         self._data: dict[Member, tuple[Task, list[np.ndarray]]] = {}
         self.scratch = Scratch()
 
     def path(self, member: Member, round_index: int) -> Path:
-        return round_path(self.run_dir, member.variant, member.replicate, round_index)
+        return round_path(self.run_dir, member.variant, member.replicate, round_index, control=self.control)
 
     def pending(self, round_index: int) -> list[Member]:
         return [m for m in self.members if not self.path(m, round_index).is_file()]
@@ -348,8 +374,15 @@ class _Rounds:
             initial = initial_network(self.config, member.replicate)
             return Start(initial, initial.mask, initial.readout_mask)
         if member not in self._starts:
-            previous = read_round(self.path(member, round_index - 1), config_hash=self.config.hash)
-            self._starts[member] = _start_from_round(previous)
+            if self.control is not None and round_index == 1:
+                dense = read_round(self.path(member, 0), config_hash=self.run_config.hash)
+                network, statistics = _trained_network(dense)
+                pruning_seed = seed(self.config.seed, member.replicate, Stream.PRUNE, 0)
+                pruned = next_pruning(self.config, network, 0, pruning_seed, statistics)
+                self._starts[member] = _start_from_round(dense, pruned)
+            else:
+                previous = read_round(self.path(member, round_index - 1), config_hash=self.config.hash)
+                self._starts[member] = _start_from_round(previous)
         return self._starts[member]
 
     def task(self, member: Member) -> tuple[Task, list[np.ndarray]]:
@@ -481,8 +514,9 @@ def train_round(rounds: _Rounds, group: list[Member], round_index: int, progress
         pruned = next_pruning(config, trained.networks[e], round_index, pruning_seed, statistics)
         stored = record(member, round_index, trained, e, statistics, pruned)
         rounds.write(stored, member, trained.starts[e].after(pruned))
+        branch = "" if rounds.control is None else f" ({rounds.control})"
         tqdm.write(
-            f"{member.variant:15s} rep {member.replicate} round {round_index}: "
+            f"{member.variant:15s} rep {member.replicate} round {round_index}{branch}: "
             f"sparsity {1.0 - float(stored.mask.mean()):.3f}  test acc {stored.test_accuracy:.3f}  "
             f"mean IPR {float(np.nanmean(stored.ipr)):.4f}  "
             f"mean |kurt| {float(np.nanmean(np.abs(stored.preact_excess_kurtosis))):.3f} (per class)",
@@ -536,12 +570,14 @@ def run_members(
     ['nlgp']
     """
     everyone = [Member(v, r) for r in range(config.replicates) for v in config.variants]
-    rounds = _Rounds(config, run_dir, device, everyone if members is None else members)
-    for round_index in range(config.imp.n_trainings):
-        pending = rounds.pending(round_index)
-        size = group_size or max(1, len(pending))
-        for start in range(0, len(pending), size):
-            train_round(rounds, pending[start : start + size], round_index, progress)
+    chosen = everyone if members is None else members
+    for control in (None, *config.imp.controls):  # the run, then each control branch from its dense round
+        rounds = _Rounds(config, run_dir, device, chosen, control=control)
+        for round_index in range(0 if control is None else 1, rounds.config.imp.n_trainings):
+            pending = rounds.pending(round_index)
+            size = group_size or max(1, len(pending))
+            for start in range(0, len(pending), size):
+                train_round(rounds, pending[start : start + size], round_index, progress)
 
 
 def run(config: RunConfig, out, *, device=None, progress: bool = True, group_size: int | None = None) -> Path:

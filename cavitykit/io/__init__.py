@@ -1,7 +1,9 @@
 """Run store: the only package that touches netCDF files (through xarray's netcdf4 engine).
 
-``schema`` defines what a round file holds; ``store`` where files live and how they are written
-and combined; ``sweeps`` how a sweep's runs are indexed and opened together.  Neither imports torch or the IMP engine.
+``schema`` defines what a round file holds; ``store`` where files live (control branches under
+``controls/``) and how they are written and combined; ``weights`` the small file a published report
+is re-judged from; ``sweeps`` how a sweep's runs are indexed and opened together.  None imports torch
+or the IMP engine.
 """
 
 from cavitykit.io.schema import SCHEMA, VARIABLES, RoundRecord, encode_round, grid_shape, run_config
@@ -14,10 +16,12 @@ from cavitykit.io.store import (
     read_round,
     remove_temporaries,
     round_path,
+    run_controls,
     with_cumulants,
     write_dataset,
 )
 from cavitykit.io.sweeps import open_sweep, read_sweep_index, write_sweep_index
+from cavitykit.io.weights import open_weights, weights_controls, write_weights
 
 __all__ = [
     "CONFIG_FILE",
@@ -31,12 +35,16 @@ __all__ = [
     "grid_shape",
     "open_run",
     "open_sweep",
+    "open_weights",
     "read_round",
     "read_sweep_index",
     "remove_temporaries",
     "round_path",
     "run_config",
+    "run_controls",
+    "weights_controls",
     "with_cumulants",
     "write_dataset",
     "write_sweep_index",
+    "write_weights",
 ]

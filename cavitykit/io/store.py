@@ -24,15 +24,39 @@ CONFIG_FILE = "config.toml"
 CUMULANTS_FILE = "cumulants.nc"
 
 
-def round_path(run_dir, variant: str, replicate: int, round_index: int) -> Path:
-    """``RUN/<variant>/replicate_<rr>/round_<nnn>.nc``.
+CONTROLS_DIR = "controls"
+
+
+def round_path(run_dir, variant: str, replicate: int, round_index: int, *, control: str | None = None) -> Path:
+    """``RUN/<variant>/replicate_<rr>/round_<nnn>.nc``; a control branch's rounds after the dense one
+    live under ``RUN/controls/<strategy>/`` (its round 0 is the run's own).
 
     Examples
     --------
     >>> round_path("results/quick-0123", "nlgp", 1, 4).as_posix()
     'results/quick-0123/nlgp/replicate_01/round_004.nc'
+    >>> round_path("results/quick-0123", "nlgp", 1, 4, control="random").as_posix()
+    'results/quick-0123/controls/random/nlgp/replicate_01/round_004.nc'
+    >>> round_path("results/quick-0123", "nlgp", 1, 0, control="random").as_posix()  # shared dense round
+    'results/quick-0123/nlgp/replicate_01/round_000.nc'
     """
-    return Path(run_dir) / variant / f"replicate_{replicate:02d}" / f"round_{round_index:03d}.nc"
+    base = Path(run_dir)
+    if control is not None and round_index > 0:
+        base = base / CONTROLS_DIR / control
+    return base / variant / f"replicate_{replicate:02d}" / f"round_{round_index:03d}.nc"
+
+
+def run_controls(run_dir) -> list[str]:
+    """The control branches of a run with at least one round written, sorted.
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> run_controls(example_run())
+    []
+    """
+    folder = Path(run_dir) / CONTROLS_DIR
+    return sorted(p.name for p in folder.iterdir() if any(p.glob(ROUND_GLOB))) if folder.is_dir() else []
 
 
 def _fsync_directory(path: Path) -> None:
@@ -178,8 +202,8 @@ def remove_temporaries(run_dir) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False) -> xr.Dataset:
-    """All complete rounds of a run as one Dataset.
+def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False, control: str | None = None) -> xr.Dataset:
+    """All complete rounds of a run (or of one of its control branches) as one Dataset.
 
     Dims ``variant``, ``replicate``, ``round``, ``neuron``, ``input``, ``label`` (and
     ``approx_order`` with the cavity expansions, ``time`` with snapshots); 2D inputs carry ``x``
@@ -195,7 +219,11 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False) -> xr.Data
         Dask arrays read from the files when computed, instead of loading every round now.
     cumulants : bool
         Also merge the cumulant spectra of ``RUN/cumulants.nc`` (``cavitykit cumulants RUN``):
-        ``CUMULANT_VARIABLES`` over the extra dims ``sample_set`` and ``order``.
+        ``CUMULANT_VARIABLES`` over the extra dims ``sample_set`` and ``order``.  Main branch only.
+    control : str, optional
+        A control branch (``run_controls``): its rounds after the shared dense round 0, whose
+        ``pruned_next`` becomes what the branch pruned.  The attributes are the branch's (its
+        config is the run's with ``imp.strategy`` set to the control) plus ``control``.
 
     Returns
     -------
@@ -206,7 +234,8 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False) -> xr.Data
     Raises
     ------
     ValueError
-        Not a run directory, no complete round yet, or a round file of another config.
+        Not a run directory, no complete round yet, a round file of another config, or a control
+        branch the run does not hold.
     FileNotFoundError
         ``cumulants`` asked for and no ``cumulants.nc`` written yet.
 
@@ -225,9 +254,26 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False) -> xr.Data
     if not files:
         raise ValueError(f"run directory {str(run_dir)!r} holds no complete round yet")
     config = tomllib.loads(config_file.read_text())
-    rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in files]
+    if control is None:
+        rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in files]
+    else:
+        if control not in run_controls(run_dir):
+            raise ValueError(
+                f"control must be a control branch of {str(run_dir)!r} with a round written "
+                f"({run_controls(run_dir)}), got {control!r}"
+            )
+        if cumulants:
+            raise ValueError("cumulants are stored for the main branch only: open a control without cumulants")
+        branch = _branch_config(config, control)
+        own = sorted((run_dir / CONTROLS_DIR / control).glob(ROUND_GLOB))
+        dense = [path for path in files if path.name == "round_000.nc"]
+        rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in dense]
+        rounds += [_of_config(read_round(path, lazy=lazy), branch, path) for path in own]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
+    if control is not None:
+        combined = _branch_dense_round(combined)
+        combined.attrs.update({key: rounds[-1].attrs[key] for key in ("config", "config_hash")}, control=control)
     if cumulants:
         spectra = run_dir / CUMULANTS_FILE
         if not spectra.is_file():
@@ -236,9 +282,38 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False) -> xr.Data
     return combined
 
 
+def _without_controls(config: dict) -> dict:
+    """The config as tables, ``imp.controls`` left out (the branches do not change the main branch)."""
+    imp = {key: value for key, value in config.get("imp", {}).items() if key != "controls"}
+    return config | {"imp": imp}
+
+
+def _branch_config(config: dict, control: str) -> dict:
+    """The tables of control branch ``control``'s config: the run's with that strategy and no controls."""
+    values = _without_controls(config)
+    return values | {"imp": values["imp"] | {"strategy": control}}
+
+
+def _branch_dense_round(branch: xr.Dataset) -> xr.Dataset:
+    """A branch whose round 0 (the run's dense round) says what the branch pruned after it, not the run."""
+    if branch.sizes["round"] < 2:
+        return branch
+    pruned = {"pruned_next": "mask", "readout_pruned_next": "readout_mask"}
+    updates = {}
+    for name, mask in pruned.items():
+        if name in branch:
+            # a member whose round 1 is missing (NaN) pruned nothing yet
+            first = branch[mask].isel(round=0, drop=True).fillna(False).astype(bool)
+            second = branch[mask].isel(round=1, drop=True).fillna(True).astype(bool)
+            values = branch[name].copy()
+            values[{"round": 0}] = (first & ~second).transpose(*values.isel(round=0).dims)
+            updates[name] = values
+    return branch.assign(updates)
+
+
 def _of_config(dataset: xr.Dataset, config: dict, path: Path) -> xr.Dataset:
-    """``dataset`` if the config it was written with is the run directory's ``config``."""
-    if tomllib.loads(dataset.attrs.get("config", "")) != config:
+    """``dataset`` if the config it was written with is ``config`` (controls aside)."""
+    if _without_controls(tomllib.loads(dataset.attrs.get("config", ""))) != _without_controls(config):
         raise ValueError(
             f"{str(path)!r} belongs to config {dataset.attrs.get('config_hash', '?')[:12]}, "
             f"not to the {CONFIG_FILE} beside it"

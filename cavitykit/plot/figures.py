@@ -294,6 +294,52 @@ def localization_and_kurtosis(summary: xr.Dataset) -> Figure:
     return fig
 
 
+def matched_survivors(curve: xr.Dataset, n_star: float) -> Figure:
+    """Claim 1 at matched survivors: the share of learned units that are bumps and their IPR over the
+    top-n null, against each unit's survivor count n, for each variant (means over replicates, bands
+    their standard deviation); a dotted line marks n*, the sparsest point where both still classify.
+
+    Parameters
+    ----------
+    curve : xarray.Dataset over (variant, replicate, n)
+        ``bump`` and ``ipr_over_top`` (``claim_localization(...)["curve"]``).
+    n_star : float
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> ones = (("variant", "replicate", "n"), np.ones((1, 2, 3)))
+    >>> curve = xr.Dataset({"bump": ones, "ipr_over_top": ones}, coords={"variant": ["nlgp"], "n": [400, 100, 25]})
+    >>> [ax.get_xlabel() for ax in matched_survivors(curve, 100).axes]
+    ['surviving weights per unit n', 'surviving weights per unit n']
+    """
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    axes = figure.subplots(1, 2)
+    titles = {"bump": "share of learned units that are bumps", "ipr_over_top": "IPR / IPR of the top n of D"}
+    for ax, name in zip(axes, titles, strict=True):
+        for variant in curve.variant.values:
+            one = curve[name].sel(variant=variant)
+            _band(
+                ax,
+                curve.n.values,
+                one.mean("replicate").values,
+                one.std("replicate").values,
+                colour(variant),
+                label(variant),
+            )
+        ax.axvline(n_star, color="grey", ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel("surviving weights per unit n")
+        ax.set_title(titles[name], fontsize=10)
+    axes[1].axhline(1.0, color="grey", ls="--", lw=1)
+    axes[0].legend(fontsize=8)
+    return figure
+
+
 def delta_histograms(ds: xr.Dataset) -> Figure:
     """Histograms of exact cavity effects on the excess kurtosis: weights IMP prunes next vs weights it keeps.
 

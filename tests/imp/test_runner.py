@@ -136,6 +136,37 @@ def test_controls(tmp_path, strategy):
         assert all(abs(k - n_weights * 0.7**r) <= 1 for r, k in enumerate(kept))
 
 
+def _same_round_files(a, b):
+    """Every variable of two round files equal (bitwise, NaN where NaN); history and version aside."""
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+
+
+def test_control_branches_equal_runs_of_their_strategies_and_leave_the_run_as_it_was(tmp_path):
+    controls = ["random", "one_shot", "cavity"]
+    with_controls = tiny_config(imp={"rewind_step": 5, "controls": controls})
+    plain = tiny_config(imp={"rewind_step": 5})
+    assert with_controls.hash == plain.hash  # the branches do not rename the run
+    run_dir = run(plain, tmp_path / "main", progress=False)
+    assert run(with_controls, tmp_path / "main", progress=False) == run_dir  # branches added to the run
+    for r in range(4):
+        path = round_path(run_dir, "nlgp", 0, r)
+        fresh = run(plain, tmp_path / "fresh", progress=False)
+        _same_round_files(xr.load_dataset(path), xr.load_dataset(round_path(fresh, "nlgp", 0, r)))
+    for control in controls:
+        alone = run(tiny_config(imp={"rewind_step": 5, "strategy": control}), tmp_path / control, progress=False)
+        rounds = 2 if control == "one_shot" else 4
+        for variant in ("nlgp", "gaussian_clone"):
+            for r in range(1, rounds):
+                branch = xr.load_dataset(round_path(run_dir, variant, 0, r, control=control))
+                _same_round_files(branch, xr.load_dataset(round_path(alone, variant, 0, r)))
+        ds, reference = open_run(run_dir, control=control), open_run(alone)
+        assert ds.attrs["control"] == control and ds.attrs["config_hash"] == reference.attrs["config_hash"]
+        for name in ("weight", "mask", "pruned_next", "preact_excess_kurtosis"):
+            xr.testing.assert_identical(ds[name], reference[name])  # round 0's pruning is the branch's own
+    with pytest.raises(ValueError, match="control must be a control branch"):
+        open_run(run_dir, control="dense")
+
+
 def test_late_rewinding_stores_the_step_k_weights(tmp_path):
     config = tiny_config(imp={"rewind_step": 10, "rounds": 2}, variants=["nlgp"], analysis={"cavity": False})
     ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)

@@ -1,0 +1,190 @@
+"""Per-unit measurements of a run or a control branch: what each unit learned in the dense round (its
+class, carried through the rounds) and, every round, its survivors, IPR against the nulls of its survivor
+count, connectivity, sign coherence and shape.  The claims judge learned units on these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from cavitykit import metrics
+from cavitykit.io.schema import grid_shape
+
+UNIT = ("variant", "replicate", "round", "neuron")
+
+
+def unit_classes(ds: xr.Dataset) -> xr.DataArray:
+    """Each unit's class from its dense (round 0) trained field (``metrics.unit_class``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run or a control branch (round 0 is the same dense round for both).
+
+    Returns
+    -------
+    xarray.DataArray of str over (variant, replicate, neuron)
+        'bump', 'extended' or 'noise'.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> classes = unit_classes(open_run(example_run()))  # 2 variants x 2 replicates x 8 units
+    >>> set(classes.values.ravel()) <= {"bump", "extended", "noise"}
+    True
+    """
+    shape = grid_shape(ds)
+    dense = ds.weight.isel(round=0, drop=True)
+    return xr.apply_ufunc(
+        lambda w: metrics.unit_class(w, shape), dense, input_core_dims=[["input"]], keep_attrs=False
+    ).rename("unit_class")
+
+
+def class_counts(classes: xr.DataArray) -> xr.DataArray:
+    """Units of each class per variant and replicate.
+
+    Examples
+    --------
+    >>> classes = xr.DataArray([["bump", "noise", "noise"]], dims=("replicate", "neuron"))
+    >>> class_counts(classes).sel(unit_class="noise").values.tolist()
+    [2]
+    """
+    counts = [(classes == name).sum("neuron") for name in metrics.UNIT_CLASSES]
+    return xr.concat(counts, dim=xr.DataArray(list(metrics.UNIT_CLASSES), dims="unit_class", name="unit_class"))
+
+
+def unit_measures(ds: xr.Dataset) -> xr.Dataset:
+    """Every unit's localization and non-Gaussianity, per round, beside the nulls of its survivor count.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run or a control branch (``open_run(..., control=...)``).
+
+    Returns
+    -------
+    xarray.Dataset over (variant, replicate, round, neuron)
+        ``n_kept`` (surviving first-layer weights), ``ipr``; its nulls ``null_top`` (the top n of D
+        magnitudes of a Gaussian vector, ``metrics.top_magnitude_ipr``), ``null_random`` (n random
+        entries, 3 / (n + 2)) and ``null_truncated`` (the unit's own dense field cut to its top n:
+        pruning without retraining); ``connectivity`` and ``connectivity_null`` (random placement);
+        ``sign_coherence``, ``sublattice_share``, ``shape`` (``metrics.shape_class``); ``bump`` (shape
+        is 'bump'); ``abs_kurtosis`` (|excess kurtosis| of the pre-activation, mean over classes);
+        ``unit_class`` (``unit_classes``) and ``learned`` (its class is not 'noise').  NaN (and '')
+        where a round is missing.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> units = unit_measures(open_run(example_run()))
+    >>> bool((units.null_top <= units.null_random).all())  # the top n of D is flatter than n random entries
+    True
+    """
+    shape = grid_shape(ds)
+    D = ds.sizes["input"]
+    weight = ds.weight.transpose(*UNIT, "input")
+    mask = ds["mask"].transpose(*UNIT, "input")
+    present = weight.notnull().all("input")
+    n_kept = mask.fillna(0).astype(bool).sum("input").where(present)
+    count = n_kept.fillna(0).astype(int).values
+    top = metrics.top_magnitude_ipr(D)
+    dense = weight.isel(round=0).values  # (variant, replicate, neuron, D)
+    values = np.nan_to_num(weight.values)
+    kept = np.nan_to_num(mask.values).astype(bool)
+
+    def per_unit(array):
+        return xr.DataArray(array, dims=UNIT, coords=n_kept.coords).where(present)
+
+    classes = unit_classes(ds)
+    out = xr.Dataset(
+        {
+            "n_kept": n_kept,
+            "ipr": ds.ipr.transpose(*UNIT).where(present),
+            "null_top": per_unit(np.where(count > 0, top[count], np.nan)),
+            "null_random": 3.0 / (n_kept + 2.0),
+            "null_truncated": per_unit(metrics.truncated_ipr(dense[:, :, None], count)),
+            "connectivity": per_unit(metrics.connectivity(kept, shape)),
+            "connectivity_null": per_unit(metrics.connectivity_null(count, shape)),
+            "sign_coherence": per_unit(metrics.sign_coherence(values, shape)),
+            "sublattice_share": per_unit(metrics.sublattice_share(values, shape)),
+            "shape": xr.DataArray(metrics.shape_class(values, shape), dims=UNIT, coords=n_kept.coords),
+            "abs_kurtosis": np.abs(ds.preact_excess_kurtosis).mean("label").transpose(*UNIT).where(present),
+            "unit_class": classes,
+            "learned": classes != "noise",
+        }
+    )
+    out["bump"] = (out["shape"] == "bump").where(present)
+    return out
+
+
+def replicate_interval(values: xr.DataArray, *, level: float = 0.95) -> xr.Dataset:
+    """Mean over ``replicate`` and its Student-t interval (NaN bounds with fewer than two replicates).
+
+    Examples
+    --------
+    >>> interval = replicate_interval(xr.DataArray([1.0, 2.0, 3.0], dims="replicate"))
+    >>> float(interval["mean"]), round(float(interval.low), 3), round(float(interval.high), 3)
+    (2.0, -0.484, 4.484)
+    """
+    n = values.notnull().sum("replicate")
+    mean = values.mean("replicate")
+    half = (
+        xr.apply_ufunc(lambda k: stats.t.ppf(0.5 + level / 2, np.maximum(k - 1, 1)), n)
+        * values.std("replicate", ddof=1)
+        / np.sqrt(n)
+    )
+    half = half.where(n >= 2)
+    return xr.Dataset({"mean": mean, "low": mean - half, "high": mean + half, "n_replicates": n})
+
+
+def at_matched_survivors(measures: xr.Dataset, name: str, n_grid, *, units: xr.DataArray | None = None) -> xr.DataArray:
+    """A per-unit measure at given survivor counts: each unit's trajectory over rounds interpolated in
+    log n, then the mean over the selected units of each replicate.
+
+    Parameters
+    ----------
+    measures : xarray.Dataset
+        ``unit_measures`` (one variant or several).
+    name : str
+        The measure, e.g. ``'ipr'`` or ``'bump'``; a ratio to a null is passed as a measure of its own.
+    n_grid : array_like of shape (G,)
+        Survivor counts.
+    units : xarray.DataArray of bool, optional
+        Units to average (default ``measures.learned``).
+
+    Returns
+    -------
+    xarray.DataArray over (variant, replicate, n)
+        NaN where no selected unit's trajectory reaches n.
+
+    Examples
+    --------
+    >>> m = xr.Dataset({"n_kept": (("round", "neuron"), [[100.0], [10.0]]), "v": (("round", "neuron"), [[0.0], [1.0]])})
+    >>> at_matched_survivors(m, "v", [100, 31.6, 10], units=xr.DataArray([True], dims="neuron")).round(2).values
+    array([0. , 0.5, 1. ])
+    """
+    n_grid = np.asarray(n_grid, dtype=np.float64)
+    units = measures.learned if units is None else units
+    log_grid = np.log(n_grid)
+
+    def interpolate(n, value):
+        ok = np.isfinite(n) & np.isfinite(value) & (n > 0)
+        if ok.sum() < 1:
+            return np.full(n_grid.shape, np.nan)
+        order = np.argsort(n[ok])
+        x, y = np.log(n[ok][order]), value[ok][order]
+        return np.where((log_grid >= x[0] - 1e-12) & (log_grid <= x[-1] + 1e-12), np.interp(log_grid, x, y), np.nan)
+
+    per_unit = xr.apply_ufunc(
+        interpolate,
+        measures.n_kept,
+        measures[name].astype(float),
+        input_core_dims=[["round"], ["round"]],
+        output_core_dims=[["n"]],
+        vectorize=True,
+    ).assign_coords(n=n_grid)
+    return per_unit.where(units).mean("neuron")

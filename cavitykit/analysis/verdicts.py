@@ -1,0 +1,352 @@
+"""The claims judged as a referee would: on the units that learned a field in the dense round, at matched
+survivor counts, within the rounds where the pruned networks still classify, each beside controls that
+can fail, with intervals over replicates (``docs/report.md``).
+
+* claim 1: localization on the model against its Gaussian clone, against the nulls of magnitude
+  pruning, and beside the pruning controls;
+* claim 2: the rise of |excess kurtosis| under IMP against random pruning at equal sparsity;
+* claim 3: the share of pruned weights whose removal raises |excess kurtosis|, against the clone; the rank
+  correlation of |w| with the effect beside theory; the feedback the single-weight effects predict;
+  cavity-guided pruning as the causal test;
+* claim 4: iterative against one-shot pruning at equal final sparsity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from cavitykit import metrics
+from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_measures
+
+# The pruned networks count as still classifying while their mean test accuracy is within this of
+# the dense networks' (absolute); claims are read on those rounds only.
+ACCURACY_DROP = 0.03
+# Claims 1, 3c and 4: a difference in the share of learned units that are bumps must reach this ...
+BUMP_MARGIN = 0.25
+# ... and its replicate interval (this level, Student t) must exclude 0.
+LEVEL = 0.95
+
+
+def accurate_rounds(ds: xr.Dataset) -> xr.DataArray:
+    """Per variant, the last round up to which the mean test accuracy stays within ``ACCURACY_DROP`` of
+    the dense round's (every round before it too).
+
+    Examples
+    --------
+    >>> acc = xr.DataArray([[0.9, 0.9, 0.85, 0.89]], dims=("variant", "round"), coords={"round": range(4)})
+    >>> accurate_rounds(xr.Dataset({"test_accuracy": acc.expand_dims(replicate=1)})).values.tolist()
+    [1]
+    """
+    accuracy = ds.test_accuracy.mean("replicate")
+    within = accuracy >= accuracy.isel(round=0) - ACCURACY_DROP
+    return (within.cumprod("round").sum("round") - 1).astype(int)
+
+
+def _ratios(measures: xr.Dataset) -> xr.Dataset:
+    return measures.assign(
+        ipr_over_top=measures.ipr / measures.null_top,
+        ipr_over_random=measures.ipr / measures.null_random,
+        ipr_over_truncated=measures.ipr / measures.null_truncated,
+        connectivity_excess=measures.connectivity - measures.connectivity_null,
+    )
+
+
+def _interval(values: xr.DataArray) -> dict[str, float]:
+    interval = replicate_interval(values, level=LEVEL)
+    return {key: float(interval[key]) for key in ("mean", "low", "high")}
+
+
+def _at(measures: xr.Dataset, variant: str, names, n: float) -> dict[str, xr.DataArray]:
+    one = measures.sel(variant=[variant])
+    return {name: at_matched_survivors(one, name, [n]).isel(variant=0, n=0, drop=True) for name in names}
+
+
+SHAPE_MEASURES = ("bump", "ipr_over_top", "ipr_over_random", "ipr_over_truncated", "connectivity_excess")
+
+
+def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:
+    """Claim 1: IMP localizes the model's learned units more than the clone's, at matched survivors.
+
+    The comparison point n* is the smallest per-unit survivor count (mean over the learned units and
+    replicates) that both variants reach within their accurate rounds (``accurate_rounds``).  At n*,
+    per replicate: the share of learned units whose shape is a bump, and the IPR over the null of its
+    survivor count (top n of D magnitudes).  The verdict asks a bump-share gap model - clone of at least
+    ``BUMP_MARGIN`` with its interval above 0, and an IPR-over-null gap whose interval is above 0.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        The magnitude-pruning run.
+    pair : (model, clone)
+    controls : dict of str to xarray.Dataset
+        Control branches (``open_run(..., control=...)``); each gets a line for the model.
+
+    Returns
+    -------
+    dict
+        ``n_star``, ``accurate_round`` (per variant), ``model`` and ``clone`` (per measure of
+        ``SHAPE_MEASURES``, the replicate mean and interval at n*), ``bump_gap`` and ``ipr_gap``
+        (paired model - clone), ``curve`` (Dataset over (variant, replicate, n) of the bump share and
+        IPR over null along the survivor grid), ``controls`` (per branch, the model's measures at n*,
+        or at the branch's final survivor count beside IMP's when it never reaches n*), and the verdict
+        ``supported``.
+    """
+    measures = _ratios(unit_measures(run))
+    last = accurate_rounds(run)
+    model, clone = pair
+    limits = []
+    for variant in pair:
+        one = measures.sel(variant=variant).isel(round=int(last.sel(variant=variant)))
+        limits.append(float(one.n_kept.where(one.learned).mean()))
+    n_star = max(limits)
+    if not np.isfinite(n_star):
+        raise ValueError(f"claim 1 needs learned units in both {pair[0]!r} and {pair[1]!r}: some network has none")
+    at = {variant: _at(measures, variant, SHAPE_MEASURES, n_star) for variant in pair}
+    D = run.sizes["input"]
+    p = 1 - float(run.sparsity.isel(round=1).mean()) if run.sizes["round"] > 1 else 1.0
+    grid = np.array(sorted({round(D * p**r) for r in range(run.sizes["round"])} | {round(n_star)}, reverse=True))
+    curve = xr.Dataset(
+        {name: at_matched_survivors(measures.sel(variant=list(pair)), name, grid) for name in ("bump", "ipr_over_top")}
+    )
+    bump_gap = _interval(at[model]["bump"] - at[clone]["bump"])
+    ipr_gap = _interval(at[model]["ipr_over_top"] - at[clone]["ipr_over_top"])
+    lines = {}
+    for name, branch in controls.items():
+        branch_measures = _ratios(unit_measures(branch)).sel(variant=[model])
+        reach = float(branch_measures.n_kept.where(branch_measures.learned).isel(round=-1).mean())
+        n = n_star if reach <= n_star * 1.001 and name != "one_shot" else reach
+        lines[name] = {
+            "n": n,
+            "branch": {key: _interval(v) for key, v in _at(branch_measures, model, SHAPE_MEASURES, n).items()},
+            "imp": {key: _interval(v) for key, v in _at(measures, model, SHAPE_MEASURES, n).items()},
+        }
+    supported = bump_gap["mean"] >= BUMP_MARGIN and bump_gap["low"] > 0 and ipr_gap["low"] > 0
+    return {
+        "n_star": n_star,
+        "accurate_round": {str(v): int(last.sel(variant=v)) for v in pair},
+        "model": {key: _interval(value) for key, value in at[model].items()},
+        "clone": {key: _interval(value) for key, value in at[clone].items()},
+        "bump_gap": bump_gap,
+        "ipr_gap": ipr_gap,
+        "curve": curve,
+        "controls": lines,
+        "supported": bool(supported),
+    }
+
+
+def _learned_mean(measures: xr.Dataset, name: str) -> xr.DataArray:
+    return measures[name].where(measures.learned).mean("neuron")
+
+
+def claim_kurtosis(run: xr.Dataset, pair: tuple[str, str], random_branch: xr.Dataset | None) -> dict:
+    """Claim 2: IMP raises the pre-activations' |excess kurtosis| more than random pruning at equal sparsity.
+
+    Any sparsification raises |excess kurtosis| (a sum of fewer inputs is less Gaussian), so the rise
+    under IMP is judged against the rise under random pruning of the same dense networks to the same
+    sparsity (the same round), on the model's learned units, at the last accurate round.  Supported
+    when the paired difference IMP - random has its interval above 0.  Without a random branch the
+    claim is not tested.
+
+    Returns
+    -------
+    dict
+        ``round``; ``imp``, ``random`` and ``clone`` (replicate mean and interval of the rise of the mean
+        |excess kurtosis| of learned units from round 0); ``gap`` (IMP - random); ``per_round`` (Dataset
+        over (strategy, round) of the mean rise); ``tested`` and ``supported``.
+    """
+    model, clone = pair
+    measures = unit_measures(run)
+    r = int(accurate_rounds(run).sel(variant=model))
+    rise = _learned_mean(measures, "abs_kurtosis")
+    rise = rise - rise.isel(round=0)
+    out = {
+        "round": r,
+        "imp": _interval(rise.sel(variant=model).isel(round=r)),
+        "clone": _interval(rise.sel(variant=clone).isel(round=r)),
+        "tested": random_branch is not None and random_branch.sizes["round"] > r,
+    }
+    per_round = {"imp": rise.sel(variant=model).mean("replicate")}
+    if out["tested"]:
+        random_rise = _learned_mean(unit_measures(random_branch), "abs_kurtosis").sel(variant=model)
+        random_rise = random_rise - random_rise.isel(round=0)
+        out["random"] = _interval(random_rise.isel(round=r))
+        out["gap"] = _interval(rise.sel(variant=model).isel(round=r) - random_rise.isel(round=r))
+        per_round["random"] = random_rise.mean("replicate")
+    out["per_round"] = xr.Dataset(per_round)
+    out["supported"] = bool(out["tested"] and out["imp"]["low"] > 0 and out["gap"]["low"] > 0)
+    return out
+
+
+def _rank_correlation(magnitude: np.ndarray, effect: np.ndarray, kept: np.ndarray) -> float:
+    """Spearman correlation of |w| and the effect over a unit's kept weights (NaN under three)."""
+    if kept.sum() < 3 or not np.isfinite(effect[kept]).all() or np.ptp(effect[kept]) == 0:
+        return np.nan
+    return float(stats.spearmanr(magnitude[kept], effect[kept]).statistic)
+
+
+def weight_effect_correlation(ds: xr.Dataset) -> xr.Dataset:
+    """Per unit and round, the rank correlation between |w| and the exact Delta|excess kurtosis| of
+    removing each kept weight (mean over classes), and the same for the independent-input prediction.
+
+    Negative: the smaller a weight, the more its removal raises |excess kurtosis|.
+
+    Returns
+    -------
+    xarray.Dataset over (variant, replicate, round, neuron): ``exact`` and ``theory``.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> rho = weight_effect_correlation(open_run(example_run()))
+    >>> bool((np.abs(rho.exact) <= 1).all())
+    True
+    """
+    ordered = ("variant", "replicate", "round", "neuron", "input")
+    magnitude = np.abs(ds.weight.transpose(*ordered).values)
+    kept = np.nan_to_num(ds["mask"].transpose(*ordered).values).astype(bool)
+    effects = {
+        "exact": metrics.abs_kurtosis_change(ds.preact_excess_kurtosis, ds.cavity_exact).mean("label"),
+        "theory": metrics.abs_kurtosis_change(ds.theory_excess_kurtosis, ds.cavity_theory).mean("label"),
+    }
+    out = {}
+    for name, effect in effects.items():
+        values = effect.transpose(*ordered).values
+        rho = np.full(magnitude.shape[:-1], np.nan)
+        for index in np.ndindex(rho.shape):
+            rho[index] = _rank_correlation(magnitude[index], values[index], kept[index])
+        out[name] = (ordered[:-1], rho)
+    return xr.Dataset(out, coords={d: ds[d] for d in ordered[:-1] if d in ds.coords})
+
+
+def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Dataset | None) -> dict:
+    """Claim 3: the weights IMP prunes are those whose removal raises non-Gaussianity.
+
+    (a) Per replicate, the share of the weights IMP prunes next whose exact removal raises the unit's
+    |excess kurtosis| (mean over classes), over the model's learned units and accurate rounds; the clone,
+    whose pre-activations are Gaussian whatever the weights, is the null.  Supported when the model's
+    share has its interval above 1/2, and its paired differences to the clone's and to the kept weights'
+    share (the pruned set is singled out, not one of many that raise it) above 0.  Beside it, the
+    rank correlation of |w| with the exact effect (``weight_effect_correlation``) and with the
+    independent-input prediction: in that theory small weights raise |excess kurtosis| by an amount
+    that grows with |w| up to a threshold, so the correlation is positive there.  (b) The feedback loop
+    per round (``feedback_loop``).  (c) With a cavity branch, cavity-guided pruning against IMP at matched
+    survivors (share of bumps).
+
+    Why no "magnitude-matched" comparison: within a replicate magnitude pruning removes exactly the
+    smallest weights, so no pruned and kept weight share a magnitude; only replicate-to-replicate jitter
+    of the threshold pairs them, which identifies nothing.
+
+    Returns
+    -------
+    dict
+        ``pruned``, ``kept`` and ``clone_pruned`` (shares raising, replicate mean and interval),
+        ``gap`` (model - clone, pruned), ``specific`` (pruned - kept, model); ``rho`` and
+        ``rho_theory`` (model), ``rho_clone``; ``feedback`` (Dataset over round: ``predicted`` and
+        ``realized``); ``cavity`` (the branch's and IMP's measures at the comparison point, or None);
+        ``supported``.
+    """
+    model, clone = pair
+    measures = unit_measures(run)
+    last = accurate_rounds(run)
+    selected = measures.learned & (run["round"] <= last)
+    raises = metrics.abs_kurtosis_change(run.preact_excess_kurtosis, run.cavity_exact).mean("label") > 0
+    mask = run["mask"].fillna(0).astype(bool)
+    pruned = run.pruned_next.fillna(0).astype(bool) & mask
+
+    def share(group):
+        members = group & selected
+        return raises.where(members).sum(("round", "neuron", "input")) / members.sum(("round", "neuron", "input"))
+
+    pruned_share, kept_share = share(pruned), share(mask & ~pruned)
+    rho = weight_effect_correlation(run)
+    per_replicate = {name: rho[name].where(selected).mean(("round", "neuron")) for name in ("exact", "theory")}
+    out = {
+        "pruned": _interval(pruned_share.sel(variant=model)),
+        "kept": _interval(kept_share.sel(variant=model)),
+        "clone_pruned": _interval(pruned_share.sel(variant=clone)),
+        "gap": _interval(pruned_share.sel(variant=model) - pruned_share.sel(variant=clone)),
+        "specific": _interval(pruned_share.sel(variant=model) - kept_share.sel(variant=model)),
+        "rho": _interval(per_replicate["exact"].sel(variant=model)),
+        "rho_theory": _interval(per_replicate["theory"].sel(variant=model)),
+        "rho_clone": _interval(per_replicate["exact"].sel(variant=clone)),
+        "feedback": feedback_loop(run, model, measures),
+        "cavity": None,
+    }
+    out["supported"] = bool(out["pruned"]["low"] > 0.5 and out["gap"]["low"] > 0 and out["specific"]["low"] > 0)
+    if cavity_branch is not None:
+        out["cavity"] = claim_localization(run, pair, {"cavity": cavity_branch})["controls"]["cavity"]
+    return out
+
+
+def feedback_loop(run: xr.Dataset, model: str, measures: xr.Dataset | None = None) -> xr.Dataset:
+    """Per round, the change of the model's learned units' mean |excess kurtosis| that the single-weight
+    cavity effects of the pruned set predict (summed, applied to each unit's kurtosis, per class), and
+    the change realized by the next round (after pruning and retraining).
+
+    Returns
+    -------
+    xarray.Dataset over round: ``predicted`` and ``realized`` (means over replicates; the last round
+    has no next round: NaN).
+    """
+    measures = unit_measures(run) if measures is None else measures
+    one = run.sel(variant=model)
+    kurtosis = one.preact_excess_kurtosis
+    summed = one.cavity_exact.where(one.pruned_next.astype(bool)).sum("input")
+    predicted = metrics.abs_kurtosis_change(kurtosis, summed).mean("label")
+    learned = measures.learned.sel(variant=model)
+    absolute = measures.abs_kurtosis.sel(variant=model)
+    realized = absolute.shift(round=-1) - absolute
+    return xr.Dataset(
+        {
+            "predicted": predicted.where(learned).mean(("neuron", "replicate")),
+            "realized": realized.where(learned).mean(("neuron", "replicate")),
+        }
+    )
+
+
+def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:
+    """Claim 4: iterative pruning localizes more than one-shot pruning to the same final sparsity.
+
+    At the one-shot branch's final survivor count, on the model's learned units: the share of bumps and
+    IPR over the top-n null under IMP and under one-shot pruning (random beside both when present).
+    Supported when the bump-share gap IMP - one-shot is at least ``BUMP_MARGIN`` with its interval above 0.
+    Not tested without a one-shot branch.
+
+    Returns
+    -------
+    dict
+        ``tested``; ``n``; ``imp``, ``one_shot`` (and ``random``) measures; ``gap``; accuracies
+        ``accuracy`` per strategy (mean over replicates at that sparsity); ``supported``.
+    """
+    model = pair[0]
+    if "one_shot" not in controls:
+        return {"tested": False, "supported": False}
+    lines = claim_localization(run, pair, {k: v for k, v in controls.items() if k in ("one_shot", "random")})
+    one_shot = controls["one_shot"]
+    n = lines["controls"]["one_shot"]["n"]
+    imp_measures = _ratios(unit_measures(run)).sel(variant=[model])
+    branch_measures = _ratios(unit_measures(one_shot)).sel(variant=[model])
+    imp_at = _at(imp_measures, model, ("bump",), n)["bump"]
+    shot_at = _at(branch_measures, model, ("bump",), n)["bump"]
+    gap = _interval(imp_at - shot_at)
+    accuracy = {
+        "imp": float(run.test_accuracy.sel(variant=model).isel(round=-1).mean()),
+        "one_shot": float(one_shot.test_accuracy.sel(variant=model).isel(round=-1).mean()),
+    }
+    out = {
+        "tested": True,
+        "n": n,
+        "imp": lines["controls"]["one_shot"]["imp"],
+        "one_shot": lines["controls"]["one_shot"]["branch"],
+        "gap": gap,
+        "accuracy": accuracy,
+    }
+    if "random" in controls:
+        random_measures = _ratios(unit_measures(controls["random"])).sel(variant=[model])
+        out["random"] = {key: _interval(v) for key, v in _at(random_measures, model, SHAPE_MEASURES, n).items()}
+        accuracy["random"] = float(controls["random"].test_accuracy.sel(variant=model).isel(round=-1).mean())
+    out["supported"] = bool(gap["mean"] >= BUMP_MARGIN and gap["low"] > 0)
+    return out

@@ -1,0 +1,108 @@
+"""The claims' verdicts on hand-made runs whose answers are known: bumps against smooth fields under
+magnitude pruning, noise-like units left out, controls that make a claim fail."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cavitykit import analysis, metrics
+from cavitykit.io.schema import pixel_coordinates
+
+L, K, ROUNDS, REPLICATES = 12, 4, 3, 3
+PAIR = ("nlgp", "gaussian_clone")
+
+
+def _fields(kind, rng):
+    """K dense fields: two learned (bumps or smooth waves) and two white-noise units."""
+    y, x = np.mgrid[:L, :L]
+    centres = rng.integers(0, L, size=(2, 2))
+    if kind == "bump":
+        learned = [np.exp(-(((x - cx) % L) ** 2 + ((y - cy) % L) ** 2) / 3.0).ravel() for cx, cy in centres]
+    else:
+        learned = [np.cos(2 * np.pi * (x + cy) / L + cx).ravel() for cx, cy in centres]
+    return np.stack(learned + list(rng.standard_normal((2, L * L))))
+
+
+def _rounds(dense, rng, sharpen):
+    """Magnitude pruning to D / 2^r per unit; the survivors' retraining sharpens them by ``sharpen``."""
+    weights, masks = [], []
+    for r in range(ROUNDS):
+        n = (L * L) // 2**r
+        keep = np.zeros_like(dense, bool)
+        np.put_along_axis(keep, np.argsort(-np.abs(dense), axis=1)[:, :n], True, axis=1)
+        w = np.where(keep, dense * (1 + sharpen * r * np.abs(dense) / np.abs(dense).max(1, keepdims=True)), 0.0)
+        weights.append(w + 0.0 * rng.standard_normal(w.shape))
+        masks.append(keep)
+    return np.stack(weights), np.stack(masks)
+
+
+def hand_made_run(kinds=("bump", "extended"), *, kurtosis_rise=(0.3, 0.0), accuracy_drop=0.0, seed=0):
+    """A run of two variants whose learned fields are of the given kinds; |excess kurtosis| of learned
+    units rises by the given amount per round."""
+    rng = np.random.default_rng(seed)
+    weight = np.zeros((2, REPLICATES, ROUNDS, K, L * L))
+    mask = np.zeros(weight.shape, bool)
+    for v, kind in enumerate(kinds):
+        for rep in range(REPLICATES):
+            weight[v, rep], mask[v, rep] = _rounds(_fields(kind, rng), rng, sharpen=0.5)
+    kurtosis = np.zeros((2, REPLICATES, ROUNDS, 2, K))
+    for v, rise in enumerate(kurtosis_rise):
+        kurtosis[v, :, :, :, :2] = -(0.2 + rise * np.arange(ROUNDS))[None, :, None, None]
+        kurtosis[v, :, :, :, :2] += 0.01 * rng.standard_normal((REPLICATES, ROUNDS, 2, 2))
+    accuracy = np.full((2, REPLICATES, ROUNDS), 0.9)
+    accuracy[:, :, -1] -= accuracy_drop
+    units = ("variant", "replicate", "round", "neuron")
+    return xr.Dataset(
+        {
+            "weight": ((*units, "input"), weight),
+            "mask": ((*units, "input"), mask),
+            "ipr": (units, metrics.ipr(weight)),
+            "preact_excess_kurtosis": (("variant", "replicate", "round", "label", "neuron"), kurtosis),
+            "test_accuracy": (units[:3], accuracy),
+            "sparsity": (units[:3], 1 - mask.mean(axis=(3, 4))),
+        },
+        coords={"variant": list(PAIR), "replicate": range(REPLICATES), "round": range(ROUNDS), "input": range(L * L)}
+        | pixel_coordinates(L, 2),
+    )
+
+
+def test_unit_classes_find_the_learned_units_and_leave_noise_apart():
+    counts = analysis.class_counts(analysis.unit_classes(hand_made_run())).sum("replicate")
+    assert counts.sel(variant="nlgp").values.tolist() == [2 * REPLICATES, 0, 2 * REPLICATES]
+    assert counts.sel(variant="gaussian_clone").values.tolist() == [0, 2 * REPLICATES, 2 * REPLICATES]
+
+
+def test_claim_one_is_supported_for_bumps_against_smooth_fields_and_not_for_equal_fields():
+    claim = analysis.claim_localization(hand_made_run(), PAIR, {})
+    assert claim["n_star"] == pytest.approx(L * L / 4)  # every round classifies: the last round's n
+    assert claim["model"]["bump"]["mean"] == 1.0 and claim["clone"]["bump"]["mean"] == 0.0
+    assert claim["bump_gap"]["low"] == 1.0  # no spread over replicates
+    assert claim["supported"]
+    equal = analysis.claim_localization(hand_made_run(("bump", "bump")), PAIR, {})
+    assert equal["bump_gap"]["mean"] == 0.0 and not equal["supported"]
+
+
+def test_claim_one_reads_only_rounds_that_still_classify():
+    claim = analysis.claim_localization(hand_made_run(accuracy_drop=0.1), PAIR, {})
+    assert claim["accurate_round"] == {"nlgp": 1, "gaussian_clone": 1}
+    assert claim["n_star"] == pytest.approx(L * L / 2)
+
+
+def test_claim_two_fails_when_random_pruning_raises_kurtosis_as_much():
+    run = hand_made_run(kurtosis_rise=(0.3, 0.0))
+    weaker = hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1)
+    stronger = hand_made_run(kurtosis_rise=(0.5, 0.0), seed=2)
+    assert not analysis.claim_kurtosis(run, PAIR, None)["tested"]
+    beats = analysis.claim_kurtosis(run, PAIR, weaker)
+    assert beats["imp"]["mean"] == pytest.approx(0.6, abs=0.03)  # 2 rounds of +0.3
+    assert beats["gap"]["mean"] == pytest.approx(0.4, abs=0.05) and beats["supported"]
+    assert not analysis.claim_kurtosis(run, PAIR, stronger)["supported"]
+
+
+def test_replicate_interval_is_the_student_t_interval():
+    from scipy import stats
+
+    values = np.array([0.2, 0.5, 0.9, 0.4])
+    interval = analysis.replicate_interval(xr.DataArray(values, dims="replicate"))
+    low, high = stats.t.interval(0.95, 3, loc=values.mean(), scale=stats.sem(values))
+    assert float(interval.low) == pytest.approx(low) and float(interval.high) == pytest.approx(high)
