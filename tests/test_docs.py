@@ -37,6 +37,8 @@ def run_mutated(tmp_path, notebook: str, correct: str, wrong: str) -> subprocess
         ("independent_check.py", "(w**2).sum(-1) ** 2", "(w**2).sum(-1) ** 1.9", "gamma_2(lambda) != kappa_x IPR(w)"),
         # derivation 5: one coefficient of the cavity formula wrong, against cavity.exact
         ("nlgp_cumulants_check.py", "+ 6 * w**2 * np.diagonal(Tww)", "+ 5 * w**2 * np.diagonal(Tww)", "cavity theory"),
+        # derivation 6: the top-n IPR with the tail's fourth moment wrong, against the Monte Carlo null
+        ("nulls_check.py", "3 * q * phi + 3 * tail", "3 * q * phi + 2 * tail", "top-n IPR disagrees"),
         # derivation 1: the arcsine law with a wrong denominator, against the samples' covariance
         (
             "nlgp_check.py",
