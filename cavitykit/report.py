@@ -132,12 +132,14 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
         f"independent-input prediction {_ci(claim['rho_theory'])}, clone {_ci(claim['rho_clone'])}. In the "
         "independent-input theory removing a small weight raises |excess kurtosis| by an amount growing with |w| up "
         "to a threshold, so the prediction is positive.",
-        "Feedback per round, the change of the learned units' mean |excess kurtosis| that the summed single-weight "
-        "effects of the pruned set predict / the change realized after pruning and retraining: "
+        "Feedback per round, the change of the learned units' mean |excess kurtosis| when IMP prunes: as the summed "
+        "single-weight effects of the pruned set predict / right after removing the set (exact, same samples) / "
+        "after retraining: "
         + "; ".join(
-            f"r{int(r)}: {float(feedback.predicted.sel(round=r)):+.3f} / {float(feedback.realized.sel(round=r)):+.3f}"
+            f"r{int(r)}: {float(feedback.predicted.sel(round=r)):+.3f} / "
+            f"{float(feedback.after_pruning.sel(round=r)):+.3f} / {float(feedback.after_retraining.sel(round=r)):+.3f}"
             for r in feedback["round"].values
-            if np.isfinite(feedback.realized.sel(round=r))
+            if np.isfinite(feedback.after_retraining.sel(round=r))
         )
         + ".",
         "Why no magnitude-matched comparison: within a replicate, magnitude pruning removes exactly the smallest "

@@ -19,6 +19,11 @@ from scipy import stats
 
 from cavitykit import metrics
 from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_measures
+from cavitykit.config import config_from_dict
+from cavitykit.io.schema import run_config
+from cavitykit.network.formulas import preactivation
+from cavitykit.samples import member_samples
+from cavitykit.stats import kstats
 
 # The pruned networks count as still classifying while their mean test accuracy is within this of
 # the dense networks' (absolute); claims are read on those rounds only.
@@ -282,14 +287,24 @@ def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Datas
 
 
 def feedback_loop(run: xr.Dataset, model: str, measures: xr.Dataset | None = None) -> xr.Dataset:
-    """Per round, the change of the model's learned units' mean |excess kurtosis| that the single-weight
-    cavity effects of the pruned set predict (summed, applied to each unit's kurtosis, per class), and
-    the change realized by the next round (after pruning and retraining).
+    """Per round, how the model's learned units' mean |excess kurtosis| changes when IMP prunes: as the
+    single-weight cavity effects of the pruned set predict (summed, applied to each unit's kurtosis per
+    class), as it is right after removing that set (the exact group effect, on the same held-out
+    samples as the round's statistics), and as it is after retraining (the next round).
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run (or its weights file) with ``cavity_exact``.
+    model : str
+    measures : xarray.Dataset, optional
+        ``unit_measures(run)``, when the caller has it.
 
     Returns
     -------
-    xarray.Dataset over round: ``predicted`` and ``realized`` (means over replicates; the last round
-    has no next round: NaN).
+    xarray.Dataset over round
+        ``predicted``, ``after_pruning`` and ``after_retraining``: means over learned units and
+        replicates (the last round has no next round: NaN after retraining).
     """
     measures = unit_measures(run) if measures is None else measures
     one = run.sel(variant=model)
@@ -298,13 +313,43 @@ def feedback_loop(run: xr.Dataset, model: str, measures: xr.Dataset | None = Non
     predicted = metrics.abs_kurtosis_change(kurtosis, summed).mean("label")
     learned = measures.learned.sel(variant=model)
     absolute = measures.abs_kurtosis.sel(variant=model)
-    realized = absolute.shift(round=-1) - absolute
+    after = xr.DataArray(
+        np.stack([_kurtosis_after_pruning(run, model, r) for r in one["replicate"].values]),
+        dims=("replicate", "round", "label", "neuron"),
+        coords={"replicate": one["replicate"], "round": one["round"]},
+    )
+    exact = (np.abs(after) - np.abs(kurtosis.transpose(*after.dims))).mean("label")
+
+    def mean(values):
+        return values.where(learned).mean(("neuron", "replicate"))
+
     return xr.Dataset(
         {
-            "predicted": predicted.where(learned).mean(("neuron", "replicate")),
-            "realized": realized.where(learned).mean(("neuron", "replicate")),
+            "predicted": mean(predicted),
+            "after_pruning": mean(exact),
+            "after_retraining": mean(absolute.shift(round=-1) - absolute),
         }
     )
+
+
+def _kurtosis_after_pruning(run: xr.Dataset, model: str, replicate) -> np.ndarray:
+    """Excess kurtosis k_4 / k_2^2 of each unit's pre-activation, each round, once the weights IMP prunes
+    next are removed and nothing retrained, on the replicate's held-out samples; shape (round, label, K)."""
+    one = run.sel(variant=model, replicate=replicate).transpose("round", "neuron", "input", ...)
+    heldout = member_samples(config_from_dict(run_config(run)), model, int(replicate)).heldout
+    out = np.full((one.sizes["round"], len(heldout), one.sizes["neuron"]), np.nan)
+    for r in range(one.sizes["round"]):
+        weight = np.nan_to_num(one.weight.values[r]).astype(np.float64)
+        if not np.isfinite(one.weight.values[r]).all():
+            continue  # a round this replicate lacks
+        kept = np.nan_to_num(one["mask"].values[r]).astype(bool)
+        kept &= ~np.nan_to_num(one.pruned_next.values[r]).astype(bool)
+        bias = one.bias.values[r].astype(np.float64) if "bias" in one else None
+        for label, inputs in enumerate(heldout):
+            k = kstats(preactivation(inputs.astype(np.float64), weight * kept, bias), 4)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[r, label] = np.where(kept.any(axis=1), k[3] / k[1] ** 2, np.nan)
+    return out
 
 
 def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:

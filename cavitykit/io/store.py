@@ -271,6 +271,8 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False, control: s
         rounds += [_of_config(read_round(path, lazy=lazy), branch, path) for path in own]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
+    # Files written before and after controls were added differ in that key alone: config.toml decides.
+    combined.attrs["config"] = config_file.read_text()
     if control is not None:
         combined = _branch_dense_round(combined)
         combined.attrs.update({key: rounds[-1].attrs[key] for key in ("config", "config_hash")}, control=control)

@@ -106,3 +106,18 @@ def test_replicate_interval_is_the_student_t_interval():
     interval = analysis.replicate_interval(xr.DataArray(values, dims="replicate"))
     low, high = stats.t.interval(0.95, 3, loc=values.mean(), scale=stats.sem(values))
     assert float(interval.low) == pytest.approx(low) and float(interval.high) == pytest.approx(high)
+
+
+def test_kurtosis_after_removing_nothing_is_the_rounds_own(tmp_path):
+    from cavitykit.analysis.verdicts import _kurtosis_after_pruning
+    from cavitykit.imp import run
+    from cavitykit.io import open_run
+    from tests.imp.tiny import tiny_config
+
+    ds = open_run(run(tiny_config(imp={"rounds": 2}), tmp_path, progress=False))
+    unpruned = ds.assign(pruned_next=ds.pruned_next & False)
+    again = _kurtosis_after_pruning(unpruned, "nlgp", 0)  # (round, label, neuron): the same held-out samples
+    stored = ds.preact_excess_kurtosis.sel(variant="nlgp", replicate=0).transpose("round", "label", "neuron")
+    np.testing.assert_allclose(again, stored.values, rtol=1e-9, atol=1e-12)
+    removed = _kurtosis_after_pruning(ds, "nlgp", 0)
+    assert np.abs(removed - stored.values).max() > 1e-6  # removing the pruned set changes it
