@@ -34,6 +34,8 @@ STRATEGY_NAMES = {"imp": "IMP", "random": "random pruning", "one_shot": "one-sho
 def _ci(value: dict, digits: int = 2, sign: bool = False) -> str:
     """'0.53 [0.23, 0.83]': a replicate mean and its 95% interval."""
     form = f"{{:+.{digits}f}}" if sign else f"{{:.{digits}f}}"
+    if not np.isfinite(value["mean"]):
+        return "n/a (no unit reaches it)"
     if not np.isfinite(value["low"]):
         return form.format(value["mean"]) + " (one replicate: no interval)"
     return f"{form.format(value['mean'])} [{form.format(value['low'])}, {form.format(value['high'])}]"
@@ -62,6 +64,15 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
         f"interval above 0); IPR / top-n null {name} - clone {_ci(claim['ipr_gap'], sign=True)} (criterion: interval "
         "above 0).",
     ]
+    lines.append(
+        "Shapes of the learned units at each variant's last accurate round: "
+        + "; ".join(
+            f"{LABELS.get(v, v)} (round {claim['accurate_round'][v]}) "
+            + ", ".join(f"{shape} {count}" for shape, count in counts.items())
+            for v, counts in claim["shapes"].items()
+        )
+        + "."
+    )
     curve = claim["curve"]
     lines.append(
         "Along the survivor count (bump share / IPR over the top-n null; "
@@ -78,6 +89,13 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
         )
     )
     for strategy, line in claim["controls"].items():
+        if strategy == "one_shot" and not np.isfinite(line["imp"]["bump"]["mean"]):
+            lines.append(
+                f"Control, one-shot pruning ({name}): its learned units keep n = {line['n']:.0f} weights on average, "
+                "fewer than IMP's reach in any round, so no matched comparison exists; the two are compared at "
+                "equal sparsity under claim 4."
+            )
+            continue
         lines.append(
             f"Control, {STRATEGY_NAMES[strategy]} ({name}): "
             + _shape_line(STRATEGY_NAMES[strategy], line["branch"], line["n"])
@@ -129,9 +147,13 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
         f"Pruned - clone {_ci(claim['gap'], sign=True)}; pruned - kept {_ci(claim['specific'], sign=True)} "
         "(criterion: the pruned share above 1/2 and both differences above 0).",
         f"Rank correlation of |w| with the exact Δ|excess kurtosis| per unit: {name} {_ci(claim['rho'])}, "
-        f"independent-input prediction {_ci(claim['rho_theory'])}, clone {_ci(claim['rho_clone'])}. In the "
-        "independent-input theory removing a small weight raises |excess kurtosis| by an amount growing with |w| up "
-        "to a threshold, so the prediction is positive.",
+        + (
+            f"independent-input prediction {_ci(claim['rho_theory'])}, "
+            if claim["rho_theory"] is not None
+            else "independent-input prediction not stored (a weights file), "
+        )
+        + f"clone {_ci(claim['rho_clone'])}. In the independent-input theory removing a small weight raises "
+        "|excess kurtosis| by an amount growing with |w| up to a threshold, so the prediction is positive.",
         "Feedback per round, the change of the learned units' mean |excess kurtosis| when IMP prunes: as the summed "
         "single-weight effects of the pruned set predict / right after removing the set (exact, same samples) / "
         "after retraining: "
@@ -176,16 +198,22 @@ def _iterative_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
         return ["Not tested: the run has no one-shot branch (imp.controls)."]
     name = LABELS[pair[0]]
     lines = [
-        _shape_line(f"IMP ({name})", claim["imp"], claim["n"]) + ".",
-        _shape_line(f"One-shot ({name})", claim["one_shot"], claim["n"]) + ".",
+        f"After the last round ({claim['sparsity']:.1%} of the first layer pruned, the same for every strategy), "
+        f"{name}'s learned units; intervals over replicates:"
     ]
-    if "random" in claim:
-        lines.append(_shape_line(f"Random pruning ({name})", claim["random"], claim["n"]) + ".")
+    for strategy in ("imp", "one_shot", "random"):
+        if strategy in claim:
+            one = claim[strategy]
+            lines.append(
+                f"{STRATEGY_NAMES[strategy]}: bumps {_ci(one['bump'])} of learned units; left with no weight "
+                f"{_ci(one['emptied'])}; surviving weights per learned unit {_ci(one['n_kept'], 0)}; IPR / top-n "
+                f"null {_ci(one['ipr_over_top'])}; test accuracy {claim['accuracy'][strategy]:.3f}."
+            )
     lines.append(
         f"Bump share IMP - one-shot {_ci(claim['gap'], sign=True)} (criterion >= {analysis.BUMP_MARGIN} with interval "
-        "above 0). Test accuracy at this sparsity: "
-        + ", ".join(f"{STRATEGY_NAMES[k]} {v:.3f}" for k, v in claim["accuracy"].items())
-        + "."
+        "above 0). At equal layer sparsity the strategies leave the learned units different numbers of weights: "
+        "pruning the dense network once removes the weights of the small learned fields first, since the noise-like "
+        "units are the largest."
     )
     return lines
 

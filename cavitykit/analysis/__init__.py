@@ -47,6 +47,7 @@ from cavitykit.analysis.verdicts import (
     claim_kurtosis,
     claim_localization,
     feedback_loop,
+    final_round_shapes,
     weight_effect_correlation,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "expansion_error",
     "feature_learning",
     "feedback_loop",
+    "final_round_shapes",
     "gaussian_kurtosis_sd",
     "grid_shape",
     "kurtosis_ipr_correlation",

@@ -1,10 +1,13 @@
 """A run's weights file: what a published report needs to be re-judged, in one small float32 netCDF file.
 
-Each round's first-layer weights, masks and pruning, biases, readouts, pre-activation statistics and
-exact cavity effects, for the run and each of its control branches (netCDF groups ``controls/<name>``);
-the rewind point and the training-time snapshots of round 0 only; no cavity expansions.  Floats are
-stored as float32 (zlib-compressed).  ``open_weights`` gives back the Dataset ``open_run`` gives, less
-what was left out, so every claim of ``cavitykit.analysis.verdicts`` can be recomputed from it.
+Each round's first-layer weights, masks and pruning, biases, readouts and pre-activation statistics,
+for the run and each of its control branches (netCDF groups ``controls/<name>``); for the run itself
+also the exact cavity effects and the training-time snapshots of round 0, both rounded to
+``SIGNIFICANT_DIGITS`` significant digits (netCDF quantization) so that they compress; the rewind point
+once.  Left out: the cavity expansions and the independent-input predictions (derived), and the
+branches' cavity effects and snapshots (no claim reads them).  Floats are float32, zlib-compressed.
+``open_weights`` gives back the Dataset ``open_run`` gives, less what was left out, so every claim of
+``cavitykit.analysis.verdicts`` can be recomputed from it.
 """
 
 from __future__ import annotations
@@ -15,25 +18,44 @@ import numpy as np
 import xarray as xr
 
 from cavitykit.io.schema import decode_round, encode_booleans
-from cavitykit.io.store import CONTROLS_DIR, ENGINE, atomic_target, open_run, run_controls
+from cavitykit.io.store import CONTROLS_DIR, ENGINE, _branch_dense_round, atomic_target, open_run, run_controls
 
-# Variables of a run that a weights file leaves out (derived, or too large for a published file).
-LEFT_OUT = ("cavity_expansion",)
-# Variables equal in every round (the rewind point), stored once.
+# Variables of a run that a weights file leaves out (derived, or too large for a published file) ...
+LEFT_OUT = ("cavity_expansion", "cavity_theory", "theory_excess_kurtosis")
+# ... and those of a control branch besides (its dense round and rewind point are the run's: stored once).
+BRANCH_LEFT_OUT = (
+    "cavity_exact",
+    "snapshot_weight",
+    "snapshot_bias",
+    "snapshot_readout",
+    "init_weight",
+    "init_bias",
+    "init_readout",
+)
+# Variables equal in every round (the rewind point; the weights masked by the round), stored once, unmasked.
 ONCE = ("init_weight", "init_bias", "init_readout")
+MASKS = {"init_weight": "mask"}
 SNAPSHOTS = ("snapshot_weight", "snapshot_bias", "snapshot_readout")
+# Stored rounded to this many significant digits (relative error below 5e-4), so that they compress.
+SIGNIFICANT_DIGITS = 4
+ROUNDED = ("cavity_exact", *SNAPSHOTS)
 
 
-def _slim(ds: xr.Dataset) -> xr.Dataset:
-    """The run as a weights file stores it: no expansions, the rewind point and snapshots once, float32."""
-    ds = ds.drop_vars([name for name in LEFT_OUT if name in ds])
+def _slim(ds: xr.Dataset, left_out) -> xr.Dataset:
+    """The run as a weights file stores it: the rewind point and snapshots once, float32."""
+    ds = ds.drop_vars([name for name in left_out if name in ds])
     for name in ONCE + SNAPSHOTS:
         if name in ds:
-            ds[name] = ds[name].isel(round=0, drop=True)
+            ds[name] = ds[name].isel(round=0, drop=True)  # round 0 is unpruned
     for name, variable in ds.data_vars.items():
         if variable.dtype == np.float64:
             ds[name] = variable.astype(np.float32)
     return ds.drop_encoding()
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    rounded = {"significant_digits": SIGNIFICANT_DIGITS, "quantize_mode": "GranularBitRound"}
+    return {name: {"zlib": True} | (rounded if name in ROUNDED else {}) for name in ds.data_vars}
 
 
 def write_weights(run_dir, path) -> Path:
@@ -52,15 +74,14 @@ def write_weights(run_dir, path) -> Path:
         raise ValueError(f"path must end in .nc, got {str(path)!r}")
     controls = run_controls(run_dir)
     with atomic_target(path) as temporary:
-        main = _slim(open_run(run_dir))
+        main = _slim(open_run(run_dir), LEFT_OUT)
         main.attrs["controls"] = " ".join(controls)
-        encoding = {name: {"zlib": True} for name in main.data_vars}
-        encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=encoding)
+        encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
         for control in controls:
-            branch = _slim(open_run(run_dir, control=control))
-            encoding = {name: {"zlib": True} for name in branch.data_vars}
+            branch = _slim(open_run(run_dir, control=control).isel(round=slice(1, None)), LEFT_OUT + BRANCH_LEFT_OUT)
+            group = f"{CONTROLS_DIR}/{control}"
             encode_booleans(branch).to_netcdf(
-                temporary, mode="a", group=f"{CONTROLS_DIR}/{control}", engine=ENGINE, encoding=encoding
+                temporary, mode="a", group=group, engine=ENGINE, encoding=_encoding(branch)
             )
     return path
 
@@ -80,8 +101,8 @@ def weights_controls(path) -> list[str]:
 
 
 def open_weights(path, *, control: str | None = None) -> xr.Dataset:
-    """A weights file (``write_weights``) as the Dataset ``open_run`` gives, in float32, less the
-    cavity expansions; the rewind point repeated over rounds, snapshots in round 0 only (NaN after).
+    """A weights file (``write_weights``) as the Dataset ``open_run`` gives, in float32, less what the
+    file leaves out; the rewind point repeated over rounds, snapshots in round 0 only (NaN after).
 
     Parameters
     ----------
@@ -97,7 +118,41 @@ def open_weights(path, *, control: str | None = None) -> xr.Dataset:
     path = Path(path)
     if control is not None and control not in weights_controls(path):
         raise ValueError(f"control must be one of {weights_controls(path)} in {str(path)!r}, got {control!r}")
-    group = None if control is None else f"{CONTROLS_DIR}/{control}"
+    ds = _read_group(path, None)
+    present = ds.weight.notnull().all(("neuron", "input"))
+    for name in ONCE:
+        if name in ds:
+            ds[name] = _over_rounds(ds[name], ds["round"]).where(present)
+    _mask_rewind_point(ds)
+    for name in SNAPSHOTS:
+        if name in ds:
+            ds[name] = _over_rounds(ds[name], ds["round"]).where(ds["round"] == 0)
+    if control is None:
+        return ds
+    branch = _read_group(path, f"{CONTROLS_DIR}/{control}")
+    dense = ds[[name for name in branch.data_vars]].isel(round=[0])
+    combined = xr.concat([dense, branch], dim="round", data_vars="all", combine_attrs="override")
+    for name in ONCE:
+        if name in ds:
+            combined[name] = _over_rounds(ds[name].isel(round=0, drop=True), combined["round"])
+    _mask_rewind_point(combined)
+    combined.attrs = branch.attrs
+    return _branch_dense_round(combined)
+
+
+def _mask_rewind_point(ds: xr.Dataset) -> None:
+    """Zero the rewind point where each round's mask prunes, as the round files store it."""
+    for name, mask in MASKS.items():
+        if name in ds and mask in ds:
+            ds[name] = ds[name].where(ds[mask] | ds[name].isnull(), 0.0)
+
+
+def _over_rounds(variable: xr.DataArray, rounds: xr.DataArray) -> xr.DataArray:
+    """A variable stored once, repeated over ``rounds`` (dims in the run's order)."""
+    return variable.expand_dims(round=rounds).transpose("variant", "replicate", "round", ...)
+
+
+def _read_group(path: Path, group: str | None) -> xr.Dataset:
     try:
         with xr.open_dataset(path, engine=ENGINE, group=group) as handle:
             ds = handle.load()
@@ -105,12 +160,4 @@ def open_weights(path, *, control: str | None = None) -> xr.Dataset:
         raise ValueError(f"{str(path)!r} is not a readable weights file ({error})") from None
     if "config" not in ds.attrs or "weight" not in ds:
         raise ValueError(f"{str(path)!r} is not a cavitykit weights file (no run config or weights)")
-    ds = decode_round(ds, source=repr(str(path)))
-    present = ds.weight.notnull().all(("neuron", "input"))
-    for name in ONCE:
-        if name in ds:
-            ds[name] = ds[name].expand_dims(round=ds["round"]).where(present)
-    for name in SNAPSHOTS:
-        if name in ds:
-            ds[name] = ds[name].expand_dims(round=ds["round"]).where(ds["round"] == 0)
-    return ds
+    return decode_round(ds, source=repr(str(path)))

@@ -13,7 +13,7 @@ from cavitykit.buffers import Scratch
 from cavitykit.data import NLGP
 from cavitykit.imp import run
 from cavitykit.imp.runner import Member, initial_network, make_task, round_statistics
-from cavitykit.io import open_run, round_path
+from cavitykit.io import open_run, open_weights, round_path, weights_controls, write_weights
 from tests.imp.tiny import tiny_config
 
 
@@ -165,6 +165,15 @@ def test_control_branches_equal_runs_of_their_strategies_and_leave_the_run_as_it
             xr.testing.assert_identical(ds[name], reference[name])  # round 0's pruning is the branch's own
     with pytest.raises(ValueError, match="control must be a control branch"):
         open_run(run_dir, control="dense")
+    # The weights file holds every branch: each opens as open_run opens it, in float32.
+    path = write_weights(run_dir, tmp_path / "weights.nc")
+    assert weights_controls(path) == sorted(controls)
+    for control in (None, *controls):
+        full, stored = open_run(run_dir, control=control), open_weights(path, control=control)
+        for name in ("mask", "pruned_next", "readout_mask"):
+            xr.testing.assert_equal(stored[name], full[name])
+        for name in ("weight", "init_weight", "preact_excess_kurtosis", "test_accuracy"):
+            xr.testing.assert_allclose(stored[name], full[name].astype(np.float32), rtol=1e-7)
 
 
 def test_late_rewinding_stores_the_step_k_weights(tmp_path):
