@@ -181,7 +181,9 @@ LOW_FREQUENCY_CUTOFF = 0.25
 # A field with at least this share of its squared weight on one sublattice of the grid's
 # checkerboard (pixels of even or of odd coordinate sum) oscillates from pixel to pixel.
 SUBLATTICE_SHARE = 0.75
-SHAPE_CLASSES = ("bump", "oscillatory", "extended", "noise")
+# A bump is compact: at least this share of its squared weight sits on kept pixels with a kept 4-neighbour.
+COMPACTNESS = 0.8
+SHAPE_CLASSES = ("bump", "oscillatory", "scattered", "extended", "noise")
 UNIT_CLASSES = ("bump", "extended", "noise")
 # Monte Carlo draws behind ``top_magnitude_ipr``.
 NULL_DRAWS = 4000
@@ -251,6 +253,37 @@ def connectivity(mask, shape) -> np.ndarray:
     linked = padded[..., table].any(axis=-1) & mask
     with np.errstate(invalid="ignore", divide="ignore"):
         return linked.sum(axis=-1) / mask.sum(axis=-1)
+
+
+def compactness(weights, shape) -> np.ndarray:
+    """Share of the field's squared weight on kept (non-zero) pixels that have a kept 4-neighbour.
+
+    ``connectivity`` weighted by w^2: a compact bump scores near 1 even with a few tiny stray
+    survivors; a checkerboard remnant or randomly kept pixels score far lower.
+
+    Parameters
+    ----------
+    weights : array_like of shape (..., D)
+        Masked weights.
+    shape : (L,) or (L, L)
+
+    Returns
+    -------
+    ndarray of shape (...): NaN for an all-zero field.
+
+    Examples
+    --------
+    >>> compactness(np.array([[2.0, 1.0, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0]]), (8,))  # a pair and a stray pixel
+    array([0.99800399])
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    kept = weights != 0
+    table = _neighbour_table(tuple(shape))
+    padded = np.concatenate([kept, np.zeros((*kept.shape[:-1], 1), bool)], axis=-1)
+    linked = padded[..., table].any(axis=-1) & kept
+    squares = weights**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (squares * linked).sum(axis=-1) / squares.sum(axis=-1)
 
 
 def connectivity_null(n_kept, shape) -> np.ndarray:
@@ -449,13 +482,15 @@ def truncated_ipr(weights, n_kept) -> np.ndarray:
 
 
 def shape_class(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION) -> np.ndarray:
-    """Each field's shape: 'bump', 'oscillatory' (a checkerboard), 'extended' or 'noise'.
+    """Each field's shape: 'bump', 'oscillatory' (a checkerboard), 'scattered', 'extended' or 'noise'.
 
     In this order: 'oscillatory' when neighbouring kept weights alternate in sign (``sign_coherence``
     below 0) or the field sits on one sublattice (``sublattice_share`` at least ``SUBLATTICE_SHARE``);
     'noise' when its ``low_frequency_share`` is within what white noise reaches (upper
-    ``NOISE_LEVEL`` quantile); 'bump' when it is narrow (``is_localized``); 'extended' otherwise.
-    IPR and circular width alone count a checkerboard patch as local; the first test does not.
+    ``NOISE_LEVEL`` quantile); for a narrow field (``is_localized``), 'bump' when it is compact
+    (``compactness`` at least ``COMPACTNESS``) and 'scattered' when not (a checkerboard remnant, or
+    pixels kept at random whose large weights happen to lie close together); 'extended' otherwise.
+    IPR and circular width alone count a checkerboard patch as local; these tests do not.
 
     Parameters
     ----------
@@ -483,7 +518,9 @@ def shape_class(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACT
     oscillatory = (coherence < 0) | (sublattice_share(weights, shape) >= SUBLATTICE_SHARE)
     noise = low_frequency_share(weights, shape) <= threshold
     local = is_localized(widths, shape, width_fraction=width_fraction)
-    classes = np.where(oscillatory, "oscillatory", np.where(noise, "noise", np.where(local, "bump", "extended")))
+    compact = compactness(weights, shape) >= COMPACTNESS
+    narrow = np.where(compact, "bump", "scattered")
+    classes = np.where(oscillatory, "oscillatory", np.where(noise, "noise", np.where(local, narrow, "extended")))
     return np.where((weights != 0).any(axis=-1), classes, "")
 
 

@@ -104,6 +104,24 @@ def test_survivors_on_one_sublattice_of_a_plateau_are_oscillatory_and_unconnecte
     assert metrics.shape_class(field, (20, 20)) == "oscillatory"
 
 
+def test_a_fragmented_narrow_field_is_scattered_and_a_bump_with_stray_survivors_is_a_bump(rng):
+    y, x = _grid()
+    bump = np.exp(-((x - 6.0) ** 2 + (y - 14.0) ** 2) / 4).ravel()
+    # nine pixels of a 5 x 5 plateau, mostly apart, two thirds on one sublattice: the clone past 80% pruned
+    fragmented = np.zeros((20, 20))
+    for row, column in [(0, 0), (0, 3), (1, 3), (2, 0), (2, 2), (2, 3), (3, 4), (4, 0), (4, 2)]:
+        fragmented[8 + row, 8 + column] = 1.0
+    fragmented = fragmented.ravel()
+    assert metrics.connectivity(fragmented != 0, (20, 20)) == pytest.approx(4 / 9)
+    assert metrics.sublattice_share(fragmented, (20, 20)) < metrics.SUBLATTICE_SHARE
+    assert metrics.compactness(fragmented, (20, 20)) < metrics.COMPACTNESS
+    assert metrics.shape_class(fragmented, (20, 20)) == "scattered"
+    kept = np.where(bump > 0.05, bump, 0.0)
+    kept[rng.choice(400, size=6, replace=False)] += 1e-3  # six tiny stray survivors
+    assert metrics.compactness(kept, (20, 20)) > 0.99
+    assert metrics.shape_class(kept, (20, 20)) == "bump"
+
+
 def test_connectivity_null_equals_enumeration_of_every_placement():
     import itertools
 

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from cavitykit import analysis
+from cavitykit import analysis, metrics
 from cavitykit.variants import colour, label
 
 # Scatter plots draw at most this many points.
@@ -98,8 +98,8 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
     """Every unit's 2D receptive field, first and last round (rows), model beside its clone (columns).
 
     Each unit is a tile of L x L pixels coloured by its weights (red positive, blue negative, each
-    tile scaled by its largest |w|); a dot marks the circular centre of a unit that is localized
-    (``cavitykit.analysis.localization``).
+    tile scaled by its largest |w|); a dot marks the circular centre of a unit whose shape is a bump
+    (``cavitykit.metrics.shape_class``: compact and coherent in sign, so not a checkerboard).
 
     Parameters
     ----------
@@ -134,7 +134,7 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
             one = ds.sel(variant=variant, replicate=replicate, round=r)
             ax.imshow(_mosaic(one.weight.values, side, columns), cmap="RdBu_r", vmin=-1, vmax=1)
             unit = local.sel(variant=variant, round=r)
-            tiles = np.flatnonzero(unit.localized.values)
+            tiles = np.flatnonzero(metrics.shape_class(one.weight.values, (side, side)) == "bump")
             centres = unit.rf_centre.values[tiles]
             tile_row, tile_column = np.divmod(tiles, columns)
             ax.scatter(
@@ -144,10 +144,10 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
             ax.set_yticks([])
             ax.set_title(
                 f"{label(variant)}, round {r} ({float(one.sparsity):.0%} pruned): "
-                f"{tiles.size} of {n_units} units localized",
+                f"{tiles.size} of {n_units} units are bumps",
                 fontsize=9,
             )
-    fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre if localized)")
+    fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre of a bump)")
     fig.tight_layout()
     return fig
 
@@ -265,7 +265,7 @@ def localization_and_kurtosis(summary: xr.Dataset) -> Figure:
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> from cavitykit import analysis
+    >>> from cavitykit import analysis, metrics
     >>> figure = localization_and_kurtosis(analysis.round_summary(ds))
     >>> type(figure).__name__
     'Figure'
