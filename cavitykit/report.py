@@ -55,8 +55,8 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
     accurate = ", ".join(f"{LABELS.get(v, v)} up to round {r}" for v, r in claim["accurate_round"].items())
     lines = [
         "Read on learned units (classes below), at matched survivors: "
-        f"n* = {claim['n_star']:.0f} weights per unit, the sparsest point both variants reach while they "
-        f"classify within {analysis.ACCURACY_DROP:g} of their dense accuracy ({accurate}). "
+        f"n* = {claim['n_star']:.0f} weights per unit, the sparsest point every learned unit of both variants "
+        f"reaches while the networks classify within {analysis.ACCURACY_DROP:g} of their dense accuracy ({accurate}). "
         "Intervals: 95% Student t over replicates.",
         _shape_line(name, claim["model"], claim["n_star"]) + ".",
         _shape_line("Clone", claim["clone"], claim["n_star"]) + ".",

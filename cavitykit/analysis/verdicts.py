@@ -74,8 +74,9 @@ SHAPE_MEASURES = ("bump", "ipr_over_top", "ipr_over_random", "ipr_over_truncated
 def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:
     """Claim 1: IMP localizes the model's learned units more than the clone's, at matched survivors.
 
-    The comparison point n* is the smallest per-unit survivor count (mean over the learned units and
-    replicates) that both variants reach within their accurate rounds (``accurate_rounds``).  At n*,
+    The comparison point n* is the sparsest survivor count that every learned unit of both variants
+    reaches within its accurate rounds (``accurate_rounds``): the largest count among them at the last
+    accurate round, so that no unit drops out of the comparison.  At n*,
     per replicate: the share of learned units whose shape is a bump, and the IPR over the null of its
     survivor count (top n of D magnitudes).  The verdict asks a bump-share gap model - clone of at least
     ``BUMP_MARGIN`` with its interval above 0, and an IPR-over-null gap whose interval is above 0.
@@ -105,8 +106,8 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
     limits = []
     for variant in pair:
         one = measures.sel(variant=variant).isel(round=int(last.sel(variant=variant)))
-        limits.append(float(one.n_kept.where(one.learned).mean()))
-    n_star = max(limits)
+        limits.append(float(one.n_kept.where(one.learned).max()))
+    n_star = max(limits)  # every learned unit of both variants has reached it within its accurate rounds
     shapes = {}
     for variant in pair:
         one = measures.sel(variant=variant).isel(round=int(last.sel(variant=variant)))
