@@ -32,6 +32,8 @@ ACCURACY_DROP = 0.03
 BUMP_MARGIN = 0.25
 # ... and its replicate interval (this level, Student t) must exclude 0.
 LEVEL = 0.95
+# What claims 1, 3c and 4 report of a unit's field, each against its null.
+SHAPE_MEASURES = ("bump", "ipr_over_top", "ipr_over_random", "ipr_over_truncated", "connectivity_excess")
 
 
 def accurate_rounds(ds: xr.Dataset) -> xr.DataArray:
@@ -68,9 +70,6 @@ def _at(measures: xr.Dataset, variant: str, names, n: float) -> dict[str, xr.Dat
     return {name: at_matched_survivors(one, name, [n]).isel(variant=0, n=0, drop=True) for name in names}
 
 
-SHAPE_MEASURES = ("bump", "ipr_over_top", "ipr_over_random", "ipr_over_truncated", "connectivity_excess")
-
-
 def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:
     """Claim 1: IMP localizes the model's learned units more than the clone's, at matched survivors.
 
@@ -103,16 +102,13 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
     measures = _ratios(unit_measures(run))
     last = accurate_rounds(run)
     model, clone = pair
-    limits = []
+    limits, shapes = [], {}
     for variant in pair:
         one = measures.sel(variant=variant).isel(round=int(last.sel(variant=variant)))
         limits.append(float(one.n_kept.where(one.learned).max()))
-    n_star = max(limits)  # every learned unit of both variants has reached it within its accurate rounds
-    shapes = {}
-    for variant in pair:
-        one = measures.sel(variant=variant).isel(round=int(last.sel(variant=variant)))
         found = one["shape"].values[one.learned.values]
         shapes[variant] = {name: int((found == name).sum()) for name in metrics.SHAPE_CLASSES}
+    n_star = max(limits)  # every learned unit of both variants has reached it within its accurate rounds
     if not np.isfinite(n_star):
         raise ValueError(f"claim 1 needs learned units in both {pair[0]!r} and {pair[1]!r}: some network has none")
     at = {variant: _at(measures, variant, SHAPE_MEASURES, n_star) for variant in pair}
@@ -127,8 +123,9 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
     lines = {}
     for name, branch in controls.items():
         branch_measures = _ratios(unit_measures(branch)).sel(variant=[model])
-        reach = float(branch_measures.n_kept.where(branch_measures.learned).isel(round=-1).mean())
-        n = n_star if reach <= n_star * 1.001 and name != "one_shot" else reach
+        final = branch_measures.n_kept.where(branch_measures.learned).isel(round=-1)
+        # at n* when every learned unit of the branch reaches it; else at the branch's mean final count
+        n = n_star if float(final.max()) <= n_star and name != "one_shot" else float(final.mean())
         lines[name] = {
             "n": n,
             "branch": {key: _interval(v) for key, v in _at(branch_measures, model, SHAPE_MEASURES, n).items()},
@@ -360,35 +357,41 @@ def _kurtosis_after_pruning(run: xr.Dataset, model: str, replicate) -> np.ndarra
     return out
 
 
-def final_round_shapes(ds: xr.Dataset, model: str) -> dict[str, dict]:
-    """The model's learned units after the last round of a run or branch: per replicate, the share that
+def final_round_shapes(ds: xr.Dataset, model: str) -> xr.Dataset:
+    """The model's learned units after the last round of a run or branch, per replicate: the share that
     are bumps (a unit left with no weight is not a bump), the share left with no weight, their mean
-    survivor count and the IPR over the top-n null of those with weights; replicate means and intervals.
+    survivor count and the IPR over the top-n null of those with weights.
+
+    Returns
+    -------
+    xarray.Dataset over replicate: ``bump``, ``emptied``, ``n_kept``, ``ipr_over_top``.
 
     Examples
     --------
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
-    >>> sorted(final_round_shapes(open_run(example_run()), "nlgp"))
+    >>> sorted(final_round_shapes(open_run(example_run()), "nlgp").data_vars)
     ['bump', 'emptied', 'ipr_over_top', 'n_kept']
     """
     measures = _ratios(unit_measures(ds)).sel(variant=model).isel(round=-1)
     learned = measures.learned
     emptied = (measures.n_kept == 0) & learned
-    values = {
-        "bump": (measures.bump.fillna(0) * learned).sum("neuron") / learned.sum("neuron"),
-        "emptied": emptied.sum("neuron") / learned.sum("neuron"),
-        "n_kept": measures.n_kept.where(learned).mean("neuron"),
-        "ipr_over_top": measures.ipr_over_top.where(learned & ~emptied).mean("neuron"),
-    }
-    return {name: _interval(value) for name, value in values.items()}
+    return xr.Dataset(
+        {
+            "bump": (measures.bump.fillna(0) * learned).sum("neuron") / learned.sum("neuron"),
+            "emptied": emptied.sum("neuron") / learned.sum("neuron"),
+            "n_kept": measures.n_kept.where(learned).mean("neuron"),
+            "ipr_over_top": measures.ipr_over_top.where(learned & ~emptied).mean("neuron"),
+        }
+    )
 
 
 def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:
     """Claim 4: iterative pruning localizes more than one-shot pruning to the same final sparsity.
 
     After the last round of IMP and of the one-shot branch (the same layer sparsity), on the model's
-    learned units (``final_round_shapes``): the share that are bumps, random pruning beside both.  The
+    learned units (``final_round_shapes``, each with its replicate interval): the share that are bumps,
+    random pruning beside both.  The
     per-unit survivor counts differ between strategies at equal layer sparsity (one-shot pruning of the
     dense network strips the largest fields last), so this claim is read at equal sparsity, not at
     matched survivors.  Supported when the bump-share gap IMP - one-shot is at least ``BUMP_MARGIN``
@@ -405,13 +408,9 @@ def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, 
     if "one_shot" not in controls:
         return {"tested": False, "supported": False}
     branches = {"imp": run} | {name: controls[name] for name in ("one_shot", "random") if name in controls}
-    out = {name: final_round_shapes(branch, model) for name, branch in branches.items()}
-
-    def bumps(ds):
-        measures = unit_measures(ds).sel(variant=model).isel(round=-1)
-        return (measures.bump.fillna(0) * measures.learned).sum("neuron") / measures.learned.sum("neuron")
-
-    gap = _interval(bumps(run) - bumps(controls["one_shot"]))
+    final = {name: final_round_shapes(branch, model) for name, branch in branches.items()}
+    out = {name: {key: _interval(value) for key, value in one.items()} for name, one in final.items()}
+    gap = _interval(final["imp"].bump - final["one_shot"].bump)
     out |= {
         "tested": True,
         "sparsity": float(run.sparsity.sel(variant=model).isel(round=-1).mean()),
