@@ -30,16 +30,39 @@ _LAZY = {
     },
 }
 
+# Subpackages and modules reachable as attributes (``cavitykit.data``), loaded on first access as scipy's are.
+_SUBMODULES = (
+    "analysis",
+    "cavity",
+    "config",
+    "data",
+    "imp",
+    "io",
+    "metrics",
+    "network",
+    "plot",
+    "samples",
+    "spectra",
+    "stats",
+    "sweep",
+    "testing",
+    "variants",
+    "xr",
+)
+
 __all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name):
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cavitykit' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"cavitykit.{name}")
+    else:
+        raise AttributeError(f"module 'cavitykit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))

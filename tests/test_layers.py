@@ -124,3 +124,11 @@ def test_the_top_level_names_load_on_first_use():
     assert set(cavitykit.__all__) <= set(dir(cavitykit))
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         cavitykit.nonsense  # noqa: B018
+
+
+def test_subpackages_load_on_attribute_access_and_python_m_runs_the_command():
+    script = "import sys, cavitykit as ck; print('cavitykit.data' in sys.modules, ck.data.NLGP.__name__)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "NLGP"]  # not loaded by the import, loaded on first access
+    version = subprocess.run([sys.executable, "-m", "cavitykit", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("cavitykit ")
