@@ -34,11 +34,15 @@ STRATEGY_NAMES = {"imp": "IMP", "random": "random pruning", "one_shot": "one-sho
 def _ci(value: dict, digits: int = 2, sign: bool = False) -> str:
     """'0.53 [0.23, 0.83]': a replicate mean and its 95% interval."""
     form = f"{{:+.{digits}f}}" if sign else f"{{:.{digits}f}}"
+
+    def number(x):
+        return form.format(round(x, digits) + 0.0)  # + 0.0: never "-0"
+
     if not np.isfinite(value["mean"]):
         return "n/a (no unit reaches it)"
     if not np.isfinite(value["low"]):
-        return form.format(value["mean"]) + " (one replicate: no interval)"
-    return f"{form.format(value['mean'])} [{form.format(value['low'])}, {form.format(value['high'])}]"
+        return number(value["mean"]) + " (one replicate: no interval)"
+    return f"{number(value['mean'])} [{number(value['low'])}, {number(value['high'])}]"
 
 
 def _shape_line(name: str, values: dict, n: float) -> str:
@@ -91,7 +95,7 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
     for strategy, line in claim["controls"].items():
         if strategy == "one_shot" and not np.isfinite(line["imp"]["bump"]["mean"]):
             lines.append(
-                f"Control, one-shot pruning ({name}): its learned units keep n = {line['n']:.0f} weights on average, "
+                f"Control, one-shot pruning ({name}): its learned units keep n = {line['n']:.1f} weights on average, "
                 "fewer than IMP's reach in any round, so no matched comparison exists; the two are compared at "
                 "equal sparsity under claim 4."
             )
