@@ -224,6 +224,13 @@ def _neighbour_pairs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     return first[keep], second[keep]
 
 
+def _linked(kept: np.ndarray, shape) -> np.ndarray:
+    """Boolean (..., D): kept pixels with at least one kept 4-neighbour."""
+    table = _neighbour_table(tuple(shape))
+    padded = np.concatenate([kept, np.zeros((*kept.shape[:-1], 1), bool)], axis=-1)  # index D: never kept
+    return padded[..., table].any(axis=-1) & kept
+
+
 def connectivity(mask, shape) -> np.ndarray:
     """Share of a unit's kept pixels that have at least one kept 4-neighbour on the periodic grid.
 
@@ -248,11 +255,8 @@ def connectivity(mask, shape) -> np.ndarray:
     array([1., 0.])
     """
     mask = np.asarray(mask, dtype=bool)
-    table = _neighbour_table(tuple(shape))
-    padded = np.concatenate([mask, np.zeros((*mask.shape[:-1], 1), bool)], axis=-1)
-    linked = padded[..., table].any(axis=-1) & mask
     with np.errstate(invalid="ignore", divide="ignore"):
-        return linked.sum(axis=-1) / mask.sum(axis=-1)
+        return _linked(mask, shape).sum(axis=-1) / mask.sum(axis=-1)
 
 
 def compactness(weights, shape) -> np.ndarray:
@@ -276,14 +280,9 @@ def compactness(weights, shape) -> np.ndarray:
     >>> compactness(np.array([[2.0, 1.0, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0]]), (8,))  # a pair and a stray pixel
     array([0.99800399])
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    kept = weights != 0
-    table = _neighbour_table(tuple(shape))
-    padded = np.concatenate([kept, np.zeros((*kept.shape[:-1], 1), bool)], axis=-1)
-    linked = padded[..., table].any(axis=-1) & kept
-    squares = weights**2
+    squares = np.asarray(weights, dtype=np.float64) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (squares * linked).sum(axis=-1) / squares.sum(axis=-1)
+        return (squares * _linked(squares != 0, shape)).sum(axis=-1) / squares.sum(axis=-1)
 
 
 def connectivity_null(n_kept, shape) -> np.ndarray:
