@@ -382,7 +382,7 @@ def _feature_lines(features: xr.Dataset, pair: tuple[str, str]) -> list[str]:
     if not features.passed:
         lines.append(
             "The dense networks still compute (nearly) their initialization: IMP on them prunes the "
-            "initialization, so claims 1 and 3 are not tested here."
+            "initialization, so claims 1, 3 and 4 are not tested here."
         )
     return lines
 

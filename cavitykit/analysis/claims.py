@@ -25,7 +25,7 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
     two correlation lengths.  The check asks that the first layer has turned away from its
     initialization (mean cosine over units and replicates at most ``FEATURE_COSINE``) and that the
     networks classify above chance (mean test accuracy at least 0.5 + ``CHANCE_SE`` binomial
-    standard errors), for the model and for its clone.  Claims 1 and 3 are only tested when it passes.
+    standard errors), for the model and for its clone.  Claims 1, 3 and 4 are only tested when it passes.
 
     Parameters
     ----------
