@@ -73,8 +73,9 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
         pruning without retraining); ``connectivity`` and ``connectivity_null`` (random placement);
         ``sign_coherence``, ``sublattice_share``, ``shape`` (``metrics.shape_class``); ``bump`` (shape
         is 'bump'); ``abs_kurtosis`` (|excess kurtosis| of the pre-activation, mean over classes);
-        ``unit_class`` (``unit_classes``) and ``learned`` (its class is not 'noise').  NaN (and '')
-        where a round is missing.
+        ``unit_class`` (``unit_classes``) and ``learned`` (its class is not 'noise'); the ratios
+        ``ipr_over_top``, ``ipr_over_random``, ``ipr_over_truncated`` and the difference
+        ``connectivity_excess`` (connectivity less its null).  NaN (and '') where a round is missing.
 
     Examples
     --------
@@ -118,6 +119,10 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
         }
     )
     out["bump"] = (out["shape"] == "bump").where(present)
+    out["ipr_over_top"] = out.ipr / out.null_top
+    out["ipr_over_random"] = out.ipr / out.null_random
+    out["ipr_over_truncated"] = out.ipr / out.null_truncated
+    out["connectivity_excess"] = out.connectivity - out.connectivity_null
     return out
 
 

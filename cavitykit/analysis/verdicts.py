@@ -51,15 +51,6 @@ def accurate_rounds(ds: xr.Dataset) -> xr.DataArray:
     return (within.cumprod("round").sum("round") - 1).astype(int)
 
 
-def _ratios(measures: xr.Dataset) -> xr.Dataset:
-    return measures.assign(
-        ipr_over_top=measures.ipr / measures.null_top,
-        ipr_over_random=measures.ipr / measures.null_random,
-        ipr_over_truncated=measures.ipr / measures.null_truncated,
-        connectivity_excess=measures.connectivity - measures.connectivity_null,
-    )
-
-
 def _interval(values: xr.DataArray) -> dict[str, float]:
     interval = replicate_interval(values, level=LEVEL)
     return {key: float(interval[key]) for key in ("mean", "low", "high")}
@@ -99,7 +90,7 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
         or at the branch's final survivor count beside IMP's when it never reaches n*), and the verdict
         ``supported``.
     """
-    measures = _ratios(unit_measures(run))
+    measures = unit_measures(run)
     last = accurate_rounds(run)
     model, clone = pair
     limits, shapes = [], {}
@@ -122,7 +113,7 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
     ipr_gap = _interval(at[model]["ipr_over_top"] - at[clone]["ipr_over_top"])
     lines = {}
     for name, branch in controls.items():
-        branch_measures = _ratios(unit_measures(branch)).sel(variant=[model])
+        branch_measures = unit_measures(branch).sel(variant=[model])
         final = branch_measures.n_kept.where(branch_measures.learned).isel(round=-1)
         # at n* when every learned unit of the branch reaches it; else at the branch's mean final count
         n = n_star if float(final.max()) <= n_star and name != "one_shot" else float(final.mean())
@@ -373,7 +364,7 @@ def final_round_shapes(ds: xr.Dataset, model: str) -> xr.Dataset:
     >>> sorted(final_round_shapes(open_run(example_run()), "nlgp").data_vars)
     ['bump', 'emptied', 'ipr_over_top', 'n_kept']
     """
-    measures = _ratios(unit_measures(ds)).sel(variant=model).isel(round=-1)
+    measures = unit_measures(ds).sel(variant=model).isel(round=-1)
     learned = measures.learned
     emptied = (measures.n_kept == 0) & learned
     return xr.Dataset(
