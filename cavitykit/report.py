@@ -20,8 +20,8 @@ from cavitykit.io import (
 )
 from cavitykit.variants import LABELS, compared_pair
 
-# Formatted with the non-Gaussian variant's label.
-CLAIMS = (
+# The claims of analysis.CLAIMS as the report states them, formatted with the non-Gaussian variant's label.
+STATEMENTS = (
     "1. Non-Gaussian inputs are necessary: IMP localizes on {label}, not on its Gaussian clone.",
     "2. IMP raises the non-Gaussianity of hidden-unit pre-activations across rounds, beyond what random pruning does.",
     "3. The weights IMP prunes are those whose removal raises non-Gaussianity.",
@@ -303,50 +303,26 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     }
     if "y" in ds.coords:  # a torus: every unit's map, first and last round, model beside clone
         figures["receptive_field_maps"] = plot.receptive_field_maps(ds, pair)
-    features = analysis.feature_learning(ds, pair)
-    classes = analysis.unit_classes(ds)
-    sections, verdicts, notes = [], [], []
-    learned_units = bool((classes.sel(variant=list(pair)) != "noise").any("neuron").all())
-    if ds.sizes["round"] < 2:
-        reason = "the run has one round: no pruning to judge"
-    elif not bool(features.learned_task):
-        # Networks at chance learned nothing: no claim about what training or pruning did holds.
-        reason = "the dense networks classify at chance; see below"
-    elif not learned_units:
-        reason = "some network formed no spatial field in its dense round; see the unit classes"
+    judged = analysis.judge(ds, pair, controls)
+    features, classes, claims = judged["features"], judged["classes"], judged["claims"]
+    verdicts = [judged["verdicts"][name] for name in analysis.CLAIMS]
+    notes = [f" ({judged['notes'][name]})" if judged["notes"][name] else "" for name in analysis.CLAIMS]
+    if judged["reason"] is not None:
+        sections = [[f"Not tested: {judged['reason']}."]] * 4
     else:
-        reason = None
-    if reason is not None:
-        verdicts, notes = [None] * 4, [f" ({reason})"] * 4
-        sections = [[f"Not tested: {reason}."]] * 4
-    else:
-        localization = analysis.claim_localization(ds, pair, controls)
+        localization = claims["localization"]
         figures["matched_survivors"] = plot.matched_survivors(localization["curve"], localization["n_star"])
-        kurtosis = analysis.claim_kurtosis(ds, pair, controls.get("random"))
-        iterative = analysis.claim_iterative(ds, pair, controls)
-        verdicts = [localization["supported"], kurtosis["supported"] if kurtosis["tested"] else None]
-        sections = [_localization_lines(localization, pair), _kurtosis_lines(kurtosis, pair)]
-        if "cavity_exact" in ds:
+        sections = [_localization_lines(localization, pair), _kurtosis_lines(claims["kurtosis"], pair)]
+        if "cavity" in claims:
             errors = None
             figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
             if "cavity_expansion" in ds:  # a weights file leaves the expansions out
                 errors = analysis.expansion_error(ds)
                 figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=errors)
-            cavity = analysis.claim_cavity(ds, pair, controls.get("cavity"))
-            verdicts.append(cavity["supported"])
-            sections.append(_cavity_lines(cavity, errors, pair))
+            sections.append(_cavity_lines(claims["cavity"], errors, pair))
         else:
-            verdicts.append(None)
-            sections.append(["Not tested: the run has no cavity effects (analysis.cavity = false)."])
-        verdicts.append(iterative["supported"] if iterative["tested"] else None)
-        sections.append(_iterative_lines(iterative, pair))
-        notes = [""] * 4
-        if not bool(features.passed):
-            # Claims 1, 3 and 4 are about the features IMP finds: on networks still at their
-            # initialization they would describe the initialization.
-            for index in (0, 2, 3):
-                verdicts[index] = None
-                notes[index] = " (the dense network did not learn features; see below)"
+            sections.append([f"Not tested: {judged['notes']['cavity']}."])
+        sections.append(_iterative_lines(claims["iterative"], pair))
     if "snapshot_weight" in ds:
         snapshots = analysis.snapshot_summary(ds)
         figures["training_time"] = plot.training_time(snapshots, pair)
@@ -415,7 +391,7 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
         "## Verdicts",
         "",
     ]
-    claims = [claim.format(label=LABELS[pair[0]]) for claim in CLAIMS]
+    claims = [claim.format(label=LABELS[pair[0]]) for claim in STATEMENTS]
     for claim, verdict, note in zip(claims, verdicts, notes, strict=True):
         lines.append(f"- {claim} {VERDICTS[verdict]}{note}")
     if not bool(features.learned_task):

@@ -1,9 +1,13 @@
 """Parameter sweeps of IMP runs on dask.distributed (a ``LocalCluster`` unless a scheduler is named).
 
-A sweep file names a base config (a preset or a TOML file) and a grid of dotted keys::
+A sweep file names a base config (a preset or a TOML file), optional settings fixed for every point,
+and a grid of dotted keys::
 
     name = "gain-scan"
     base = "quick"                       # or base_file = "my.toml" (relative to the sweep file)
+
+    [set]                                # optional: the same at every point
+    "imp.controls" = ["random"]
 
     [grid]
     "data.gain" = [1.0, 3.0, 10.0]
@@ -30,13 +34,14 @@ from cavitykit.config import RunConfig, config_from_dict, load_config, load_pres
 from cavitykit.imp.runner import Member, prepare_run_directory, run_directory, run_members
 from cavitykit.io import write_sweep_index
 
-SWEEP_KEYS = {"name", "base", "base_file", "grid"}
+SWEEP_KEYS = {"name", "base", "base_file", "set", "grid"}
 
 
 def load_sweep(path, *, base: str | None = None) -> tuple[str, list[RunConfig], list[dict]]:
     """Read a sweep file: its name, the config of every grid point (validated) and the point's values.
 
-    ``base`` (a preset name) replaces the file's own base, to run the same grid at another size.
+    ``base`` (a preset name) replaces the file's own base, to run the same grid at another size; the
+    file's ``[set]`` table still applies to it.
 
     Examples
     --------
@@ -63,27 +68,32 @@ def load_sweep(path, *, base: str | None = None) -> tuple[str, list[RunConfig], 
     grid = sweep.get("grid", {})
     if not isinstance(grid, dict) or not grid or not all(isinstance(v, list) and v for v in grid.values()):
         raise ValueError('grid must be a table of dotted keys to non-empty lists, e.g. "data.gain" = [1.0, 3.0]')
+    fixed = sweep.get("set", {})
+    if not isinstance(fixed, dict):
+        raise ValueError('set must be a table of dotted keys to values, e.g. "imp.controls" = ["random"]')
     name = str(sweep.get("name", path.stem))
     configs, points = [], []
     for values in itertools.product(*grid.values()):
         settings = base.to_dict() | {"name": name}
+        for key, value in fixed.items():
+            _assign(settings, key, value, "set")
         point = dict(zip(grid, values, strict=True))
         for key, value in point.items():
-            _assign(settings, key, value)
+            _assign(settings, key, value, "grid")
         configs.append(config_from_dict(settings))
         points.append(point)
     return name, configs, points
 
 
-def _assign(settings: dict, dotted: str, value) -> None:
+def _assign(settings: dict, dotted: str, value, section: str) -> None:
     *tables, key = dotted.split(".")
     target = settings
     for table in tables:
         if not isinstance(target.get(table), dict):
-            raise ValueError(f"grid key {dotted!r}: {table!r} is not a config table")
+            raise ValueError(f"{section} key {dotted!r}: {table!r} is not a config table")
         target = target[table]
     if key not in target:
-        raise ValueError(f"grid key {dotted!r}: unknown config key {key!r}")
+        raise ValueError(f"{section} key {dotted!r}: unknown config key {key!r}")
     target[key] = value
 
 
@@ -176,8 +186,9 @@ def run_sweep(
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "scan.toml").write_text(
-    ...     'base = "quick"\\n[grid]\\n"data.gain" = [1.0, 3.0]\\n"replicates" = [1]\\n"imp.rounds" = [1]\\n'
-    ...     '"training.steps" = [20]\\n"analysis.n_heldout" = [500]\\n"analysis.cavity" = [false]\\n')
+    ...     'base = "quick"\\n[set]\\n"replicates" = 1\\n"imp.rounds" = 1\\n"imp.controls" = []\\n'
+    ...     '"training.steps" = 20\\n"analysis.n_heldout" = 500\\n"analysis.cavity" = false\\n'
+    ...     '[grid]\\n"data.gain" = [1.0, 3.0]\\n')
     >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1, progress=False)
     >>> len(runs), all((run / "config.toml").exists() for run in runs)
     (2, True)

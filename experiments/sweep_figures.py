@@ -1,7 +1,8 @@
-"""A sweep's claims as a figure and a table: ``cavitykit.open_sweep`` -> ``analysis.sweep_claims`` -> PNG + Markdown.
+"""A sweep's claims as a figure and a table: ``analysis.sweep_verdicts`` -> PNG + Markdown.
 
-Reads the sweep lazily and loads only what the claims need, so it also runs on a sweep that is still
-going (unfinished points are NaN).  Example:
+Judges every finished grid point as ``cavitykit report`` judges a run (learned units, matched
+survivors, the nulls and the control branches the points carry), so it also runs on a sweep that is
+still going (unfinished points are left out).  Example:
 
     cavitykit sweep experiments/gain_sweep.toml --out results/sweeps/quick
     python experiments/sweep_figures.py results/sweeps/quick --name gain --out docs/results/sweeps/quick
@@ -14,52 +15,74 @@ from pathlib import Path
 
 import numpy as np
 
-from cavitykit import analysis, open_sweep, plot
-from cavitykit.variants import LABELS, compared_pair
+from cavitykit import analysis, plot
+from cavitykit.variants import label
 
-NEEDED = [
-    "weight",
-    "mask",
-    "ipr",
-    "pruned_next",
-    "sparsity",
-    "test_accuracy",
-    "preact_excess_kurtosis",
-    "cavity_exact",
-    "cavity_theory",
-    "theory_excess_kurtosis",
-]
+VERDICT = {1.0: "**yes**", 0.0: "no"}
 
 
-def table(claims, pair) -> str:
-    """The figure's numbers as a Markdown table (mean ± standard error over replicates)."""
-    (axis,) = claims.width_ratio.dims
-    model, clone = pair
-    head = (
-        f"| {axis} | sparsity | RF width {LABELS[model]} / clone | localized {LABELS[model]} / clone "
-        f"| |κ| rise {LABELS[model]} / clone | claim-3 AUC [95%] | prediction AUC |"
-    )
-    lines = [head, "|" + "---|" * 7]
+def _cell(one, name: str, digits: int = 2, sign: bool = False) -> str:
+    """A replicate mean with its 95% interval, or a dash where the point has none."""
+    value = float(one[name]) if name in one else np.nan
+    if not np.isfinite(value):
+        return "–"
+    form = f"{'+' if sign else ''}.{digits}f"
+    return f"{value:{form}} [{float(one[f'{name}_low']):{form}}, {float(one[f'{name}_high']):{form}}]"
 
-    for value in claims[axis].values:
-        one = claims.sel({axis: value})
 
-        def pm(name, variant=None, one=one):
-            values = one.sel(variant=variant) if variant else one
-            return f"{float(values[name]):.2f} ± {float(values[f'{name}_se']):.2f}"
+def _verdict(one, claim: str) -> str:
+    value = float(one[f"{claim}_supported"])
+    return VERDICT.get(value, "not tested")
 
-        auc = (
-            f"{float(one.auc):.3f} [{float(one.auc_low):.3f}, {float(one.auc_high):.3f}]"
-            if "auc" in one and np.isfinite(one.auc)
-            else "–"
-        )
-        theory = f"{float(one.auc_theory):.3f}" if "auc_theory" in one and np.isfinite(one.auc_theory) else "–"
-        lines.append(
-            f"| {value} | {float(one.sparsity):.2f} | {pm('rf_width', model)} / {pm('rf_width', clone)} "
-            f"| {pm('localized_fraction', model)} / {pm('localized_fraction', clone)} "
-            f"| {pm('kurtosis_rise', model)} / {pm('kurtosis_rise', clone)} | {auc} | {theory} |"
-        )
-    return "\n".join(lines) + "\n"
+
+def table(verdicts) -> str:
+    """The figure's numbers as Markdown tables, one per claim (replicate means and 95% intervals)."""
+    (axis,) = verdicts.dims
+    model = label(verdicts.attrs["pair"][0])
+    sections = {
+        "Claim 1: localization at matched survivors n* (learned units)": (
+            f"| {axis} | learned units {model} / clone | n* | bumps {model} | bumps clone | bump gap "
+            f"| IPR / top-n null {model} | IPR / top-n null clone | IPR gap | supported |",
+            lambda one: (
+                f"{float(one.learned_model):.1f} / {float(one.learned_clone):.1f} | {float(one.n_star):.0f} | "
+                f"{_cell(one, 'bump_model')} | {_cell(one, 'bump_clone')} | {_cell(one, 'bump_gap', sign=True)} | "
+                f"{_cell(one, 'ipr_over_top_model')} | {_cell(one, 'ipr_over_top_clone')} | "
+                f"{_cell(one, 'ipr_gap', sign=True)} | {_verdict(one, 'localization')} |"
+            ),
+        ),
+        "Claim 2: rise of the learned units' mean |excess kurtosis|": (
+            f"| {axis} | IMP ({model}) | random pruning | IMP - random | clone | supported |",
+            lambda one: (
+                f"{_cell(one, 'rise_imp', 3, True)} | {_cell(one, 'rise_random', 3, True)} | "
+                f"{_cell(one, 'rise_gap', 3, True)} | {_cell(one, 'rise_clone', 3, True)} | "
+                f"{_verdict(one, 'kurtosis')} |"
+            ),
+        ),
+        "Claim 3: share of the weights IMP prunes whose removal raises |excess kurtosis|": (
+            f"| {axis} | pruned ({model}) | kept | clone's pruned | pruned - clone | pruned - kept "
+            f"| rank corr. abs(w), effect | prediction | supported |",
+            lambda one: (
+                f"{_cell(one, 'raising_pruned')} | {_cell(one, 'raising_kept')} | "
+                f"{_cell(one, 'raising_clone')} | {_cell(one, 'raising_gap', sign=True)} | "
+                f"{_cell(one, 'raising_specific', sign=True)} | {_cell(one, 'rho', sign=True)} | "
+                f"{_cell(one, 'rho_theory', sign=True)} | {_verdict(one, 'cavity')} |"
+            ),
+        ),
+        "Claim 4: bumps among learned units after the last round": (
+            f"| {axis} | IMP ({model}) | one-shot | random | IMP - one-shot | supported |",
+            lambda one: (
+                f"{_cell(one, 'bump_imp_final')} | {_cell(one, 'bump_one_shot_final')} | "
+                f"{_cell(one, 'bump_random_final')} | {_cell(one, 'iterative_gap', sign=True)} | "
+                f"{_verdict(one, 'iterative')} |"
+            ),
+        ),
+    }
+    lines = []
+    for title, (head, row) in sections.items():
+        lines += [f"### {title}", "", head, "|" + "---|" * (head.count("|") - 1)]
+        lines += [f"| {value} | {row(verdicts.sel({axis: value}))}" for value in verdicts[axis].values]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -68,15 +91,12 @@ def main() -> None:
     parser.add_argument("--name", help="the sweep, when the root holds several")
     parser.add_argument("--out", type=Path, required=True, help="folder for <name>.png and <name>.md")
     args = parser.parse_args()
-    sweep = open_sweep(args.root, name=args.name)
-    loaded = sweep[[name for name in NEEDED if name in sweep]].compute()
-    pair = compared_pair(loaded.variant.values)
-    claims = analysis.sweep_claims(loaded, pair)
+    verdicts = analysis.sweep_verdicts(args.root, name=args.name)
     args.out.mkdir(parents=True, exist_ok=True)
-    name = sweep.attrs["sweep"]
-    plot.sweep_claims(claims, pair).savefig(args.out / f"{name}.png", dpi=110)
-    (args.out / f"{name}.md").write_text(table(claims, pair))
-    print(table(claims, pair))
+    name = verdicts.attrs["sweep"]
+    plot.sweep_verdicts(verdicts).savefig(args.out / f"{name}.png", dpi=110)
+    (args.out / f"{name}.md").write_text(table(verdicts))
+    print(table(verdicts))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from cavitykit import analysis
 from cavitykit.cli import main
 from cavitykit.imp import run
 from cavitykit.io import open_run
-from cavitykit.report import CLAIMS, VERDICTS
+from cavitykit.report import STATEMENTS, VERDICTS
 from cavitykit.variants import compared_pair
 from tests.imp.tiny import tiny_config
 
@@ -37,7 +37,7 @@ def test_report_states_the_verdicts_and_numbers_of_the_analyses(reported_run):
     assert not kurtosis["tested"]  # no random-pruning branch: the only control that can fail is missing
     expected = [localization["supported"], None, cavity["supported"], None]
     verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
-    for claim, verdict in zip(CLAIMS, expected, strict=True):
+    for claim, verdict in zip(STATEMENTS, expected, strict=True):
         assert f"- {claim.format(label='NLGP')} {VERDICTS[verdict]}" in verdicts
     gap = localization["bump_gap"]["mean"]
     assert f"Bump share NLGP - clone {gap:+.2f}" in report

@@ -62,6 +62,17 @@ def test_grid_expands_to_the_cartesian_product(sweep_file):
     assert len({c.hash for c in configs}) == 4
 
 
+def test_set_applies_to_every_point_and_under_another_base(tmp_path):
+    path = tmp_path / "scan.toml"
+    path.write_text(
+        'base = "quick"\n[set]\n"imp.controls" = ["random"]\nreplicates = 1\n[grid]\n"data.gain" = [1.0, 3.0]\n'
+    )
+    for base in (None, "medium"):
+        _, configs, points = load_sweep(path, base=base)
+        assert [(c.imp.controls, c.replicates) for c in configs] == [(("random",), 1)] * 2
+        assert points == [{"data.gain": 1.0}, {"data.gain": 3.0}]  # fixed settings are not grid dims
+
+
 @pytest.mark.parametrize(
     "path", sorted((Path(__file__).parents[1] / "experiments").glob("*.toml")), ids=lambda p: p.name
 )
@@ -84,6 +95,8 @@ def test_shipped_sweeps_expand_to_valid_configs(path):
         ('base = "quick"\n[grid]\n"data.colour" = [1.0]\n', "unknown config key 'colour'"),
         ('base = "quick"\n[grid]\n"imp.prune_fraction" = [1.5]\n', r"imp.prune_fraction must be in \(0, 1\)"),
         ('base = "quick"\n[grid]\n"data.gain" = []\n', "non-empty lists"),
+        ('base = "quick"\n[set]\n"imp.colour" = 1\n[grid]\n"data.gain" = [1.0]\n', "set key 'imp.colour'"),
+        ('base = "quick"\nset = 1\n[grid]\n"data.gain" = [1.0]\n', "set must be a table"),
     ],
 )
 def test_bad_sweeps_are_named(tmp_path, text, message):

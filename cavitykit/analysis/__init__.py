@@ -1,13 +1,12 @@
 """Analyses of an IMP run (``cavitykit.open_run``) or sweep: every number the report prints, as labelled xarray.
 
 * ``measurements``: localization, the per-replicate reduction (``per_replicate``) and its round summary,
-  weight movement, localization over training time, cavity effects by group and by magnitude, the
-  expansion's error;
+  weight movement, localization over training time, cavity effects by group, the expansion's error;
 * ``claims``: the feature-learning check;
 * ``units``: each unit's class from its dense field and its measures per round beside the nulls of its
   survivor count; means at matched survivor counts; intervals over replicates;
 * ``verdicts``: each claim's statistic, controls, criterion and verdict (``docs/report.md``);
-* ``sweeps``: the claims at every grid point of a sweep.
+* ``sweeps``: the claims, judged as the report judges them, at every grid point of a sweep.
 
 The report only formats these results and the plots only draw them.  Nothing here imports torch or
 the IMP engine.
@@ -15,7 +14,6 @@ the IMP engine.
 
 from cavitykit.analysis.claims import CHANCE_SE, FEATURE_COSINE, feature_learning
 from cavitykit.analysis.measurements import (
-    cavity_by_magnitude,
     cavity_groups,
     expansion_error,
     gaussian_kurtosis_sd,
@@ -25,12 +23,11 @@ from cavitykit.analysis.measurements import (
     n_heldout,
     per_replicate,
     pruning_groups,
-    replicate_pair_wins,
     round_summary,
     snapshot_summary,
     weight_movement,
 )
-from cavitykit.analysis.sweeps import claims_per_replicate, sweep_claims
+from cavitykit.analysis.sweeps import point_verdicts, sweep_verdicts
 from cavitykit.analysis.units import (
     at_matched_survivors,
     class_counts,
@@ -41,6 +38,8 @@ from cavitykit.analysis.units import (
 from cavitykit.analysis.verdicts import (
     ACCURACY_DROP,
     BUMP_MARGIN,
+    CLAIMS,
+    FEATURE_CLAIMS,
     accurate_rounds,
     claim_cavity,
     claim_iterative,
@@ -48,6 +47,7 @@ from cavitykit.analysis.verdicts import (
     claim_localization,
     feedback_loop,
     final_round_shapes,
+    judge,
     weight_effect_correlation,
 )
 
@@ -55,16 +55,16 @@ __all__ = [
     "ACCURACY_DROP",
     "BUMP_MARGIN",
     "CHANCE_SE",
+    "CLAIMS",
+    "FEATURE_CLAIMS",
     "FEATURE_COSINE",
     "accurate_rounds",
     "at_matched_survivors",
-    "cavity_by_magnitude",
     "cavity_groups",
     "claim_cavity",
     "claim_iterative",
     "claim_kurtosis",
     "claim_localization",
-    "claims_per_replicate",
     "class_counts",
     "expansion_error",
     "feature_learning",
@@ -72,16 +72,17 @@ __all__ = [
     "final_round_shapes",
     "gaussian_kurtosis_sd",
     "grid_shape",
+    "judge",
     "kurtosis_ipr_correlation",
     "localization",
     "n_heldout",
     "per_replicate",
+    "point_verdicts",
     "pruning_groups",
     "replicate_interval",
-    "replicate_pair_wins",
     "round_summary",
     "snapshot_summary",
-    "sweep_claims",
+    "sweep_verdicts",
     "unit_classes",
     "unit_measures",
     "weight_effect_correlation",

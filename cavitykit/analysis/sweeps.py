@@ -1,5 +1,5 @@
-"""Claims across a sweep (``cavitykit.open_sweep``): per replicate at every grid point, then means and
-standard errors over replicates.
+"""The four claims judged at every grid point of a sweep, with the criteria of the report
+(``analysis.verdicts``): one row of numbers per point, gathered over the swept dims.
 """
 
 from __future__ import annotations
@@ -7,109 +7,121 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from cavitykit.analysis.measurements import cavity_by_magnitude, per_replicate
+from cavitykit.analysis.verdicts import CLAIMS, judge
+from cavitykit.io.store import open_run, run_controls
+from cavitykit.io.sweeps import sweep_points
+from cavitykit.variants import compared_pair
+
+# Each claim's number with its replicate interval: (column prefix, claim, path into the claim's dict).
+_INTERVALS = {
+    "bump_model": ("localization", ("model", "bump")),
+    "bump_clone": ("localization", ("clone", "bump")),
+    "bump_gap": ("localization", ("bump_gap",)),
+    "ipr_over_top_model": ("localization", ("model", "ipr_over_top")),
+    "ipr_over_top_clone": ("localization", ("clone", "ipr_over_top")),
+    "ipr_gap": ("localization", ("ipr_gap",)),
+    "rise_imp": ("kurtosis", ("imp",)),
+    "rise_random": ("kurtosis", ("random",)),
+    "rise_clone": ("kurtosis", ("clone",)),
+    "rise_gap": ("kurtosis", ("gap",)),
+    "raising_pruned": ("cavity", ("pruned",)),
+    "raising_kept": ("cavity", ("kept",)),
+    "raising_clone": ("cavity", ("clone_pruned",)),
+    "raising_gap": ("cavity", ("gap",)),
+    "raising_specific": ("cavity", ("specific",)),
+    "rho": ("cavity", ("rho",)),
+    "rho_theory": ("cavity", ("rho_theory",)),
+    "bump_imp_final": ("iterative", ("imp", "bump")),
+    "bump_one_shot_final": ("iterative", ("one_shot", "bump")),
+    "bump_random_final": ("iterative", ("random", "bump")),
+    "iterative_gap": ("iterative", ("gap",)),
+}
 
 
-def claims_per_replicate(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
-    """The statistics of claims 1 and 2 per replicate, after the last round each replicate reached.
-
-    Works on a run and on a sweep (``cavitykit.open_sweep``, loaded): swept dims are kept, and
-    "last round" is taken per grid point, so strategies with fewer rounds ('one_shot') are
-    compared at their final sparsity.
+def point_verdicts(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict[str, float]:
+    """One run's claims as flat numbers, judged as the report judges them (``judge``).
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A run or a sweep (``weight``, ``mask``, ``ipr``, ``preact_excess_kurtosis``,
-        ``test_accuracy``, ``sparsity``).
+    run : xarray.Dataset
+        The magnitude-pruning run (``open_run``).
     pair : (model, clone)
+    controls : dict of str to xarray.Dataset
+        Its control branches (``open_run(..., control=...)``).
 
     Returns
     -------
-    xarray.Dataset over the dims of ``ds.test_accuracy`` less ``variant`` and ``round``
-        ``width_ratio`` (mean RF width, model / clone), ``localized_gap`` (localized fraction,
-        model - clone), ``rf_width``, ``localized_fraction`` and ``kurtosis_rise`` (mean
-        |excess kurtosis| after the last round minus round 0) over ``variant`` (model and
-        clone), and ``sparsity``; NaN where a replicate has no round yet.
-
-    Examples
-    --------
-    >>> from cavitykit import open_run
-    >>> from cavitykit.testing import example_run
-    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> claims = claims_per_replicate(ds, ("nlgp", "gaussian_clone"))
-    >>> dict(claims.width_ratio.sizes), dict(claims.kurtosis_rise.sizes)
-    ({'replicate': 2}, {'variant': 2, 'replicate': 2})
+    dict of str to float
+        ``learned_model`` and ``learned_clone`` (learned units per network, mean over replicates);
+        ``n_star``; for every name of ``_INTERVALS`` its replicate mean, ``<name>_low`` and
+        ``<name>_high`` (95% Student t), NaN where not computed; and per claim of ``CLAIMS``
+        ``<claim>_supported``: 1 or 0, NaN where ``judge`` does not judge it.
     """
-    replicates = per_replicate(ds)
-    present = ds.test_accuracy.notnull()
-    last = ds["round"].where(present).max("round")
-
-    def at_last(values):
-        return values.sel(round=last.fillna(0).astype(int)).where(last.notnull()).drop_vars("round")
-
-    rf_width = at_last(replicates.rf_width)
-    localized = at_last(replicates.localized_fraction)
-    abs_kurtosis = replicates.abs_kurtosis
-    model, clone = pair
-    out = xr.Dataset(
-        {
-            "width_ratio": rf_width.sel(variant=model, drop=True) / rf_width.sel(variant=clone, drop=True),
-            "localized_gap": localized.sel(variant=model, drop=True) - localized.sel(variant=clone, drop=True),
-            "rf_width": rf_width.sel(variant=list(pair)),
-            "localized_fraction": localized.sel(variant=list(pair)),
-            "kurtosis_rise": (at_last(abs_kurtosis) - abs_kurtosis.isel(round=0, drop=True)).sel(variant=list(pair)),
-            "sparsity": at_last(replicates.sparsity).sel(variant=model, drop=True),
-        }
-    )
+    judged = judge(run, pair, controls)
+    learned = (judged["classes"] != "noise").sum("neuron").mean("replicate")
+    out = {f"learned_{role}": float(learned.sel(variant=v)) for role, v in zip(("model", "clone"), pair, strict=True)}
+    claims = judged["claims"]
+    out["n_star"] = claims["localization"]["n_star"] if "localization" in claims else np.nan
+    for name, (claim, path) in _INTERVALS.items():
+        value = claims.get(claim)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        for suffix in ("mean", "low", "high"):
+            out[name if suffix == "mean" else f"{name}_{suffix}"] = np.nan if value is None else value[suffix]
+    for claim in CLAIMS:
+        verdict = judged["verdicts"][claim]
+        out[f"{claim}_supported"] = np.nan if verdict is None else float(verdict)
     return out
 
 
-def sweep_claims(sweep: xr.Dataset, pair: tuple[str, str], *, n_bins: int = 10, n_boot: int = 2000) -> xr.Dataset:
-    """Every claim's statistic at every grid point of a sweep: means and standard errors over replicates.
+def sweep_verdicts(path, *, name: str | None = None, variant: str | None = None) -> xr.Dataset:
+    """The claims at every grid point of a sweep that has written its rounds, over the swept dims.
 
     Parameters
     ----------
-    sweep : xarray.Dataset
-        ``cavitykit.open_sweep`` (loaded, or at least the variables ``claims_per_replicate`` and
-        ``cavity_by_magnitude`` read), or a single run.
-    pair : (model, clone)
-    n_bins, n_boot : int
-        Passed to ``cavity_by_magnitude``.
+    path : str or Path
+        The results root of ``cavitykit sweep`` or its index file (``cavitykit.io.sweep_points``).
+    name : str, optional
+        The sweep, when the root holds several.
+    variant : str, optional
+        The model compared with its clone (``compared_pair``).
 
     Returns
     -------
     xarray.Dataset over the swept dims
-        The variables of ``claims_per_replicate`` (mean over replicates) with ``<name>_se``
-        (standard deviation over replicates / sqrt(replicates), ddof 1); and, with cavity effects,
-        the scalars of ``cavity_by_magnitude`` for the model at each point (``auc``, ``auc_low``,
-        ``auc_high``, ``auc_theory``, ..., NaN where a point has none).
+        The numbers of ``point_verdicts`` (NaN at points not finished); attributes ``sweep``,
+        ``swept`` and ``pair``.
 
     Examples
     --------
-    >>> from cavitykit import open_run
+    >>> import tempfile, pathlib, shutil
+    >>> from cavitykit.io import write_sweep_index
     >>> from cavitykit.testing import example_run
-    >>> ds = open_run(example_run())  # a run is a sweep of one point
-    >>> claims = sweep_claims(ds, ("nlgp", "gaussian_clone"), n_bins=4)
-    >>> "width_ratio_se" in claims and "auc" in claims  # means with standard errors, and claim 3's AUC
-    True
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = shutil.copytree(example_run(), out / "demo-a")
+    >>> _ = write_sweep_index(out, "demo", [out / "demo-a"], [{"data.gain": 10.0}])
+    >>> verdicts = sweep_verdicts(out)
+    >>> dict(verdicts.sizes), "bump_gap_low" in verdicts
+    ({'gain': 1}, True)
     """
-    claims = claims_per_replicate(sweep, pair)
-    n_replicates = claims.width_ratio.notnull().sum("replicate")
-    out = claims.mean("replicate")
-    for name in claims.data_vars:
-        out[f"{name}_se"] = claims[name].std("replicate", ddof=1) / np.sqrt(n_replicates)
-    if "cavity_exact" not in sweep:
-        return out
-    swept = [dim for dim in sweep.test_accuracy.dims if dim not in ("variant", "replicate", "round")]
-    scalars = ["auc", "auc_low", "auc_high", "auc_theory", "auc_theory_low", "auc_theory_high", "excess", "n_pairs"]
-    values = {name: np.full([sweep.sizes[dim] for dim in swept], np.nan) for name in scalars}
-    for index in np.ndindex(*[sweep.sizes[dim] for dim in swept]):
-        point = sweep.isel(dict(zip(swept, index, strict=True)))
-        if point.test_accuracy.sel(variant=pair[0]).notnull().any():
-            fair = cavity_by_magnitude(point, pair[0], n_bins=n_bins, n_boot=n_boot)
-            for name in scalars:
-                values[name][index] = float(fair[name])
-    for name, value in values.items():
-        out[name] = (swept, value)
+    dims, points, attrs = sweep_points(path, name=name)
+    rows, labels, pair = [], [], None
+    for point, run_dir in points:
+        if run_dir is None:
+            continue
+        run = open_run(run_dir)
+        pair = compared_pair(run.variant.values, variant)
+        controls = {control: open_run(run_dir, control=control) for control in run_controls(run_dir)}
+        rows.append(point_verdicts(run, pair, controls))
+        labels.append(point)
+    if not rows:
+        raise ValueError(f"no grid point of sweep {attrs['sweep']!r} has written a round yet")
+    index = {dim: ("point", [label[dim] for label in labels]) for dim in dims}
+    stacked = xr.Dataset({key: ("point", [row[key] for row in rows]) for key in rows[0]}, coords=index)
+    if len(dims) == 1:
+        out = stacked.swap_dims(point=next(iter(dims)))
+    else:
+        out = stacked.set_index(point=list(dims)).unstack("point")
+    out = out.reindex(dims)
+    out.attrs = attrs | {"pair": list(pair)}
     return out

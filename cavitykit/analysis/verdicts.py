@@ -18,7 +18,8 @@ import xarray as xr
 from scipy import stats
 
 from cavitykit import metrics
-from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_measures
+from cavitykit.analysis.claims import feature_learning
+from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_classes, unit_measures
 from cavitykit.config import config_from_dict
 from cavitykit.io.schema import run_config
 from cavitykit.network.formulas import preactivation
@@ -34,6 +35,11 @@ BUMP_MARGIN = 0.25
 LEVEL = 0.95
 # What claims 1, 3c and 4 report of a unit's field, each against its null.
 SHAPE_MEASURES = ("bump", "ipr_over_top", "ipr_over_random", "ipr_over_truncated", "connectivity_excess")
+# The four claims, in the report's order.
+CLAIMS = ("localization", "kurtosis", "cavity", "iterative")
+# Claims about the features IMP finds: on networks still at their initialization they would describe
+# the initialization, so they are only judged where the dense networks learned features.
+FEATURE_CLAIMS = ("localization", "cavity", "iterative")
 
 
 def accurate_rounds(ds: xr.Dataset) -> xr.DataArray:
@@ -412,4 +418,65 @@ def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, 
         },
         "supported": bool(gap["mean"] >= BUMP_MARGIN and gap["low"] > 0),
     }
+    return out
+
+
+def judge(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset]) -> dict:
+    """Every claim of a run, beside its controls, with the checks that decide whether it can be judged.
+
+    No claim is judged on a run of one round, on networks at chance, or where some network formed no
+    field in its dense round; claims 1, 3 and 4 (``FEATURE_CLAIMS``) need the dense networks to have
+    learned features (``feature_learning``); claim 2 needs a random branch, claim 3 cavity effects and
+    claim 4 a one-shot branch.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        The magnitude-pruning run (``open_run`` or ``open_weights``).
+    pair : (model, clone)
+    controls : dict of str to xarray.Dataset
+        Its control branches.
+
+    Returns
+    -------
+    dict
+        ``features`` (``feature_learning``), ``classes`` (``unit_classes``), ``reason`` (why nothing is
+        judged, or None), ``claims`` (per name of ``CLAIMS`` that was computed, the ``claim_*`` dict),
+        ``verdicts`` (per name: True, False, or None where not judged) and ``notes`` (per name, why it
+        is not judged, or "").
+    """
+    features, classes = feature_learning(run, pair), unit_classes(run)
+    out = {"features": features, "classes": classes, "claims": {}}
+    if run.sizes["round"] < 2:
+        out["reason"] = "the run has one round: no pruning to judge"
+    elif not bool(features.learned_task):
+        out["reason"] = "the dense networks classify at chance; see below"
+    elif not bool((classes.sel(variant=list(pair)) != "noise").any("neuron").all()):
+        out["reason"] = "some network formed no spatial field in its dense round; see the unit classes"
+    else:
+        out["reason"] = None
+    if out["reason"] is not None:
+        out["verdicts"] = dict.fromkeys(CLAIMS)
+        out["notes"] = dict.fromkeys(CLAIMS, out["reason"])
+        return out
+    claims = out["claims"]
+    claims["localization"] = claim_localization(run, pair, controls)
+    claims["kurtosis"] = claim_kurtosis(run, pair, controls.get("random"))
+    if "cavity_exact" in run:
+        claims["cavity"] = claim_cavity(run, pair, controls.get("cavity"))
+    claims["iterative"] = claim_iterative(run, pair, controls)
+    why_not = {
+        "kurtosis": "the run has no random-pruning branch (imp.controls)",
+        "cavity": "the run has no cavity effects (analysis.cavity = false)",
+        "iterative": "the run has no one-shot branch (imp.controls)",
+    }
+    out["verdicts"], out["notes"] = {}, {}
+    for name in CLAIMS:
+        claim = claims.get(name)
+        tested = claim is not None and claim.get("tested", True)
+        out["verdicts"][name] = bool(claim["supported"]) if tested else None
+        out["notes"][name] = "" if tested else why_not[name]
+        if name in FEATURE_CLAIMS and not bool(features.passed):
+            out["verdicts"][name] = None
+            out["notes"][name] = "the dense network did not learn features; see below"
     return out

@@ -20,7 +20,7 @@ from cavitykit.io.store import (
     with_cumulants,
     write_dataset,
 )
-from cavitykit.io.sweeps import open_sweep, read_sweep_index, write_sweep_index
+from cavitykit.io.sweeps import open_sweep, read_sweep_index, sweep_points, write_sweep_index
 from cavitykit.io.weights import open_weights, weights_controls, write_weights
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "round_path",
     "run_config",
     "run_controls",
+    "sweep_points",
     "weights_controls",
     "with_cumulants",
     "write_dataset",

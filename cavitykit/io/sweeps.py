@@ -107,6 +107,54 @@ def _coordinate(value):
     return toml_value(value) if isinstance(value, list | tuple) else value
 
 
+def sweep_points(path, *, name: str | None = None) -> tuple[dict[str, list], list[tuple[dict, Path | None]], dict]:
+    """A sweep's grid: its dims, every point's labels with its run directory, and its attributes.
+
+    Parameters
+    ----------
+    path : str or Path
+        The results root of ``cavitykit sweep`` (``--out``), or its ``<name>-sweep.toml`` index.
+    name : str, optional
+        The sweep, when the root holds several.
+
+    Returns
+    -------
+    dims : dict of str to list
+        Each swept dim (``swept_dims``) and its labels in grid order (list values such as ``xi`` are
+        labelled by their TOML text).
+    points : list of (dict, Path or None)
+        Each point's label per dim and its run directory; None while it has written no round.
+    attrs : dict
+        ``sweep`` (its name) and ``swept`` (the dotted keys, in the order of the dims).
+
+    Raises
+    ------
+    ValueError
+        No sweep index at ``path``, or an index that lists no point.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_sweep_index(out, "demo", [out / "demo-a"], [{"data.xi": [1.0, 3.0]}])
+    >>> sweep_points(out)
+    ({'xi': ['[1.0, 3.0]']}, [({'xi': '[1.0, 3.0]'}, None)], {'sweep': 'demo', 'swept': ['data.xi']})
+    """
+    index_file = find_sweep_index(path, name)
+    index = read_sweep_index(index_file)
+    if not index:
+        raise ValueError(f"sweep index {str(index_file)!r} lists no grid point")
+    keys = list(next(iter(index.values())))
+    names = swept_dims(keys)
+    dims = {names[key]: list(dict.fromkeys(_coordinate(p[key]) for p in index.values())) for key in keys}
+    points = []
+    for run_name, values in index.items():
+        run_dir = index_file.parent / run_name
+        started = (run_dir / CONFIG_FILE).is_file() and any(run_dir.glob(ROUND_GLOB))
+        points.append(({names[key]: _coordinate(values[key]) for key in keys}, run_dir if started else None))
+    return dims, points, {"sweep": index_file.name[: -len(INDEX_SUFFIX)], "swept": keys}
+
+
 def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
     """Every run of a sweep as one lazily loaded Dataset, the swept keys as dimensions.
 
@@ -145,22 +193,14 @@ def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
     >>> bool(sweep.weight.sel(gain=3.0).isnull().all()), type(sweep.weight.data).__module__
     (True, 'dask.array.core')
     """
-    index_file = find_sweep_index(path, name)
-    points = read_sweep_index(index_file)
-    if not points:
-        raise ValueError(f"sweep index {str(index_file)!r} lists no grid point")
-    keys = list(next(iter(points.values())))
-    dims = swept_dims(keys)
-    grid = {dims[key]: list(dict.fromkeys(_coordinate(p[key]) for p in points.values())) for key in keys}
-    runs = []
-    for run_name, point in points.items():
-        run_dir = index_file.parent / run_name
-        if not (run_dir / CONFIG_FILE).is_file() or not any(run_dir.glob(ROUND_GLOB)):
-            continue  # not started yet: NaN below
-        labels = {dims[key]: ("point", [_coordinate(point[key])]) for key in keys}
-        runs.append(open_run(run_dir, lazy=True).expand_dims("point").assign_coords(labels))
+    grid, points, attrs = sweep_points(path, name=name)
+    runs = [
+        open_run(run_dir, lazy=True).expand_dims("point").assign_coords({d: ("point", [v]) for d, v in labels.items()})
+        for labels, run_dir in points
+        if run_dir is not None  # not started yet: NaN below
+    ]
     if not runs:
-        raise ValueError(f"no grid point of sweep {str(index_file)!r} has written a round yet")
+        raise ValueError(f"no grid point of sweep {attrs['sweep']!r} has written a round yet")
     # Grid points side by side along "point" (sizes may differ: outer join), then one dim per key.
     stacked = xr.concat(runs, "point", join="outer", combine_attrs="drop_conflicts", fill_value=np.nan)
     if len(grid) == 1:
@@ -168,5 +208,5 @@ def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
     else:
         combined = stacked.set_index(point=list(grid)).unstack("point")
     combined = combined.reindex(grid).transpose(*grid, ...)  # points not started yet are NaN
-    combined.attrs |= {"sweep": index_file.name[: -len(INDEX_SUFFIX)], "swept": keys}
+    combined.attrs |= attrs
     return combined

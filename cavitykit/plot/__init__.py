@@ -9,7 +9,7 @@ from cavitykit.plot.figures import (
     receptive_field_maps,
     receptive_fields,
     receptive_fields_over_time,
-    sweep_claims,
+    sweep_verdicts,
     training_time,
 )
 
@@ -22,6 +22,6 @@ __all__ = [
     "receptive_field_maps",
     "receptive_fields",
     "receptive_fields_over_time",
-    "sweep_claims",
+    "sweep_verdicts",
     "training_time",
 ]

@@ -485,19 +485,23 @@ def cumulant_spectra(ds: xr.Dataset) -> Figure:
     return fig
 
 
-def sweep_claims(claims: xr.Dataset, pair: tuple[str, str]) -> Figure:
-    """Each claim's statistic over a sweep's one swept axis, with error bars over replicates.
+# Pruning strategies beside each other in the sweep figure (variants keep their own colours).
+STRATEGY_COLOURS = {"IMP": "k", "random": "tab:green", "one-shot": "tab:purple"}
 
-    Panels: mean RF width and localized fraction after the last round (claim 1), rise of the
-    mean |excess kurtosis| from round 0 (claim 2), both for the model and its clone; and the
-    magnitude-controlled AUC of claim 3 with its bootstrap interval beside the independent-input
-    prediction's.
+
+def sweep_verdicts(verdicts: xr.Dataset) -> Figure:
+    """Each claim's statistic along a sweep's one swept axis, with its 95% interval over replicates.
+
+    Panels: the share of learned units that are bumps at matched survivors, model and clone (claim 1);
+    the rise of the learned units' mean |excess kurtosis| under IMP and under random pruning (claim 2);
+    the share of pruned weights whose removal raises |excess kurtosis|, model and clone, against 1/2
+    (claim 3); the bump share after the last round under IMP and one-shot pruning (claim 4).  A filled
+    marker on the x axis marks the points where the claim is supported.
 
     Parameters
     ----------
-    claims : xarray.Dataset
-        ``analysis.sweep_claims`` of a sweep with one swept dim.
-    pair : (model, clone)
+    verdicts : xarray.Dataset
+        ``analysis.sweep_verdicts`` of a sweep with one swept dim.
 
     Returns
     -------
@@ -505,48 +509,52 @@ def sweep_claims(claims: xr.Dataset, pair: tuple[str, str]) -> Figure:
 
     Examples
     --------
-    >>> from cavitykit import analysis, open_run
-    >>> from cavitykit.testing import example_run
-    >>> ds = open_run(example_run()).expand_dims(gain=[10.0])  # a sweep of one point
-    >>> pair = ("nlgp", "gaussian_clone")
-    >>> figure = sweep_claims(analysis.sweep_claims(ds, pair, n_bins=4), pair)
-    >>> len(figure.axes)
+    >>> import xarray as xr
+    >>> rows = {name: ("gain", [0.1, 0.2]) for name in ("bump_model", "bump_model_low", "bump_model_high")}
+    >>> verdicts = xr.Dataset(rows, coords={"gain": [1.0, 3.0]}, attrs={"pair": ["nlgp", "gaussian_clone"]})
+    >>> len(sweep_verdicts(verdicts).axes)
     4
     """
-    (axis,) = claims.width_ratio.dims
-    values = claims[axis].values
+    (axis,) = verdicts.dims
+    model, clone = verdicts.attrs["pair"]
+    values = verdicts[axis].values
     numeric = np.issubdtype(values.dtype, np.number)
     positions = values if numeric else np.arange(len(values))
     fig = Figure(figsize=(10, 6.5))
     axes = fig.subplots(2, 2).ravel()
     panels = [
-        ("rf_width", "mean RF width after the last round (pixels)", "claim 1"),
-        ("localized_fraction", "fraction of units localized", "claim 1"),
-        ("kurtosis_rise", "rise of mean |excess kurtosis| from round 0", "claim 2"),
+        ("localization", "claim 1: bumps among learned units at n*", [("bump_model", model), ("bump_clone", clone)]),
+        ("kurtosis", "claim 2: rise of mean |excess kurtosis|", [("rise_imp", "IMP"), ("rise_random", "random")]),
+        ("cavity", "claim 3: pruned weights raising |kurtosis|", [("raising_pruned", model), ("raising_clone", clone)]),
+        (
+            "iterative",
+            "claim 4: bumps after the last round",
+            [("bump_imp_final", "IMP"), ("bump_one_shot_final", "one-shot")],
+        ),
     ]
-    for ax, (name, ylabel, claim) in zip(axes, panels, strict=False):
-        for variant in pair:
+    for ax, (claim, title, lines) in zip(axes, panels, strict=True):
+        for name, text in lines:
+            if name not in verdicts or not np.isfinite(verdicts[name]).any():
+                continue
+            middle = verdicts[name].values
+            spread = np.abs([middle - verdicts[f"{name}_low"].values, verdicts[f"{name}_high"].values - middle])
             ax.errorbar(
                 positions,
-                claims[name].sel(variant=variant).values,
-                yerr=claims[f"{name}_se"].sel(variant=variant).values,
+                middle,
+                yerr=spread,
                 marker="o",
                 capsize=3,
-                color=colour(variant),
-                label=label(variant),
+                color=STRATEGY_COLOURS.get(text, colour(text)),
+                label=label(text),
             )
-        ax.set_ylabel(ylabel, fontsize=8)
-        ax.set_title(claim, fontsize=9)
-        ax.legend(fontsize=7)
-    ax = axes[3]
-    if "auc" in claims:
-        for name, text, style in (("auc", "exact", "o-"), ("auc_theory", "independent-input prediction", "s--")):
-            interval = [claims[name] - claims[f"{name}_low"], claims[f"{name}_high"] - claims[name]]
-            ax.errorbar(positions, claims[name].values, yerr=np.abs(interval), fmt=style, capsize=3, label=text)
-        ax.axhline(0.5, color="0.6", lw=0.8)
-        ax.legend(fontsize=7)
-    ax.set_ylabel(f"AUC: pruned raise |kurtosis| more than kept\n(same |w| bin, {label(pair[0])})", fontsize=8)
-    ax.set_title("claim 3, magnitude controlled", fontsize=9)
+        if claim == "cavity":
+            ax.axhline(0.5, color="0.6", lw=0.8)
+        held = verdicts[f"{claim}_supported"].values == 1 if f"{claim}_supported" in verdicts else []
+        if np.any(held):  # stars along the top edge
+            ax.plot(positions[held], np.full(held.sum(), 0.97), "k*", ms=9, transform=ax.get_xaxis_transform())
+        ax.set_title(title, fontsize=9)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     for ax in axes:
         ax.set_xlabel(axis, fontsize=8)
         ax.tick_params(labelsize=7)
@@ -554,6 +562,6 @@ def sweep_claims(claims: xr.Dataset, pair: tuple[str, str]) -> Figure:
             ax.set_xscale("log")
         if not numeric:
             ax.set_xticks(positions, [str(v) for v in values])
-    fig.suptitle(f"Claims along {axis} (mean and standard error over replicates)", fontsize=10)
+    fig.suptitle(f"Claims along {axis} (replicate means, 95% intervals; * supported)", fontsize=10)
     fig.tight_layout()
     return fig

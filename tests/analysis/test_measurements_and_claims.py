@@ -194,68 +194,6 @@ def test_gaussian_kurtosis_sd_matches_sampling(rng):
     assert estimates.std() == pytest.approx(analysis.gaussian_kurtosis_sd(n_samples), rel=0.1)
 
 
-def magnitude_run():
-    """Two replicates, one round, class and unit; weights |w| = 1..4 (two magnitude bins: {1, 2}, {3, 4}).
-
-    Replicate 0 prunes w = 1 and keeps w = 2, 3, 4; replicate 1 prunes w = 1, 3 and keeps w = 2, 4.
-    Exact Delta|kurtosis| (kurtosis 10, so Delta|k| = Delta k) and the independent-input prediction per weight:
-    """
-    weight = np.array([[[1.0, 2.0, 3.0, 4.0]], [[1.0, 2.0, 3.0, 4.0]]])
-    pruned = np.array([[[True, False, False, False]], [[True, False, True, False]]])
-    exact = np.array([[[0.3, 0.1, 0.0, 0.5]], [[0.0, 0.2, 0.6, 0.6]]])
-    theory = -exact  # the prediction ranks every pair the other way
-    dims = ("variant", "replicate", "round")
-    weights = (*dims, "neuron", "input")
-    return xr.Dataset(
-        {
-            "weight": (weights, weight[None, :, None]),
-            "mask": (weights, np.ones((1, 2, 1, 1, 4), bool)),
-            "pruned_next": (weights, pruned[None, :, None]),
-            "preact_excess_kurtosis": ((*dims, "label", "neuron"), np.full((1, 2, 1, 1, 1), 10.0)),
-            "cavity_exact": ((*dims, "label", "neuron", "input"), exact[None, :, None, None]),
-            "theory_excess_kurtosis": ((*dims, "label", "neuron"), np.full((1, 2, 1, 1, 1), 10.0)),
-            "cavity_theory": ((*dims, "label", "neuron", "input"), theory[None, :, None, None]),
-        },
-        coords={"variant": ["nlgp"], "replicate": [0, 1], "round": [0], "label": [0], "neuron": [0], "input": range(4)},
-    )
-
-
-def test_cavity_by_magnitude_by_hand():
-    fair = analysis.cavity_by_magnitude(magnitude_run(), "nlgp", n_bins=2, n_boot=4000)
-    # Bin {1, 2}: pruned w=1 (0.3, 0.0) against kept w=2 (0.1, 0.2), pairs across replicates too:
-    # 0.3 beats both, 0.0 neither: 2 of 4.  Bin {3, 4}: pruned w=3 of replicate 1 (0.6) against kept
-    # 0.0 (w=3, replicate 0), 0.5, 0.6 (w=4): wins 1 + 1 + a tie 0.5 = 2.5 of 3.  AUC 4.5 / 7.
-    assert float(fair.auc) == pytest.approx(4.5 / 7)
-    assert float(fair.n_pairs) == 7
-    # The prediction reverses every comparison: ties stay ties, wins become losses.
-    assert float(fair.auc_theory) == pytest.approx(2.5 / 7)
-    assert float(fair.excess) == pytest.approx(2 / 7)
-    # Replicate 0 alone: 0.3 > 0.1 (1 of 1); replicate 1 alone: 0.0 < 0.2, 0.6 = 0.6 (0.5 of 2).
-    assert 0.25 - 1e-12 <= float(fair.auc_low) < float(fair.auc) < float(fair.auc_high) <= 1.0
-    assert bool(fair.supported) == (float(fair.auc_low) > 0.5)
-    np.testing.assert_allclose(fair.mean_raise_pruned.values, [0.15, 0.6])
-    np.testing.assert_allclose(fair.mean_raise_kept.values, [0.15, (0.0 + 0.5 + 0.6) / 3])
-    np.testing.assert_array_equal(fair.count_pruned.values, [2, 1])
-
-
-def test_claims_per_replicate_by_hand(constructed_run):
-    # A clone whose unit 0 is as wide as unit 1 (both weights spread), the model as constructed; the
-    # clone's replicate 1 stopped after round 0, so its "last round" is round 0 there.
-    clone = constructed_run.assign_coords(variant=["gaussian_clone"])
-    clone["weight"] = clone.weight.copy(data=np.broadcast_to(np.abs(WEIGHT[1]), clone.weight.shape).copy())
-    clone["mask"] = clone.weight != 0
-    clone = clone.where(~((clone.replicate == 1) & (clone["round"] == 1)))
-    ds = xr.concat([constructed_run, clone], "variant")
-    claims = analysis.claims_per_replicate(ds, ("nlgp", "gaussian_clone"))
-    np.testing.assert_allclose(claims.rf_width.sel(variant="nlgp"), [WIDE / 2, WIDE / 2])
-    np.testing.assert_allclose(claims.width_ratio, [0.5, 0.5])  # clone units are both WIDE
-    np.testing.assert_allclose(claims.localized_gap, [0.5, 0.5])
-    # Mean |kurtosis| 0.75 -> 1.5 (replicate 0) and 1.0 -> 2.0 (replicate 1); the clone's replicate 1 stays.
-    np.testing.assert_allclose(claims.kurtosis_rise.sel(variant="nlgp"), [0.75, 1.0])
-    np.testing.assert_allclose(claims.kurtosis_rise.sel(variant="gaussian_clone"), [0.75, 0.0])
-    np.testing.assert_allclose(claims.sparsity, [13 / 16, 13 / 16])
-
-
 def feature_run(weight, init_weight, accuracy, *, n_test=400):
     """One dense round of NLGP and of its clone with the given weights, rewind point and accuracy."""
     config = tiny_config(data={"L": 4, "n_test": n_test}, analysis={"n_heldout": N_HELDOUT, "cavity": False})

@@ -36,9 +36,12 @@ def _rounds(dense, rng, sharpen):
     return np.stack(weights), np.stack(masks)
 
 
-def hand_made_run(kinds=("bump", "extended"), *, kurtosis_rise=(0.3, 0.0), accuracy_drop=0.0, seed=0):
+def hand_made_run(
+    kinds=("bump", "extended"), *, kurtosis_rise=(0.3, 0.0), accuracy_drop=0.0, seed=0, dense_accuracy=0.9, moved=True
+):
     """A run of two variants whose learned fields are of the given kinds; |excess kurtosis| of learned
-    units rises by the given amount per round."""
+    units rises by the given amount per round.  The dense networks classify with ``dense_accuracy``
+    (4000 test samples) and start from independent noise (``moved``) or from their trained weights."""
     rng = np.random.default_rng(seed)
     weight = np.zeros((2, REPLICATES, ROUNDS, K, L * L))
     mask = np.zeros(weight.shape, bool)
@@ -49,12 +52,14 @@ def hand_made_run(kinds=("bump", "extended"), *, kurtosis_rise=(0.3, 0.0), accur
     for v, rise in enumerate(kurtosis_rise):
         kurtosis[v, :, :, :, :2] = -(0.2 + rise * np.arange(ROUNDS))[None, :, None, None]
         kurtosis[v, :, :, :, :2] += 0.01 * rng.standard_normal((REPLICATES, ROUNDS, 2, 2))
-    accuracy = np.full((2, REPLICATES, ROUNDS), 0.9)
+    accuracy = np.full((2, REPLICATES, ROUNDS), dense_accuracy)
     accuracy[:, :, -1] -= accuracy_drop
+    init_weight = rng.standard_normal(weight.shape) if moved else weight[:, :, :1].repeat(ROUNDS, axis=2)
     units = ("variant", "replicate", "round", "neuron")
     return xr.Dataset(
         {
             "weight": ((*units, "input"), weight),
+            "init_weight": ((*units, "input"), init_weight),
             "mask": ((*units, "input"), mask),
             "ipr": (units, metrics.ipr(weight)),
             "preact_excess_kurtosis": (("variant", "replicate", "round", "label", "neuron"), kurtosis),
@@ -63,6 +68,7 @@ def hand_made_run(kinds=("bump", "extended"), *, kurtosis_rise=(0.3, 0.0), accur
         },
         coords={"variant": list(PAIR), "replicate": range(REPLICATES), "round": range(ROUNDS), "input": range(L * L)}
         | pixel_coordinates(L, 2),
+        attrs={"config": "[data]\nn_test = 4000\n"},
     )
 
 
@@ -121,3 +127,28 @@ def test_kurtosis_after_removing_nothing_is_the_rounds_own(tmp_path):
     np.testing.assert_allclose(again, stored.values, rtol=1e-9, atol=1e-12)
     removed = _kurtosis_after_pruning(ds, "nlgp", 0)
     assert np.abs(removed - stored.values).max() > 1e-6  # removing the pruned set changes it
+
+
+def test_judge_gates_the_claims_as_the_report_does():
+    random_branch = hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1)
+    judged = analysis.judge(hand_made_run(), PAIR, {"random": random_branch})
+    assert judged["reason"] is None
+    assert judged["verdicts"] == {"localization": True, "kurtosis": True, "cavity": None, "iterative": None}
+    assert "no cavity effects" in judged["notes"]["cavity"] and "no one-shot branch" in judged["notes"]["iterative"]
+    # Networks that never left their initialization: only claim 2, about pre-activations, is judged.
+    still = analysis.judge(hand_made_run(moved=False), PAIR, {"random": random_branch})
+    assert still["verdicts"]["localization"] is None and still["verdicts"]["kurtosis"] is True
+    assert "did not learn features" in still["notes"]["localization"]
+    # At chance (0.5 < 0.5 + 3 SE of 4000 samples) nothing is judged.
+    chance = analysis.judge(hand_made_run(dense_accuracy=0.5), PAIR, {})
+    assert "chance" in chance["reason"] and set(chance["verdicts"].values()) == {None}
+
+
+def test_point_verdicts_flatten_the_judged_claims():
+    row = analysis.point_verdicts(hand_made_run(), PAIR, {"random": hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1)})
+    assert row["learned_model"] == row["learned_clone"] == 2.0
+    assert row["n_star"] == pytest.approx(L * L / 4)
+    assert (row["bump_model"], row["bump_clone"], row["bump_gap_low"]) == (1.0, 0.0, 1.0)
+    assert row["rise_imp"] == pytest.approx(0.6, abs=0.03) and row["rise_gap"] == pytest.approx(0.4, abs=0.05)
+    assert row["localization_supported"] == row["kurtosis_supported"] == 1.0
+    assert np.isnan(row["cavity_supported"]) and np.isnan(row["raising_pruned"]) and np.isnan(row["iterative_gap"])
