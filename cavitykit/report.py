@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +10,19 @@ import xarray as xr
 from tqdm import tqdm
 
 from cavitykit import analysis
+from cavitykit.config import config_from_dict
 from cavitykit.io import (
     CUMULANTS_FILE,
     atomic_directory,
+    cumulants_mismatch,
     open_run,
     open_weights,
+    read_round,
+    run_config,
     run_controls,
     weights_controls,
     with_cumulants,
+    write_dataset,
 )
 from cavitykit.variants import LABELS, compared_pair
 
@@ -282,18 +288,20 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     out = (run_dir.parent if from_file else run_dir) / "report" if out is None else Path(out)
     if out.exists() and not (out / "report.md").is_file() and (out.is_file() or any(out.iterdir())):
         raise ValueError(f"out {str(out)!r} exists and is not a report folder (no report.md): choose another")
+    keep = None  # the spectra to store beside the run once the report is written
     if from_file:
         ds = open_weights(run_dir)
         controls = {name: open_weights(run_dir, control=name) for name in weights_controls(run_dir)}
-        ds = with_cumulants(ds, preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress))
+        spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress)
     else:
-        has_spectra = (run_dir / CUMULANTS_FILE).is_file()
-        ds = open_run(run_dir, cumulants=has_spectra)
+        ds = open_run(run_dir)
         controls = {name: open_run(run_dir, control=name) for name in run_controls(run_dir)}
-        if not has_spectra:
-            keep = run_dir / CUMULANTS_FILE if out.resolve().parent == run_dir.resolve() else None
-            spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress, out=keep)
-            ds = with_cumulants(ds, spectra)
+        spectra = _stored_spectra(run_dir / CUMULANTS_FILE, ds)
+        if spectra is None:
+            spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress)
+            if out.resolve().parent == run_dir.resolve():
+                keep = run_dir / CUMULANTS_FILE
+    ds = with_cumulants(ds, spectra)
     pair = compared_pair(ds.variant.values, variant)
     summary = analysis.round_summary(ds)
     figures = {
@@ -333,12 +341,68 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         sections.append(_training_time_lines(snapshots, pair))
     correlation = analysis.kurtosis_ipr_correlation(ds)
     text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes)
+    missing = _missing_rounds(ds, controls)
+    if missing:
+        at = text.index("## Verdicts")
+        text = text[:at] + "\n".join(missing) + "\n\n" + text[at:]
     with atomic_directory(out) as folder:
         for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
             for suffix in ("png", "pdf"):
                 figure.savefig(folder / f"{name}.{suffix}", dpi=130, format=suffix)
         (folder / "report.md").write_text(text)
+    if keep is not None:
+        write_dataset(keep, spectra)
     return out / "report.md"
+
+
+def _missing_rounds(ds: xr.Dataset, controls: dict[str, xr.Dataset]) -> list[str]:
+    """Lines that say which rounds of the run and its branches are not written yet (none when complete)."""
+    config = config_from_dict(run_config(ds))
+    branches = {"IMP": (ds, config.imp.n_trainings)}
+    branches |= {
+        STRATEGY_NAMES[name]: (controls.get(name), config.branch(name).imp.n_trainings) for name in config.imp.controls
+    }
+    lines = []
+    for name, (branch, expected) in branches.items():
+        if branch is None:
+            lines.append(f"- {name}: no round written yet.")
+            continue
+        written = branch.test_accuracy.reindex(round=range(expected)).notnull()
+        for variant in written.variant.values:
+            for replicate in written.replicate.values:
+                one = written.sel(variant=variant, replicate=replicate).values
+                if not one.all():
+                    missing = np.flatnonzero(~one)
+                    rounds = ("round " if len(missing) == 1 else "rounds ") + ", ".join(str(r) for r in missing)
+                    lines.append(
+                        f"- {name}, {LABELS.get(str(variant), str(variant))} replicate {replicate}: {rounds}."
+                    )
+    if not lines:
+        return []
+    return [
+        "**A partial run.** These rounds are not written yet (resume with `cavitykit run`); every number below "
+        "covers the rounds that exist, so claims read at the last round or at equal sparsity compare members "
+        "that may have stopped at different rounds:",
+        "",
+        *lines,
+    ]
+
+
+def _stored_spectra(path: Path, run: xr.Dataset) -> xr.Dataset | None:
+    """The run's stored cumulant spectra if they describe it as it stands (``cumulants_mismatch``), else
+    None, with a warning that says why they are recomputed."""
+    if not path.is_file():
+        return None
+    try:
+        stored = read_round(path).load()
+    except ValueError as error:
+        warnings.warn(f"{error}; recomputing the cumulant spectra", stacklevel=3)
+        return None
+    stale = cumulants_mismatch(run, stored, max_order=8)
+    if stale:
+        warnings.warn(f"{str(path)!r} is stale ({stale}); recomputing the cumulant spectra", stacklevel=3)
+        return None
+    return stored
 
 
 def _feature_lines(features: xr.Dataset, pair: tuple[str, str]) -> list[str]:

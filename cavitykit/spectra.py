@@ -21,7 +21,7 @@ from cavitykit.buffers import Scratch
 from cavitykit.config import config_from_dict, load_config
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels, variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
-from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES
+from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
 from cavitykit.network.formulas import preactivation
 from cavitykit.samples import member_samples
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
@@ -515,7 +515,12 @@ def preactivation_cumulants(
             "neuron": ds.neuron,
             "order": np.arange(1, max_order + 1),
         },
-        attrs={"cavitykit_schema": SCHEMA, "config_hash": config.hash, "samples": source},
+        attrs={
+            "cavitykit_schema": SCHEMA,
+            "config_hash": config.hash,
+            "rounds_present": rounds_present(ds),
+            "samples": source,
+        },
     )
     if out is not None:
         write_dataset(out, result)

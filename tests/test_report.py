@@ -207,3 +207,48 @@ def test_a_report_elsewhere_writes_nothing_into_the_run(reported_run, tmp_path, 
     assert main(["report", str(run_dir), "--out", str(tmp_path / "notes")]) == 2
     assert "is not a report folder" in capsys.readouterr().err
     assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
+
+
+def test_a_partial_run_is_reported_honestly_and_refreshed_after_resuming(tmp_path, monkeypatch):
+    """Interrupt a run, report it, resume it, report again: the stale spectra are recomputed and every
+    round shows; a report that fails writes no spectra."""
+    from matplotlib.figure import Figure
+
+    config = tiny_config(analysis={"cavity": False, "n_heldout": 400})
+    run_dir = run(config, tmp_path, progress=False)
+    for path in run_dir.glob("gaussian_clone/replicate_00/round_00[23].nc"):
+        path.unlink()
+    ds = open_run(run_dir)
+    assert ds["mask"].dtype == bool and ds.pruned_next.dtype == bool  # missing rounds read False, not NaN
+    assert not ds["mask"].sel(variant="gaussian_clone", round=3).any()
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Figure, "savefig", broken)
+        assert main(["report", str(run_dir), "--quiet"]) != 0
+    assert not (run_dir / "cumulants.nc").exists() and not (run_dir / "report").exists()
+
+    assert main(["report", str(run_dir), "--quiet"]) == 0
+    report = (run_dir / "report" / "report.md").read_text()
+    assert "**A partial run.**" in report and "- IMP, Gaussian clone replicate 0: rounds 2, 3." in report
+    assert report.index("**A partial run.**") < report.index("## Verdicts")
+
+    run(config, tmp_path, progress=False)  # resume: rounds 2 and 3 of the clone
+    with pytest.warns(UserWarning, match=r"cumulants.nc' is stale \(it was computed for rounds"):
+        assert main(["report", str(run_dir), "--quiet"]) == 0
+    assert "partial run" not in (run_dir / "report" / "report.md").read_text()
+    spectra = open_run(run_dir, cumulants=True).preact_cumulant.sel(order=4)
+    assert bool(spectra.notnull().any(("sample_set", "neuron")).all())  # every member, every round
+
+
+def test_spectra_of_too_few_orders_are_recomputed_and_stale_ones_refused(tmp_path):
+    run_dir = run(tiny_config(imp={"rounds": 2}, analysis={"cavity": False}), tmp_path, progress=False)
+    assert main(["cumulants", str(run_dir), "--max-order", "4", "--quiet"]) == 0
+    with pytest.warns(UserWarning, match="holds orders up to 4, not 8"):
+        assert main(["report", str(run_dir), "--quiet"]) == 0
+    assert int(open_run(run_dir, cumulants=True)["order"].max()) == 8
+    (run_dir / "nlgp" / "replicate_00" / "round_001.nc").unlink()
+    with pytest.raises(ValueError, match="is stale: it was computed for rounds"):
+        open_run(run_dir, cumulants=True)

@@ -62,6 +62,9 @@ VARIABLES = {
     "snapshot_bias": (("time", "neuron"), "hidden biases at training time t (NaN before the round began)"),
     "snapshot_readout": (("time", "neuron"), "readout weights at training time t (NaN before the round began)"),
 }
+# The boolean flags among them: a round a member has not written reads False (kept nothing, pruned
+# nothing); which rounds exist is read from test_accuracy (NaN where missing).
+BOOLEANS = ("mask", "readout_mask", "pruned_next", "readout_pruned_next")
 CUMULANT_DIMS = ("variant", "replicate", "round", "sample_set", "neuron", "order")
 CUMULANT_VARIABLES = {
     "preact_kstat": "k-statistic k_n of the pre-activation",
@@ -223,6 +226,41 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
         "data_xi": f"{config.data.xi[0]} {config.data.xi[1]}",  # class 0 and class 1
     }
     return dataset
+
+
+def rounds_present(ds: xr.Dataset) -> str:
+    """Which rounds each member (variant, replicate) of a run has written, as text: the identity a file
+    derived from the run (``cumulants.nc``) records, to be recomputed when the run has moved on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> accuracy = xr.DataArray([[[0.9, 0.8, np.nan]]], dims=("variant", "replicate", "round"),
+    ...                         coords={"variant": ["nlgp"], "replicate": [0], "round": [0, 1, 2]})
+    >>> rounds_present(xr.Dataset({"test_accuracy": accuracy}))
+    'nlgp/0: 0 1'
+    """
+    present = ds.test_accuracy.transpose("variant", "replicate", "round").notnull().values
+    rounds = ds["round"].values
+    return "; ".join(
+        f"{variant}/{replicate}: " + " ".join(str(int(r)) for r in rounds[present[v, i]])
+        for v, variant in enumerate(ds.variant.values)
+        for i, replicate in enumerate(ds.replicate.values)
+    )
+
+
+def missing_as_false(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its boolean flags (``BOOLEANS``) boolean again where joining members of different
+    lengths filled them with NaN: False there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> missing_as_false(xr.Dataset({"mask": ("round", [1.0, np.nan])})).mask.values
+    array([ True, False])
+    """
+    flags = {name: ds[name].fillna(False).astype(bool) for name in BOOLEANS if name in ds and ds[name].dtype != bool}
+    return ds.assign(flags)
 
 
 def encode_booleans(dataset: xr.Dataset) -> xr.Dataset:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from cavitykit.io.schema import decode_round, encode_booleans
+from cavitykit.io.schema import decode_round, encode_booleans, missing_as_false, rounds_present
 
 ENGINE = "netcdf4"
 ROUND_GLOB = "*/replicate_*/round_*.nc"
@@ -270,6 +270,7 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False, control: s
         rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in dense]
         rounds += [_of_config(read_round(path, lazy=lazy), branch, path) for path in own]
     combined = xr.combine_by_coords(rounds, combine_attrs="drop_conflicts", join="outer")
+    combined = missing_as_false(combined)
     combined.attrs["data_model"] = " ".join(str(v) for v in combined.variant.values)
     # Files written before and after controls were added differ in that key alone: config.toml decides.
     combined.attrs["config"] = config_file.read_text()
@@ -280,8 +281,45 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False, control: s
         spectra = run_dir / CUMULANTS_FILE
         if not spectra.is_file():
             raise FileNotFoundError(f"{str(spectra)!r} does not exist yet; write it with `cavitykit cumulants RUN`")
-        combined = with_cumulants(combined, read_round(spectra, config_hash=combined.attrs["config_hash"]))
+        stored = read_round(spectra, config_hash=combined.attrs["config_hash"])
+        stale = cumulants_mismatch(combined, stored)
+        if stale:
+            raise ValueError(
+                f"{str(spectra)!r} is stale: {stale}; recompute it with `cavitykit cumulants RUN --overwrite`"
+            )
+        combined = with_cumulants(combined, stored)
     return combined
+
+
+def cumulants_mismatch(run: xr.Dataset, cumulants: xr.Dataset, *, max_order: int = 2) -> str | None:
+    """Why ``cumulants`` (a ``cumulants.nc``) does not describe ``run`` as it stands, or None when it does.
+
+    It must have been computed for the run's config, for exactly the rounds each member has written
+    (``rounds_present``), and up to at least ``max_order``.
+
+    Examples
+    --------
+    >>> from cavitykit.spectra import preactivation_cumulants
+    >>> from cavitykit.testing import example_run
+    >>> run = open_run(example_run())
+    >>> spectra = preactivation_cumulants(example_run(), max_order=4)
+    >>> cumulants_mismatch(run, spectra) is None, cumulants_mismatch(run, spectra, max_order=8)
+    (True, 'it holds orders up to 4, not 8')
+    >>> cumulants_mismatch(run.isel(round=slice(0, 2)), spectra)
+    "it was computed for rounds 'gaussian_clone/0: 0 1 2; ...', the run now holds 'gaussian_clone/0: 0 1; ...'"
+    """
+    if cumulants.attrs.get("config_hash") != run.attrs.get("config_hash"):
+        return f"it belongs to config {str(cumulants.attrs.get('config_hash', '?'))[:12]}"
+    stored, now = cumulants.attrs.get("rounds_present"), rounds_present(run)
+    if stored != now:
+        if stored is None:
+            return "it does not record which rounds it covers (written by an older cavitykit)"
+        first = now.split("; ")[0]
+        return f"it was computed for rounds '{stored.split('; ')[0]}; ...', the run now holds '{first}; ...'"
+    highest = int(cumulants["order"].max())
+    if highest < max_order:
+        return f"it holds orders up to {highest}, not {max_order}"
+    return None
 
 
 def _without_controls(config: dict) -> dict:
@@ -305,8 +343,9 @@ def _branch_dense_round(branch: xr.Dataset) -> xr.Dataset:
     for name, mask in pruned.items():
         if name in branch:
             # a member whose round 1 is missing (NaN) pruned nothing yet
+            present = branch.test_accuracy.isel(round=1, drop=True).notnull()
             first = branch[mask].isel(round=0, drop=True).fillna(False).astype(bool)
-            second = branch[mask].isel(round=1, drop=True).fillna(True).astype(bool)
+            second = branch[mask].isel(round=1, drop=True).fillna(True).astype(bool) | ~present
             values = branch[name].copy()
             values[{"round": 0}] = (first & ~second).transpose(*values.isel(round=0).dims)
             updates[name] = values

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit._toml import toml_value
+from cavitykit.io.schema import missing_as_false
 from cavitykit.io.store import CONFIG_FILE, ROUND_GLOB, atomic_target, open_run
 
 INDEX_SUFFIX = "-sweep.toml"
@@ -207,6 +208,6 @@ def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
         combined = stacked.swap_dims(point=next(iter(grid)))
     else:
         combined = stacked.set_index(point=list(grid)).unstack("point")
-    combined = combined.reindex(grid).transpose(*grid, ...)  # points not started yet are NaN
+    combined = missing_as_false(combined.reindex(grid).transpose(*grid, ...))  # points not started: NaN, flags False
     combined.attrs |= attrs
     return combined
