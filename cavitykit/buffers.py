@@ -46,7 +46,7 @@ class Scratch:
         if name not in self.storage or self.storage[name].size < size:
             # Anonymous memory, not np.empty: numpy advises huge pages for large arrays, whose first
             # writes cost far more system time in a long run (docs/performance.md).
-            self.storage[name] = np.frombuffer(mmap.mmap(-1, size * 8), dtype=np.float64)
+            self.storage[name] = np.frombuffer(mmap.mmap(-1, max(size, 1) * 8), dtype=np.float64)
         return self.storage[name][:size].reshape(shape)
 
     def copy(self, name: str, array: np.ndarray) -> np.ndarray:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import cavitykit
 from cavitykit.config import presets
-from cavitykit.spectra import SAMPLE_MODELS
-from cavitykit.variants import CLONES
+from cavitykit.network.formulas import PREACTIVATION_CONVENTIONS
+from cavitykit.variants import CLONES, SAMPLE_MODELS
 
 BENCHMARKS = ("cumulants", "data", "cavity", "imp", "sweep", "stream")
 # The benchmarks are scripts beside the package in a source checkout (benchmarks/bench_NAME.py).
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 N_DRAWN = 100_000  # samples drawn from --model by default
+# Options that describe samples drawn from --model (argparse names); refused beside --samples FILE.
+MODEL_OPTIONS = ("n_samples", "xi", "gain", "dim", "seed", "chunk_size")
+CAVITY_BLOCK = 64  # units per block of cavity effects (the progress bar's step)
 
 
 def _chosen_config(args: argparse.Namespace):
@@ -93,9 +97,11 @@ def _cumulants(args: argparse.Namespace) -> int:
         raise ValueError("give a run directory RUN, or --weights FILE (with --samples or --model, and --out)")
     if args.weights is not None:
         return _weights_cumulants(args)
-    given = [f"--{name}" for name in ("key", "model", "out", "seed") if getattr(args, name) is not None]
+    own = ("key", "model", "out", "seed", "xi", "gain", "dim", "convention")
+    given = [f"--{name}" for name in own if getattr(args, name) is not None]
     if given:
-        raise ValueError(f"{', '.join(given)} apply to --weights FILE; a run's samples come from its config")
+        verb = "apply" if len(given) > 1 else "applies"
+        raise ValueError(f"{', '.join(given)} {verb} to --weights FILE; a run's samples come from its config")
     _writable(Path(args.run) / CUMULANTS_FILE, args.overwrite)
     with _streaming(args):
         result = preactivation_cumulants(
@@ -114,47 +120,120 @@ def _cumulants(args: argparse.Namespace) -> int:
 
 def _weights_cumulants(args: argparse.Namespace) -> int:
     """``cavitykit cumulants --weights FILE ...``: the spectrum of weights that are not a run."""
+    from cavitykit.io import write_dataset
+    from cavitykit.spectra import streamed_spectrum, weights_spectrum
+
+    weights, bias, samples, source = _own_layer(args, streamed=args.chunk_size is not None)
+    if samples is not None:
+        spectrum = weights_spectrum(weights, samples, max_order=args.max_order, bias=bias, convention=args.convention)
+    else:
+        with _streaming(args):
+            spectrum = streamed_spectrum(
+                weights,
+                source.model,
+                source.n_samples,
+                max_order=args.max_order,
+                chunk_size=args.chunk_size,
+                seed=source.seed,
+                bias=bias,
+                convention=args.convention,
+            )
+        source = source.text
+    write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
+    print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
+    return 0
+
+
+def _cavity(args: argparse.Namespace) -> int:
+    """``cavitykit cavity --weights FILE ...``: exact cavity effects of every weight of one's own layer."""
+    import numpy as np
+    import xarray as xr
+    from tqdm import tqdm
+
+    from cavitykit import cavity
+    from cavitykit.io import write_dataset
+    from cavitykit.network.formulas import as_scaled
+
+    if args.statistic not in cavity.STATISTICS:
+        raise ValueError(f"--statistic must be one of {', '.join(cavity.STATISTICS)}; got {args.statistic!r}")
+    weights, bias, samples, source = _own_layer(args, streamed=False)
+    kept = weights != 0
+    empty = np.flatnonzero(~kept.any(axis=1))
+    if empty.size:
+        warnings.warn(
+            f"neuron(s) {', '.join(map(str, empty))} have no weight left: their effects are NaN", stacklevel=2
+        )
+    scaled = as_scaled(weights, args.convention)
+    blocks = np.array_split(np.arange(len(weights)), -(-len(weights) // CAVITY_BLOCK))
+    parts = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*have no weight left")  # said once above, with the layer's indices
+        for block in tqdm(blocks, desc="cavity effects", unit="block", leave=False, disable=args.quiet):
+            # units are independent: each block of them is exact on its own
+            part = cavity.exact(scaled[block], samples, statistic=args.statistic, mask=kept[block])
+            parts.append(part.assign_coords(neuron=block))
+    effects = xr.concat(parts, "neuron", combine_attrs="override")
+    formula = PREACTIVATION_CONVENTIONS[args.convention]
+    effects.attrs["preactivation"] = formula if bias is not None else f"{formula.replace(' + b', '')} (no bias)"
+    dataset = effects.to_dataset(name="cavity_exact").assign_attrs(
+        weights=str(args.weights),
+        samples=source,
+        convention=args.convention,
+        note="a bias shifts the pre-activation and changes no cumulant of order 2 or more",
+    )
+    write_dataset(args.out, dataset)
+    print(f"wrote {args.out}: cavity_exact {dict(effects.sizes)} ({args.statistic})")
+    return 0
+
+
+class _Drawn:
+    """Samples to draw from a named model (``--model``): the model, how many, the seed, and a description."""
+
+    def __init__(self, model, n_samples: int, seed: int):
+        self.model, self.n_samples, self.seed = model, n_samples, seed
+        self.text = f"{n_samples} samples of {model.describe()} (seed {seed})"
+
+
+def _own_layer(args: argparse.Namespace, *, streamed: bool):
+    """The weights and bias of ``--weights`` and their samples, for ``cumulants --weights`` and ``cavity``.
+
+    Returns (weights, bias, samples, source): samples (P, D) in memory with the text that describes
+    them, or, when ``streamed``, None and the ``_Drawn`` samples to stream.  Refuses what conflicts.
+    """
     import numpy as np
 
     from cavitykit.arrays import load_samples, load_weights
-    from cavitykit.io import write_dataset
-    from cavitykit.spectra import named_model, streamed_spectrum, weights_spectrum
+    from cavitykit.spectra import named_model
 
     if args.out is None:
         raise ValueError("--weights needs --out OUT.nc")
     _writable(Path(args.out), args.overwrite)
     if (args.samples is None) == (args.model is None):
         raise ValueError("--weights needs exactly one of --samples FILE or --model NAME")
-    if args.chunk_size is not None and args.model is None:
+    if args.samples is not None:
+        drawing = [f"--{name.replace('_', '-')}" for name in MODEL_OPTIONS if getattr(args, name, None) is not None]
+        if drawing:
+            verb = "apply" if len(drawing) > 1 else "applies"
+            raise ValueError(f"{', '.join(drawing)} {verb} to samples drawn from --model, not to --samples FILE")
+    if streamed and args.model is None:
         raise ValueError("--chunk-size streams samples drawn from --model; give --model NAME")
+    args.convention = args.convention or "scaled"  # None only tells a RUN that it was not given
     weights, bias = load_weights(args.weights, key=args.key)
     if args.samples is not None:
         against = f"the weights in {str(args.weights)!r} of shape {weights.shape}"
         samples = load_samples(args.samples, weights.shape[1], key=args.samples_key, against=against)
-        source = str(args.samples)
-        spectrum = weights_spectrum(weights, samples, max_order=args.max_order, bias=bias)
-    else:
-        model = named_model(args.model, weights.shape[1], dim=args.dim, xi=args.xi, gain=args.gain)
-        n_samples = N_DRAWN if args.n_samples is None else args.n_samples
-        seed = 0 if args.seed is None else args.seed
-        source = f"{n_samples} samples of {model.describe()} (seed {seed})"
-        if args.chunk_size is None:
-            samples = model.sample(n_samples, np.random.default_rng(seed))
-            spectrum = weights_spectrum(weights, samples, max_order=args.max_order, bias=bias)
-        else:
-            with _streaming(args):
-                spectrum = streamed_spectrum(
-                    weights,
-                    model,
-                    n_samples,
-                    max_order=args.max_order,
-                    chunk_size=args.chunk_size,
-                    seed=seed,
-                    bias=bias,
-                )
-    write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
-    print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
-    return 0
+        return weights, bias, samples, str(args.samples)
+    model = named_model(
+        args.model,
+        weights.shape[1],
+        dim=1 if args.dim is None else args.dim,
+        xi=1.0 if args.xi is None else args.xi,
+        gain=3.0 if args.gain is None else args.gain,
+    )
+    drawn = _Drawn(model, N_DRAWN if args.n_samples is None else args.n_samples, 0 if args.seed is None else args.seed)
+    if streamed:
+        return weights, bias, None, drawn
+    return weights, bias, model.sample(drawn.n_samples, np.random.default_rng(drawn.seed)), drawn.text
 
 
 def _writable(path: Path, overwrite: bool) -> None:
@@ -261,19 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     cumulants.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     cumulants.add_argument("--quiet", action="store_true", help="no progress bar")
     own = cumulants.add_argument_group("weights that are not a run")
-    own.add_argument(
-        "--weights",
-        metavar="FILE",
-        help=".npz (array 'weight'), .npy or torch checkpoint, (K, D); pre-activations are w . x / sqrt(D) + b, "
-        "with the bias beside the weights in FILE when it holds one ('bias', or 'fc1.bias' for 'fc1.weight')",
-    )
-    own.add_argument("--key", metavar="NAME", help="the weights' array or tensor in FILE (default 'weight')")
-    own.add_argument("--model", choices=SAMPLE_MODELS, help="draw the samples from this data model instead")
-    own.add_argument("--xi", type=float, default=1.0, help="the model's correlation length in pixels (default 1)")
-    own.add_argument("--gain", type=float, default=3.0, help="the model's gain (default 3)")
-    own.add_argument("--dim", type=int, choices=(1, 2), default=1, help="ring (1) or torus (2) of D pixels")
-    own.add_argument("--seed", type=int, help="seed of the drawn samples (default 0)")
-    own.add_argument("--out", metavar="OUT.nc", help="netCDF file of the spectrum, dims (neuron, order)")
+    _own_layer_options(own, "netCDF file of the spectrum, dims (neuron, order)")
     drawn = cumulants.add_argument_group("drawn samples, in memory or streamed (RUN or --model)")
     drawn.add_argument(
         "--n-samples",
@@ -290,6 +357,23 @@ def build_parser() -> argparse.ArgumentParser:
     drawn.add_argument("--scheduler", metavar="ADDRESS", help="with --chunk-size: a running dask scheduler")
     drawn.add_argument("--workers", type=int, default=2, help="with --chunk-size: LocalCluster workers (default 2)")
     cumulants.set_defaults(handler=_cumulants)
+
+    effects = commands.add_parser(
+        "cavity", help="exact cavity effects of every weight of your own layer (--weights FILE, --out OUT.nc)"
+    )
+    effects.add_argument(
+        "--statistic",
+        default="excess_kurtosis",
+        help="the statistic whose change is computed: k2..k8, variance, skewness or excess_kurtosis (default)",
+    )
+    effects.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D)")
+    effects.add_argument("--samples-key", metavar="NAME", help="the array of a --samples .npz that holds several")
+    effects.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    effects.add_argument("--quiet", action="store_true", help="no progress bar")
+    layer = effects.add_argument_group("the layer and drawn samples")
+    _own_layer_options(layer, "netCDF file of the effects, dims (neuron, input)", required=True)
+    layer.add_argument("--n-samples", type=int, help=f"samples drawn from --model (default {N_DRAWN})")
+    effects.set_defaults(handler=_cavity, chunk_size=None)
 
     sweep = commands.add_parser("sweep", help="a grid of IMP runs on a dask cluster (LocalCluster by default)")
     sweep.add_argument("sweep", metavar="SWEEP.toml", help="base config and [grid] of dotted keys")
@@ -312,9 +396,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _own_layer_options(group, out_help: str, *, required: bool = False) -> None:
+    """The options that name one's own layer and the samples drawn for it (``cumulants``, ``cavity``)."""
+    group.add_argument(
+        "--weights",
+        metavar="FILE",
+        required=required,
+        help=".npz (array 'weight'), .npy or torch checkpoint, (K, D), with the bias beside the weights in FILE "
+        "when it holds one ('bias', or 'fc1.bias' for 'fc1.weight'); pruned weights are exact zeros",
+    )
+    group.add_argument("--key", metavar="NAME", help="the weights' array or tensor in FILE (default 'weight')")
+    group.add_argument(
+        "--convention",
+        choices=tuple(PREACTIVATION_CONVENTIONS),
+        help="the pre-activation the weights define: scaled, w . x / sqrt(D) + b as in the runs (default), "
+        "or linear, x . W^T + b as torch.nn.Linear",
+    )
+    group.add_argument("--model", choices=SAMPLE_MODELS, help="draw the samples from this data model instead")
+    group.add_argument("--xi", type=float, help="the model's correlation length in pixels (default 1)")
+    group.add_argument("--gain", type=float, help="the model's gain (default 3)")
+    group.add_argument("--dim", type=int, choices=(1, 2), help="ring (1) or torus (2) of D pixels (default 1)")
+    group.add_argument("--seed", type=int, help="seed of the drawn samples (default 0)")
+    group.add_argument("--out", metavar="OUT.nc", required=required, help=out_help)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    formatwarning = warnings.formatwarning
+    # Warnings read as the errors do: the command and the message, not a line of the package's source.
+    warnings.formatwarning = lambda message, *_, **__: f"cavitykit {args.command}: warning: {message}\n"
     try:
         return args.handler(args)
     except (ValueError, TypeError, OSError) as error:
@@ -323,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"cavitykit {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":

@@ -374,9 +374,7 @@ def _missing_rounds(ds: xr.Dataset, controls: dict[str, xr.Dataset]) -> list[str
                 if not one.all():
                     missing = np.flatnonzero(~one)
                     rounds = ("round " if len(missing) == 1 else "rounds ") + ", ".join(str(r) for r in missing)
-                    lines.append(
-                        f"- {name}, {LABELS.get(str(variant), str(variant))} replicate {replicate}: {rounds}."
-                    )
+                    lines.append(f"- {name}, {LABELS.get(str(variant), str(variant))} replicate {replicate}: {rounds}.")
     if not lines:
         return []
     return [

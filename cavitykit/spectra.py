@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +23,12 @@ from cavitykit.config import config_from_dict, load_config
 from cavitykit.data import NLGP, GaussianClone, IndependentPixels, variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
-from cavitykit.network.formulas import preactivation
+from cavitykit.network.formulas import PREACTIVATION_CONVENTIONS, as_scaled, preactivation
 from cavitykit.samples import member_samples
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
-from cavitykit.variants import VARIANT_INDEX, Stream, seed
+from cavitykit.variants import SAMPLE_MODELS, VARIANT_INDEX, Stream, seed
 
 N_BATCHES = 20  # batch means for the standard errors
-SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 
 
 def _check_batchable(name: str, n_samples: int, max_order: int, batches: int = N_BATCHES) -> None:
@@ -95,16 +95,21 @@ def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int,
 
 def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.ndarray:
     """(4, K, max_order): ``spectra(live_weights, live_bias)`` -> (4, n_live, max_order) for the units with
-    a non-zero weight, NaN for the others."""
+    a non-zero weight, NaN for the others (with a warning that names them)."""
     alive = np.any(weights != 0, axis=1)
     out = np.full((4, weights.shape[0], max_order), np.nan)
-    out[:, alive] = spectra(weights[alive], None if bias is None else np.asarray(bias, dtype=np.float64)[alive])
+    if not alive.all():
+        dead = ", ".join(map(str, np.flatnonzero(~alive)))
+        warnings.warn(f"neuron(s) {dead} have no non-zero weight: their cumulants are NaN", stacklevel=3)
+    if alive.any():
+        out[:, alive] = spectra(weights[alive], None if bias is None else np.asarray(bias, dtype=np.float64)[alive])
     return out
 
 
-def _neuron_dataset(values: np.ndarray, attrs: dict, *, with_bias: bool) -> xr.Dataset:
+def _neuron_dataset(values: np.ndarray, attrs: dict, *, with_bias: bool, convention: str) -> xr.Dataset:
     """``kstat``, ``cumulant`` and their ``*_se`` over (neuron, order) from (4, K, max_order) values; the
-    ``preactivation`` attribute says whether a bias was added."""
+    ``preactivation`` attribute states the convention and whether a bias was added."""
+    formula = PREACTIVATION_CONVENTIONS[convention]
     return xr.Dataset(
         {
             name.removeprefix("preact_"): (("neuron", "order"), value, {"long_name": long_name, "units": "1"})
@@ -113,13 +118,13 @@ def _neuron_dataset(values: np.ndarray, attrs: dict, *, with_bias: bool) -> xr.D
         coords={"neuron": np.arange(values.shape[1]), "order": np.arange(1, values.shape[2] + 1)},
         attrs={
             "Conventions": CONVENTIONS,
-            "preactivation": "w . x / sqrt(D) + b" if with_bias else "w . x / sqrt(D) (no bias)",
+            "preactivation": formula if with_bias else f"{formula.replace(' + b', '')} (no bias)",
             **attrs,
         },
     )
 
 
-def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.Dataset:
+def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None, convention: str = "scaled") -> xr.Dataset:
     """k-statistics and standardized cumulants of each unit's pre-activation, for weights of any origin.
 
     Parameters
@@ -127,16 +132,20 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
     weights : array_like of shape (K, D)
         First-layer weights, e.g. from ``cavitykit.arrays.load_weights``.
     samples : array_like of shape (P, D)
-        Inputs x; lambda = w . x / sqrt(D) (+ b).
+        Inputs x.
     max_order : int
         Highest order n (2..8).
     bias : array_like of shape (K,), optional
+    convention : {'scaled', 'linear'}
+        The pre-activation the weights define: lambda = w . x / sqrt(D) + b (the runs'), or
+        x . W^T + b as ``torch.nn.Linear`` computes it (``network.formulas.PREACTIVATION_CONVENTIONS``).
 
     Returns
     -------
     xarray.Dataset over (neuron, order)
         ``kstat`` (k_n), ``cumulant`` (k_n / k_2^(n/2)) and their batch-means standard errors
-        ``kstat_se`` and ``cumulant_se`` (20 batches); NaN for units whose weights are all zero.
+        ``kstat_se`` and ``cumulant_se`` (20 batches); NaN for units whose weights are all zero;
+        attribute ``preactivation``, the convention's formula.
 
     Examples
     --------
@@ -149,6 +158,7 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
     weights = as_real_array("weights", weights).astype(np.float64, copy=False)
     samples = as_real_array("samples", samples)
     check_layer_inputs(weights, samples)
+    weights = as_scaled(weights, convention)
     if bias is not None:
         bias = check_finite("bias", as_real_array("bias", bias).astype(np.float64, copy=False))
         if bias.shape != (weights.shape[0],):
@@ -157,7 +167,7 @@ def weights_spectrum(weights, samples, *, max_order: int = 8, bias=None) -> xr.D
             )
     _check_batchable("the number of samples", samples.shape[0], max_order)
     values = _over_live_units(weights, bias, max_order, lambda w, b: _with_errors(samples, w, b, max_order))
-    return _neuron_dataset(values, {"n_samples": samples.shape[0]}, with_bias=bias is not None)
+    return _neuron_dataset(values, {"n_samples": samples.shape[0]}, with_bias=bias is not None, convention=convention)
 
 
 def sample_chunks(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -269,6 +279,7 @@ def streamed_spectrum(
     chunk_size: int = 1_000_000,
     chunks_per_task: int = 1,
     seed: int = 0,
+    convention: str = "scaled",
 ) -> xr.Dataset:
     """Cumulant spectra of each unit's pre-activation over more samples than fit in memory, on dask.
 
@@ -296,6 +307,8 @@ def streamed_spectrum(
         Chunks one task accumulates before handing its state back.
     seed : int
         Chunk i uses ``numpy.random.default_rng([seed, i])`` (``sample_chunks``).
+    convention : {'scaled', 'linear'}
+        As ``weights_spectrum``.
 
     Returns
     -------
@@ -321,6 +334,7 @@ def streamed_spectrum(
         raise ValueError(
             f"weights must have shape (K, {model.D}) to meet the model's D = {model.D} inputs, got {weights.shape}"
         )
+    weights = as_scaled(weights, convention)
     values = _over_live_units(
         weights,
         bias,
@@ -330,7 +344,7 @@ def streamed_spectrum(
         ),
     )
     attrs = {"n_samples": int(n_samples), "chunk_size": int(chunk_size), "seed": seed}
-    return _neuron_dataset(values, attrs, with_bias=bias is not None)
+    return _neuron_dataset(values, attrs, with_bias=bias is not None, convention=convention)
 
 
 def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):

@@ -1,6 +1,8 @@
+import contextlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import cavitykit
@@ -130,3 +132,73 @@ def test_config_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, me
     assert main(arguments) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_cavity_command_matches_scipy_by_brute_force_in_either_convention(tmp_path, capsys):
+    """`cavitykit cavity`: every weight of a layer removed one at a time, against scipy's kurtosis; the layer
+    spans two blocks, holds a bias and a unit pruned away (NaN, named in a warning)."""
+    import scipy.stats
+    import xarray as xr
+
+    from cavitykit.cli import CAVITY_BLOCK
+
+    rng = np.random.default_rng(5)
+    n_units, n_inputs = CAVITY_BLOCK + 6, 6
+    # magnitudes of one order: a removal that leaves a tiny weight alone cancels most of the variance
+    weights = rng.choice([-1.0, 1.0], (n_units, n_inputs)) * rng.uniform(0.5, 1.5, (n_units, n_inputs))
+    bias = rng.standard_normal(n_units)
+    weights[rng.random(weights.shape) < 0.3] = 0.0
+    weights[CAVITY_BLOCK + 2] = 0.0
+    samples = rng.exponential(size=(3000, n_inputs))
+    np.savez(tmp_path / "layer.npz", weight=weights, bias=bias)
+    np.save(tmp_path / "x.npy", samples)
+
+    def brute_force(preactivation_of):
+        out = np.full(weights.shape, np.nan)
+        for k, i in zip(*np.nonzero(weights), strict=True):
+            reduced = weights[k].copy()
+            reduced[i] = 0.0
+            if reduced.any():  # removing a unit's last weight leaves a constant: NaN
+                kurtosis = [
+                    scipy.stats.kurtosis(preactivation_of(w) + bias[k], bias=False) for w in (reduced, weights[k])
+                ]
+                out[k, i] = kurtosis[0] - kurtosis[1]
+        return out
+
+    layer = ["cavity", "--weights", str(tmp_path / "layer.npz"), "--samples", str(tmp_path / "x.npy"), "--quiet"]
+    for convention, preactivation_of in (
+        ("linear", lambda w: samples @ w),  # torch.nn.Linear: x W^T + b
+        ("scaled", lambda w: samples @ w / np.sqrt(n_inputs)),
+    ):
+        out = tmp_path / f"{convention}.nc"
+        with pytest.warns(UserWarning, match=rf"neuron\(s\) {CAVITY_BLOCK + 2} have no weight left"):
+            assert main([*layer, "--convention", convention, "--out", str(out)]) == 0
+        with xr.open_dataset(out) as written:
+            np.testing.assert_allclose(written.cavity_exact, brute_force(preactivation_of), rtol=1e-7, atol=1e-10)
+            assert written.attrs["convention"] == convention
+            assert written.cavity_exact.attrs["preactivation"].endswith("+ b" if convention == "scaled" else "Linear)")
+    assert main([*layer, "--convention", "linear", "--out", str(tmp_path / "linear.nc")]) == 2  # exists
+    assert "pass --overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--statistic", "kurt"], "--statistic must be one of k2, k3"),
+        (["--n-samples", "10"], "--n-samples applies to samples drawn from --model"),
+        (["--convention", "torch"], "invalid choice: 'torch'"),
+    ],
+)
+def test_cavity_command_refusals(tmp_path, capsys, extra, message):
+    np.save(tmp_path / "w.npy", np.ones((2, 4)))
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((100, 4)))
+    args = ["cavity", "--weights", str(tmp_path / "w.npy"), "--samples", str(tmp_path / "x.npy")]
+    with pytest.raises(SystemExit) if "choice" in message else contextlib.nullcontext():
+        assert main([*args, *extra, "--out", str(tmp_path / "e.nc")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "e.nc").exists()
+
+
+def test_the_command_line_loads_neither_torch_nor_numba():
+    """`cavitykit --version` and `--help` answer at once: the parser imports no heavy module."""
+    code = "import sys, cavitykit.cli; print(sorted({'torch', 'numba', 'matplotlib'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

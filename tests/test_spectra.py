@@ -159,6 +159,55 @@ def test_cumulants_cli_for_weights_from_a_file(tmp_path, rng, capsys):
     assert not left & {"none.nc", "a.nc", "b.nc"} and not [name for name in left if name.endswith(".tmp")]
 
 
+def test_the_linear_convention_is_nn_linears_preactivation(tmp_path, rng, capsys):
+    """--convention linear: the k-statistics of x W^T + b, as a torch.nn.Linear layer computes it (scipy)."""
+    import xarray as xr
+
+    weights, bias = rng.standard_normal((3, 16)), rng.standard_normal(3)
+    weights[2] = 0.0  # a unit pruned away: NaN and a warning, the rest computed
+    samples = rng.standard_normal((4000, 16)) ** 3
+    np.savez(tmp_path / "layer.npz", weight=weights, bias=bias)
+    np.save(tmp_path / "x.npy", samples)
+    args = ["cumulants", "--weights", str(tmp_path / "layer.npz"), "--samples", str(tmp_path / "x.npy")]
+    with pytest.warns(UserWarning, match=r"neuron\(s\) 2 have no non-zero weight"):
+        assert main([*args, "--convention", "linear", "--max-order", "4", "--out", str(tmp_path / "s.nc")]) == 0
+    with xr.open_dataset(tmp_path / "s.nc") as written:
+        expected = scipy_kstats(samples @ weights[:2].T + bias[:2], 4)
+        np.testing.assert_allclose(written.kstat.values[:2].T, expected, rtol=1e-10)
+        assert np.isnan(written.kstat.values[2]).all()
+        assert written.attrs["preactivation"] == "x . W^T + b (torch.nn.Linear)"
+    scaled = cavitykit.spectra.weights_spectrum(weights * 4.0, samples, max_order=4, bias=bias)  # sqrt(D) = 4
+    np.testing.assert_allclose(scaled.kstat.values[:2], expected.T, rtol=1e-10)
+    assert scaled.attrs["preactivation"] == "w . x / sqrt(D) + b"
+
+
+def test_an_all_zero_layer_gives_nan_spectra_not_an_os_error(tmp_path, rng, capsys):
+    import xarray as xr
+
+    np.save(tmp_path / "zero.npy", np.zeros((3, 10)))
+    np.save(tmp_path / "x.npy", rng.standard_normal((400, 10)))
+    args = ["cumulants", "--weights", str(tmp_path / "zero.npy"), "--samples", str(tmp_path / "x.npy")]
+    with pytest.warns(UserWarning, match=r"neuron\(s\) 0, 1, 2 have no non-zero weight"):
+        assert main([*args, "--out", str(tmp_path / "z.nc")]) == 0
+    with xr.open_dataset(tmp_path / "z.nc") as written:
+        assert np.isnan(written.cumulant).all()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--n-samples", "100"], "--n-samples applies to samples drawn from --model, not to --samples FILE"),
+        (["--xi", "2", "--seed", "1"], "--xi, --seed apply to samples drawn from --model"),
+    ],
+)
+def test_options_for_drawn_samples_are_refused_beside_a_samples_file(tmp_path, rng, capsys, extra, message):
+    np.save(tmp_path / "w.npy", rng.standard_normal((2, 10)))
+    np.save(tmp_path / "x.npy", rng.standard_normal((400, 10)))
+    args = ["cumulants", "--weights", str(tmp_path / "w.npy"), "--samples", str(tmp_path / "x.npy")]
+    assert main([*args, *extra, "--out", str(tmp_path / "o.nc")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "o.nc").exists()
+
+
 def in_memory(weights, model, n_samples, chunk_size, seed, max_order):
     """The k-statistics of the same samples drawn all at once: the chunks of sample_chunks, concatenated."""
     samples = np.concatenate(
@@ -187,7 +236,8 @@ def test_streamed_spectrum_equals_the_in_memory_statistics(rng, chunks_per_task)
 def test_streamed_errors_are_batch_means_over_the_chunks(rng):
     weights = np.vstack([rng.normal(size=12), np.zeros(12)])  # the second unit is dead
     model = NLGP(12, 2.0, 4.0)
-    streamed = streamed_spectrum(weights, model, 10_001, max_order=4, chunk_size=500, seed=3)
+    with pytest.warns(UserWarning, match=r"neuron\(s\) 1 have no non-zero weight: their cumulants are NaN"):
+        streamed = streamed_spectrum(weights, model, 10_001, max_order=4, chunk_size=500, seed=3)
     chunks = [model.sample(size, np.random.default_rng([3, i])) for i, size in sample_chunks(10_001, 500)]
     sizes = np.array([len(chunk) for chunk in chunks])[:, None]
     per_chunk = np.array([scipy_kstats(chunk @ weights[:1].T / np.sqrt(12), 4)[:, 0] for chunk in chunks])

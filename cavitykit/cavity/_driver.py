@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +101,7 @@ class FirstLayer:
             coords={
                 "neuron": np.arange(n_neurons),
                 "input": np.arange(n_inputs),
-                "statistic_value": ("neuron", value(stat, self.polys)[:, 0]),
+                "statistic_value": ("neuron", np.where(self.mask.any(axis=1), value(stat, self.polys)[:, 0], np.nan)),
             },
             name=f"cavity_{method}",
             attrs={
@@ -145,8 +146,15 @@ def first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device
         raise ValueError("the power sums overflow float64: rescale the inputs or the weights")
     count = np.full((n_neurons, n_inputs), float(n_samples))
     polys = polynomials(stat, count, mixed_sums)
+    empty = ~mask.any(axis=1)
+    if empty.any():  # pruned away entirely: nothing to remove, no statistic
+        warnings.warn(
+            f"neuron(s) {', '.join(map(str, np.flatnonzero(empty)))} have no weight left: their effects and "
+            f"{stat.name} are NaN",
+            stacklevel=3,
+        )
     if stat.standardized:
-        constant = np.flatnonzero(polys[2][0][:, 0] <= 0)
+        constant = np.flatnonzero((polys[2][0][:, 0] <= 0) & ~empty)
         if constant.size:
             raise ValueError(
                 f"the pre-activation of neuron {constant[0]} is constant on these inputs: {stat.name} is undefined"

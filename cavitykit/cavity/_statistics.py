@@ -70,7 +70,10 @@ def polynomials(statistic: Statistic, count: np.ndarray, sums: np.ndarray) -> di
 def value(statistic: Statistic, polys: dict[int, np.ndarray]) -> np.ndarray:
     """The statistic at s = 0 (the intact unit), shape (J, Q)."""
     k_n = polys[statistic.order][0]
-    return k_n / polys[2][0] ** (statistic.order / 2) if statistic.standardized else k_n
+    if not statistic.standardized:
+        return k_n
+    with np.errstate(invalid="ignore", divide="ignore"):  # a unit with no weight left: NaN
+        return k_n / polys[2][0] ** (statistic.order / 2)
 
 
 def _change(coefficients: np.ndarray, s: np.ndarray, max_degree: int) -> np.ndarray:
@@ -94,8 +97,8 @@ def exact_change(statistic: Statistic, polys: dict[int, np.ndarray], s: np.ndarr
     if not statistic.standardized:
         return d_n
     k_2, k_n = polys[2][0], polys[n][0]
-    relative = _change(polys[2], s, 2) / k_2
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # k_2 = 0: a unit with no weight left
+        relative = _change(polys[2], s, 2) / k_2
         out = d_n * (k_2 * (1.0 + relative)) ** (-n / 2) + k_n * k_2 ** (-n / 2) * np.expm1(
             -(n / 2) * np.log1p(relative)
         )
@@ -113,21 +116,22 @@ def series_change(statistic: Statistic, polys: dict[int, np.ndarray], s: np.ndar
     n = statistic.order
     if not statistic.standardized:
         return _change(polys[n], s, order)
-    k_2 = polys[2][0]
-    u = np.zeros((order + 1, *k_2.shape))
-    u[1 : min(order, 2) + 1] = polys[2][1 : min(order, 2) + 1] / k_2
-    factor = np.zeros_like(u)
-    factor[0] = 1.0
-    u_power = factor.copy()
-    binomial = 1.0  # binom(-n/2, j), built up term by term (scipy's binom is NaN at negative integers)
-    for j in range(1, order + 1):
-        u_power = _truncated_product(u_power, u)
-        binomial *= (-n / 2 - (j - 1)) / j
-        factor += binomial * u_power
-    numerator = np.zeros_like(u)
-    numerator[: min(order, n) + 1] = polys[n][: min(order, n) + 1]
-    series = _truncated_product(numerator, factor) / k_2 ** (n / 2)
-    return _change(series, s, order)
+    with np.errstate(invalid="ignore", divide="ignore"):  # k_2 = 0: a unit with no weight left, NaN
+        k_2 = polys[2][0]
+        u = np.zeros((order + 1, *k_2.shape))
+        u[1 : min(order, 2) + 1] = polys[2][1 : min(order, 2) + 1] / k_2
+        factor = np.zeros_like(u)
+        factor[0] = 1.0
+        u_power = factor.copy()
+        binomial = 1.0  # binom(-n/2, j), built up term by term (scipy's binom is NaN at negative integers)
+        for j in range(1, order + 1):
+            u_power = _truncated_product(u_power, u)
+            binomial *= (-n / 2 - (j - 1)) / j
+            factor += binomial * u_power
+        numerator = np.zeros_like(u)
+        numerator[: min(order, n) + 1] = polys[n][: min(order, n) + 1]
+        series = _truncated_product(numerator, factor) / k_2 ** (n / 2)
+        return _change(series, s, order)
 
 
 def _truncated_product(p: np.ndarray, q: np.ndarray) -> np.ndarray:

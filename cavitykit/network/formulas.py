@@ -14,12 +14,37 @@ import sys
 
 import numpy as np
 
+from cavitykit._validation import check_choice
+
 # sigma by name: 'erf' is erf(z / sqrt 2) (a sigmoid of unit slope at 0), 'relu' is max(z, 0).
 ACTIVATION_NAMES = ("erf", "relu")
 # Odd activations: with no bias the network is odd in x (f(-x) = -f(x)).
 ODD_ACTIVATIONS = ("erf",)
 # Initial hidden biases: all zero, or +1 / -1 on the two halves of the units.
 BIAS_INITS = ("zero", "split")
+
+
+# How a layer's weights W enter its pre-activation: 'scaled' (the runs' convention, Ingrosso-Goldt) or
+# 'linear' (torch.nn.Linear, no 1/sqrt(D)).
+PREACTIVATION_CONVENTIONS = {"scaled": "w . x / sqrt(D) + b", "linear": "x . W^T + b (torch.nn.Linear)"}
+
+
+def as_scaled(weights: np.ndarray, convention: str) -> np.ndarray:
+    """Weights of shape (K, D) in the 'scaled' convention that give the same pre-activations as
+    ``weights`` in ``convention`` (``PREACTIVATION_CONVENTIONS``): W sqrt(D) for 'linear'.
+
+    Cumulants of the pre-activation, and the change of any of them when a weight is removed, are the
+    same whichever convention describes the layer once its weights are converted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W, x = np.array([[1.0, -2.0, 0.5, 0.0]]), np.ones((1, 4))
+    >>> preactivation(x, as_scaled(W, "linear")), x @ W.T  # nn.Linear's pre-activation
+    (array([[-0.5]]), array([[-0.5]]))
+    """
+    check_choice("convention", convention, tuple(PREACTIVATION_CONVENTIONS))
+    return weights * math.sqrt(weights.shape[-1]) if convention == "linear" else weights
 
 
 def preactivation(inputs, weights, bias=None, *, out=None):

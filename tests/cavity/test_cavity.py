@@ -395,3 +395,19 @@ def test_next_layer_exact_uses_the_networks_output_scale(parameterization, scale
         reference[:, k, i] = variance(removed) - variance(weights)
     result = cavity.next_layer_exact(weights, readout, inputs, statistic="k2", parameterization=parameterization)
     assert_close_to_reference(result.values, reference)
+
+
+@pytest.mark.parametrize("route", ["gemm", "kept"])
+def test_a_unit_pruned_away_gets_nan_and_a_warning_and_the_rest_is_computed(route):
+    rng = np.random.default_rng(11)
+    weights, inputs = rng.standard_normal((4, 12)), rng.uniform(-1, 1, (3000, 12))
+    mask = rng.random(weights.shape) < 0.3
+    mask[2] = False
+    with pytest.warns(UserWarning, match=r"neuron\(s\) 2 have no weight left"):
+        effects = cavity.exact(weights * mask, inputs, mask=mask, route=route)
+    assert np.isnan(effects[2]).all() and np.isnan(effects.statistic_value[2])
+    alive = [0, 1, 3]
+    np.testing.assert_allclose(effects[alive], brute_force_cavity(weights[alive] * mask[alive], inputs), atol=1e-9)
+    with pytest.warns(UserWarning, match="no weight left"):
+        expanded = cavity.expansion(weights * mask, inputs, mask=mask, order=2)
+    assert np.isnan(expanded[2]).all() and np.isfinite(expanded[alive].values[mask[alive]]).all()
