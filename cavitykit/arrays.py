@@ -61,11 +61,21 @@ def _from_torch_checkpoint(
 
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as error:
-        raise ValueError(
-            f"weights: {str(path)!r} is not a torch checkpoint of tensors (loaded with weights_only=True: "
-            f"pickled objects are refused): {str(error).splitlines()[0]}"
-        ) from None
+    except Exception as error:  # torch.load fails on a file that is no checkpoint with any of many errors
+        if isinstance(error, pickle.UnpicklingError) and "Unsupported global" in str(error):
+            # torch's own message is pages long and coloured: say what to save instead
+            raise ValueError(
+                f"weights: {str(path)!r} holds pickled Python objects (a whole model, say), which are never "
+                "unpickled here; save the tensors instead, torch.save(model.state_dict(), FILE), and name the "
+                "layer with --key, e.g. --key fc1.weight"
+            ) from None
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        # torch's weights-only reader puts its reason after a page of advice
+        at = [i for i, line in enumerate(lines) if "WeightsUnpickler error" in line]
+        reason = (lines or [repr(error)])[0]
+        if at:
+            reason = lines[at[-1]].split("error:")[-1].strip() or lines[min(at[-1] + 1, len(lines) - 1)]
+        raise ValueError(f"weights: {str(path)!r} is not a torch checkpoint of tensors ({reason})") from None
     if isinstance(loaded, torch.Tensor):
         return loaded.detach().numpy(), None
     if not isinstance(loaded, dict):

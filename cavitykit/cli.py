@@ -202,6 +202,7 @@ def _own_layer(args: argparse.Namespace, *, streamed: bool):
     """
     import numpy as np
 
+    from cavitykit._validation import check_int
     from cavitykit.arrays import load_samples, load_weights
     from cavitykit.spectra import named_model
 
@@ -230,7 +231,8 @@ def _own_layer(args: argparse.Namespace, *, streamed: bool):
         xi=1.0 if args.xi is None else args.xi,
         gain=3.0 if args.gain is None else args.gain,
     )
-    drawn = _Drawn(model, N_DRAWN if args.n_samples is None else args.n_samples, 0 if args.seed is None else args.seed)
+    n_samples = N_DRAWN if args.n_samples is None else check_int("--n-samples", args.n_samples, minimum=1)
+    drawn = _Drawn(model, n_samples, 0 if args.seed is None else args.seed)
     if streamed:
         return weights, bias, None, drawn
     return weights, bias, model.sample(drawn.n_samples, np.random.default_rng(drawn.seed)), drawn.text

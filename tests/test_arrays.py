@@ -60,8 +60,16 @@ def test_pickled_objects_are_refused(tmp_path):
             return (print, ("this must never run",))
 
     torch.save({"weight": Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(ValueError, match="weights_only=True: pickled objects are refused"):
+    with pytest.raises(ValueError, match="holds pickled Python objects"):
         load_weights(tmp_path / "evil.pt")
+    # a whole model pickled by torch.save: one plain line that says what to save instead, no colour codes
+    torch.save(torch.nn.Sequential(torch.nn.Linear(4, 2)), tmp_path / "model.pt")
+    with pytest.raises(ValueError, match=r"torch.save\(model.state_dict\(\), FILE\)") as refused:
+        load_weights(tmp_path / "model.pt")
+    assert "\x1b" not in str(refused.value) and "\n" not in str(refused.value)
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match=r"junk\.pt' is not a torch checkpoint of tensors"):
+        load_weights(tmp_path / "junk.pt")
 
 
 def test_samples_must_match_the_inputs(tmp_path, rng):

@@ -420,3 +420,10 @@ def test_preactivation_kstats_on_either_library_are_scipys():
     assert batches.shape == (4, 4, 3)
     on_torch, _ = preactivation_kstats(*(torch.from_numpy(a) for a in (x, w, b)), 4, scratch=Scratch())
     np.testing.assert_allclose(on_torch, by_scipy, rtol=1e-10)
+
+
+def test_a_negative_sample_count_is_named_as_the_option(tmp_path, rng, capsys):
+    np.save(tmp_path / "w.npy", rng.standard_normal((2, 10)))
+    args = ["cumulants", "--weights", str(tmp_path / "w.npy"), "--model", "nlgp", "--n-samples", "-5"]
+    assert main([*args, "--out", str(tmp_path / "o.nc")]) == 2
+    assert "--n-samples must be at least 1, got -5" in capsys.readouterr().err
