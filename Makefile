@@ -1,8 +1,13 @@
 # Set-up and the two commands of the README: `make run` and `make test`.
-# torch comes from the CPU wheel pinned here; override with e.g. TORCH_SPEC="torch==2.14.1".
+# torch comes as a CPU-only wheel, pinned here (override with e.g. TORCH_SPEC="torch==2.14.1"): the one
+# pip's find-links offer on this disk when PIP_FIND_LINKS holds one, else from the PyTorch CPU index
+# (TORCH_INDEX), never PyPI's default build with CUDA, several GB.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+LOCAL_TORCH := $(wildcard $(addsuffix /torch-*cpu*.whl,$(subst :, ,$(PIP_FIND_LINKS))))
+TORCH_FROM := $(if $(LOCAL_TORCH),,--index-url $(TORCH_INDEX))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= results
@@ -13,7 +18,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)" $(TORCH_FROM)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 

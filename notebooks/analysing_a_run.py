@@ -20,7 +20,7 @@ run_dir = example_run()
 
 # %%
 ds = open_run(run_dir)
-ds
+print(ds)  # its text form; in Jupyter, `ds` alone draws the same as HTML
 
 # %%
 last = ds.sel(variant="nlgp", round=ds["round"].max())

@@ -66,12 +66,12 @@ def test_every_derivation_has_a_check_notebook_in_the_site():
 
 
 def test_generated_reference_documents_every_variable_and_config_key():
-    sys.path.insert(0, str(ROOT / "docs"))
+    sys.path.insert(0, str(ROOT))
     try:
-        import hooks
+        import mkdocs_hooks
     finally:
         sys.path.pop(0)
-    schema_page, config_page = hooks.schema_reference(), hooks.config_reference()
+    schema_page, config_page = mkdocs_hooks.schema_reference(), mkdocs_hooks.config_reference()
     for name in [*VARIABLES, *CUMULANT_VARIABLES]:
         assert f"| `{name}` |" in schema_page, f"the schema page misses the round variable {name}"
     for cls in (RunConfig, *_SECTIONS.values()):
@@ -92,3 +92,31 @@ def test_nothing_points_outside_the_repository():
         and outside.search((ROOT / name).read_text(errors="replace"))
     ]
     assert offenders == []
+
+
+def test_the_site_sources_hold_no_python_file_mkdocs_would_publish():
+    stray = [str(path.relative_to(ROOT)) for path in (ROOT / "docs").rglob("*.py")]
+    assert not stray, f"mkdocs copies every file of docs/ into the site: {stray}"
+
+
+@pytest.mark.slow
+def test_the_readme_python_blocks_run_in_order():
+    """The README's examples, run as a reader would paste them: one namespace, top to bottom."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) >= 3
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["delta"].shape == (8, 400) and namespace["X"].shape == (10_000, 400)
+
+
+def test_the_version_is_the_same_in_the_package_the_citation_and_the_changelog():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"\nversion: {version}\n" in (ROOT / "CITATION.cff").read_text()
+    releases = re.findall(r"^## (\d+\.\d+\.\d+)", (ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE)
+    assert releases[0] == version
+    assert "10.48550/arXiv.2412.06545" in (ROOT / "CITATION.cff").read_text()
+    assert (ROOT / "cavitykit" / "py.typed").is_file()

@@ -377,12 +377,13 @@ def delta_histograms(ds: xr.Dataset) -> Figure:
         low, high = np.quantile(pooled, [0.01, 0.99]) if pooled.size else (-1, 1)
         bins = np.linspace(low, high, 50)
         for (name, v), bar_colour in zip(values.items(), ("tab:orange", "tab:green"), strict=True):
-            ax.hist(v, bins=bins, density=True, alpha=0.55, color=bar_colour, label=f"{name} ({v.size})")
+            ax.hist(v, bins=bins, density=True, alpha=0.55, color=bar_colour, label=f"{name} ({v.size} effects)")
         ax.axvline(0, color="k", lw=0.8)
         ax.set_xlabel("Δ excess kurtosis when the weight is removed (exact)")
         ax.set_ylabel("density")
         ax.set_title(f"{label(variant)}, all rounds and replicates", fontsize=9)
-        ax.legend(fontsize=8, loc="upper right")
+        # effects of both classes pooled; the legend where it hides the fewest bars
+        ax.legend(fontsize=8, loc="best", framealpha=0.6)
     fig.tight_layout()
     return fig
 
