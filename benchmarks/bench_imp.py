@@ -31,9 +31,10 @@ from numba import njit, prange
 
 from cavitykit.config import config_from_dict
 from cavitykit.imp.runner import Member, initial_network, make_task
-from cavitykit.imp.train import SampleBlocks, sgd_on_samples, train_ensemble
+from cavitykit.imp.train import SampleBlocks, train_ensemble
 from cavitykit.network import parameterization
 from cavitykit.network.ensemble import Ensemble
+from cavitykit.network.sgd import sgd_on_samples
 from cavitykit.testing.anchor import CommitteePeer, committee_sgd
 
 MEMBERS = 10

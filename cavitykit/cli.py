@@ -31,7 +31,7 @@ def _chosen_config(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cavitykit.cavity._engine import resolve_device
+    from cavitykit.device import resolve_device
     from cavitykit.imp import run
 
     config = _chosen_config(args)

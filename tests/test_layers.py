@@ -132,3 +132,23 @@ def test_subpackages_load_on_attribute_access_and_python_m_runs_the_command():
     assert result.stdout.split() == ["False", "NLGP"]  # not loaded by the import, loaded on first access
     version = subprocess.run([sys.executable, "-m", "cavitykit", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("cavitykit ")
+
+
+def test_no_module_imports_another_packages_private_names():
+    """A package's underscore modules and names are its own; the top-level ``cavitykit._*`` helpers
+    (validation, TOML, dask, version) are shared by all."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        home = parts[1] if len(parts) > 2 else None  # the subpackage a module belongs to
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cavitykit.")):
+                continue
+            target = node.module.split(".")
+            if target[1] == home or target[1].startswith("_"):
+                continue  # its own package, or the shared top-level helpers
+            names = [alias.name for alias in node.names]
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if private or any(part.startswith("_") for part in target[2:]):
+                found.setdefault("/".join(parts), []).append(f"{node.module}: {names}")
+    assert not found, found

@@ -12,8 +12,9 @@ import xarray as xr
 from cavitykit import __version__
 from cavitykit._validation import as_real_array, check_choice, check_int
 from cavitykit.cavity import _kernels
-from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
+from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers
 from cavitykit.cavity._statistics import STATISTICS, Statistic, polynomials, value
+from cavitykit.device import resolve_device
 from cavitykit.stats.moments import CentralMoments, central_moments
 
 PREACTIVATION = "lambda_k = sum_i w_ki x_i / sqrt(D)"

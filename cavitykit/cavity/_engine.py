@@ -12,28 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cavitykit.stats._kstat_formulas import KSTAT_TERMS
+from cavitykit.stats import KSTAT_TERMS
 
 # Rows per chunk keep one chunk's powers near this many bytes: cache-sized on a CPU (the fastest
 # there), large on a GPU where launches cost more than memory.
 CHUNK_BYTES = {"cpu": 8 * 2**20, "cuda": 512 * 2**20}
-
-
-def resolve_device(device) -> torch.device:
-    """``None`` is the CPU; strings and devices pass through checked.
-
-    CUDA is used only when asked for: that route is checked against the CPU route by the ``gpu`` tests,
-    which have not yet run on a GPU.
-    """
-    if device is None:
-        return torch.device("cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be 'cpu', 'cuda' or a torch.device, got {device!r}") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={str(device)!r} but torch sees no CUDA device")
-    return device
 
 
 def chunk_rows(batch_size, n_samples: int, width: int, device: torch.device) -> int:

@@ -9,7 +9,7 @@ and transposed so that each kept weight's sums are contiguous, vectorizable loop
 import numpy as np
 from numba import njit, prange
 
-from cavitykit.stats._kernels import FASTMATH
+from cavitykit.stats import FASTMATH
 
 # Samples per block: the block's centred inputs (D x ROW_BLOCK float64) stay in L2 at D ~ 400.
 ROW_BLOCK = 256

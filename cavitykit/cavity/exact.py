@@ -15,8 +15,9 @@ from cavitykit.cavity._driver import (
     first_layer_polynomials,
     removal_step,
 )
-from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers, resolve_device
+from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers
 from cavitykit.cavity._statistics import exact_change, polynomials, value
+from cavitykit.device import resolve_device
 from cavitykit.network import parameterization as network_parameterization
 from cavitykit.network.ensemble import activation_function
 from cavitykit.network.formulas import preactivation

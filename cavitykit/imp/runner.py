@@ -23,8 +23,8 @@ from tqdm import tqdm
 from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
-from cavitykit.cavity._engine import resolve_device
 from cavitykit.config import RunConfig, load_config
+from cavitykit.device import resolve_device
 from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (

@@ -8,7 +8,8 @@ f(x) = c_K sum_k v_k sigma(w_k . x / sqrt(D) + b_k), sigma = erf(. / sqrt 2) or 
   (today's ``standard`` network and the Ingrosso-Goldt modes);
 * ``ensemble`` (torch): activations, initialization, one member's ``Network`` and the ``Ensemble``
   that trains many at once;
-* ``_kernels`` (Numba): batch-1 online SGD of an ensemble, with the activations' scalar versions.
+* ``sgd`` (torch, Numba): batch-1 online SGD of an ensemble on given samples, by the kernel of
+  ``_kernels`` (with the activations' scalar versions).
 
 Importing this package (its formulas and parameterizations) loads neither torch nor numba; the torch
 names live in ``cavitykit.network.ensemble``.

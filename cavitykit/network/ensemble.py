@@ -131,6 +131,12 @@ class Ensemble:
     device : str or torch.device
         Parameters are float32 on this device.
 
+    Attributes
+    ----------
+    keep, readout_keep : torch.Tensor
+        The masks as float32 (E, K, D) and (E, K) (``readout_keep`` None with no readout mask), which
+        multiply the parameters after every step (``apply_masks``) and feed the SGD kernel.
+
     Examples
     --------
     >>> import numpy as np, torch
@@ -162,8 +168,8 @@ class Ensemble:
         self.mask = torch.tensor(np.asarray(mask), dtype=torch.bool, device=device)
         self.readout_mask = None if readout_mask is None else torch.tensor(np.asarray(readout_mask), device=device)
         # float copies for the in-place masking after every step: a bool mask would be cast on every call
-        self._keep = self.mask.to(torch.float32)
-        self._readout_keep = None if readout_mask is None else self.readout_mask.to(torch.float32)
+        self.keep = self.mask.to(torch.float32)
+        self.readout_keep = None if readout_mask is None else self.readout_mask.to(torch.float32)
         if self.mask.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
             raise ValueError(
                 f"weight (E, K, D), readout (E, K) and mask (E, K, D) must agree, got {tuple(self.weight.shape)}, "
@@ -212,9 +218,9 @@ class Ensemble:
     @torch.no_grad()
     def apply_masks(self) -> None:
         """Zero the pruned weights in place."""
-        self.weight.mul_(self._keep)
-        if self._readout_keep is not None:
-            self.readout.mul_(self._readout_keep)
+        self.weight.mul_(self.keep)
+        if self.readout_keep is not None:
+            self.readout.mul_(self.readout_keep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """f of every member on its own inputs: x of shape (E, B, D) -> (E, B).

@@ -1,5 +1,12 @@
-"""Cumulant engine: k-statistics up to order 8 from one fused Numba pass, mergeable states."""
+"""Cumulant engine: k-statistics up to order 8 from one fused Numba pass, mergeable states.
 
+Beside the estimators, what other engines build on: ``KSTAT_TERMS``, the closed forms of the
+k-statistics in central power sums (derived in ``theory/derive_kstatistics.py``), and ``FASTMATH``, the
+fast-math flags the kernels compile with (never ones that drop NaN or inf).
+"""
+
+from cavitykit.stats._kernels import FASTMATH
+from cavitykit.stats._kstat_formulas import KSTAT_TERMS
 from cavitykit.stats.kstatistics import (
     MomentAccumulator,
     cumulant_spectrum,
@@ -14,6 +21,8 @@ from cavitykit.stats.kstatistics import (
 )
 
 __all__ = [
+    "FASTMATH",
+    "KSTAT_TERMS",
     "MomentAccumulator",
     "cumulant_spectrum",
     "joint_kstats",

@@ -7,10 +7,11 @@ import torch
 
 from cavitykit.config import TrainingConfig
 from cavitykit.data import NLGP, GaussianClone
-from cavitykit.imp.train import SampleBlocks, Task, accuracy, sgd_on_samples, train_ensemble
+from cavitykit.imp.train import SampleBlocks, Task, accuracy, train_ensemble
 from cavitykit.network import PARAMETERIZATION_NAMES
 from cavitykit.network import parameterization as parameterization_by_name
 from cavitykit.network.ensemble import Ensemble
+from cavitykit.network.sgd import sgd_on_samples
 
 D, K = 12, 4
 
@@ -213,7 +214,7 @@ def test_losses_by_hand():
 
 
 def test_the_kernel_route_is_online_sgd_with_batch_one_on_a_cpu():
-    from cavitykit.imp.train import kernel_route_applies
+    from cavitykit.network.sgd import kernel_route_applies
 
     online = TrainingConfig(mode="online", optimizer="sgd", batch_size=1)
     assert kernel_route_applies(online, "cpu")
