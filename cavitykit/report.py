@@ -274,10 +274,10 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
 
     Examples
     --------
-    >>> import tempfile
-    >>> from cavitykit.testing import example_run
-    >>> folder = tempfile.mkdtemp()
-    >>> write_report(example_run(), out=f"{folder}/report").name
+    >>> import tempfile  # doctest: +SKIP
+    >>> from cavitykit.testing import example_run  # doctest: +SKIP
+    >>> folder = tempfile.mkdtemp()  # doctest: +SKIP
+    >>> write_report(example_run(), out=f"{folder}/report").name  # doctest: +SKIP
     'report.md'
     """
     from cavitykit import plot

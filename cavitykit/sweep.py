@@ -183,14 +183,14 @@ def run_sweep(
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "scan.toml").write_text(
+    >>> import tempfile, pathlib  # doctest: +SKIP
+    >>> folder = pathlib.Path(tempfile.mkdtemp())  # doctest: +SKIP
+    >>> _ = (folder / "scan.toml").write_text(  # doctest: +SKIP
     ...     'base = "quick"\\n[set]\\n"replicates" = 1\\n"imp.rounds" = 1\\n"imp.controls" = []\\n'
     ...     '"training.steps" = 20\\n"analysis.n_heldout" = 500\\n"analysis.cavity" = false\\n'
     ...     '[grid]\\n"data.gain" = [1.0, 3.0]\\n')
-    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1, progress=False)
-    >>> len(runs), all((run / "config.toml").exists() for run in runs)
+    >>> runs = run_sweep(folder / "scan.toml", folder / "results", workers=1, progress=False)  # doctest: +SKIP
+    >>> len(runs), all((run / "config.toml").exists() for run in runs)  # doctest: +SKIP
     (2, True)
     """
     from dask.distributed import as_completed

@@ -557,16 +557,16 @@ def run_members(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from cavitykit import open_run
-    >>> from cavitykit.config import config_from_dict
-    >>> config = config_from_dict({"replicates": 1, "training": {"steps": 50}, "imp": {"rounds": 1},
+    >>> import tempfile  # doctest: +SKIP
+    >>> from cavitykit import open_run  # doctest: +SKIP
+    >>> from cavitykit.config import config_from_dict  # doctest: +SKIP
+    >>> config = config_from_dict({"replicates": 1, "training": {"steps": 50}, "imp": {"rounds": 1},  # doctest: +SKIP
     ...                            "data": {"n_train": 200, "n_test": 200}, "analysis": {"n_heldout": 1000}})
-    >>> run_dir = run_directory(config, tempfile.mkdtemp())
-    >>> prepare_run_directory(config, run_dir)
-    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu")  # doctest: +ELLIPSIS
+    >>> run_dir = run_directory(config, tempfile.mkdtemp())  # doctest: +SKIP
+    >>> prepare_run_directory(config, run_dir)  # doctest: +SKIP
+    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu")  # doctest: +ELLIPSIS  # doctest: +SKIP
     nlgp ...
-    >>> open_run(run_dir).variant.values.tolist()  # only the member asked for
+    >>> open_run(run_dir).variant.values.tolist()  # only the member asked for  # doctest: +SKIP
     ['nlgp']
     """
     everyone = [Member(v, r) for r in range(config.replicates) for v in config.variants]

