@@ -564,7 +564,7 @@ def run_members(
     ...                            "data": {"n_train": 200, "n_test": 200}, "analysis": {"n_heldout": 1000}})
     >>> run_dir = run_directory(config, tempfile.mkdtemp())  # doctest: +SKIP
     >>> prepare_run_directory(config, run_dir)  # doctest: +SKIP
-    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu")  # doctest: +ELLIPSIS  # doctest: +SKIP
+    >>> run_members(config, run_dir, [Member("nlgp", 0)], "cpu")  # doctest: +ELLIPSIS, +SKIP
     nlgp ...
     >>> open_run(run_dir).variant.values.tolist()  # only the member asked for  # doctest: +SKIP
     ['nlgp']
