@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from cavitykit._extras import require
+
 
 @contextmanager
 def dask_client(scheduler: str | None, workers: int):
@@ -12,7 +14,8 @@ def dask_client(scheduler: str | None, workers: int):
 
     Used by ``cavitykit.sweep.run_sweep`` and ``cavitykit cumulants --chunk-size``.
     """
-    from dask.distributed import Client, LocalCluster
+    distributed = require("dask.distributed", "a dask cluster (sweeps, streamed spectra)")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:

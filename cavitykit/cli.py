@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import cavitykit
+from cavitykit._extras import MissingExtra
 from cavitykit.config import presets
 from cavitykit.network.formulas import PREACTIVATION_CONVENTIONS
 from cavitykit.variants import CLONES, SAMPLE_MODELS
@@ -430,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, *_, **__: f"cavitykit {args.command}: warning: {message}\n"
     try:
         return args.handler(args)
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, MissingExtra) as error:
         print(f"cavitykit {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

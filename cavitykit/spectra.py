@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
+from cavitykit._extras import require
 from cavitykit._validation import as_real_array, check_choice, check_finite, check_int, check_layer_inputs
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
@@ -228,7 +229,7 @@ def _merged(parts) -> _ChunkStatistics:
 def _shared(array: np.ndarray):
     """``array`` as one input that many tasks depend on: scattered to the workers of the active
     ``dask.distributed`` client (the graph stays small), else a single delayed key."""
-    import dask
+    dask = require("dask", "streamed spectra")
     from distributed import get_client
 
     try:
@@ -242,6 +243,7 @@ def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size,
 
     The weights enter the graph once (``_shared``), not copied into each task.
     """
+    require("dask.bag", "streamed spectra")
     import dask.bag
 
     chunks = sample_chunks(n_samples, chunk_size)

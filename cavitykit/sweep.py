@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from cavitykit._dask import dask_client
+from cavitykit._extras import require
 from cavitykit._validation import check_int
 from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml
 from cavitykit.imp.runner import Member, prepare_run_directory, run_directory, run_members
@@ -193,7 +194,7 @@ def run_sweep(
     >>> len(runs), all((run / "config.toml").exists() for run in runs)  # doctest: +SKIP
     (2, True)
     """
-    from dask.distributed import as_completed
+    as_completed = require("dask.distributed", "a dask cluster (sweeps, streamed spectra)").as_completed
 
     workers = check_int("workers", workers, minimum=1)
     retries = check_int("retries", retries, minimum=0)

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from cavitykit._extras import require
 from cavitykit._validation import check_choice, check_int
 from cavitykit.data._base import DTYPES, check_sample_args
 from cavitykit.stats import kstats
@@ -113,12 +114,12 @@ def load_image_array(path, *, key: str | None = None) -> np.ndarray:
 
 
 def _skimage_photos(names) -> list[np.ndarray]:
-    import skimage.data
+    skimage_data = require("skimage.data", "the photographs of ImagePatches")
 
     images = []
     for name in names:
         check_choice("images", name, SKIMAGE_PHOTOS)
-        images.append(to_grayscale(getattr(skimage.data, name)()[None], name=name)[0])
+        images.append(to_grayscale(getattr(skimage_data, name)()[None], name=name)[0])
     return images
 
 

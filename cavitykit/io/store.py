@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from cavitykit._extras import require
 from cavitykit.io.schema import decode_round, encode_booleans, missing_as_false, rounds_present
 
 ENGINE = "netcdf4"
@@ -169,6 +170,7 @@ def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> x
     path = Path(path)
     try:
         if lazy:
+            require("dask", "reading runs lazily (open_run(lazy=True), open_sweep)")
             dataset = xr.open_dataset(path, engine=ENGINE, chunks={})
         else:
             with xr.open_dataset(path, engine=ENGINE) as handle:

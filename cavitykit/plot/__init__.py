@@ -1,6 +1,10 @@
-"""Figures of an IMP run or sweep (the only package that imports matplotlib)."""
+"""Figures of an IMP run or sweep (the only package that imports matplotlib, the 'plot' extra)."""
 
-from cavitykit.plot.figures import (
+from cavitykit._extras import require
+
+require("matplotlib", "figures (cavitykit.plot, cavitykit report)")
+
+from cavitykit.plot.figures import (  # noqa: E402 - after the check that names a missing extra
     cumulant_spectra,
     delta_histograms,
     exact_vs_expansion,
