@@ -1,12 +1,18 @@
-"""Pruning rules: which of the remaining weights a round removes.
+"""Pruning rules: which of the remaining weights a round removes, and the registry of strategies.
 
 Kept counts follow round(N (1 - p)^r) exactly (one rounding per round, not
 accumulated), so after r rounds each layer keeps (1 - p)^r of its weights to within one.
+A strategy (``STRATEGIES``) says how many prunings each round has had and which weights go; the
+runner asks it by name, so a new strategy is one small class here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from cavitykit import metrics
 
 
 def kept_count(n_weights: int, prune_fraction: float, n_rounds: int) -> int:
@@ -106,3 +112,80 @@ def cavity_prune(raises: np.ndarray, mask: np.ndarray, n_remove: int) -> np.ndar
     array([[ True, False,  True, False]])
     """
     return _smallest(-np.nan_to_num(raises, nan=-np.inf), mask, n_remove)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Iterative magnitude pruning: after round r the next round has had r + 1 prunings, each removing
+    the smallest-magnitude remaining weights (per layer, or under one threshold with scope 'global')."""
+
+    name: str = "magnitude"
+
+    def prunings(self, rounds: int, round_index: int) -> int:
+        """How many prunings the round after ``round_index`` has had, of a run of ``rounds`` rounds."""
+        return round_index + 1
+
+    def remove(self, weights, masks, n_remove, *, scope: str, seed: int, statistics: dict | None):
+        """The weights removed in each prunable layer (boolean arrays shaped as ``masks``).
+
+        Parameters
+        ----------
+        weights, masks : list of ndarray
+            Each prunable layer's trained weights and current mask (``Network.layers``).
+        n_remove : list of int
+            Weights to remove per layer.
+        scope : {'layer', 'global'}
+        seed : int
+            The round's pruning seed (random strategies).
+        statistics : dict, optional
+            The round's statistics (``round_statistics``), for strategies that rank by them.
+        """
+        return magnitude_prune(weights, masks, n_remove, scope=scope)
+
+
+@dataclass(frozen=True)
+class OneShot(Strategy):
+    """Magnitude pruning of the dense network straight to the last round's sparsity, then one retraining."""
+
+    name: str = "one_shot"
+
+    def prunings(self, rounds: int, round_index: int) -> int:
+        return rounds - 1 if round_index == 0 else round_index + 1
+
+
+@dataclass(frozen=True)
+class Dense(Strategy):
+    """No pruning: the run trains once; what one IMP round would remove is recorded all the same."""
+
+    name: str = "dense"
+
+    def prunings(self, rounds: int, round_index: int) -> int:
+        return 1
+
+
+@dataclass(frozen=True)
+class Random(Strategy):
+    """The same per-round sparsity as IMP, the weights chosen uniformly at random (seeded per round)."""
+
+    name: str = "random"
+
+    def remove(self, weights, masks, n_remove, *, scope: str, seed: int, statistics: dict | None):
+        return random_prune(masks, n_remove, np.random.default_rng(seed))
+
+
+@dataclass(frozen=True)
+class Cavity(Strategy):
+    """The same per-round sparsity as IMP, removing the first-layer weights whose exact removal most raises
+    their unit's |excess kurtosis| (mean over classes): the causal test of claim 3."""
+
+    name: str = "cavity"
+
+    def remove(self, weights, masks, n_remove, *, scope: str, seed: int, statistics: dict | None):
+        raises = metrics.abs_kurtosis_change(
+            statistics["preact_excess_kurtosis"][..., None], statistics["cavity_exact"]
+        )  # (label, neuron, input)
+        return [cavity_prune(raises.mean(axis=0), masks[0], n_remove[0])]
+
+
+# Every strategy by its name in ``imp.strategy`` (the names ``cavitykit.config.STRATEGIES`` accepts).
+STRATEGIES = {strategy.name: strategy for strategy in (Strategy(), Random(), OneShot(), Dense(), Cavity())}

@@ -25,7 +25,7 @@ from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.config import RunConfig, load_config
 from cavitykit.device import resolve_device
-from cavitykit.imp.prune import cavity_prune, kept_count, magnitude_prune, random_prune
+from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
     CONFIG_FILE,
@@ -164,13 +164,14 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
 def next_pruning(
     config: RunConfig, network: Network, round_index: int, seed: int, statistics: dict | None = None
 ) -> list[np.ndarray]:
-    """What the strategy removes after this round (for 'dense': what one IMP round would remove).
+    """What the strategy (``imp.prune.STRATEGIES``) removes after this round (for 'dense': what one IMP
+    round would remove).
 
-    Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings
-    the next round has had: round_index + 1, or all rounds - 1 at once for 'one_shot' after round 0.
-    The 'cavity' strategy ranks weights by the mean over classes of Delta|excess kurtosis| from
-    ``statistics`` (``round_statistics`` of this round).  Returns a boolean array per prunable
-    layer (``Network.layers``).
+    Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings the next
+    round has had (``Strategy.prunings``: round_index + 1, or all rounds - 1 at once for 'one_shot'
+    after round 0).  The 'cavity' strategy ranks weights by the mean over classes of
+    Delta|excess kurtosis| from ``statistics`` (``round_statistics`` of this round).  Returns a boolean
+    array per prunable layer (``Network.layers``).
 
     Examples
     --------
@@ -181,19 +182,11 @@ def next_pruning(
     96
     """
     imp = config.imp
+    strategy = STRATEGIES[imp.strategy]
     weights, masks = network.layers()
-    target = imp.rounds - 1 if imp.strategy == "one_shot" and round_index == 0 else round_index + 1
-    if imp.strategy == "dense":
-        target = 1
+    target = strategy.prunings(imp.rounds, round_index)
     n_remove = [max(0, int(m.sum()) - kept_count(m.size, imp.prune_fraction, target)) for m in masks]
-    if imp.strategy == "random":
-        return random_prune(masks, n_remove, np.random.default_rng(seed))
-    if imp.strategy == "cavity":
-        raises = metrics.abs_kurtosis_change(
-            statistics["preact_excess_kurtosis"][..., None], statistics["cavity_exact"]
-        )  # (label, neuron, input)
-        return [cavity_prune(raises.mean(axis=0), masks[0], n_remove[0])]
-    return magnitude_prune(weights, masks, n_remove, scope=imp.scope)
+    return strategy.remove(weights, masks, n_remove, scope=imp.scope, seed=seed, statistics=statistics)
 
 
 def round_statistics(

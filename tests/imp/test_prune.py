@@ -57,3 +57,23 @@ def test_cavity_prune_takes_the_largest_raises_among_the_kept():
     expected.flat[np.argsort(np.where(mask, -raises, np.inf), axis=None)[:4]] = True
     np.testing.assert_array_equal(removed, expected)
     assert not (removed & ~mask).any()
+
+
+def test_the_strategy_registry_is_the_configs_vocabulary_with_each_schedule():
+    from cavitykit.config import STRATEGIES as NAMES
+    from cavitykit.imp.prune import STRATEGIES
+
+    assert tuple(STRATEGIES) == NAMES
+    # prunings the round after round r has had, in a run of 5 rounds
+    assert [STRATEGIES["magnitude"].prunings(5, r) for r in range(3)] == [1, 2, 3]
+    assert [STRATEGIES["one_shot"].prunings(5, r) for r in range(2)] == [4, 2]
+    assert [STRATEGIES["dense"].prunings(5, r) for r in range(2)] == [1, 1]
+    w, m = [np.array([[0.1, -2.0, 0.5, 3.0]])], [np.ones((1, 4), bool)]
+    kept = STRATEGIES["magnitude"].remove(w, m, [2], scope="layer", seed=0, statistics=None)
+    assert kept[0].tolist() == [[True, False, True, False]]
+    drawn = STRATEGIES["random"].remove(w, m, [2], scope="layer", seed=3, statistics=None)
+    assert drawn[0].tolist() == random_prune(m, [2], np.random.default_rng(3))[0].tolist()
+    statistics = {"preact_excess_kurtosis": np.full((1, 1), 1.0), "cavity_exact": np.array([[[0.3, -0.1, 0.5, 0.2]]])}
+    assert STRATEGIES["cavity"].remove(w, m, [2], scope="layer", seed=0, statistics=statistics)[0].tolist() == [
+        [True, False, True, False]
+    ]  # the two removals that raise |kurtosis| most
