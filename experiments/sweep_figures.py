@@ -78,6 +78,10 @@ def table(verdicts) -> str:
         ),
     }
     lines = []
+    for value in verdicts[axis].values:
+        reason = str(verdicts.reason.sel({axis: value}).values) if "reason" in verdicts else ""
+        if reason and reason != "nan":
+            lines += [f"At {axis} = {value} no claim is judged: {reason.removesuffix('; see the unit classes')}.", ""]
     for title, (head, row) in sections.items():
         lines += [f"### {title}", "", head, "|" + "---|" * (head.count("|") - 1)]
         lines += [f"| {value} | {row(verdicts.sel({axis: value}))}" for value in verdicts[axis].values]

@@ -55,7 +55,8 @@ def point_verdicts(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, x
         ``learned_model`` and ``learned_clone`` (learned units per network, mean over replicates);
         ``n_star``; for every name of ``_INTERVALS`` its replicate mean, ``<name>_low`` and
         ``<name>_high`` (95% Student t), NaN where not computed; and per claim of ``CLAIMS``
-        ``<claim>_supported``: 1 or 0, NaN where ``judge`` does not judge it.
+        ``<claim>_supported``: 1 or 0, NaN where ``judge`` does not judge it; ``reason`` (str), why no
+        claim is judged at all, or "".
     """
     judged = judge(run, pair, controls)
     learned = (judged["classes"] != "noise").sum("neuron").mean("replicate")
@@ -71,6 +72,7 @@ def point_verdicts(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, x
     for claim in CLAIMS:
         verdict = judged["verdicts"][claim]
         out[f"{claim}_supported"] = np.nan if verdict is None else float(verdict)
+    out["reason"] = judged["reason"] or ""
     return out
 
 

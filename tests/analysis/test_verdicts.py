@@ -152,3 +152,6 @@ def test_point_verdicts_flatten_the_judged_claims():
     assert row["rise_imp"] == pytest.approx(0.6, abs=0.03) and row["rise_gap"] == pytest.approx(0.4, abs=0.05)
     assert row["localization_supported"] == row["kurtosis_supported"] == 1.0
     assert np.isnan(row["cavity_supported"]) and np.isnan(row["raising_pruned"]) and np.isnan(row["iterative_gap"])
+    assert row["reason"] == ""
+    chance = analysis.point_verdicts(hand_made_run(dense_accuracy=0.5), PAIR, {})
+    assert "chance" in chance["reason"] and np.isnan(chance["localization_supported"])
