@@ -9,7 +9,7 @@ import xarray as xr
 
 from cavitykit.analysis.verdicts import CLAIMS, judge
 from cavitykit.io.store import open_run, run_controls
-from cavitykit.io.sweeps import sweep_points
+from cavitykit.io.sweeps import on_grid, sweep_points
 from cavitykit.variants import compared_pair
 
 # Each claim's number with its replicate interval: (column prefix, claim, path into the claim's dict).
@@ -120,10 +120,6 @@ def sweep_verdicts(path, *, name: str | None = None, variant: str | None = None)
         raise ValueError(f"no grid point of sweep {attrs['sweep']!r} has written a round yet")
     index = {dim: ("point", [label[dim] for label in labels]) for dim in dims}
     stacked = xr.Dataset({key: ("point", [row[key] for row in rows]) for key in rows[0]}, coords=index)
-    if len(dims) == 1:
-        out = stacked.swap_dims(point=next(iter(dims)))
-    else:
-        out = stacked.set_index(point=list(dims)).unstack("point")
-    out = out.reindex(dims)
+    out = on_grid(stacked, dims)
     out.attrs = attrs | {"pair": list(pair)}
     return out

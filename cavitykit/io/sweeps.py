@@ -205,10 +205,23 @@ def open_sweep(path, *, name: str | None = None) -> xr.Dataset:
         raise ValueError(f"no grid point of sweep {attrs['sweep']!r} has written a round yet")
     # Grid points side by side along "point" (sizes may differ: outer join), then one dim per key.
     stacked = xr.concat(runs, "point", join="outer", combine_attrs="drop_conflicts", fill_value=np.nan)
-    if len(grid) == 1:
-        combined = stacked.swap_dims(point=next(iter(grid)))
-    else:
-        combined = stacked.set_index(point=list(grid)).unstack("point")
-    combined = missing_as_false(combined.reindex(grid).transpose(*grid, ...))  # points not started: NaN, flags False
+    combined = missing_as_false(on_grid(stacked, grid))  # points not started: NaN, flags False
     combined.attrs |= attrs
     return combined
+
+
+def on_grid(stacked: xr.Dataset, dims: dict[str, list]) -> xr.Dataset:
+    """Grid points side by side along ``point`` (each labelled by a coordinate per swept dim) as one
+    dimension per swept key, in ``dims``' order, over the whole grid: points not given are NaN.
+
+    Examples
+    --------
+    >>> points = xr.Dataset({"a": ("point", [1.0])}, coords={"gain": ("point", [3.0])})
+    >>> on_grid(points, {"gain": [1.0, 3.0]}).a.values
+    array([nan,  1.])
+    """
+    if len(dims) == 1:
+        out = stacked.swap_dims(point=next(iter(dims)))
+    else:
+        out = stacked.set_index(point=list(dims)).unstack("point")
+    return out.reindex(dims).transpose(*dims, ...)
