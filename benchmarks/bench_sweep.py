@@ -20,6 +20,8 @@ from cavitykit.sweep import run_sweep
 
 SWEEP = """name = "scaling"
 base = "quick"
+[set]
+"imp.controls" = []
 [grid]
 "data.gain" = [1.0, 3.0, 10.0, 30.0]
 "replicates" = [1]

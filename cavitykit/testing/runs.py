@@ -39,7 +39,7 @@ def example_config():
     settings["replicates"] = 2
     settings["data"] |= {"n_train": 1000, "n_test": 500}
     settings["training"] |= {"steps": 200}
-    settings["imp"] |= {"rounds": 3}
+    settings["imp"] |= {"rounds": 3, "controls": []}  # the shipped run has no control branches
     settings["analysis"] |= {"n_heldout": 2000}
     return config_from_dict(settings)
 
