@@ -3,10 +3,9 @@
 #
 # `cavitykit.testing.example_run()` is a small run shipped with the package (the quick preset cut down to 2
 # replicates and 3 rounds without control branches, made by the same code as `cavitykit run`); point `open_run`
-# at your own run directory
-# instead, e.g. one made by `cavitykit run --preset quick --out results`. One labelled dataset over variants,
-# replicates and rounds: select, compare the cavity expansion with exact ablation, and draw what IMP does
-# to the kurtosis.
+# at your own run directory instead, e.g. one made by `cavitykit run --preset quick --out results`. One
+# labelled dataset over variants, replicates and rounds: select, compare the cavity expansion with exact
+# ablation, and draw what IMP does to the kurtosis.
 
 # %%
 import matplotlib.pyplot as plt
