@@ -129,12 +129,12 @@ def test_descriptions_name_the_model():
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: NLGP(1, 2.0, 1.0), ValueError, "L must be in"),
+        (lambda: NLGP(1, 2.0, 1.0), ValueError, "L must be at least 2"),
         (lambda: NLGP(10, 0.0, 1.0), ValueError, "xi must be > 0"),
         (lambda: NLGP(10, 2.0, -1.0), ValueError, "gain must be >= 0"),
         (lambda: NLGP(10, 2.0, 1.0, dim=3), ValueError, "dim must be 1 or 2"),
         (lambda: NLGP(10, 2.0, 1.0, dtype="int32"), ValueError, "dtype must be one of"),
-        (lambda: NLGP(10, 2.0, 1.0).sample(0, np.random.default_rng()), ValueError, "P must be in"),
+        (lambda: NLGP(10, 2.0, 1.0).sample(0, np.random.default_rng()), ValueError, "P must be at least 1"),
         (lambda: NLGP(10, 2.0, 1.0).sample(5, 42), TypeError, "rng must be a numpy.random.Generator"),
         (lambda: two_class(NLGP(10, 2.0, 1.0), NLGP(12, 2.0, 1.0), 10, np.random.default_rng()), ValueError, "D=10"),
     ],
