@@ -205,7 +205,7 @@ def _own_layer(args: argparse.Namespace, *, streamed: bool):
 
     from cavitykit._validation import check_int
     from cavitykit.arrays import load_samples, load_weights
-    from cavitykit.spectra import named_model
+    from cavitykit.data import named_model
 
     if args.out is None:
         raise ValueError("--weights needs --out OUT.nc")

@@ -17,17 +17,17 @@ import xarray as xr
 from tqdm import tqdm
 
 from cavitykit._extras import require
-from cavitykit._validation import as_real_array, check_choice, check_finite, check_int, check_layer_inputs
+from cavitykit._validation import as_real_array, check_finite, check_int, check_layer_inputs
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import config_from_dict, load_config
-from cavitykit.data import NLGP, GaussianClone, IndependentPixels, variant_models
+from cavitykit.data import variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
 from cavitykit.network.formulas import PREACTIVATION_CONVENTIONS, as_scaled, preactivation
 from cavitykit.samples import member_samples
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
-from cavitykit.variants import SAMPLE_MODELS, VARIANT_INDEX, Stream, seed
+from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 N_BATCHES = 20  # batch means for the standard errors
 
@@ -296,7 +296,7 @@ def streamed_spectrum(
     ----------
     weights : array_like of shape (K, D)
     model : data model
-        Anything with ``sample(P, rng)`` -> (P, D), e.g. ``named_model`` or ``cavitykit.data.NLGP``.
+        Anything with ``sample(P, rng)`` -> (P, D), e.g. ``cavitykit.data.named_model`` or ``cavitykit.data.NLGP``.
     n_samples : int
         Total samples, e.g. 10**8.
     max_order : int
@@ -347,37 +347,6 @@ def streamed_spectrum(
     )
     attrs = {"n_samples": int(n_samples), "chunk_size": int(chunk_size), "seed": seed}
     return _neuron_dataset(values, attrs, with_bias=bias is not None, convention=convention)
-
-
-def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):
-    """A data model by name, on the ring or torus that has ``n_inputs`` pixels.
-
-    Parameters
-    ----------
-    name : {'nlgp', 'gaussian_clone', 'independent_pixels'}
-        NLGP(xi, gain), its Gaussian clone, or pixels with NLGP marginals and no correlation.
-    n_inputs : int
-        D = L**dim.
-    dim : {1, 2}
-    xi, gain : float
-
-    Returns
-    -------
-    A data model with ``sample(P, rng)`` -> ndarray of shape (P, D).
-
-    Examples
-    --------
-    >>> named_model("nlgp", 400, dim=2, xi=2.0).shape  # a 20 x 20 torus
-    (20, 20)
-    """
-    check_choice("model", name, SAMPLE_MODELS)
-    side = round(n_inputs ** (1 / dim))
-    if side**dim != n_inputs:
-        raise ValueError(f"a {dim}D model needs D = L**{dim} inputs; the weights have D = {n_inputs}")
-    if name == "independent_pixels":
-        return IndependentPixels(side, gain, dim=dim)
-    model = NLGP(side, xi, gain, dim=dim)
-    return model if name == "nlgp" else GaussianClone(model)
 
 
 def _live_units(replicate: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:

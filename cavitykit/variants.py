@@ -20,7 +20,7 @@ VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone")
 DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
 # Each non-Gaussian model and its Gaussian clone.
 CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone"}
-# Data models one's own weights can be fed from by name (``cavitykit.spectra.named_model``).
+# Data models one's own weights can be fed from by name (``cavitykit.data.named_model``).
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone", "ising": "Ising", "ising_clone": "Ising clone"}
 COLOURS = {"nlgp": "tab:red", "gaussian_clone": "tab:blue", "ising": "tab:orange", "ising_clone": "tab:cyan"}

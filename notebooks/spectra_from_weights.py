@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from cavitykit import spectra
+from cavitykit import data, spectra
 from cavitykit.arrays import load_samples, load_weights
 
 folder = Path(tempfile.mkdtemp())
@@ -40,7 +40,7 @@ assert np.array_equal(from_npz, W) and np.array_equal(from_npy, W) and np.array_
 # Samples from a data model (here the NLGP on a ring of 100 pixels), or from a `.npy` file of shape (P, D).
 
 # %%
-X = spectra.named_model("nlgp", D, xi=2.0, gain=3.0).sample(100_000, rng)  # (P, D)
+X = data.named_model("nlgp", D, xi=2.0, gain=3.0).sample(100_000, rng)  # (P, D)
 np.save(folder / "samples.npy", X)
 X = load_samples(folder / "samples.npy", D)
 

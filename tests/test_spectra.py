@@ -7,11 +7,11 @@ import scipy.stats
 import cavitykit
 from cavitykit.cli import main
 from cavitykit.config import load_config
-from cavitykit.data import NLGP, variant_models
+from cavitykit.data import NLGP, named_model, variant_models
 from cavitykit.imp import run
 from cavitykit.io import open_run
 from cavitykit.samples import member_samples
-from cavitykit.spectra import named_model, preactivation_cumulants, sample_chunks, streamed_spectrum
+from cavitykit.spectra import preactivation_cumulants, sample_chunks, streamed_spectrum
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 from tests.imp.tiny import tiny_config
 

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.integrate
 import scipy.special
 
-from cavitykit._validation import check_int, check_real
+from cavitykit._validation import check_choice, check_int, check_real
 from cavitykit.data._base import TorusModel, check_sample_args
 from cavitykit.data._circulant import (
     circulant_from_kernel,
@@ -25,6 +25,7 @@ from cavitykit.data._circulant import (
     ring_distance,
     sample_circulant,
 )
+from cavitykit.variants import SAMPLE_MODELS
 
 
 def gain_normalization(gain: float) -> float:
@@ -302,3 +303,34 @@ class GaussianClone:
     def describe(self) -> dict:
         inner = {f"clone_of_{key}": value for key, value in self.model.describe().items()}
         return {"data_model": self.name, "D": self.D, "dtype": self.dtype.name} | inner
+
+
+def named_model(name: str, n_inputs: int, *, dim: int = 1, xi: float = 1.0, gain: float = 3.0):
+    """A data model by name, on the ring or torus that has ``n_inputs`` pixels.
+
+    Parameters
+    ----------
+    name : {'nlgp', 'gaussian_clone', 'independent_pixels'}
+        NLGP(xi, gain), its Gaussian clone, or pixels with NLGP marginals and no correlation.
+    n_inputs : int
+        D = L**dim.
+    dim : {1, 2}
+    xi, gain : float
+
+    Returns
+    -------
+    A data model with ``sample(P, rng)`` -> ndarray of shape (P, D).
+
+    Examples
+    --------
+    >>> named_model("nlgp", 400, dim=2, xi=2.0).shape  # a 20 x 20 torus
+    (20, 20)
+    """
+    check_choice("model", name, SAMPLE_MODELS)
+    side = round(n_inputs ** (1 / dim))
+    if side**dim != n_inputs:
+        raise ValueError(f"a {dim}D model needs D = L**{dim} inputs; the weights have D = {n_inputs}")
+    if name == "independent_pixels":
+        return IndependentPixels(side, gain, dim=dim)
+    model = NLGP(side, xi, gain, dim=dim)
+    return model if name == "nlgp" else GaussianClone(model)
