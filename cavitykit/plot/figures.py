@@ -556,6 +556,8 @@ def sweep_verdicts(verdicts: xr.Dataset) -> Figure:
         ax.set_title(title, fontsize=9)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "not tested", ha="center", va="center", transform=ax.transAxes, color="0.4")
     for ax in axes:
         ax.set_xlabel(axis, fontsize=8)
         ax.tick_params(labelsize=7)
