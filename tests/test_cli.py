@@ -99,7 +99,9 @@ def test_run_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, messa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "expected"), [("cavity", "whole-layer naive loop"), ("imp", "sampling / its floor")])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("cavity", "whole-layer naive loop"), ("imp", "sampling / its plain steps")]
+)
 def test_bench_smoke(capsys, name, expected):
     """The benchmark code runs on a tiny slice (timings are not asserted)."""
     assert main(["bench", name, "--scale", "0.002", "--repeats", "1"]) == 0
