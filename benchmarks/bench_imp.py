@@ -16,8 +16,9 @@ CPU route (the Numba block kernel) and on the torch route; the kernel alone on s
 beforehand (the training arithmetic, comparable to the floor); the sampling alone, beside its plain
 steps (the normals, the FFT and the nonlinearity every exact sampler of these images computes, each
 timed alone in numpy/scipy on one thread at the sampler's batch); the trainer with E = 1; the peer
-(one thread, samples drawn beforehand).  The floor is streaming the members' weights three times per step (forward, backward,
-update) at the bandwidth a read-modify-write pass over the same weights reaches on this machine.
+(one thread, samples drawn beforehand).  The floor is streaming the members' weights three times per
+step (forward, backward, update) at the bandwidth a read-modify-write pass over the same weights
+reaches on this machine.
 Targets: at least 20x the peer per network-step, within 2x of the floor.
 """
 
