@@ -32,8 +32,8 @@ from cavitykit._dask import dask_client
 from cavitykit._extras import require
 from cavitykit._validation import check_int
 from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml
-from cavitykit.imp.runner import Member, prepare_run_directory, run_directory, run_members
-from cavitykit.io import write_sweep_index
+from cavitykit.imp.runner import Member, run_members
+from cavitykit.io import prepare_run_directory, run_directory, write_sweep_index
 
 SWEEP_KEYS = {"name", "base", "base_file", "set", "grid"}
 

@@ -1,7 +1,7 @@
 """Iterative magnitude pruning: training, pruning rules and the resumable runner (torch).
 
-``run`` and ``run_directory`` load the runner, and with it torch, on first use; the config
-(``cavitykit.config``) is re-exported here for convenience and imports neither.
+``run`` loads the runner, and with it torch, on first use; ``run_directory`` (from ``cavitykit.io``)
+and the config (``cavitykit.config``) are re-exported here for convenience and import neither.
 """
 
 from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, presets
@@ -10,8 +10,12 @@ __all__ = ["RunConfig", "config_from_dict", "load_config", "load_preset", "prese
 
 
 def __getattr__(name: str):
-    if name in ("run", "run_directory"):
+    if name == "run":
         from cavitykit.imp import runner
 
-        return getattr(runner, name)
+        return runner.run
+    if name == "run_directory":
+        from cavitykit.io import run_directory
+
+        return run_directory
     raise AttributeError(f"module 'cavitykit.imp' has no attribute {name!r}")

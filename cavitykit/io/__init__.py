@@ -1,7 +1,8 @@
 """Run store: the only package that touches netCDF files (through xarray's netcdf4 engine).
 
-``schema`` defines what a round file holds; ``store`` where files live (control branches under
-``controls/``) and how they are written and combined; ``weights`` the small file a published report
+``schema`` defines what a round file holds; ``store`` where files live (a run's directory, named by its
+config and checked on resume; control branches under ``controls/``) and how they are written and
+combined; ``weights`` the small file a published report
 is re-judged from; ``sweeps`` how a sweep's runs are indexed and opened together.  None imports torch
 or the IMP engine.
 """
@@ -14,10 +15,12 @@ from cavitykit.io.store import (
     atomic_target,
     cumulants_mismatch,
     open_run,
+    prepare_run_directory,
     read_round,
     remove_temporaries,
     round_path,
     run_controls,
+    run_directory,
     with_cumulants,
     write_dataset,
 )
@@ -38,12 +41,14 @@ __all__ = [
     "open_run",
     "open_sweep",
     "open_weights",
+    "prepare_run_directory",
     "read_round",
     "read_sweep_index",
     "remove_temporaries",
     "round_path",
     "run_config",
     "run_controls",
+    "run_directory",
     "sweep_points",
     "weights_controls",
     "with_cumulants",

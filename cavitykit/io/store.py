@@ -17,6 +17,7 @@ from pathlib import Path
 import xarray as xr
 
 from cavitykit._extras import require
+from cavitykit.config import RunConfig, load_config
 from cavitykit.io.schema import decode_round, encode_booleans, missing_as_false, rounds_present
 
 ENGINE = "netcdf4"
@@ -390,3 +391,51 @@ def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
     True
     """
     return run.merge(cumulants, join="left", combine_attrs="override")
+
+
+def run_directory(config: RunConfig, out) -> Path:
+    """``out/<name>-<hash>``, or ``out`` itself when it already is this config's run directory.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> run_directory(config, "results").name
+    'quick-...'
+    """
+    out = Path(out)
+    if (out / CONFIG_FILE).is_file():
+        return out
+    return out / f"{config.name}-{config.hash[:12]}"
+
+
+def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
+    """Create the directory with its config, or check that an existing one holds the same config.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> import tempfile
+    >>> run_dir = run_directory(config, tempfile.mkdtemp())
+    >>> prepare_run_directory(config, run_dir)
+    >>> sorted(p.name for p in run_dir.iterdir())
+    ['config.toml']
+    """
+    config_file = run_dir / CONFIG_FILE
+    if config_file.is_file():
+        stored = load_config(config_file)
+        if stored.hash != config.hash:
+            raise ValueError(
+                f"{str(run_dir)!r} holds a run of a different config ({stored.name}, hash {stored.hash[:12]}); "
+                "choose another --out"
+            )
+        remove_temporaries(run_dir)
+        if stored != config:  # other control branches: the run keeps its rounds and gains the new branches
+            with atomic_target(config_file) as temporary:
+                temporary.write_text(config.to_toml())
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ValueError(f"{str(run_dir)!r} exists, is not empty and holds no cavitykit config")
+    with atomic_target(config_file) as temporary:
+        temporary.write_text(config.to_toml())
