@@ -172,17 +172,17 @@ def compare(setting: str, scale: float = 1.0, repeats: int = 3) -> None:
     shape = tasks[0].models[0].shape
     normals = rng.standard_normal((batch // 2, *shape, 2), dtype=np.float32).view(np.complex64)[..., 0]
     pixels = rng.standard_normal((batch, config.data.D)).astype(np.float32)
-    floor_generator = np.random.default_rng(1)
-    floor_steps = {
-        "normals": lambda: floor_generator.standard_normal((batch // 2, *shape, 2), dtype=np.float32),
+    plain_generator = np.random.default_rng(1)
+    plain_steps = {
+        "normals": lambda: plain_generator.standard_normal((batch // 2, *shape, 2), dtype=np.float32),
         "FFT": lambda: scipy.fft.fftn(normals, axes=(1, 2)),
         "nonlinearity": lambda: scipy.special.erf(pixels),
     }
 
-    def sampling_floor_step(step):
+    def plain_step(step):
         def draw():
             for _ in range(MEMBERS * -(-n_steps // batch)):
-                floor_steps[step]()
+                plain_steps[step]()
 
         return draw
 
@@ -191,7 +191,7 @@ def compare(setting: str, scale: float = 1.0, repeats: int = 3) -> None:
         f"ensemble E={MEMBERS}, torch route": (ensemble_of(MEMBERS, "torch"), MEMBERS),
         "  kernel alone, samples drawn before": (kernel_alone, MEMBERS),
         "  sampling alone": (sampling_alone, MEMBERS),
-        **{f"    plain step: {step}": (sampling_floor_step(step), MEMBERS) for step in floor_steps},
+        **{f"    plain step: {step}": (plain_step(step), MEMBERS) for step in plain_steps},
         "single network (E=1), kernel": (ensemble_of(1, "kernel"), 1),
         "single network (E=1), torch": (ensemble_of(1, "torch"), 1),
         "peer loop (nn.Module, 1 thread)": (peer, 1),
@@ -220,7 +220,7 @@ def compare(setting: str, scale: float = 1.0, repeats: int = 3) -> None:
         f"  => ensemble / floor: {best / floor:.2f} with sampling, {alone / floor:.2f} for the training alone "
         "(target <= 2)"
     )
-    plain = sum(per_step[f"    plain step: {step}"] for step in floor_steps)
+    plain = sum(per_step[f"    plain step: {step}"] for step in plain_steps)
     print(
         f"  => sampling / its plain steps (normals + FFT + nonlinearity in numpy/scipy, one thread, batch {batch}): "
         f"{per_step['  sampling alone'] / plain:.2f}"
