@@ -153,7 +153,7 @@ def _cavity(args: argparse.Namespace) -> int:
 
     from cavitykit import cavity
     from cavitykit.io import write_dataset
-    from cavitykit.network.formulas import as_scaled
+    from cavitykit.network.formulas import as_scaled, preactivation_formula
 
     if args.statistic not in cavity.STATISTICS:
         raise ValueError(f"--statistic must be one of {', '.join(cavity.STATISTICS)}; got {args.statistic!r}")
@@ -174,8 +174,7 @@ def _cavity(args: argparse.Namespace) -> int:
             part = cavity.exact(scaled[block], samples, statistic=args.statistic, mask=kept[block])
             parts.append(part.assign_coords(neuron=block))
     effects = xr.concat(parts, "neuron", combine_attrs="override")
-    formula = PREACTIVATION_CONVENTIONS[args.convention]
-    effects.attrs["preactivation"] = formula if bias is not None else f"{formula.replace(' + b', '')} (no bias)"
+    effects.attrs["preactivation"] = preactivation_formula(args.convention, with_bias=bias is not None)
     dataset = effects.to_dataset(name="cavity_exact").assign_attrs(
         weights=str(args.weights),
         samples=source,

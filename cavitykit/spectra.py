@@ -24,7 +24,7 @@ from cavitykit.config import config_from_dict, load_config
 from cavitykit.data import variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
-from cavitykit.network.formulas import PREACTIVATION_CONVENTIONS, as_scaled, preactivation
+from cavitykit.network.formulas import as_scaled, preactivation, preactivation_formula
 from cavitykit.samples import member_samples
 from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
@@ -110,7 +110,6 @@ def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.n
 def _neuron_dataset(values: np.ndarray, attrs: dict, *, with_bias: bool, convention: str) -> xr.Dataset:
     """``kstat``, ``cumulant`` and their ``*_se`` over (neuron, order) from (4, K, max_order) values; the
     ``preactivation`` attribute states the convention and whether a bias was added."""
-    formula = PREACTIVATION_CONVENTIONS[convention]
     return xr.Dataset(
         {
             name.removeprefix("preact_"): (("neuron", "order"), value, {"long_name": long_name, "units": "1"})
@@ -119,7 +118,7 @@ def _neuron_dataset(values: np.ndarray, attrs: dict, *, with_bias: bool, convent
         coords={"neuron": np.arange(values.shape[1]), "order": np.arange(1, values.shape[2] + 1)},
         attrs={
             "Conventions": CONVENTIONS,
-            "preactivation": formula if with_bias else f"{formula.replace(' + b', '')} (no bias)",
+            "preactivation": preactivation_formula(convention, with_bias=with_bias),
             **attrs,
         },
     )

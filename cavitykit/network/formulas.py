@@ -29,6 +29,18 @@ BIAS_INITS = ("zero", "split")
 PREACTIVATION_CONVENTIONS = {"scaled": "w . x / sqrt(D) + b", "linear": "x . W^T + b (torch.nn.Linear)"}
 
 
+def preactivation_formula(convention: str, *, with_bias: bool) -> str:
+    """The pre-activation of ``convention`` as text, for the attributes of what is computed from it.
+
+    Examples
+    --------
+    >>> preactivation_formula("scaled", with_bias=True), preactivation_formula("linear", with_bias=False)
+    ('w . x / sqrt(D) + b', 'x . W^T (torch.nn.Linear) (no bias)')
+    """
+    formula = PREACTIVATION_CONVENTIONS[check_choice("convention", convention, tuple(PREACTIVATION_CONVENTIONS))]
+    return formula if with_bias else f"{formula.replace(' + b', '')} (no bias)"
+
+
 def as_scaled(weights: np.ndarray, convention: str) -> np.ndarray:
     """Weights of shape (K, D) in the 'scaled' convention that give the same pre-activations as
     ``weights`` in ``convention`` (``PREACTIVATION_CONVENTIONS``): W sqrt(D) for 'linear'.
