@@ -340,11 +340,8 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
             figures["receptive_fields_over_time"] = plot.receptive_fields_over_time(ds, pair, times)
         sections.append(_training_time_lines(snapshots, pair))
     correlation = analysis.kurtosis_ipr_correlation(ds)
-    text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes)
     missing = _missing_rounds(ds, controls)
-    if missing:
-        at = text.index("## Verdicts")
-        text = text[:at] + "\n".join(missing) + "\n\n" + text[at:]
+    text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing)
     with atomic_directory(out) as folder:
         for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
             for suffix in ("png", "pdf"):
@@ -392,7 +389,7 @@ def _stored_spectra(path: Path, run: xr.Dataset) -> xr.Dataset | None:
     if not path.is_file():
         return None
     try:
-        stored = read_round(path).load()
+        stored = read_round(path)
     except ValueError as error:
         warnings.warn(f"{error}; recomputing the cumulant spectra", stacklevel=3)
         return None
@@ -442,7 +439,7 @@ def _training_time_lines(snapshots: xr.Dataset, pair: tuple[str, str]) -> list[s
     return lines
 
 
-def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes) -> str:
+def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing) -> str:
     config = ds.attrs["config"]
     lines = [
         f"# cavitykit report: {run_name(ds)}",
@@ -456,14 +453,17 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
     claims = [claim.format(label=LABELS[pair[0]]) for claim in STATEMENTS]
     for claim, verdict, note in zip(claims, verdicts, notes, strict=True):
         lines.append(f"- {claim} {VERDICTS[verdict]}{note}")
+    at = lines.index("## Verdicts")
     if not bool(features.learned_task):
-        at = lines.index("## Verdicts")
         lines[at:at] = [
             "**The dense networks did not learn the task**: their test accuracy is at chance (below "
             f"0.5 + {analysis.CHANCE_SE:g} standard errors = {float(features.chance):.3f}), so this report judges "
             "no claim. Check the training settings (learning rate, steps, optimizer).",
             "",
         ]
+        at += 2
+    if missing:
+        lines[at:at] = [*missing, ""]
     lines += ["", "## Did the dense network learn features?", ""] + [
         f"- {line}" for line in _feature_lines(features, pair)
     ]
