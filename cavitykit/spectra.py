@@ -7,9 +7,7 @@ needs neither torch nor the IMP engine, so the report and notebooks can call it 
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +22,9 @@ from cavitykit.config import config_from_dict, load_config
 from cavitykit.data import variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
-from cavitykit.network.formulas import as_scaled, preactivation, preactivation_formula
+from cavitykit.network.formulas import as_scaled, preactivation_formula
 from cavitykit.samples import member_samples
-from cavitykit.stats import MomentAccumulator, kstats, standardize_kstats
+from cavitykit.stats import BatchedKstats, preactivation_statistics
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 N_BATCHES = 20  # batch means for the standard errors
@@ -42,56 +40,14 @@ def _check_batchable(name: str, n_samples: int, max_order: int, batches: int = N
         )
 
 
-def preactivation_kstats(inputs, weights, bias, max_order: int, *, scratch=None, n_batches: int = 0):
-    """k-statistics of each unit's pre-activation lambda = w . x / sqrt(D) (+ b), over all samples and
-    over consecutive batches.
-
-    The one computation behind a run's per-round statistics (the runner) and its cumulant spectra
-    (``preactivation_cumulants``): the same inputs give the same k_1..k_4 in both.
-
-    Parameters
-    ----------
-    inputs : ndarray or torch.Tensor of shape (P, D), float64
-        A CPU tensor runs the product on torch's threads (the runner's, while it trains); an array
-        on numpy's, so the spectra need no torch.
-    weights : ndarray or torch.Tensor of shape (K, D), float64
-        The library of ``inputs``; pruned weights zero.
-    bias : ndarray or torch.Tensor of shape (K,), optional
-    max_order : int
-        Highest order n (1..8).
-    scratch : cavitykit.buffers.Scratch, optional
-        Holds the (P, K) pre-activations from call to call; by default a fresh buffer.
-    n_batches : int
-        Also the k-statistics of this many consecutive batches (``numpy.array_split``), for
-        batch-means standard errors.
-
-    Returns
-    -------
-    k : ndarray of shape (max_order, K)
-    batches : ndarray of shape (n_batches, max_order, K)
-
-    Examples
-    --------
-    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
-    >>> k, _ = preactivation_kstats(x, np.array([[2.0, 0.0]]), None, 2)  # lambda = sqrt(2) x_0 = 1.41, 0, 1.41, 0
-    >>> np.round(k[:, 0], 4)  # mean sqrt(2) / 2, variance 2 / 3 (unbiased)
-    array([0.7071, 0.6667])
-    """
-    buffer = (Scratch() if scratch is None else scratch).array("preactivations", (len(inputs), len(weights)))
-    # numpy's matmul for arrays, torch's for tensors (torch is loaded when a tensor is passed)
-    out = buffer if isinstance(inputs, np.ndarray) else sys.modules["torch"].from_numpy(buffer)
-    preactivation(inputs, weights, bias, out=out)
-    batches = [kstats(batch, max_order) for batch in np.array_split(buffer, n_batches)] if n_batches else []
-    return kstats(buffer, max_order), np.array(batches).reshape(n_batches, max_order, len(weights))
+def _by_unit(statistics: BatchedKstats) -> np.ndarray:
+    """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors."""
+    return np.moveaxis(statistics.summary(), 1, -1)
 
 
 def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int, scratch=None) -> np.ndarray:
-    """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors
-    of each unit's pre-activation on (P, D) ``samples``."""
-    k, batches = preactivation_kstats(samples, weights, bias, max_order, scratch=scratch, n_batches=N_BATCHES)
-    standardized = [standardize_kstats(batch) for batch in batches]
-    se = [np.std(values, axis=0, ddof=1) / np.sqrt(N_BATCHES) for values in (batches, standardized)]
-    return np.moveaxis(np.stack([k, standardize_kstats(k), *se]), 1, -1)
+    """``_by_unit`` of each unit's pre-activation on (P, D) ``samples``, in ``N_BATCHES`` batches."""
+    return _by_unit(preactivation_statistics(samples, weights, bias, max_order, n_batches=N_BATCHES, scratch=scratch))
 
 
 def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.ndarray:
@@ -189,40 +145,23 @@ def sample_chunks(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(i, size + (i < extra)) for i in range(n_chunks)]
 
 
-@dataclass
-class _ChunkStatistics:
-    """The power sums of every chunk seen, and each chunk's own k-statistics for the batch-means errors."""
-
-    total: MomentAccumulator
-    sizes: list[int]
-    kstats: list[np.ndarray]  # one (max_order, K) per chunk
-
-    def merge(self, other: _ChunkStatistics) -> _ChunkStatistics:
-        self.total.merge(other.total)
-        self.sizes += other.sizes
-        self.kstats += other.kstats
-        return self
-
-
-def _chunk_statistics(weights, model, bias, max_order: int, seed_path: tuple, chunks) -> _ChunkStatistics:
-    """The pre-activations' statistics over the sample chunks ``chunks`` ((index, size) pairs), drawn afresh."""
-    statistics = _ChunkStatistics(MomentAccumulator(max_order), [], [])
+def _chunk_statistics(weights, model, bias, max_order: int, seed_path: tuple, chunks) -> BatchedKstats:
+    """The pre-activations' statistics over the sample chunks ``chunks`` ((index, size) pairs), drawn
+    afresh, each chunk a batch."""
+    statistics = BatchedKstats(max_order)
     for index, size in chunks:
         samples = model.sample(size, np.random.default_rng([*seed_path, index]))
-        chunk = MomentAccumulator(max_order).update(preactivation(samples, weights, bias))
-        statistics.kstats.append(chunk.kstats())
-        statistics.sizes.append(size)
-        statistics.total.merge(chunk)
+        statistics.merge(preactivation_statistics(samples, weights, bias, max_order))
     return statistics
 
 
-def _partition_statistics(chunks, weights, model, bias, max_order: int, seed_path: tuple) -> list[_ChunkStatistics]:
-    """One dask bag partition of sample chunks -> a partition holding their ``_ChunkStatistics``."""
+def _partition_statistics(chunks, weights, model, bias, max_order: int, seed_path: tuple) -> list[BatchedKstats]:
+    """One dask bag partition of sample chunks -> a partition holding their ``BatchedKstats``."""
     return [_chunk_statistics(weights, model, bias, max_order, seed_path, chunks)]
 
 
-def _merged(parts) -> _ChunkStatistics:
-    return functools.reduce(_ChunkStatistics.merge, parts)
+def _merged(parts) -> BatchedKstats:
+    return functools.reduce(BatchedKstats.merge, parts)
 
 
 def _shared(array: np.ndarray):
@@ -238,7 +177,7 @@ def _shared(array: np.ndarray):
 
 
 def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size, chunks_per_task, seed_path):
-    """The lazy tree reduction (a dask ``Item``) of the ``_ChunkStatistics`` of every sample chunk.
+    """The lazy tree reduction (a dask ``Item``) of the ``BatchedKstats`` of every sample chunk.
 
     The weights enter the graph once (``_shared``), not copied into each task.
     """
@@ -253,21 +192,6 @@ def _streamed_statistics(weights, model, n_samples, max_order, bias, chunk_size,
         _partition_statistics, weights, model, bias, max_order, seed_path
     )
     return partitions.reduction(_merged, _merged, split_every=8)
-
-
-def _streamed_values(statistics: _ChunkStatistics) -> np.ndarray:
-    """(4, K, max_order): k-statistics, standardized cumulants and their batch-means standard errors
-    over the chunks (chunk i weighing by its size n_i; NaN with a single chunk)."""
-    k = statistics.total.kstats()
-    per_chunk = np.stack(statistics.kstats, axis=1)  # (max_order, chunks, K)
-    sizes = np.asarray(statistics.sizes, dtype=np.float64)
-    errors = []
-    for estimates in (per_chunk, standardize_kstats(per_chunk)):
-        deviations = estimates - np.average(estimates, axis=1, weights=sizes)[:, None]
-        spread = np.einsum("c,ock->ok", sizes, deviations**2)  # sum over chunks of n_i (x_i - mean)^2
-        with np.errstate(divide="ignore", invalid="ignore"):  # NaN from a single chunk
-            errors.append(np.sqrt(spread / ((len(sizes) - 1) * sizes.sum())))
-    return np.moveaxis(np.stack([k, standardize_kstats(k), *errors]), 1, -1)
 
 
 def streamed_spectrum(
@@ -340,7 +264,7 @@ def streamed_spectrum(
         weights,
         bias,
         max_order,
-        lambda w, b: _streamed_values(
+        lambda w, b: _by_unit(
             _streamed_statistics(w, model, n_samples, max_order, b, chunk_size, chunks_per_task, (seed,)).compute()
         ),
     )
@@ -477,7 +401,7 @@ def preactivation_cumulants(
         for (v, r, s, rounds, units), chunked in zip(
             (where for where, _ in streamed), dask.compute(*(lazy for _, lazy in streamed)), strict=True
         ):
-            statistics[:, v, r, rounds, s, units] = _streamed_values(chunked)
+            statistics[:, v, r, rounds, s, units] = _by_unit(chunked)
     if samples is not None:
         source = str(samples)
     elif own_heldout:

@@ -402,26 +402,6 @@ def test_cumulants_of_a_run_are_not_replaced_unasked_and_an_interrupted_write_ke
     assert not list(tiny_run_dir.glob(".*.tmp"))
 
 
-def test_preactivation_kstats_on_either_library_are_scipys():
-    import scipy.stats
-    import torch
-
-    from cavitykit.buffers import Scratch
-    from cavitykit.spectra import preactivation_kstats
-
-    rng = np.random.default_rng(3)
-    x, w, b = rng.uniform(-1, 1, (400, 6)), rng.standard_normal((3, 6)), rng.standard_normal(3)
-    lam = x @ w.T / np.sqrt(6) + b
-    by_scipy = np.array([[scipy.stats.kstat(lam[:, j], n) for j in range(3)] for n in range(1, 5)])
-    k, batches = preactivation_kstats(x, w, b, 4, n_batches=4)
-    np.testing.assert_allclose(k, by_scipy, rtol=1e-10)
-    first = np.array([[scipy.stats.kstat(lam[:100, j], n) for j in range(3)] for n in range(1, 5)])
-    np.testing.assert_allclose(batches[0], first, rtol=1e-10)
-    assert batches.shape == (4, 4, 3)
-    on_torch, _ = preactivation_kstats(*(torch.from_numpy(a) for a in (x, w, b)), 4, scratch=Scratch())
-    np.testing.assert_allclose(on_torch, by_scipy, rtol=1e-10)
-
-
 def test_a_negative_sample_count_is_named_as_the_option(tmp_path, rng, capsys):
     np.save(tmp_path / "w.npy", rng.standard_normal((2, 10)))
     args = ["cumulants", "--weights", str(tmp_path / "w.npy"), "--model", "nlgp", "--n-samples", "-5"]

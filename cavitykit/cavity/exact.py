@@ -21,7 +21,7 @@ from cavitykit.device import resolve_device
 from cavitykit.network import parameterization as network_parameterization
 from cavitykit.network.ensemble import activation_function
 from cavitykit.network.formulas import preactivation
-from cavitykit.stats import kstats, standardize_kstats
+from cavitykit.stats import preactivation_statistics, standardize_kstats
 
 
 def exact(
@@ -138,9 +138,9 @@ def standard_error(
     )
 
 
-def _preactivation_statistic(stat, preactivations: np.ndarray) -> np.ndarray:
-    """S of each column of (P, K) pre-activations."""
-    k = kstats(preactivations, stat.order)
+def _unit_statistic(stat, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """S of each unit's pre-activation: (K,) from (P, D) ``inputs`` and (K, D) ``weights``."""
+    k = preactivation_statistics(inputs, weights, None, stat.order).kstats()
     return (standardize_kstats(k) if stat.standardized else k)[stat.order - 1]
 
 
@@ -181,8 +181,8 @@ def group_effect(weights, inputs, removed, *, statistic="excess_kurtosis", mask=
         raise ValueError("removed includes weights that are already pruned")
     inputs = check_inputs(inputs, weights.shape[1], stat.order)
     x = inputs.astype(np.float64, copy=False)
-    before = _preactivation_statistic(stat, preactivation(x, weights))
-    after = _preactivation_statistic(stat, preactivation(x, np.where(removed, 0.0, weights)))
+    before = _unit_statistic(stat, x, weights)
+    after = _unit_statistic(stat, x, np.where(removed, 0.0, weights))
     singles = exact(weights, inputs, statistic=statistic, mask=mask).values
     return xr.Dataset(
         {

@@ -34,13 +34,15 @@ from cavitykit.io import (
     read_round,
     round_path,
     run_directory,
+    stored_mask,
+    stored_pruning,
     write_dataset,
 )
 from cavitykit.network import parameterization
 from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
+from cavitykit.network.mask import Mask
 from cavitykit.samples import member_samples
-from cavitykit.spectra import preactivation_kstats
-from cavitykit.stats import standardize_kstats
+from cavitykit.stats import preactivation_statistics, standardize_kstats
 from cavitykit.variants import Stream, seed
 
 
@@ -106,9 +108,8 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
     return Network(
         weight=state["weight"].double().numpy(),
         readout=state["readout"].double().numpy(),
-        mask=np.ones((net.width, config.data.D), dtype=bool),
+        mask=Mask.dense(net.width, config.data.D, prunes_readout=net.prune_readout),
         bias=state["bias"].double().numpy() if net.bias else None,
-        readout_mask=np.ones(net.width, dtype=bool) if net.prune_readout else None,
     )
 
 
@@ -122,7 +123,7 @@ def next_pruning(
     round has had (``Strategy.prunings``: round_index + 1, or all rounds - 1 at once for 'one_shot'
     after round 0).  The 'cavity' strategy ranks weights by the mean over classes of
     Delta|excess kurtosis| from ``statistics`` (``round_statistics`` of this round).  Returns a boolean
-    array per prunable layer (``Network.layers``).
+    array per prunable layer (``Mask.layers``).
 
     Examples
     --------
@@ -177,7 +178,7 @@ def round_statistics(
     >>> statistics["preact_excess_kurtosis"].shape, statistics["cavity_exact"].shape  # (label, neuron[, input])
     ((2, 8), (2, 8, 40))
     """
-    w, mask = network.weight, network.mask
+    w, mask = network.weight, network.mask.weight
     alive = mask.any(axis=1)
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     # The product runs in torch (float64), on the thread pool that training and the cavity engine
@@ -188,7 +189,7 @@ def round_statistics(
         scratch = Scratch()
     for label, inputs in enumerate(heldout):
         x = torch.from_numpy(scratch.copy("inputs", inputs))
-        k[label][:, alive] = preactivation_kstats(x, live_weights, live_bias, 4, scratch=scratch)[0]
+        k[label][:, alive] = preactivation_statistics(x, live_weights, live_bias, 4, scratch=scratch).kstats()
     spectrum = standardize_kstats(np.moveaxis(k, 1, 0))  # (order, label, neuron)
     out = {
         "preact_variance": k[:, 1],
@@ -236,53 +237,47 @@ class Start:
     >>> from cavitykit.config import load_preset
     >>> config = load_preset("quick")
     >>> network = initial_network(config, 0)
-    >>> start = Start(rewind=network, mask=network.mask, readout_mask=None)
-    >>> start.after([start.mask & (network.weight < 0)]).mask.mean() < 1  # the next round keeps the rest
-    np.True_
+    >>> start = Start(rewind=network, mask=network.mask)
+    >>> start.after([network.weight < 0]).mask.sparsity > 0  # the next round keeps the rest
+    True
     """
 
     rewind: Network
-    mask: np.ndarray
-    readout_mask: np.ndarray | None
+    mask: Mask
 
     def network(self) -> Network:
-        """The network this round trains from: the rewind point under the current masks."""
-        return replace(self.rewind, mask=self.mask, readout_mask=self.readout_mask)
+        """The network this round trains from: the rewind point under the current mask."""
+        return replace(self.rewind, mask=self.mask)
 
     def after(self, pruned: list[np.ndarray]) -> Start:
-        """The next round's start: the same rewind point, the masks less what was pruned (per prunable layer)."""
-        readout_mask = None if self.readout_mask is None else self.readout_mask & ~pruned[1][0]
-        return Start(self.rewind, self.mask & ~pruned[0], readout_mask)
+        """The next round's start: the same rewind point, the mask less what was pruned (per prunable layer)."""
+        return Start(self.rewind, self.mask.without(pruned))
 
 
 def _start_from_round(dataset: xr.Dataset, pruned: list[np.ndarray] | None = None) -> Start:
     """The next round's start recovered from a stored round (for resuming), or, given ``pruned``,
     after that pruning instead of the stored one (a control branch leaving the dense round)."""
     one = dataset.isel(variant=0, replicate=0, round=0)
+    mask = stored_mask(one)
     if pruned is None:
-        pruned = [one.pruned_next.values]
-        if "readout_pruned_next" in one:
-            pruned.append(one.readout_pruned_next.values[None])
+        pruned = stored_pruning(one)
     rewind = Network(
         weight=one.init_weight.values,
         readout=one.init_readout.values,
-        mask=one["mask"].values,
+        mask=mask,
         bias=one.init_bias.values if "init_bias" in one else None,
     )
-    readout_mask = one.readout_mask.values if "readout_pruned_next" in one else None
-    return Start(rewind, one["mask"].values, readout_mask).after(pruned)
+    return Start(rewind, mask).after(pruned)
 
 
 def _trained_network(dataset: xr.Dataset) -> tuple[Network, dict[str, np.ndarray]]:
     """The trained network a stored round holds, and the statistics a pruning strategy may rank by."""
     one = dataset.isel(variant=0, replicate=0, round=0)
-    prunes_readout = "readout_pruned_next" in one
     network = Network(
         weight=one.weight.values,
         readout=one.readout.values,
-        mask=one["mask"].values,
+        mask=stored_mask(one),
         bias=one.bias.values if "bias" in one else None,
-        readout_mask=one.readout_mask.values if prunes_readout else None,
     )
     statistics = {name: one[name].values for name in ("preact_excess_kurtosis", "cavity_exact") if name in one}
     return network, statistics
@@ -316,7 +311,7 @@ class _Rounds:
         """Round 0: the initialization, unmasked.  Later: the rewind point and masks left by the last round."""
         if round_index == 0:
             initial = initial_network(self.config, member.replicate)
-            return Start(initial, initial.mask, initial.readout_mask)
+            return Start(initial, initial.mask)
         if member not in self._starts:
             if self.control is not None and round_index == 1:
                 dense = read_round(self.path(member, 0), config_hash=self.run_config.hash)
@@ -415,18 +410,19 @@ def record(
 ) -> RoundRecord:
     """What member ``index`` of a trained group stores for this round (the last step of a round)."""
     network, start = trained.networks[index], trained.starts[index]
+    pruned_next, readout_pruned_next = network.mask.split(pruned)
     return RoundRecord(
         variant=member.variant,
         replicate=member.replicate,
         round_index=round_index,
         weight=network.weight,
-        mask=network.mask,
+        mask=network.mask.weight,
         init_weight=start.rewind.weight,
         readout=network.readout,
         init_readout=start.rewind.readout,
-        readout_mask=network.readout_mask if network.readout_mask is not None else np.ones(len(network.readout), bool),
-        pruned_next=pruned[0],
-        readout_pruned_next=pruned[1][0] if len(pruned) > 1 else None,
+        readout_mask=network.mask.readout,
+        pruned_next=pruned_next,
+        readout_pruned_next=readout_pruned_next,
         train_loss=float(trained.train_loss[index]),
         test_accuracy=float(trained.test_accuracy[index]),
         bias=network.bias,

@@ -201,7 +201,7 @@ def train_ensemble(
     >>> config = load_preset("quick")
     >>> from cavitykit.imp.runner import Member, initial_network, make_task
     >>> net = initial_network(config, 0)
-    >>> ensemble = Ensemble(net.weight[None], net.readout[None], net.mask[None], bias=net.bias[None], activation="relu")
+    >>> ensemble = Ensemble.stack([net], activation="relu", parameterization="standard", device="cpu")
     >>> task, _ = make_task(config, Member("nlgp", 0), "cpu")
     >>> before = accuracy(ensemble, [task])
     >>> _ = train_ensemble(ensemble, [task], [0], config.training, n_steps=300)

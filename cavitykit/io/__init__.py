@@ -7,7 +7,16 @@ is re-judged from; ``sweeps`` how a sweep's runs are indexed and opened together
 or the IMP engine.
 """
 
-from cavitykit.io.schema import SCHEMA, VARIABLES, RoundRecord, encode_round, grid_shape, run_config
+from cavitykit.io.schema import (
+    SCHEMA,
+    VARIABLES,
+    RoundRecord,
+    encode_round,
+    grid_shape,
+    run_config,
+    stored_mask,
+    stored_pruning,
+)
 from cavitykit.io.store import (
     CONFIG_FILE,
     CUMULANTS_FILE,
@@ -49,6 +58,8 @@ __all__ = [
     "run_config",
     "run_controls",
     "run_directory",
+    "stored_mask",
+    "stored_pruning",
     "sweep_points",
     "weights_controls",
     "with_cumulants",

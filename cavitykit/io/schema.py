@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit._version import __version__
+from cavitykit.network.mask import Mask
 
 # Version tag of the layout below; bump it when a variable changes meaning or dims.
 SCHEMA = "cavitykit.imp.round/1"
@@ -226,6 +227,34 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
         "data_xi": f"{config.data.xi[0]} {config.data.xi[1]}",  # class 0 and class 1
     }
     return dataset
+
+
+def stored_mask(one: xr.Dataset) -> Mask:
+    """The mask of one stored network (a round selected down to its ``neuron`` and ``input`` dims); its
+    readout is prunable when the round says what the readout loses next.
+
+    Examples
+    --------
+    >>> from cavitykit.io.store import read_round, round_path
+    >>> from cavitykit.testing import example_run
+    >>> one = read_round(round_path(example_run(), "nlgp", 0, 1)).isel(variant=0, replicate=0, round=0)
+    >>> mask = stored_mask(one)
+    >>> mask.weight.shape, mask.prunes_readout, round(mask.sparsity, 2)
+    ((8, 40), False, 0.3)
+    """
+    return Mask(
+        one["mask"].values.astype(bool),
+        one["readout_mask"].values.astype(bool),
+        prunes_readout="readout_pruned_next" in one,
+    )
+
+
+def stored_pruning(one: xr.Dataset) -> list[np.ndarray]:
+    """What one stored network's strategy removes after its round, per prunable layer (``Mask.layers``)."""
+    pruned = [one["pruned_next"].values.astype(bool)]
+    if "readout_pruned_next" in one:
+        pruned.append(one["readout_pruned_next"].values.astype(bool)[None])
+    return pruned
 
 
 def rounds_present(ds: xr.Dataset) -> str:

@@ -4,6 +4,7 @@ f(x) = c_K sum_k v_k sigma(w_k . x / sqrt(D) + b_k), sigma = erf(. / sqrt 2) or 
 
 * ``formulas``: the pre-activation and the readout sum, for numpy arrays and torch tensors alike;
   the activations' names;
+* ``mask``: the ``Mask`` of the kept weights, first layer and readout together;
 * ``parameterization``: output scale, trained or fixed readout and per-parameter learning rates
   (today's ``standard`` network and the Ingrosso-Goldt modes);
 * ``ensemble`` (torch): activations, initialization, one member's ``Network`` and the ``Ensemble``
@@ -16,6 +17,7 @@ names live in ``cavitykit.network.ensemble``.
 """
 
 from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS, preactivation, readout_sum
+from cavitykit.network.mask import Mask
 from cavitykit.network.parameterization import (
     PARAMETERIZATION_NAMES,
     PARAMETERIZATIONS,
@@ -29,6 +31,7 @@ __all__ = [
     "ODD_ACTIVATIONS",
     "PARAMETERIZATIONS",
     "PARAMETERIZATION_NAMES",
+    "Mask",
     "Parameterization",
     "parameterization",
     "preactivation",

@@ -16,6 +16,7 @@ import torch
 
 from cavitykit._validation import check_choice
 from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, preactivation, readout_sum
+from cavitykit.network.mask import Mask
 from cavitykit.network.parameterization import Parameterization, parameterization
 
 # sigma by name (``ACTIVATION_NAMES``), on torch tensors; the SGD kernel's scalar twins are
@@ -90,29 +91,26 @@ def initial_parameters(
 
 @dataclass
 class Network:
-    """One member's parameters (float64) and masks.
+    """One member's parameters (float64) and mask.
 
-    weight, mask : (K, D); readout, bias, readout_mask : (K,); bias is None without biases,
-    readout_mask None when the readout is not prunable.
+    weight : (K, D); readout, bias : (K,), bias None without biases; mask : ``Mask`` of (K, D) and (K,).
     """
 
     weight: np.ndarray
     readout: np.ndarray
-    mask: np.ndarray
+    mask: Mask
     bias: np.ndarray | None = None
-    readout_mask: np.ndarray | None = None
 
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Prunable layers' weights and masks: the first layer, then the readout if prunable."""
-        if self.readout_mask is None:
-            return [self.weight], [self.mask]
-        return [self.weight, self.readout[None]], [self.mask, self.readout_mask[None]]
+        """Prunable layers' weights and masks: the first layer, then the readout (as (1, K)) if prunable."""
+        weights = [self.weight, self.readout[None]] if self.mask.prunes_readout else [self.weight]
+        return weights, self.mask.layers()
 
 
 class Ensemble:
     """E masked two-layer networks f_e(x) = c_K sum_k r_ek sigma(lambda_ek), stacked.
 
-    lambda_ek = w_ek . x / sqrt(D) + b_ek, r = readout * readout_mask, c_K the output scale of
+    lambda_ek = w_ek . x / sqrt(D) + b_ek, r = readout * readout mask, c_K the output scale of
     the parameterization (``cavitykit.network.formulas``).
 
     Parameters
@@ -120,10 +118,9 @@ class Ensemble:
     weight : array_like of shape (E, K, D)
         Zero where ``mask`` is False.
     readout : array_like of shape (E, K)
-    mask : array_like of bool, shape (E, K, D)
+    mask : Mask
+        Of shape (E, K, D) and (E, K) (``Mask.stack``); a boolean array (E, K, D) for a first-layer mask alone.
     bias : array_like of shape (E, K), optional
-    readout_mask : array_like of bool, shape (E, K), optional
-        None when the readout is not prunable.
     activation : {'erf', 'relu'}
     parameterization : str or Parameterization
         Output scale, trained or fixed readout, and per-parameter learning rates
@@ -134,8 +131,9 @@ class Ensemble:
     Attributes
     ----------
     keep, readout_keep : torch.Tensor
-        The masks as float32 (E, K, D) and (E, K) (``readout_keep`` None with no readout mask), which
-        multiply the parameters after every step (``apply_masks``) and feed the SGD kernel.
+        The mask as float32 (E, K, D) and (E, K) (``Mask.keep``; ``readout_keep`` None when the readout is
+        not prunable), which multiply the parameters after every step (``apply_masks``) and feed the SGD
+        kernel.
 
     Examples
     --------
@@ -153,7 +151,6 @@ class Ensemble:
         mask,
         *,
         bias=None,
-        readout_mask=None,
         activation="erf",
         parameterization="standard",
         device="cpu",
@@ -165,29 +162,25 @@ class Ensemble:
         self.weight = torch.tensor(np.asarray(weight), **float32)
         self.readout = torch.tensor(np.asarray(readout), **float32)
         self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
-        self.mask = torch.tensor(np.asarray(mask), dtype=torch.bool, device=device)
-        self.readout_mask = None if readout_mask is None else torch.tensor(np.asarray(readout_mask), device=device)
-        # float copies for the in-place masking after every step: a bool mask would be cast on every call
-        self.keep = self.mask.to(torch.float32)
-        self.readout_keep = None if readout_mask is None else self.readout_mask.to(torch.float32)
-        if self.mask.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
+        self.mask = mask if isinstance(mask, Mask) else Mask(np.asarray(mask))
+        if self.mask.weight.shape != self.weight.shape or self.readout.shape != self.weight.shape[:2]:
             raise ValueError(
                 f"weight (E, K, D), readout (E, K) and mask (E, K, D) must agree, got {tuple(self.weight.shape)}, "
-                f"{tuple(self.readout.shape)} and {tuple(self.mask.shape)}"
+                f"{tuple(self.readout.shape)} and {self.mask.weight.shape}"
             )
+        # float copies for the in-place masking after every step: a bool mask would be cast on every call
+        self.keep, self.readout_keep = self.mask.keep(device)
         self.output_scale = self.parameterization.output_scale(self.weight.shape[1])
         self.apply_masks()
 
     @classmethod
     def stack(cls, networks: list[Network], *, activation: str, parameterization, device) -> Ensemble:
         """The members' networks as one ensemble on ``device`` (which zeroes their pruned weights)."""
-        has_readout_mask = networks[0].readout_mask is not None
         return cls(
             np.stack([n.weight for n in networks]),
             np.stack([n.readout for n in networks]),
-            np.stack([n.mask for n in networks]),
+            Mask.stack([n.mask for n in networks]),
             bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
-            readout_mask=np.stack([n.readout_mask for n in networks]) if has_readout_mask else None,
             activation=activation,
             parameterization=parameterization,
             device=device,
@@ -243,7 +236,7 @@ def member_of(state: dict[str, torch.Tensor], index: int, like: Network) -> Netw
     def member(name):
         return state[name][index].detach().cpu().double().numpy() if name in state else None
 
-    return Network(member("weight"), member("readout"), like.mask, member("bias"), like.readout_mask)
+    return Network(member("weight"), member("readout"), like.mask, member("bias"))
 
 
 def _as_parameterization(value) -> Parameterization:

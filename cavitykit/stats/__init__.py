@@ -1,4 +1,5 @@
-"""Cumulant engine: k-statistics up to order 8 from one fused Numba pass, mergeable states.
+"""Cumulant engine: k-statistics up to order 8 from one fused Numba pass, mergeable states, and the
+k-statistics of a layer's pre-activations with their batch-means errors (``preactivation_statistics``).
 
 Beside the estimators, what other engines build on: ``KSTAT_TERMS``, the closed forms of the
 k-statistics in central power sums (derived in ``theory/derive_kstatistics.py``), and ``FASTMATH``, the
@@ -19,10 +20,12 @@ from cavitykit.stats.kstatistics import (
     skew,
     standardize_kstats,
 )
+from cavitykit.stats.preactivations import BatchedKstats, preactivation_statistics
 
 __all__ = [
     "FASTMATH",
     "KSTAT_TERMS",
+    "BatchedKstats",
     "MomentAccumulator",
     "cumulant_spectrum",
     "joint_kstats",
@@ -31,6 +34,7 @@ __all__ = [
     "kstats",
     "kstatvar",
     "kurtosis",
+    "preactivation_statistics",
     "skew",
     "standardize_kstats",
 ]

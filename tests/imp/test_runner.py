@@ -313,8 +313,8 @@ def test_statistics_with_reused_buffers_equal_fresh_ones():
     scratch = Scratch()
     network = initial_network(config, 0)
     for dead_units in (0, 1, 2):
-        network.mask[:dead_units] = False
-        network.weight = np.where(network.mask, network.weight, 0.0)
+        network.mask.weight[:dead_units] = False
+        network.weight = np.where(network.mask.weight, network.weight, 0.0)
         reused = round_statistics(config, network, heldout, [-1.0, 0.0], scratch=scratch)
         fresh = round_statistics(config, network, heldout, [-1.0, 0.0])
         assert reused.keys() == fresh.keys()

@@ -8,6 +8,7 @@ import torch
 
 from cavitykit.network import PARAMETERIZATION_NAMES, parameterization
 from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
+from cavitykit.network.mask import Mask
 
 E, K, D = 2, 4, 9
 
@@ -70,13 +71,15 @@ def test_only_trained_parameters_get_a_rate(name):
 def test_members_round_trip_through_the_ensemble():
     rng = np.random.default_rng(1)
     networks = [
-        Network(rng.standard_normal((K, D)), rng.standard_normal(K), rng.random((K, D)) > 0.5, rng.standard_normal(K))
+        Network(
+            rng.standard_normal((K, D)), rng.standard_normal(K), Mask(rng.random((K, D)) > 0.5), rng.standard_normal(K)
+        )
         for _ in range(3)
     ]
     ensemble = Ensemble.stack(networks, activation="relu", parameterization="lazy", device="cpu")
     for e, network in enumerate(networks):
         back = member_of(ensemble.state(), e, network)
-        np.testing.assert_allclose(back.weight, network.weight * network.mask, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(back.weight, network.weight * network.mask.weight, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(back.bias, network.bias, rtol=1e-6)
         assert back.mask is network.mask
 

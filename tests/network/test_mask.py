@@ -1,0 +1,61 @@
+"""The one mask type: prunable layers as strategies see them, removals, stacking, float32 views, storage."""
+
+import numpy as np
+import pytest
+
+from cavitykit.io import stored_mask, stored_pruning
+from cavitykit.io.store import read_round, round_path
+from cavitykit.network import Mask
+from cavitykit.testing import example_run
+
+
+def test_a_first_layer_mask_alone_keeps_the_whole_readout():
+    mask = Mask(np.array([[True, False], [False, False]]))
+    assert mask.readout.tolist() == [True, True] and not mask.prunes_readout
+    assert [layer.shape for layer in mask.layers()] == [(2, 2)]
+    assert mask.sparsity == 0.75
+
+
+def test_removing_weights_from_each_prunable_layer():
+    mask = Mask.dense(2, 3, prunes_readout=True)
+    removed = [np.array([[False, True, False], [False, False, True]]), np.array([[True, False]])]
+    smaller = mask.without(removed)
+    assert smaller.weight.tolist() == [[True, False, True], [True, True, False]]
+    assert smaller.readout.tolist() == [False, True]
+    assert mask.weight.all()  # the original is unchanged
+    first, readout = smaller.split(removed)
+    assert first is removed[0] and readout.tolist() == [True, False]
+    assert Mask.dense(2, 3).split(removed[:1])[1] is None
+
+
+def test_members_stack_along_a_leading_axis_and_give_float_views():
+    torch = pytest.importorskip("torch")
+    masks = [Mask.dense(2, 3, prunes_readout=True).without([np.eye(2, 3, dtype=bool), np.zeros((1, 2), bool)])] * 2
+    stacked = Mask.stack(masks)
+    assert stacked.weight.shape == (2, 2, 3) and stacked.readout.shape == (2, 2)
+    weight, readout = stacked.keep("cpu")
+    assert weight.dtype == torch.float32 and weight.sum().item() == 8 and readout.sum().item() == 4
+    assert Mask.dense(2, 3).keep("cpu")[1] is None  # an unprunable readout is never multiplied
+
+
+@pytest.mark.parametrize(
+    ("weight", "readout", "message"),
+    [
+        (np.ones((2, 3)), None, "boolean"),
+        (np.ones((2, 3), bool), np.ones(3, bool), r"\(\.\.\., K\)"),
+        (np.ones(3, bool), None, r"\(\.\.\., K, D\)"),
+    ],
+)
+def test_bad_masks_are_refused(weight, readout, message):
+    with pytest.raises(ValueError, match=message):
+        Mask(weight, readout)
+
+
+def test_a_stored_round_gives_back_its_mask_and_pruning():
+    one = read_round(round_path(example_run(), "nlgp", 1, 1)).isel(variant=0, replicate=0, round=0)
+    mask = stored_mask(one)
+    np.testing.assert_array_equal(mask.weight, one["mask"].values)
+    pruned = stored_pruning(one)
+    after = mask.without(pruned)
+    assert after.weight.sum() == mask.weight.sum() - pruned[0].sum()
+    assert not (after.weight & pruned[0]).any()
