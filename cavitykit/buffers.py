@@ -1,9 +1,8 @@
 """Buffers kept between calls for large temporaries.
 
-A fresh array is a page fault per 4 KiB page the first time it is written, and on this project's
-2-core machine those faults cost more than the products written into them: at paper size the held-out
-images' float64 copies (320 MB per network and class) and their pre-activations made 80% of a run's
-page faults, and a paper report spent a third of its time on them, before both kept their buffers.
+A fresh array is a page fault per 4 KiB page the first time it is written; for the large float64
+copies of held-out images and their pre-activations, made network after network, those faults can cost
+more than the products written into them (``docs/performance.md`` has the measurements).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def _config(args: argparse.Namespace) -> int:
 
     config = _chosen_config(args)
     text = (PRESET_DIR / f"{args.preset}.toml").read_text() if args.preset else config.to_toml()
-    print(f"# run directory: <out>/{config.name}-{config.hash[:12]}")
+    print(f"# run directory: <out>/{config.name}-{config.identity[:12]} (or the one there that trains alike)")
     print(text, end="")
     return 0
 
@@ -289,7 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run (or resume) IMP rounds and store every round in netCDF")
     run.add_argument("config", nargs="?", metavar="CONFIG.toml", help="run configuration (TOML)")
     run.add_argument("--preset", metavar="NAME", help=f"built-in configuration: {' or '.join(presets())}")
-    run.add_argument("--out", required=True, metavar="DIR", help="results root; the run goes to DIR/<name>-<hash>")
+    run.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="results root; the run goes to DIR/<name>-<identity> or the run there that trains alike",
+    )
     run.add_argument(
         "--device",
         default="cpu",

@@ -1,4 +1,5 @@
-"""Run configuration: a validated dataclass tree loaded from TOML, hashed to name the run directory.
+"""Run configuration: a validated dataclass tree loaded from TOML; what determines the trained weights
+(``RunConfig.identity``) names the run directory.
 
 Presets ship as TOML files in ``cavitykit/presets/`` (``quick.toml``, ``paper.toml``); copy one to
 start your own.  Every key is documented in ``docs/runs.md``.  This module sits below the IMP
@@ -288,13 +289,15 @@ class RunConfig:
     """A whole IMP run: what is trained on what, how, and what is measured.
 
     Frozen and validated on construction: a bad value raises ``ValueError`` naming its key.
-    The sha256 of its canonical JSON (``hash``) names the run directory, so one directory
-    always holds one config.
+    What determines the trained weights (``identity``: all but the name, the control branches and the
+    analysis settings) names the run directory, so one directory always holds one training; the whole
+    config's ``hash`` is stored in every file, which a run re-measured under other analysis settings
+    rewrites.
 
     Parameters
     ----------
     name : str
-        Prefix of the run directory ``<name>-<hash[:12]>``.
+        Prefix of the run directory ``<name>-<identity[:12]>``; a label, not part of the identity.
     seed : int
         Root of every random draw (``cavitykit.variants.seed``).
     replicates : int
@@ -398,12 +401,34 @@ class RunConfig:
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON of the config without ``imp.controls`` (the run directory's
-        name): control branches do not change the main branch, so a run keeps its name when they are added."""
+        """sha256 of the canonical JSON of the config without ``imp.controls``, stored in every file the
+        run writes: control branches do not change the main branch's files."""
         values = self.to_dict()
         values["imp"].pop("controls", None)
-        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return _sha256(values)
+
+    @property
+    def identity(self) -> str:
+        """sha256 of what determines the trained weights, which names the run directory: the config without
+        its name, control branches and analysis settings; with the cavity strategy, which ranks weights on
+        the held-out inputs, ``analysis.n_heldout`` stays.
+
+        Runs that differ only in name or analysis share their training: the runner re-measures the stored
+        rounds under the new analysis settings instead of training again.
+
+        Examples
+        --------
+        >>> config = config_from_dict({"name": "a"})
+        >>> renamed = config_from_dict({"name": "b", "analysis": {"n_heldout": 4000}})
+        >>> renamed.identity == config.identity, renamed.hash == config.hash
+        (True, False)
+        """
+        values = self.to_dict()
+        del values["name"], values["analysis"]
+        values["imp"].pop("controls", None)
+        if self.imp.strategy == "cavity":
+            values["imp"]["ranked_on_heldout"] = self.analysis.n_heldout
+        return _sha256(values)
 
     def branch(self, strategy: str) -> RunConfig:
         """The config of the control branch ``strategy``: this run with that strategy and no controls.
@@ -416,6 +441,11 @@ class RunConfig:
         """
         check_choice("strategy", strategy, self.imp.controls)
         return dataclasses.replace(self, imp=dataclasses.replace(self.imp, strategy=strategy, controls=()))
+
+
+def _sha256(values: dict) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of ``values``."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _without_later_defaults(instance) -> dict:

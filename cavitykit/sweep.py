@@ -13,7 +13,7 @@ and a grid of dotted keys::
     "data.gain" = [1.0, 3.0, 10.0]
     "imp.prune_fraction" = [0.2, 0.3]
 
-Every point of the Cartesian product is an ordinary run directory ``OUT/<name>-<hash>``, listed
+Every point of the Cartesian product is an ordinary run directory ``OUT/<name>-<identity>``, listed
 with its values in ``OUT/<name>-sweep.toml`` (``cavitykit.io.sweeps``); every (point, variant,
 replicate) is one dask task writing its own round files, so tasks never share a file, a killed
 sweep or worker resumes like a single run, and finished rounds are never recomputed.

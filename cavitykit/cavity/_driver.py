@@ -15,9 +15,9 @@ from cavitykit.cavity import _kernels
 from cavitykit.cavity._engine import CentredPowers, MixedSums, chunk_rows, needed_powers
 from cavitykit.cavity._statistics import STATISTICS, Statistic, polynomials, value
 from cavitykit.device import resolve_device
+from cavitykit.network.formulas import as_linear, preactivation_formula
 from cavitykit.stats.moments import CentralMoments, central_moments
 
-PREACTIVATION = "lambda_k = sum_i w_ki x_i / sqrt(D)"
 # Kept fraction up to which the kept-weight kernel replaces the GEMMs on a CPU: just below where
 # the two routes take equal time (``cavitykit bench cavity``; figures in docs/performance.md).
 KEPT_ROUTE_MAX_DENSITY = 0.35
@@ -110,7 +110,7 @@ class FirstLayer:
                 "statistic": stat.name,
                 "definition": stat.description,
                 "method": method,
-                "preactivation": PREACTIVATION,
+                "preactivation": preactivation_formula("scaled", with_bias=False),
                 "n_samples": self.n_samples,
                 "device": str(self.device),
                 "route": self.route,
@@ -228,7 +228,7 @@ def _gemm_route_sums(inputs, moments, weights, powers, batch_size, device) -> np
     """``first_layer_sums`` by float64 GEMMs over chunks of samples, every (unit, input) pair."""
     n_neurons, n_inputs = weights.shape
     mean = torch.from_numpy(moments.mean).to(device)
-    projection = torch.from_numpy(weights / np.sqrt(n_inputs)).to(device)
+    projection = torch.from_numpy(as_linear(weights)).to(device)
     sums = MixedSums(powers, n_neurons, n_inputs, device, z_sums={r: moments.sums[r] for r in powers})
     rows = chunk_rows(batch_size, len(inputs), n_inputs * max(powers), device)
     centred_powers = CentredPowers(sums.highest_z_power)
@@ -249,7 +249,7 @@ def _kept_route_sums(inputs, moments, weights, mask, powers) -> np.ndarray:
         moments.mean,
         offsets,
         columns.astype(np.int64),
-        weights[units, columns] / np.sqrt(n_inputs),
+        as_linear(weights)[units, columns],
         n_tasks,
     )
     mixed, lambda_sums = mixed.sum(axis=0), lambda_sums.sum(axis=0)
@@ -266,4 +266,4 @@ def _kept_route_sums(inputs, moments, weights, mask, powers) -> np.ndarray:
 
 def removal_step(weights: np.ndarray) -> np.ndarray:
     """s_ki = -w_ki / sqrt(D): removing weight (k, i) adds s_ki x_i to lambda_k."""
-    return -weights / np.sqrt(weights.shape[1])
+    return -as_linear(weights)

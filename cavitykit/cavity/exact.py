@@ -20,7 +20,7 @@ from cavitykit.cavity._statistics import exact_change, polynomials, value
 from cavitykit.device import resolve_device
 from cavitykit.network import parameterization as network_parameterization
 from cavitykit.network.ensemble import activation_function
-from cavitykit.network.formulas import preactivation
+from cavitykit.network.formulas import preactivation, readout_sum
 from cavitykit.stats import preactivation_statistics, standardize_kstats
 
 
@@ -262,7 +262,7 @@ def next_layer_exact(
     tensor = {"dtype": torch.float64, "device": device}
     w = torch.as_tensor(weights, **tensor)
     scale = network_parameterization(parameterization).output_scale(n_hidden)
-    v = torch.as_tensor(readout * scale, **tensor)
+    r = torch.as_tensor(readout, **tensor)
     b = torch.as_tensor(bias, **tensor)
     step = torch.as_tensor(removal_step(weights), **tensor)  # (K, D)
 
@@ -271,7 +271,7 @@ def next_layer_exact(
             x = torch.as_tensor(inputs[start : start + rows], **tensor)
             field = preactivation(x, w, b)
             hidden = sigma(field)
-            yield x, field, hidden, hidden @ v.T
+            yield x, field, hidden, readout_sum(hidden, r, scale)  # mu: (J, P)
 
     def unit_change(x, field, hidden, k):
         return sigma(field[:, k : k + 1] + x * step[k]) - hidden[:, k : k + 1]
@@ -280,7 +280,7 @@ def next_layer_exact(
     mean_mu = torch.zeros(readout.shape[0], **tensor)
     mean_delta = torch.zeros(n_hidden, n_inputs, **tensor)
     for x, field, hidden, mu in chunks():
-        mean_mu += mu.sum(dim=0) / n_samples
+        mean_mu += mu.sum(dim=1) / n_samples
         for k in range(n_hidden):
             mean_delta[k] += unit_change(x, field, hidden, k).sum(dim=0) / n_samples
     powers = needed_powers(stat.orders)
@@ -288,7 +288,7 @@ def next_layer_exact(
     centred_powers = CentredPowers(sums[0].highest_z_power)  # one set of buffers, unit after unit
     for x, field, hidden, mu in chunks():
         for k in range(n_hidden):
-            sums[k].add((mu - mean_mu).T, centred_powers(unit_change(x, field, hidden, k), mean_delta[k]))
+            sums[k].add(mu - mean_mu[:, None], centred_powers(unit_change(x, field, hidden, k), mean_delta[k]))
     count = np.full((readout.shape[0], n_inputs), float(n_samples))
     delta = np.empty((readout.shape[0], n_hidden, n_inputs))
     values = None

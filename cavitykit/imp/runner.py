@@ -23,17 +23,20 @@ from tqdm import tqdm
 from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
-from cavitykit.config import RunConfig
+from cavitykit.config import RunConfig, config_from_dict
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
+    MEASURED,
     RoundRecord,
     encode_round,
     prepare_run_directory,
     read_round,
     round_path,
+    run_config,
     run_directory,
+    stored_config_hash,
     stored_mask,
     stored_pruning,
     write_dataset,
@@ -406,9 +409,10 @@ def train(
 
 
 def record(
-    member: Member, round_index: int, trained: Trained, index: int, statistics: dict, pruned: list[np.ndarray]
+    trained: Trained, index: int, *, member: Member, round_index: int, statistics: dict, pruned: list[np.ndarray]
 ) -> RoundRecord:
-    """What member ``index`` of a trained group stores for this round (the last step of a round)."""
+    """What member ``index`` of a trained group stores as ``member``'s round ``round_index``: its network,
+    ``statistics`` (``round_statistics``) and what the strategy removes next, ``pruned`` per prunable layer."""
     network, start = trained.networks[index], trained.starts[index]
     pruned_next, readout_pruned_next = network.mask.split(pruned)
     return RoundRecord(
@@ -452,7 +456,7 @@ def train_round(rounds: _Rounds, group: list[Member], round_index: int, progress
         statistics = round_statistics(config, trained.networks[e], heldout, kurtosis, scratch=rounds.scratch)
         pruning_seed = seed(config.seed, member.replicate, Stream.PRUNE, round_index)
         pruned = next_pruning(config, trained.networks[e], round_index, pruning_seed, statistics)
-        stored = record(member, round_index, trained, e, statistics, pruned)
+        stored = record(trained, e, member=member, round_index=round_index, statistics=statistics, pruned=pruned)
         rounds.write(stored, member, trained.starts[e].after(pruned))
         branch = "" if rounds.control is None else f" ({rounds.control})"
         tqdm.write(
@@ -487,10 +491,73 @@ def _snapshots(config: RunConfig, captured: dict[int, dict], index: int, like: N
     return {"snapshot_time": np.array(steps) / config.data.D, **fields}
 
 
+def _stored_record(one: xr.Dataset, statistics: dict) -> RoundRecord:
+    """The record a stored round (one network's) was written from, with ``statistics`` in place of its own."""
+    values = {name: one[name].values for name in ("weight", "init_weight", "readout", "init_readout")}
+    optional = ("bias", "init_bias", "readout_pruned_next", "snapshot_weight", "snapshot_bias", "snapshot_readout")
+    values |= {name: one[name].values for name in optional if name in one}
+    if "time" in one.coords:
+        values["snapshot_time"] = one["time"].values
+    return RoundRecord(
+        variant=str(one.variant.values),
+        replicate=int(one.replicate.values),
+        round_index=int(one["round"].values),
+        mask=one["mask"].values,
+        readout_mask=one["readout_mask"].values,
+        pruned_next=one["pruned_next"].values,
+        train_loss=float(one.train_loss.values),
+        test_accuracy=float(one.test_accuracy.values),
+        **values,
+        **statistics,
+    )
+
+
+def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
+    """Bring the stored rounds of ``members`` (run and control branches) to ``config``, which trains them
+    alike (``RunConfig.identity``) but may differ in name or analysis settings: each round stored under
+    other analysis settings gets its statistics measured again from its trained network, each one stored
+    under another name its new config; nothing is trained.  Returns how many round files were rewritten.
+
+    Raises
+    ------
+    ValueError
+        A round file of another training (``io.prepare_run_directory`` has refused a directory of one).
+    """
+    rewritten = 0
+    for control in (None, *config.imp.controls):
+        branch = config if control is None else config.branch(control)
+        for member in members:
+            for round_index in range(0 if control is None else 1, branch.imp.n_trainings):
+                path = round_path(run_dir, member.variant, member.replicate, round_index, control=control)
+                if not path.is_file() or stored_config_hash(path) == branch.hash:
+                    continue
+                stored = read_round(path)
+                before = config_from_dict(run_config(stored))
+                if before.identity != branch.identity:  # e.g. a file copied in from another run
+                    raise ValueError(
+                        f"{str(path)!r} holds a round of another training (identity {before.identity[:12]}, not "
+                        f"{branch.identity[:12]}); move it away or choose another --out"
+                    )
+                samples = member_samples(branch, member.variant, member.replicate)
+                one = stored.isel(variant=0, replicate=0, round=0)
+                if before.analysis == branch.analysis:
+                    statistics = {name: one[name].values for name in MEASURED if name in one}
+                else:
+                    bias = one.bias.values if "bias" in one else None
+                    network = Network(one.weight.values, one.readout.values, stored_mask(one), bias)
+                    kurtosis = [excess_kurtosis(model) for model in samples.models]
+                    statistics = round_statistics(branch, network, samples.heldout, kurtosis)
+                record = _stored_record(one, statistics)
+                write_dataset(path, encode_round(record, branch, data_description=samples.models[0].describe()))
+                rewritten += 1
+    return rewritten
+
+
 def run_members(
     config: RunConfig, run_dir: Path, members: list[Member] | None, device, *, progress: bool = False, group_size=None
 ) -> None:
-    """Every missing round of ``members`` (default: all of the run), trained ``group_size`` at a time.
+    """Every missing round of ``members`` (default: all of the run), trained ``group_size`` at a time,
+    after bringing their stored rounds to ``config``'s name and analysis settings (``remeasure``).
 
     A progress bar (tqdm, on stderr) follows the training steps when ``progress``; a summary
     line per member and round goes to stdout either way.
@@ -511,6 +578,9 @@ def run_members(
     """
     everyone = [Member(v, r) for r in range(config.replicates) for v in config.variants]
     chosen = everyone if members is None else members
+    rewritten = remeasure(config, run_dir, chosen)
+    if rewritten:
+        tqdm.write(f"re-measured {rewritten} stored round(s) under this config's name and analysis", file=sys.stdout)
     for control in (None, *config.imp.controls):  # the run, then each control branch from its dense round
         rounds = _Rounds(config, run_dir, device, chosen, control=control)
         for round_index in range(0 if control is None else 1, rounds.config.imp.n_trainings):
@@ -527,7 +597,8 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     ----------
     config : RunConfig
     out : str or Path
-        Results root (the run goes to ``out/<name>-<hash>``), or an existing run directory of ``config``.
+        Results root (the run goes to ``io.run_directory``: the directory there that holds the same
+        training, else ``out/<name>-<identity>``), or an existing run directory of ``config``.
     device : str or torch.device, optional
         Training device; default the CPU (CUDA only when asked for).
     progress : bool

@@ -8,6 +8,7 @@ or the IMP engine.
 """
 
 from cavitykit.io.schema import (
+    MEASURED,
     SCHEMA,
     VARIABLES,
     RoundRecord,
@@ -30,6 +31,7 @@ from cavitykit.io.store import (
     round_path,
     run_controls,
     run_directory,
+    stored_config_hash,
     with_cumulants,
     write_dataset,
 )
@@ -39,6 +41,7 @@ from cavitykit.io.weights import open_weights, weights_controls, write_weights
 __all__ = [
     "CONFIG_FILE",
     "CUMULANTS_FILE",
+    "MEASURED",
     "SCHEMA",
     "VARIABLES",
     "RoundRecord",
@@ -58,6 +61,7 @@ __all__ = [
     "run_config",
     "run_controls",
     "run_directory",
+    "stored_config_hash",
     "stored_mask",
     "stored_pruning",
     "sweep_points",

@@ -63,6 +63,18 @@ VARIABLES = {
     "snapshot_bias": (("time", "neuron"), "hidden biases at training time t (NaN before the round began)"),
     "snapshot_readout": (("time", "neuron"), "readout weights at training time t (NaN before the round began)"),
 }
+# The variables measured from a trained network on held-out inputs (the runner's ``round_statistics``):
+# what a round re-measured under other analysis settings replaces.
+MEASURED = (
+    "preact_variance",
+    "preact_skewness",
+    "preact_excess_kurtosis",
+    "ipr",
+    "cavity_exact",
+    "cavity_expansion",
+    "cavity_theory",
+    "theory_excess_kurtosis",
+)
 # The boolean flags among them: a round a member has not written reads False (kept nothing, pruned
 # nothing); which rounds exist is read from test_accuracy (NaN where missing).
 BOOLEANS = ("mask", "readout_mask", "pruned_next", "readout_pruned_next")

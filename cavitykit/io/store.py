@@ -186,6 +186,19 @@ def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> x
     return dataset
 
 
+def stored_config_hash(path) -> str | None:
+    """The ``config_hash`` a round file was written with, read from its header alone (None if it has none).
+
+    Examples
+    --------
+    >>> from cavitykit.testing import example_run
+    >>> len(stored_config_hash(round_path(example_run(), "nlgp", 0, 0)))
+    64
+    """
+    with xr.open_dataset(path, engine=ENGINE) as handle:
+        return handle.attrs.get("config_hash")
+
+
 def remove_temporaries(run_dir) -> None:
     """Delete temporary files an interrupted writer left (never read by ``open_run``).
 
@@ -394,7 +407,10 @@ def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
 
 
 def run_directory(config: RunConfig, out) -> Path:
-    """``out/<name>-<hash>``, or ``out`` itself when it already is this config's run directory.
+    """Where ``config``'s run lives under ``out``: ``out`` itself when it is a run directory, else the
+    directory of ``out`` that already holds a run of the same training (``RunConfig.identity``, whatever
+    its name or analysis settings, and directories named before the identity existed), else
+    ``out/<name>-<identity[:12]>``.
 
     Examples
     --------
@@ -406,11 +422,22 @@ def run_directory(config: RunConfig, out) -> Path:
     out = Path(out)
     if (out / CONFIG_FILE).is_file():
         return out
-    return out / f"{config.name}-{config.hash[:12]}"
+    named = out / f"{config.name}-{config.identity[:12]}"
+    if (named / CONFIG_FILE).is_file() or not out.is_dir():
+        return named
+    for candidate in sorted(out.glob(f"*/{CONFIG_FILE}")):
+        try:
+            if load_config(candidate).identity == config.identity:
+                return candidate.parent
+        except (OSError, ValueError):  # not a run of this version's configs: not ours
+            continue
+    return named
 
 
 def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
-    """Create the directory with its config, or check that an existing one holds the same config.
+    """Create the directory with its config, or check that an existing one holds the same training
+    (``RunConfig.identity``) and store ``config`` there: other control branches, a new name or new analysis
+    settings keep the run's rounds (``cavitykit.imp.run`` re-measures them under the new settings).
 
     Examples
     --------
@@ -425,13 +452,24 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
     config_file = run_dir / CONFIG_FILE
     if config_file.is_file():
         stored = load_config(config_file)
-        if stored.hash != config.hash:
+        if stored.identity != config.identity:
             raise ValueError(
-                f"{str(run_dir)!r} holds a run of a different config ({stored.name}, hash {stored.hash[:12]}); "
-                "choose another --out"
+                f"{str(run_dir)!r} holds a run of a different training ({stored.name}, identity "
+                f"{stored.identity[:12]}); choose another --out"
+            )
+        cavity_branch = run_dir / CONTROLS_DIR / "cavity"
+        if (
+            "cavity" in config.imp.controls
+            and cavity_branch.is_dir()
+            and stored.analysis.n_heldout != config.analysis.n_heldout
+        ):
+            raise ValueError(
+                f"{str(cavity_branch)!r} was pruned by cavity effects on analysis.n_heldout = "
+                f"{stored.analysis.n_heldout} held-out inputs, not {config.analysis.n_heldout}: only training "
+                "again gives this config's rounds; choose another --out"
             )
         remove_temporaries(run_dir)
-        if stored != config:  # other control branches: the run keeps its rounds and gains the new branches
+        if stored != config:
             with atomic_target(config_file) as temporary:
                 temporary.write_text(config.to_toml())
         return

@@ -59,6 +59,20 @@ def as_scaled(weights: np.ndarray, convention: str) -> np.ndarray:
     return weights * math.sqrt(weights.shape[-1]) if convention == "linear" else weights
 
 
+def as_linear(weights: np.ndarray) -> np.ndarray:
+    """Scaled weights w of shape (..., D) as the coefficients of x in the pre-activation, w / sqrt(D):
+    the 'linear' convention's weights (``as_scaled``'s inverse).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W, x = np.array([[2.0, -4.0, 0.0, 1.0]]), np.ones((1, 4))
+    >>> x @ as_linear(W).T, preactivation(x, W)
+    (array([[-0.5]]), array([[-0.5]]))
+    """
+    return weights / math.sqrt(weights.shape[-1])
+
+
 def preactivation(inputs, weights, bias=None, *, out=None):
     """lambda = x w^T / sqrt(D) (+ b) of every sample and unit.
 

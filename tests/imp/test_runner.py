@@ -26,7 +26,7 @@ def tiny_run(tmp_path_factory):
 
 def test_schema_and_attributes(tiny_run):
     config, run_dir, ds = tiny_run
-    assert run_dir.name == f"tiny-{config.hash[:12]}"
+    assert run_dir.name == f"tiny-{config.identity[:12]}"
     assert set(ds.dims) >= {"variant", "replicate", "round", "neuron", "input", "label", "approx_order"}
     assert ds.sizes["round"] == 4 and ds.sizes["neuron"] == 4 and ds.sizes["input"] == 12
     for name in (
@@ -176,6 +176,49 @@ def test_control_branches_equal_runs_of_their_strategies_and_leave_the_run_as_it
             xr.testing.assert_allclose(stored[name], full[name].astype(np.float32), rtol=1e-7)
 
 
+def test_a_new_name_or_new_analysis_keeps_the_training_and_matches_a_fresh_run(tmp_path):
+    """Renamed, or re-measured under other analysis settings: the stored rounds become, bit for bit, what a
+    fresh run of the new config stores, and nothing is trained again."""
+    first = tiny_config(imp={"rounds": 2, "controls": ["random"]})
+    run_dir = run(first, tmp_path / "runs", progress=False)
+    trained = {p: xr.load_dataset(p).weight for p in run_dir.glob("**/round_*.nc")}
+    changed = tiny_config(
+        name="renamed", imp={"rounds": 2, "controls": ["random"]}, analysis={"n_heldout": 600, "expansion_orders": [2]}
+    )
+    assert changed.identity == first.identity and changed.hash != first.hash
+    assert run(changed, tmp_path / "runs", progress=False) == run_dir  # found by its training, not its name
+    fresh = run(changed, tmp_path / "fresh", progress=False)
+    assert fresh.name == f"renamed-{changed.identity[:12]}"
+    for path, weight in trained.items():
+        stored, expected = xr.load_dataset(path), xr.load_dataset(fresh / path.relative_to(run_dir))
+        xr.testing.assert_identical(stored.weight, weight)
+        _same_round_files(stored, expected)
+        assert (stored.attrs["config"], stored.attrs["config_hash"]) == (
+            expected.attrs["config"],
+            expected.attrs["config_hash"],
+        )
+    assert open_run(run_dir).sizes["approx_order"] == 1
+
+
+def test_a_cavity_branch_refuses_other_held_out_inputs(tmp_path):
+    config = tiny_config(variants=["nlgp"], imp={"rounds": 2, "controls": ["cavity"]})
+    run_dir = run(config, tmp_path, progress=False)
+    before = {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}
+    other = tiny_config(variants=["nlgp"], imp={"rounds": 2, "controls": ["cavity"]}, analysis={"n_heldout": 500})
+    with pytest.raises(ValueError, match=r"pruned by cavity effects on analysis.n_heldout = 400 .* not 500"):
+        run(other, run_dir, progress=False)
+    assert before == {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}  # nothing touched
+
+
+def test_directories_named_by_the_former_hash_resume(tmp_path):
+    config = tiny_config(variants=["nlgp"], imp={"rounds": 2})
+    former = tmp_path / f"tiny-{config.hash[:12]}"
+    run(config, tmp_path, progress=False).rename(former)
+    stamps = {p: p.stat().st_mtime_ns for p in former.glob("**/*.nc")}
+    assert run(config, tmp_path, progress=False) == former
+    assert stamps == {p: p.stat().st_mtime_ns for p in former.glob("**/*.nc")}
+
+
 def test_late_rewinding_stores_the_step_k_weights(tmp_path):
     config = tiny_config(imp={"rewind_step": 10, "rounds": 2}, variants=["nlgp"], analysis={"cavity": False})
     ds = open_run(run(config, tmp_path, progress=False)).sel(variant="nlgp", replicate=0)
@@ -245,7 +288,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, route):
         str(out),
         "--quiet",
     ]
-    run_dir = out / f"tiny-{config.hash[:12]}"
+    run_dir = out / f"tiny-{config.identity[:12]}"
     for n_files in (1, 4, 7):  # mid-training after 1, 4 and 7 complete rounds
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 300
@@ -275,7 +318,7 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(xr.Dataset, "to_netcdf", crash)
     with pytest.raises(KeyboardInterrupt):
         run(config, tmp_path, progress=False)
-    run_dir = tmp_path / f"tiny-{config.hash[:12]}"
+    run_dir = tmp_path / f"tiny-{config.identity[:12]}"
     assert _round_files(run_dir) == [] and not list(run_dir.glob("**/*.tmp"))
     assert (run_dir / "config.toml").read_text() == config.to_toml()
 

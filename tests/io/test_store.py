@@ -139,7 +139,7 @@ def test_open_run_refuses_a_round_of_another_config(small_run, tmp_path):
 def test_directory_of_another_config_is_refused(small_run):
     _, run_dir = small_run
     other = tiny_config(variants=["nlgp"], imp={"rounds": 3})
-    with pytest.raises(ValueError, match="holds a run of a different config"):
+    with pytest.raises(ValueError, match="holds a run of a different training"):
         run(other, run_dir, progress=False)
     assert open_run(run_dir).sizes["round"] == 2  # nothing lost
 
