@@ -2,8 +2,9 @@
 circular centre and width, connectivity, sign coherence, spatial power, shape class) and the cavity
 criterion (does removing a weight raise |excess kurtosis|?).
 
-A unit's receptive field is its weight vector w (masked) over the D = L^dim pixels of a ring
-or torus.  Its squared weights p_i = w_i^2 / sum_j w_j^2 form a distribution over pixels.
+A unit's receptive field is its weight vector w (masked) over the D pixels of a ring or torus, or,
+with ``periodic=False``, of a bounded H x W grid (photographs: an image is not a torus).  Its squared
+weights p_i = w_i^2 / sum_j w_j^2 form a distribution over pixels.
 """
 
 from __future__ import annotations
@@ -56,21 +57,33 @@ def _circular(probabilities: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray
     return centre, width
 
 
-def receptive_field(weights, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """Circular centre and width of each unit's receptive field on the ring or torus.
+def _linear(probabilities: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (in sites) of a distribution over 0..side-1 along the last axis."""
+    sites = np.arange(side)
+    centre = np.sum(probabilities * sites, axis=-1)
+    width = np.sqrt(np.clip(np.sum(probabilities * sites**2, axis=-1) - centre**2, 0.0, None))
+    return centre, width
+
+
+def receptive_field(weights, shape: tuple[int, ...], *, periodic: bool = True) -> dict[str, np.ndarray]:
+    """Centre and width of each unit's receptive field on the ring or torus, or on a bounded grid.
 
     Parameters
     ----------
     weights : array_like of shape (..., D)
-    shape : (L,) or (L, L)
+    shape : (L,), (L, L) or (H, W)
         The pixel grid, D = prod(shape), rows in C order.
+    periodic : bool
+        A ring or torus (circular statistics), or a bounded grid (the plain mean and standard deviation
+        of the pixel coordinates).
 
     Returns
     -------
     dict with ``centre`` of shape (..., dim) and ``width`` of shape (..., dim), in pixels,
-    per axis of the grid (for 2D: the marginal distribution of each axis).  The width is the
-    circular standard deviation L / (2 pi) sqrt(-2 ln R), R the mean resultant length:
-    about sigma for a narrow bump of standard deviation sigma, infinite for a flat field.
+    per axis of the grid (for 2D: the marginal distribution of each axis).  On a ring or torus the width
+    is the circular standard deviation L / (2 pi) sqrt(-2 ln R), R the mean resultant length: about
+    sigma for a narrow bump of standard deviation sigma, infinite for a flat field.  On a bounded grid
+    it is the standard deviation of the coordinate: a flat field of side L has L / sqrt(12).
 
     Examples
     --------
@@ -80,6 +93,10 @@ def receptive_field(weights, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     >>> rf = receptive_field(w, (40,))
     >>> float(rf["centre"][0, 0]), bool(rf["width"][0, 0] < 1)
     (10.0, True)
+    >>> w = np.zeros((1, 12))
+    >>> w[0, [0, 11]] = 1.0  # the two corners of a 3 x 4 image: far apart, not a bump
+    >>> receptive_field(w, (3, 4), periodic=False)["width"]  # rows 0 and 2, columns 0 and 3
+    array([[1. , 1.5]])
     """
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape[-1] != int(np.prod(shape)):
@@ -92,7 +109,7 @@ def receptive_field(weights, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     for axis in range(len(shape)):
         other = tuple(a + weights.ndim - 1 for a in range(len(shape)) if a != axis)
         marginal = grid.sum(axis=other) if other else grid
-        centre, width = _circular(marginal, shape[axis])
+        centre, width = (_circular if periodic else _linear)(marginal, shape[axis])
         centres.append(centre)
         widths.append(width)
     return {"centre": np.stack(centres, axis=-1), "width": np.stack(widths, axis=-1)}
@@ -195,17 +212,20 @@ def _grid_coordinates(shape) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _neighbour_table(shape: tuple[int, ...]) -> np.ndarray:
-    """Each pixel's 4-neighbours (2 on a ring) on the periodic grid, shape (D, 2 dim), without duplicates
-    (padded with the index D on grids of side 2)."""
+def _neighbour_table(shape: tuple[int, ...], periodic: bool = True) -> np.ndarray:
+    """Each pixel's 4-neighbours (2 on a ring) on the periodic or bounded grid, shape (D, 2 dim), without
+    duplicates (padded with the index D: on grids of side 2, and past a bounded grid's edge)."""
     coordinates = _grid_coordinates(shape)
     D = coordinates.shape[0]
     columns = []
     for axis, side in enumerate(shape):
         for step in (-1, 1):
             moved = coordinates.copy()
-            moved[:, axis] = (moved[:, axis] + step) % side
-            columns.append(np.ravel_multi_index(tuple(moved.T), shape))
+            moved[:, axis] = moved[:, axis] + step
+            outside = (moved[:, axis] < 0) | (moved[:, axis] >= side)
+            moved[:, axis] %= side
+            index = np.ravel_multi_index(tuple(moved.T), shape)
+            columns.append(np.where(outside, D, index) if not periodic else index)
     table = np.stack(columns, axis=1)
     for column in range(1, table.shape[1]):  # a side of 2 reaches the same neighbour both ways
         repeated = (table[:, column : column + 1] == table[:, :column]).any(axis=1)
@@ -214,9 +234,9 @@ def _neighbour_table(shape: tuple[int, ...]) -> np.ndarray:
     return table
 
 
-def _neighbour_pairs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _neighbour_pairs(shape: tuple[int, ...], periodic: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Every unordered pair of 4-neighbours once: two index arrays."""
-    table = _neighbour_table(tuple(shape))
+    table = _neighbour_table(tuple(shape), periodic)
     D = table.shape[0]
     first = np.repeat(np.arange(D), table.shape[1])
     second = table.ravel()
@@ -224,15 +244,16 @@ def _neighbour_pairs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     return first[keep], second[keep]
 
 
-def _linked(kept: np.ndarray, shape) -> np.ndarray:
+def _linked(kept: np.ndarray, shape, periodic: bool = True) -> np.ndarray:
     """Boolean (..., D): kept pixels with at least one kept 4-neighbour."""
-    table = _neighbour_table(tuple(shape))
+    table = _neighbour_table(tuple(shape), periodic)
     padded = np.concatenate([kept, np.zeros((*kept.shape[:-1], 1), bool)], axis=-1)  # index D: never kept
     return padded[..., table].any(axis=-1) & kept
 
 
-def connectivity(mask, shape) -> np.ndarray:
-    """Share of a unit's kept pixels that have at least one kept 4-neighbour on the periodic grid.
+def connectivity(mask, shape, *, periodic: bool = True) -> np.ndarray:
+    """Share of a unit's kept pixels that have at least one kept 4-neighbour on the grid (periodic, or
+    bounded with ``periodic=False``).
 
     A compact receptive field scores near 1; the same number of pixels placed at random scores
     ``connectivity_null``; pixels on one sublattice of a checkerboard score 0.
@@ -240,7 +261,9 @@ def connectivity(mask, shape) -> np.ndarray:
     Parameters
     ----------
     mask : array_like of bool, shape (..., D)
-    shape : (L,) or (L, L)
+    shape : (L,), (L, L) or (H, W)
+    periodic : bool
+        A ring or torus, or a bounded grid.
 
     Returns
     -------
@@ -256,10 +279,10 @@ def connectivity(mask, shape) -> np.ndarray:
     """
     mask = np.asarray(mask, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _linked(mask, shape).sum(axis=-1) / mask.sum(axis=-1)
+        return _linked(mask, shape, periodic).sum(axis=-1) / mask.sum(axis=-1)
 
 
-def compactness(weights, shape) -> np.ndarray:
+def compactness(weights, shape, *, periodic: bool = True) -> np.ndarray:
     """Share of the field's squared weight on kept (non-zero) pixels that have a kept 4-neighbour.
 
     ``connectivity`` weighted by w^2: a compact bump scores near 1 even with a few tiny stray
@@ -269,7 +292,9 @@ def compactness(weights, shape) -> np.ndarray:
     ----------
     weights : array_like of shape (..., D)
         Masked weights.
-    shape : (L,) or (L, L)
+    shape : (L,), (L, L) or (H, W)
+    periodic : bool
+        A ring or torus, or a bounded grid.
 
     Returns
     -------
@@ -282,20 +307,23 @@ def compactness(weights, shape) -> np.ndarray:
     """
     squares = np.asarray(weights, dtype=np.float64) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (squares * _linked(squares != 0, shape)).sum(axis=-1) / squares.sum(axis=-1)
+        return (squares * _linked(squares != 0, shape, periodic)).sum(axis=-1) / squares.sum(axis=-1)
 
 
-def connectivity_null(n_kept, shape) -> np.ndarray:
+def connectivity_null(n_kept, shape, *, periodic: bool = True) -> np.ndarray:
     """Expected ``connectivity`` of ``n_kept`` pixels placed uniformly at random (exact).
 
     A kept pixel with d neighbours has none of them kept with probability
     C(D - 1 - d, n - 1) / C(D - 1, n - 1), the other n - 1 pixels falling among the D - 1 - d
-    that are neither it nor its neighbours.
+    that are neither it nor its neighbours.  On a bounded grid (``periodic=False``) the edge and
+    corner pixels have fewer neighbours.
 
     Parameters
     ----------
     n_kept : array_like of int
-    shape : (L,) or (L, L)
+    shape : (L,), (L, L) or (H, W)
+    periodic : bool
+        A ring or torus, or a bounded grid.
 
     Returns
     -------
@@ -307,7 +335,7 @@ def connectivity_null(n_kept, shape) -> np.ndarray:
     array([0.        , 0.13333333, 1.        ])
     """
     n = np.asarray(n_kept, dtype=np.float64)
-    table = _neighbour_table(tuple(shape))
+    table = _neighbour_table(tuple(shape), periodic)
     D = table.shape[0]
     degrees, counts = np.unique((table < D).sum(axis=1), return_counts=True)
     isolated = np.zeros(n.shape)
@@ -323,6 +351,93 @@ def connectivity_null(n_kept, shape) -> np.ndarray:
             ratio = np.where(n - 1 <= D - 1 - degree, np.exp(log_ratio), 0.0)
             isolated = isolated + count / D * ratio
     return np.where((n >= 1) & (n <= D), 1.0 - isolated, np.nan)
+
+
+@lru_cache(maxsize=8)
+def _pixel_distances(shape: tuple[int, ...], periodic: bool) -> np.ndarray:
+    """Euclidean distance between every two pixels, (D, D); on a ring or torus along the shorter way round."""
+    coordinates = _grid_coordinates(shape)
+    steps = np.abs(coordinates[:, None, :] - coordinates[None, :, :])
+    if periodic:
+        steps = np.minimum(steps, np.array(shape) - steps)
+    return np.sqrt((steps**2).sum(axis=-1))
+
+
+def distance_bins(shape, *, periodic: bool = False) -> np.ndarray:
+    """Edges of the unit-width bins of ``connection_distances``: 0.5, 1.5, ... past the largest distance.
+
+    Examples
+    --------
+    >>> distance_bins((3, 4))  # the corners of a 3 x 4 grid lie sqrt(13) = 3.6 apart
+    array([0.5, 1.5, 2.5, 3.5, 4.5])
+    """
+    largest = _pixel_distances(tuple(shape), periodic).max()
+    return np.arange(0.5, np.floor(largest + 0.5) + 1.0, 1.0)
+
+
+def connection_distances(mask, shape, *, periodic: bool = False) -> np.ndarray:
+    """How far apart a unit's surviving input connections lie: the histogram of the Euclidean distances
+    between every two of its kept pixels, in the bins of ``distance_bins`` (Pellegrini & Biroli's measure;
+    a local field piles up at short distances, random placement follows ``connection_distances_null``).
+
+    Parameters
+    ----------
+    mask : array_like of bool, shape (..., D)
+    shape : (L,), (L, L) or (H, W)
+    periodic : bool
+        A ring or torus, or (the default, for images) a bounded grid.
+
+    Returns
+    -------
+    ndarray of shape (..., n_bins): pair counts per bin.
+
+    Examples
+    --------
+    >>> mask = np.zeros((1, 12), bool)
+    >>> mask[0, [0, 1, 11]] = True  # two neighbours in the top row and the far corner of a 3 x 4 image
+    >>> connection_distances(mask, (3, 4))  # the neighbours 1 apart, the corner 2.8 and 3.6 from them
+    array([[1., 0., 1., 1.]])
+    """
+    mask = np.asarray(mask, dtype=bool)
+    edges = distance_bins(shape, periodic=periodic)
+    bins = np.digitize(_pixel_distances(tuple(shape), periodic), edges) - 1  # bin of every pixel pair
+    flat = mask.reshape(-1, mask.shape[-1])
+    counts = np.zeros((len(flat), len(edges) - 1))
+    for unit, kept in enumerate(flat):
+        index = np.flatnonzero(kept)
+        pairs = bins[np.ix_(index, index)][np.triu_indices(len(index), k=1)]
+        counts[unit] = np.bincount(pairs, minlength=len(edges) - 1)
+    return counts.reshape((*mask.shape[:-1], len(edges) - 1))
+
+
+def connection_distances_null(n_kept, shape, *, periodic: bool = False) -> np.ndarray:
+    """Expected ``connection_distances`` of ``n_kept`` pixels placed uniformly at random (exact).
+
+    Every two of n random pixels are a uniformly random pair of distinct pixels, so the expected count in
+    a bin is C(n, 2) times the share of all C(D, 2) pixel pairs that fall in it.
+
+    Parameters
+    ----------
+    n_kept : array_like of int
+    shape : (L,), (L, L) or (H, W)
+    periodic : bool
+
+    Returns
+    -------
+    ndarray of shape (*n_kept.shape, n_bins)
+
+    Examples
+    --------
+    >>> connection_distances_null([2, 3], (1, 4))  # of the 6 pairs of a row of 4: 3 at distance 1, 2 at 2, 1 at 3
+    array([[0.5       , 0.33333333, 0.16666667],
+           [1.5       , 1.        , 0.5       ]])
+    """
+    D = int(np.prod(shape))
+    edges = distance_bins(shape, periodic=periodic)
+    distances = _pixel_distances(tuple(shape), periodic)[np.triu_indices(D, k=1)]
+    share = np.histogram(distances, edges)[0] / (D * (D - 1) / 2)
+    n = np.asarray(n_kept, dtype=np.float64)
+    return (n * (n - 1) / 2)[..., None] * share
 
 
 def sign_coherence(weights, shape) -> np.ndarray:

@@ -184,3 +184,76 @@ def test_unit_classes_of_hand_made_dense_fields(rng):
     # a learned bump under noise of equal norm is still learned
     mixed = bumps[0] / np.linalg.norm(bumps[0]) + 0.3 * noise[0] / np.linalg.norm(noise[0])
     assert metrics.unit_class(mixed, (20, 20)) == "bump"
+
+
+# Bounded grids (images are not tori): brute force against the vectorized metrics.
+
+
+def bounded_neighbours(shape):
+    """Each pixel's 4-neighbours inside an H x W grid, by hand."""
+    H, W = shape
+    return [
+        [
+            (r + dr) * W + (c + dc)
+            for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
+            if 0 <= r + dr < H and 0 <= c + dc < W
+        ]
+        for r in range(H)
+        for c in range(W)
+    ]
+
+
+def test_bounded_centre_and_width_are_the_coordinates_mean_and_sd(rng):
+    shape = (3, 5)
+    weights = rng.standard_normal((4, 15)) * (rng.random((4, 15)) > 0.5)
+    rf = metrics.receptive_field(weights, shape, periodic=False)
+    rows, columns = np.divmod(np.arange(15), 5)
+    for unit, w in enumerate(weights):
+        p = w**2 / np.sum(w**2)
+        for axis, coordinate in enumerate((rows, columns)):
+            mean = np.sum(p * coordinate)
+            assert rf["centre"][unit, axis] == pytest.approx(mean)
+            assert rf["width"][unit, axis] == pytest.approx(np.sqrt(np.sum(p * (coordinate - mean) ** 2)), abs=1e-12)
+    # The two corners of a row are far apart on a bounded grid, neighbours on a ring.
+    corners = np.zeros((1, 15))
+    corners[0, [0, 4]] = 1.0
+    assert metrics.receptive_field(corners, shape, periodic=False)["width"][0, 1] == pytest.approx(2.0)
+    assert metrics.receptive_field(corners, shape)["width"][0, 1] < 1.0
+
+
+def test_bounded_connectivity_and_its_exact_null_by_enumeration(rng):
+    import itertools
+
+    shape = (3, 4)
+    neighbours = bounded_neighbours(shape)
+    masks = rng.random((20, 12)) > 0.6
+    expected = [
+        np.mean([any(m[j] for j in neighbours[i]) for i in np.flatnonzero(m)]) if m.any() else np.nan for m in masks
+    ]
+    np.testing.assert_allclose(metrics.connectivity(masks, shape, periodic=False), expected)
+    for n in (2, 3, 5):
+        placements = [np.isin(np.arange(12), chosen) for chosen in itertools.combinations(range(12), n)]
+        average = np.mean(metrics.connectivity(np.array(placements), shape, periodic=False))
+        assert metrics.connectivity_null(n, shape, periodic=False) == pytest.approx(average)
+        assert metrics.connectivity_null(n, shape) != pytest.approx(average)  # the torus has more neighbours
+
+
+def test_connection_distances_and_their_null_by_enumeration(rng):
+    import itertools
+
+    shape = (3, 3)
+    coordinates = np.array(np.divmod(np.arange(9), 3)).T
+    edges = metrics.distance_bins(shape)
+    masks = rng.random((10, 9)) > 0.5
+    for mask, counts in zip(masks, metrics.connection_distances(masks, shape), strict=True):
+        kept = coordinates[mask]
+        distances = [np.hypot(*(a - b)) for a, b in itertools.combinations(kept, 2)]
+        np.testing.assert_array_equal(counts, np.histogram(distances, edges)[0])
+    for n in (2, 4):
+        placements = np.array([np.isin(np.arange(9), chosen) for chosen in itertools.combinations(range(9), n)])
+        average = metrics.connection_distances(placements, shape).mean(axis=0)
+        np.testing.assert_allclose(metrics.connection_distances_null(n, shape), average)
+    local = np.zeros((1, 9), bool)
+    local[0, [0, 1, 3, 4]] = True  # a 2 x 2 block: all its pairs lie within 1.41
+    assert metrics.connection_distances(local, shape)[0, 0] == 6
+    assert metrics.connection_distances_null(4, shape)[0] < 6

@@ -169,21 +169,27 @@ def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> x
     {'variant': 1, 'replicate': 1, 'round': 1, 'neuron': 8, 'input': 40}
     """
     path = Path(path)
-    try:
-        if lazy:
-            require("dask", "reading runs lazily (open_run(lazy=True), open_sweep)")
-            dataset = xr.open_dataset(path, engine=ENGINE, chunks={})
-        else:
-            with xr.open_dataset(path, engine=ENGINE) as handle:
-                dataset = handle.load()
-    except (OSError, ValueError, RuntimeError) as error:
-        raise ValueError(f"{str(path)!r} is not a readable netCDF4 file ({error})") from None
+    if lazy:
+        require("dask", "reading runs lazily (open_run(lazy=True), open_sweep)")
+    dataset = _opened(path, chunks={}) if lazy else _opened(path, load=True)
     dataset = decode_round(dataset, source=repr(str(path)))
     if config_hash is not None and dataset.attrs.get("config_hash") != config_hash:
         raise ValueError(
             f"{str(path)!r} belongs to config {dataset.attrs.get('config_hash', '?')[:12]}, not {config_hash[:12]}"
         )
     return dataset
+
+
+def _opened(path: Path, *, load: bool = False, **options) -> xr.Dataset:
+    """``xarray.open_dataset`` of a netCDF4 file (with ``load``, read whole and closed), or a ValueError
+    that names the file."""
+    try:
+        if not load:
+            return xr.open_dataset(path, engine=ENGINE, **options)
+        with xr.open_dataset(path, engine=ENGINE, **options) as handle:
+            return handle.load()
+    except (OSError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{str(path)!r} is not a readable netCDF4 file ({error})") from None
 
 
 def stored_config_hash(path) -> str | None:
@@ -195,7 +201,7 @@ def stored_config_hash(path) -> str | None:
     >>> len(stored_config_hash(round_path(example_run(), "nlgp", 0, 0)))
     64
     """
-    with xr.open_dataset(path, engine=ENGINE) as handle:
+    with _opened(Path(path)) as handle:
         return handle.attrs.get("config_hash")
 
 

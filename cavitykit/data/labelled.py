@@ -1,0 +1,394 @@
+"""A researcher's own labelled images, and the Gaussian clone of any labelled data set.
+
+``read_labelled`` reads images and labels from a ``.npz`` file (or a folder of two ``.npy`` files);
+``LabelledImages`` groups the labels into classes, splits off a test set (given, or a stated fraction
+of each class), and standardizes every pixel with the training set's mean and standard deviation.
+No whitening: it would erase the pixel covariance that the clone keeps.  Each class is a data model
+(``class_models``: draws from its images) beside its Gaussian clone (``gaussian_clone``: a Gaussian
+with the class's empirical mean and covariance, drawn exactly), as ``GaussianClone`` is beside NLGP.
+Images may be of any H x W, square or not; they are a bounded grid, not a torus.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cavitykit._validation import check_real
+from cavitykit.data._base import check_sample_args
+from cavitykit.data.images import to_grayscale
+
+# Images smaller than this along either side have no spatial structure to localize on.
+MIN_SIDE = 2
+
+
+def _open_arrays(path: Path, keys: tuple[str, str]) -> dict[str, np.ndarray]:
+    """The arrays named ``keys`` from a .npz file, or from ``<key>.npy`` files in a folder."""
+    if path.is_dir():
+        found = {}
+        for key in keys:
+            file = path / f"{key}.npy"
+            if not file.is_file():
+                present = sorted(p.stem for p in path.glob("*.npy"))
+                raise ValueError(f"data.path: {str(path)!r} holds no {key}.npy (it has {present})")
+            found[key] = _load(file)
+        return found
+    if not path.is_file():
+        raise ValueError(f"data.path: no file or folder at {str(path)!r}")
+    loaded = _load(path)
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"data.path: {str(path)!r} holds one array; give a .npz with images and labels, or a folder")
+    with loaded:
+        for key in keys:
+            if key not in loaded.files:
+                raise ValueError(f"data.path: {str(path)!r} has no array {key!r} (it has {sorted(loaded.files)})")
+        try:
+            return {key: loaded[key] for key in keys}
+        except ValueError as error:  # pickled objects
+            raise ValueError(f"data.path: {str(path)!r} cannot be read without pickle ({error})") from None
+
+
+def _load(file: Path):
+    try:
+        return np.load(file, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"data.path: {str(file)!r} is not a readable .npy/.npz file ({error})") from None
+
+
+def read_labelled(path, *, images_key: str = "X", labels_key: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """Images and their integer labels from a file, as grayscale float64.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npz`` file holding both arrays, or a folder holding ``<images_key>.npy`` and ``<labels_key>.npy``.
+    images_key, labels_key : str
+        The arrays' names.  Images are (P, H, W) or (P, H, W, 3) of any numeric dtype (colour becomes
+        grayscale with the BT.709 luma weights, unsigned integers are scaled to [0, 1]); labels are (P,)
+        integers.
+
+    Returns
+    -------
+    images : ndarray of shape (P, H, W), float64
+    labels : ndarray of shape (P,), int64
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, the key and the value: a missing file or key, pickled data, labels
+        that are not integers or do not match the images in number, NaN or inf, images smaller than
+        2 x 2.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.npz"
+    >>> np.savez(path, X=np.zeros((4, 3, 5, 3), np.uint8), y=np.array([0, 1, 0, 1]))
+    >>> images, labels = read_labelled(path)
+    >>> images.shape, labels.tolist()
+    ((4, 3, 5), [0, 1, 0, 1])
+    """
+    path = Path(os.fspath(path))
+    arrays = _open_arrays(path, (images_key, labels_key))
+    raw_images, labels = arrays[images_key], np.asarray(arrays[labels_key])
+    where = f"{images_key!r} in {str(path)!r}"
+    if raw_images.ndim not in (3, 4) or (raw_images.ndim == 4 and raw_images.shape[-1] != 3):
+        raise ValueError(f"data.images_key: {where} must have shape (P, H, W) or (P, H, W, 3), got {raw_images.shape}")
+    if raw_images.dtype.kind in "f" and not np.isfinite(raw_images).all():
+        bad = np.argwhere(~np.isfinite(raw_images))[0]
+        raise ValueError(f"data.images_key: {where} holds NaN or inf (first at index {tuple(bad.tolist())})")
+    images = to_grayscale(raw_images, name=where)
+    if min(images.shape[1:]) < MIN_SIDE:
+        raise ValueError(
+            f"data.images_key: {where} are {images.shape[1]} x {images.shape[2]} images; each side needs at least "
+            f"{MIN_SIDE} pixels"
+        )
+    where = f"{labels_key!r} in {str(path)!r}"
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"data.labels_key: {where} must be integers of shape (P,), got {labels.dtype} {labels.shape}")
+    if len(labels) != len(images):
+        raise ValueError(
+            f"data.labels_key: {where} holds {len(labels)} labels for {len(images)} images in {images_key!r}"
+        )
+    return images, labels.astype(np.int64)
+
+
+def class_groups(classes, labels: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    """The label groups that form the classes: ``classes`` checked against the labels present.
+
+    Parameters
+    ----------
+    classes : sequence of int or of sequences of int, or None
+        Class c holds the labels of entry c (an int is a group of one).  None: each distinct label is
+        its own class.  Labels in no group are left out.
+    labels : ndarray of int
+
+    Examples
+    --------
+    >>> class_groups([[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]], np.arange(10))  # CIFAR-10: vehicles, animals
+    ((0, 1, 8, 9), (2, 3, 4, 5, 6, 7))
+    >>> class_groups(None, np.array([3, 1, 3]))
+    ((1,), (3,))
+    """
+    present = set(np.unique(labels).tolist())
+    if classes is None:
+        groups = tuple((label,) for label in sorted(present))
+    else:
+        groups = tuple(tuple(entry) if isinstance(entry, list | tuple | np.ndarray) else (entry,) for entry in classes)
+    flat = [label for group in groups for label in group]
+    if any(isinstance(label, bool) or not isinstance(label, int | np.integer) for label in flat):
+        raise ValueError(f"data.classes must hold integer labels or lists of them, got {classes!r}")
+    if len(groups) < 2:
+        raise ValueError(f"data.classes: a task needs at least two classes; the labels give {len(groups)} ({groups})")
+    if any(not group for group in groups):
+        raise ValueError(f"data.classes: every class needs at least one label, got {classes!r}")
+    if len(set(flat)) != len(flat):
+        raise ValueError(f"data.classes: a label may belong to one class only, got {classes!r}")
+    missing = sorted(set(flat) - present)
+    if missing:
+        raise ValueError(f"data.classes: labels {missing} of {classes!r} are not among the labels {sorted(present)}")
+    return tuple(tuple(int(label) for label in group) for group in groups)
+
+
+def _class_index(labels: np.ndarray, groups) -> np.ndarray:
+    """Each label's class (its group's position), -1 for labels in no group."""
+    index = np.full(len(labels), -1, dtype=np.int64)
+    for c, group in enumerate(groups):
+        index[np.isin(labels, group)] = c
+    return index
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    """A labelled image set ready to train on: classes, a training and a test split, standardized pixels.
+
+    Attributes
+    ----------
+    train, test : tuple of ndarray
+        (x of shape (n, D), float64, standardized; y of shape (n,), the class 0..C-1), images in C order.
+    shape : tuple of int
+        (H, W).
+    groups : tuple of tuple of int
+        The original labels of each class.
+    pixel_mean, pixel_std : ndarray of shape (D,)
+        The training set's statistics that standardized every pixel.
+    source : str
+        Where the images came from.
+    """
+
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    shape: tuple[int, int]
+    groups: tuple[tuple[int, ...], ...]
+    pixel_mean: np.ndarray
+    pixel_std: np.ndarray
+    source: str = "arrays"
+
+    @classmethod
+    def from_arrays(
+        cls, images, labels, *, classes=None, test=None, test_fraction=None, seed: int = 0, source: str = "arrays"
+    ) -> LabelledImages:
+        """Group, split and standardize images (P, H, W) and their labels (P,) (as ``read_labelled`` gives).
+
+        Parameters
+        ----------
+        images : ndarray of shape (P, H, W)
+        labels : ndarray of int, shape (P,)
+        classes : optional
+            ``class_groups``.
+        test : tuple of ndarray, optional
+            Test images and labels, grouped alike.
+        test_fraction : float, optional
+            Without ``test``: this fraction of each class's images (a seeded draw) is the test set.
+        seed : int
+            The draw of the test split.
+        source : str
+            Named in messages.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> data = LabelledImages.from_arrays(rng.random((40, 3, 4)), np.arange(40) % 2, test_fraction=0.25)
+        >>> data.train[0].shape, data.test[0].shape, data.shape, data.n_classes
+        ((30, 12), (10, 12), (3, 4), 2)
+        """
+        groups = class_groups(classes, labels)
+        index = _class_index(labels, groups)
+        if test is None:
+            if test_fraction is None:
+                raise ValueError(f"{source}: give a test set (data.test_path) or data.test_fraction")
+            check_real("data.test_fraction", test_fraction, positive=True)
+            if test_fraction >= 1:
+                raise ValueError(f"data.test_fraction must lie in (0, 1), got {test_fraction}")
+            rng = np.random.default_rng(seed)
+            is_test = np.zeros(len(labels), dtype=bool)
+            for c in range(len(groups)):
+                members = rng.permutation(np.flatnonzero(index == c))
+                is_test[members[: round(test_fraction * len(members))]] = True
+            train_x, train_y = images[(index >= 0) & ~is_test], index[(index >= 0) & ~is_test]
+            test_x, test_y = images[is_test], index[is_test]
+        else:
+            test_images, test_labels = test
+            if test_images.shape[1:] != images.shape[1:]:
+                raise ValueError(
+                    f"data.test_path: test images are {test_images.shape[1:]}, training images {images.shape[1:]}"
+                )
+            test_index = _class_index(test_labels, groups)
+            train_x, train_y = images[index >= 0], index[index >= 0]
+            test_x, test_y = test_images[test_index >= 0], test_index[test_index >= 0]
+        for split, y, least in (("training", train_y, 2), ("test", test_y, 1)):
+            counts = np.bincount(y, minlength=len(groups))
+            if counts.min() < least:
+                c = int(np.argmin(counts))
+                raise ValueError(
+                    f"{source}: class {c} (labels {list(groups[c])}) has {counts[c]} {split} images; it needs {least}"
+                )
+        flat_train = train_x.reshape(len(train_x), -1)
+        mean, std = flat_train.mean(axis=0), flat_train.std(axis=0)
+        if (std == 0).any():
+            constant = int(np.argmax(std == 0))
+            row, column = np.unravel_index(constant, images.shape[1:])
+            raise ValueError(
+                f"{source}: pixel (row {row}, column {column}) is constant ({flat_train[0, constant]:g}) over the "
+                f"{len(train_x)} training images: it cannot be standardized"
+            )
+
+        def standardized(x):
+            return (x.reshape(len(x), -1) - mean) / std
+
+        return cls(
+            (standardized(train_x), train_y),
+            (standardized(test_x), test_y),
+            tuple(int(side) for side in images.shape[1:]),
+            groups,
+            mean,
+            std,
+            source,
+        )
+
+    @classmethod
+    def load(
+        cls, path, *, images_key="X", labels_key="y", classes=None, test_path=None, test_fraction=None, seed=0
+    ) -> LabelledImages:
+        """``read_labelled`` then ``from_arrays``; a test file takes the same keys.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> rng = np.random.default_rng(1)
+        >>> np.save(folder / "X.npy", rng.random((20, 4, 6))); np.save(folder / "y.npy", np.arange(20) % 4)
+        >>> data = LabelledImages.load(folder, classes=[[0, 1], [2, 3]], test_fraction=0.2)
+        >>> data.groups, data.D
+        (((0, 1), (2, 3)), 24)
+        """
+        images, labels = read_labelled(path, images_key=images_key, labels_key=labels_key)
+        test = None if test_path is None else read_labelled(test_path, images_key=images_key, labels_key=labels_key)
+        return cls.from_arrays(
+            images, labels, classes=classes, test=test, test_fraction=test_fraction, seed=seed, source=str(path)
+        )
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.groups)
+
+    @property
+    def D(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def class_models(self, split: str = "test") -> list[EmpiricalImages]:
+        """Each class's images of ``split`` ('train' or 'test') as a data model that draws among them."""
+        x, y = {"train": self.train, "test": self.test}[split]
+        return [EmpiricalImages(x[y == c], self.shape, name=f"{self.source} class {c}") for c in range(self.n_classes)]
+
+    def gaussian_clone(self) -> list[GaussianImages]:
+        """Each class's Gaussian clone: its training images' mean and covariance, drawn exactly."""
+        x, y = self.train
+        return [GaussianImages.of(x[y == c], self.shape) for c in range(self.n_classes)]
+
+
+class EmpiricalImages:
+    """A class of images as a data model: ``sample`` draws among them uniformly, with replacement.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, D)
+    shape : tuple of int
+        (H, W).
+    name : str
+    """
+
+    def __init__(self, images: np.ndarray, shape: tuple[int, int], *, name: str = "images"):
+        self.images, self.shape, self.name = np.asarray(images, dtype=np.float64), tuple(shape), name
+        self.dtype = self.images.dtype
+
+    @property
+    def D(self) -> int:
+        return self.images.shape[1]
+
+    def sample(self, P, rng) -> np.ndarray:
+        """(P, D) images drawn uniformly with replacement."""
+        P, rng = check_sample_args(P, rng)
+        return self.images[rng.integers(0, len(self.images), P)]
+
+    def describe(self) -> dict:
+        return {"model": "images", "source": self.name, "n_images": len(self.images), "shape": list(self.shape)}
+
+
+class GaussianImages:
+    """The Gaussian clone of a set of images: N(mean, covariance) of their empirical moments, drawn exactly.
+
+    x = mean + U sqrt(Lambda) z with covariance = U Lambda U^T and z standard normal: every sample has
+    exactly the clone's law (eigenvalues below rounding are taken as zero).
+
+    Parameters
+    ----------
+    mean : ndarray of shape (D,)
+    covariance : ndarray of shape (D, D)
+        Symmetric positive semi-definite.
+    shape : tuple of int
+        (H, W).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.exponential(size=(5000, 4)) * [1.0, 2.0, 3.0, 4.0]
+    >>> clone = GaussianImages.of(images, (2, 2))
+    >>> draws = clone.sample(200_000, rng)
+    >>> bool(np.allclose(np.cov(draws.T), clone.covariance, atol=0.1))  # same covariance, Gaussian law
+    True
+    """
+
+    def __init__(self, mean: np.ndarray, covariance: np.ndarray, shape: tuple[int, int]):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.covariance = np.asarray(covariance, dtype=np.float64)
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(np.float64)
+        eigenvalues, vectors = np.linalg.eigh(self.covariance)
+        if eigenvalues.min() < -1e-8 * max(eigenvalues.max(), 1.0):
+            raise ValueError(f"covariance must be positive semi-definite, smallest eigenvalue {eigenvalues.min():g}")
+        rounding = len(eigenvalues) * np.finfo(np.float64).eps * max(eigenvalues.max(), 0.0)
+        eigenvalues = np.where(eigenvalues > rounding, eigenvalues, 0.0)  # directions the images do not span
+        self.factor = vectors * np.sqrt(eigenvalues)  # (D, D): covariance = factor factor^T
+
+    @classmethod
+    def of(cls, images: np.ndarray, shape: tuple[int, int]) -> GaussianImages:
+        """The clone of images (n, D): their mean and their covariance (normalized by n - 1)."""
+        images = np.asarray(images, dtype=np.float64)
+        return cls(images.mean(axis=0), np.cov(images, rowvar=False).reshape(images.shape[1], -1), shape)
+
+    @property
+    def D(self) -> int:
+        return len(self.mean)
+
+    def sample(self, P, rng) -> np.ndarray:
+        """(P, D) exact draws."""
+        P, rng = check_sample_args(P, rng)
+        return self.mean + rng.standard_normal((P, self.D)) @ self.factor.T
+
+    def describe(self) -> dict:
+        return {"model": "gaussian_clone_of_images", "shape": list(self.shape)}

@@ -1,0 +1,179 @@
+"""A researcher's own labelled images: reading, classes, splits, standardization, every bad input refused,
+and the Gaussian clone of a labelled data set."""
+
+import numpy as np
+import pytest
+
+from cavitykit.data.labelled import EmpiricalImages, GaussianImages, LabelledImages, class_groups, read_labelled
+from cavitykit.stats import kstat_variance, kstats
+
+
+def saved(tmp_path, name="mine.npz", **arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+def test_colour_non_square_images_become_bt709_grayscale(tmp_path):
+    rgb = np.zeros((2, 3, 5, 3), np.uint8)
+    rgb[0, 1, 2] = [255, 0, 0]
+    rgb[1, 0, 4] = [0, 255, 255]
+    images, labels = read_labelled(saved(tmp_path, X=rgb, y=np.array([7, 9], np.uint8)))
+    assert images.shape == (2, 3, 5) and labels.dtype == np.int64
+    assert images[0, 1, 2] == pytest.approx(0.2125) and images[1, 0, 4] == pytest.approx(0.7154 + 0.0721)
+    assert images.sum() == pytest.approx(0.2125 + 0.7154 + 0.0721)
+
+
+def test_a_folder_of_two_npy_files_and_other_keys(tmp_path):
+    np.save(tmp_path / "images.npy", np.arange(24.0).reshape(2, 3, 4))
+    np.save(tmp_path / "targets.npy", np.array([0, 1]))
+    images, labels = read_labelled(tmp_path, images_key="images", labels_key="targets")
+    np.testing.assert_array_equal(images, np.arange(24.0).reshape(2, 3, 4))
+    assert labels.tolist() == [0, 1]
+
+
+def good_images(rng, n=40):
+    return rng.random((n, 3, 4)), np.arange(n) % 2
+
+
+@pytest.mark.parametrize(
+    ("arrays", "kwargs", "message"),
+    [
+        ({"X": np.zeros((4, 3, 3))}, {}, r"data.path: .*mine.npz' has no array 'y' \(it has \['X'\]\)"),
+        ({"X": np.zeros((4, 3, 3)), "y": np.arange(4)}, {"images_key": "images"}, r"has no array 'images'"),
+        ({"X": np.zeros((4, 3, 3)), "y": np.arange(3)}, {}, r"'y' in .* holds 3 labels for 4 images in 'X'"),
+        (
+            {"X": np.zeros((4, 3, 3)), "y": np.arange(4) + 0.5},
+            {},
+            r"'y' in .* must be integers of shape \(P,\), got float64",
+        ),
+        (
+            {"X": np.full((4, 3, 3), np.nan), "y": np.arange(4)},
+            {},
+            r"'X' in .* holds NaN or inf \(first at index \(0, 0, 0\)\)",
+        ),
+        ({"X": np.zeros((4, 1, 5)), "y": np.arange(4)}, {}, r"are 1 x 5 images; each side needs at least 2 pixels"),
+        (
+            {"X": np.zeros((4, 3, 3, 2)), "y": np.arange(4)},
+            {},
+            r"must have shape \(P, H, W\) or \(P, H, W, 3\), got \(4, 3, 3, 2\)",
+        ),
+        ({"X": np.array([None] * 4), "y": np.arange(4)}, {}, r"cannot be read without pickle"),
+    ],
+)
+def test_bad_files_are_refused_naming_the_file_key_and_value(tmp_path, arrays, kwargs, message):
+    path = tmp_path / "mine.npz"
+    np.savez(path, **arrays)  # an object array is pickled by savez
+    with pytest.raises(ValueError, match=message):
+        read_labelled(path, **kwargs)
+
+
+def test_a_missing_file_or_npy_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"data.path: no file or folder at .*nowhere"):
+        read_labelled(tmp_path / "nowhere.npz")
+    np.save(tmp_path / "X.npy", np.zeros((2, 3, 3)))
+    with pytest.raises(ValueError, match=r"holds no y.npy \(it has \['X'\]\)"):
+        read_labelled(tmp_path)
+    with pytest.raises(ValueError, match=r"holds one array; give a .npz with images and labels"):
+        read_labelled(tmp_path / "X.npy")
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes", "message"),
+    [
+        (np.zeros(40, int), None, r"at least two classes; the labels give 1"),
+        (np.arange(40) % 2, [[0, 1]], r"at least two classes"),
+        (np.arange(40) % 2, [0, 5], r"labels \[5\] of \[0, 5\] are not among the labels \[0, 1\]"),
+        (np.arange(40) % 3, [[0, 1], [1, 2]], r"a label may belong to one class only"),
+        (np.arange(40) % 2, [0, 1.5], r"must hold integer labels or lists of them"),
+        (np.arange(40) % 2, [[0], []], r"every class needs at least one label"),
+    ],
+)
+def test_bad_class_groupings_are_refused(rng, labels, classes, message):
+    with pytest.raises(ValueError, match=message):
+        LabelledImages.from_arrays(rng.random((40, 3, 4)), labels, classes=classes, test_fraction=0.25)
+
+
+def test_a_constant_pixel_and_missing_splits_are_refused(rng):
+    images, labels = good_images(rng)
+    images[:, 2, 1] = 0.5
+    with pytest.raises(ValueError, match=r"pixel \(row 2, column 1\) is constant \(0.5\) over the 30 training images"):
+        LabelledImages.from_arrays(images, labels, test_fraction=0.25)
+    images, labels = good_images(rng)
+    with pytest.raises(ValueError, match=r"give a test set \(data.test_path\) or data.test_fraction"):
+        LabelledImages.from_arrays(images, labels)
+    with pytest.raises(ValueError, match=r"data.test_fraction must lie in \(0, 1\), got 1.0"):
+        LabelledImages.from_arrays(images, labels, test_fraction=1.0)
+    with pytest.raises(ValueError, match=r"class 1 \(labels \[1\]\) has 0 test images; it needs 1"):
+        LabelledImages.from_arrays(images, labels, test=(images[:4], np.zeros(4, int)))
+
+
+def test_classes_splits_and_standardization(rng):
+    images, labels = rng.random((100, 3, 5)) * 10 + 3, np.arange(100) % 10
+    data = LabelledImages.from_arrays(images, labels, classes=[[0, 1, 8, 9], [2, 3]], test_fraction=0.25, seed=4)
+    train_x, train_y = data.train
+    test_x, test_y = data.test
+    assert np.bincount(train_y).tolist() == [30, 15] and np.bincount(test_y).tolist() == [10, 5]  # stratified
+    np.testing.assert_allclose(train_x.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(train_x.std(axis=0), 1)
+    # Every image appears once, in one split, standardized with the training set's own statistics.
+    chosen = images[np.isin(labels, [0, 1, 8, 9, 2, 3])].reshape(-1, 15)
+    restored = np.concatenate([train_x, test_x]) * data.pixel_std + data.pixel_mean
+    assert sorted(map(tuple, np.round(restored, 10))) == sorted(map(tuple, np.round(chosen, 10)))
+    np.testing.assert_allclose(data.pixel_mean, restored[: len(train_x)].mean(axis=0))
+
+
+def test_a_given_test_set_is_grouped_and_standardized_alike(rng):
+    images, labels = good_images(rng)
+    test_images, test_labels = rng.random((10, 3, 4)), np.array([0, 1, 2] * 3 + [1])
+    data = LabelledImages.from_arrays(images, labels, test=(test_images, test_labels))
+    assert len(data.train[1]) == 40 and data.test[1].tolist() == [0, 1] * 3 + [1]  # label 2 is in no class
+    kept = test_images[test_labels != 2].reshape(-1, 12)
+    np.testing.assert_allclose(data.test[0], (kept - data.pixel_mean) / data.pixel_std)
+
+
+def test_class_models_draw_their_own_images(rng):
+    data = LabelledImages.from_arrays(*good_images(rng), test_fraction=0.25)
+    model = data.class_models("test")[1]
+    assert isinstance(model, EmpiricalImages) and model.D == 12
+    draws = model.sample(500, rng)
+    pool = {tuple(row) for row in data.test[0][data.test[1] == 1]}
+    assert {tuple(row) for row in draws} == pool  # every image drawn, nothing else
+
+
+def test_the_gaussian_clone_has_each_class_mean_and_covariance_and_no_higher_cumulant(rng):
+    images = rng.exponential(size=(4000, 2, 3)) ** 2  # strongly non-Gaussian pixels
+    labels = np.arange(4000) % 2
+    data = LabelledImages.from_arrays(images, labels, test_fraction=0.1)
+    clones = data.gaussian_clone()
+    x, y = data.train
+    for c, clone in enumerate(clones):
+        np.testing.assert_allclose(clone.mean, x[y == c].mean(axis=0))
+        np.testing.assert_allclose(clone.covariance, np.cov(x[y == c].T))
+    P = 400_000
+    draws = clones[0].sample(P, rng)
+    w = rng.standard_normal(6)
+    projection = draws @ w
+    k = kstats(projection, 4)
+    exact = np.array([w @ clones[0].mean, w @ clones[0].covariance @ w, 0.0, 0.0])
+    gaussian = np.array([exact[0], exact[1], 0, 0, 0, 0, 0, 0])  # its cumulants up to 8
+    sd = np.sqrt([exact[1] / P, *(kstat_variance(gaussian, n, P) for n in (2, 3, 4))])
+    assert np.all(np.abs(k - exact) < 5 * sd), (k, exact, sd)
+    real = kstats(x[y == 0] @ w, 4)
+    assert abs(real[3] / real[1] ** 2) > 1  # the images themselves are far from Gaussian
+
+
+def test_a_clone_of_fewer_images_than_pixels_stays_in_their_span(rng):
+    images = rng.random((5, 12))
+    clone = GaussianImages.of(images, (3, 4))
+    draws = clone.sample(1000, rng)
+    centred_images = images - images.mean(axis=0)
+    basis = np.linalg.svd(centred_images)[2][:4]  # the 4 directions the 5 images span
+    residual = (draws - clone.mean) - (draws - clone.mean) @ basis.T @ basis
+    assert np.abs(residual).max() < 1e-10
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        GaussianImages(np.zeros(2), np.array([[1.0, 0.0], [0.0, -1.0]]), (1, 2))
+
+
+def test_class_groups_by_hand():
+    assert class_groups([3, [1, 2]], np.array([1, 2, 3])) == ((3,), (1, 2))
