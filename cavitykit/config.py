@@ -21,7 +21,7 @@ from cavitykit._toml import toml_value
 from cavitykit._validation import check_choice, check_int, check_real
 from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
 from cavitykit.network.parameterization import PARAMETERIZATION_NAMES
-from cavitykit.variants import DEFAULT_VARIANTS, RING_ONLY, VARIANTS
+from cavitykit.variants import DEFAULT_VARIANTS, IMAGE_VARIANTS, RING_ONLY, VARIANTS
 
 PRESET_DIR = Path(__file__).with_name("presets")
 # Keys added after runs were first stored: at their default they are left out of the stored config
@@ -46,11 +46,31 @@ class DataConfig:
         take the temperature whose infinite-chain correlation length is xi[c].
     n_train, n_test : int
         Samples of the fixed training set (minibatch mode) and of the test set.
+    source : {'synthetic', 'arrays'}
+        'synthetic': the models above (variants 'nlgp', 'ising' and their clones).  'arrays': a
+        researcher's own labelled images (variants 'images' and 'images_clone'), read from ``path``;
+        ``L``, ``dim``, ``xi``, ``gain``, ``n_train`` and ``n_test`` then play no part.
+    path : str
+        With 'arrays': a .npz holding the images and labels, or a folder of ``<key>.npy`` files
+        (``cavitykit.data.read_labelled``).
+    images_key, labels_key : str
+        The arrays' names.
+    test_path : str
+        A test set in the same form; or
+    test_fraction : float
+        the share of each class's images held out for testing (a fixed draw).
+    classes : list of two labels or label groups
+        The two classes, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` (CIFAR-10 vehicles against
+        animals); by default the file's two labels.
+    shape : list of two ints
+        With 'arrays': the images' height and width (the file must match).
 
     Examples
     --------
     >>> DataConfig(L=20, dim=2, xi=(2.0, 10.0)).D
     400
+    >>> DataConfig(source="arrays", path="mine.npz", shape=(24, 32), test_fraction=0.2).grid
+    (24, 32)
     """
 
     L: int = 40
@@ -59,6 +79,14 @@ class DataConfig:
     gain: float = 3.0
     n_train: int = 8000
     n_test: int = 4000
+    source: str = field(default="synthetic", metadata=LATER)
+    path: str = field(default="", metadata=LATER)
+    images_key: str = field(default="X", metadata=LATER)
+    labels_key: str = field(default="y", metadata=LATER)
+    test_path: str = field(default="", metadata=LATER)
+    test_fraction: float = field(default=0.0, metadata=LATER)
+    classes: tuple = field(default=(), metadata=LATER)
+    shape: tuple[int, ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self):
         check_int("data.L", self.L, minimum=2)
@@ -71,10 +99,45 @@ class DataConfig:
         check_real("data.gain", self.gain, nonnegative=True)
         check_int("data.n_train", self.n_train, minimum=2)
         check_int("data.n_test", self.n_test, minimum=2)
+        check_choice("data.source", self.source, ("synthetic", "arrays"))
+        # a group of labels read from TOML is a list: kept as a tuple, as every other list
+        object.__setattr__(self, "classes", tuple(tuple(c) if isinstance(c, list | tuple) else c for c in self.classes))
+        arrays_only = ("path", "test_path", "test_fraction", "classes", "shape")
+        if self.source == "synthetic":
+            given = [key for key in arrays_only if getattr(self, key)]
+            if given:
+                raise ValueError(f'data.{given[0]} reads a researcher\'s images: it needs data.source = "arrays"')
+            return
+        if not self.path:
+            raise ValueError('data.source = "arrays" needs data.path, the .npz file (or folder) of images and labels')
+        if len(self.shape) != 2:
+            raise ValueError(f"data.shape must give the images' height and width, got {list(self.shape)!r}")
+        for side in self.shape:
+            check_int("data.shape", side, minimum=2)
+        if bool(self.test_path) == bool(self.test_fraction):
+            raise ValueError(
+                'data.source = "arrays" needs a test set: data.test_path or data.test_fraction (one of them), '
+                f"got test_path = {self.test_path!r} and test_fraction = {self.test_fraction!r}"
+            )
+        if self.test_fraction and not 0 < check_real("data.test_fraction", self.test_fraction) < 1:
+            raise ValueError(f"data.test_fraction must lie in (0, 1), got {self.test_fraction}")
+        if self.classes and len(self.classes) != 2:
+            raise ValueError(f"data.classes must name the two classes of the task, got {list(self.classes)!r}")
 
     @property
     def D(self) -> int:
-        return self.L**self.dim
+        """Pixels per input: L^dim, or H W for images."""
+        return math.prod(self.grid)
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """The pixel grid: (L,) or (L, L), periodic; or the images' (H, W), bounded."""
+        return tuple(self.shape) if self.source == "arrays" else (self.L,) * self.dim
+
+    @property
+    def periodic(self) -> bool:
+        """Whether the grid wraps around (a ring or torus) or has edges (images)."""
+        return self.source == "synthetic"
 
 
 @dataclass(frozen=True)
@@ -334,6 +397,12 @@ class RunConfig:
             raise ValueError(f"variants must be distinct and non-empty, got {self.variants!r}")
         for variant in self.variants:
             check_choice("variants", variant, VARIANTS)
+            if (variant in IMAGE_VARIANTS) != (self.data.source == "arrays"):
+                wanted = IMAGE_VARIANTS if self.data.source == "arrays" else tuple(set(VARIANTS) - set(IMAGE_VARIANTS))
+                raise ValueError(
+                    f"variants: {variant!r} does not train on data.source = {self.data.source!r}, whose variants are "
+                    f"{sorted(wanted)}"
+                )
             if variant in RING_ONLY and self.data.dim != 1:
                 raise ValueError(
                     f"variant {variant!r} needs data.dim = 1 (its temperature comes from xi through the exact "
@@ -354,6 +423,11 @@ class RunConfig:
                 "it needs analysis.cavity = true "
                 f"(got {str(self.analysis.cavity).lower()}) and a first layer only, network.prune_readout = false "
                 f"(got {str(self.network.prune_readout).lower()})"
+            )
+        if self.data.source == "arrays" and self.training.mode != "batch":
+            raise ValueError(
+                f'data.source = "arrays" trains on the fixed training images: training.mode must be "batch", '
+                f"got {self.training.mode!r}"
             )
         if self.imp.rewind_step >= self.training.steps:
             raise ValueError(

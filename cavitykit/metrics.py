@@ -440,7 +440,7 @@ def connection_distances_null(n_kept, shape, *, periodic: bool = False) -> np.nd
     return (n * (n - 1) / 2)[..., None] * share
 
 
-def sign_coherence(weights, shape) -> np.ndarray:
+def sign_coherence(weights, shape, *, periodic: bool = True) -> np.ndarray:
     """Sum of w_i w_j over 4-neighbour pairs, over the sum of |w_i w_j|: +1 when neighbouring weights
     share their sign (a bump, a smooth field), -1 when they alternate (a checkerboard), near 0 for noise.
 
@@ -448,7 +448,8 @@ def sign_coherence(weights, shape) -> np.ndarray:
     ----------
     weights : array_like of shape (..., D)
         Masked weights (pruned ones 0: pairs with a pruned pixel do not count).
-    shape : (L,) or (L, L)
+    shape : (L,), (L, L) or (H, W)
+    periodic : bool
 
     Returns
     -------
@@ -460,7 +461,7 @@ def sign_coherence(weights, shape) -> np.ndarray:
     array([ 1., -1.])
     """
     weights = np.asarray(weights, dtype=np.float64)
-    first, second = _neighbour_pairs(tuple(shape))
+    first, second = _neighbour_pairs(tuple(shape), periodic)
     products = weights[..., first] * weights[..., second]
     with np.errstate(invalid="ignore", divide="ignore"):
         return products.sum(axis=-1) / np.abs(products).sum(axis=-1)
@@ -595,7 +596,9 @@ def truncated_ipr(weights, n_kept) -> np.ndarray:
     return np.where(index >= 1, picked, np.nan)
 
 
-def shape_class(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION) -> np.ndarray:
+def shape_class(
+    weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION, periodic: bool = True
+) -> np.ndarray:
     """Each field's shape: 'bump', 'oscillatory' (a checkerboard), 'scattered', 'extended' or 'noise'.
 
     In this order: 'oscillatory' when neighbouring kept weights alternate in sign (``sign_coherence``
@@ -613,6 +616,8 @@ def shape_class(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACT
     shape : (L,) or (L, L)
     width_fraction : float
         Passed to ``is_localized``.
+    periodic : bool
+        A ring or torus, or a bounded grid (images).
 
     Returns
     -------
@@ -627,18 +632,20 @@ def shape_class(weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACT
     """
     weights = np.asarray(weights, dtype=np.float64)
     _, threshold = noise_low_frequency_share(shape)
-    widths = receptive_field(weights, shape)["width"]
-    coherence = sign_coherence(weights, shape)
+    widths = receptive_field(weights, shape, periodic=periodic)["width"]
+    coherence = sign_coherence(weights, shape, periodic=periodic)
     oscillatory = (coherence < 0) | (sublattice_share(weights, shape) >= SUBLATTICE_SHARE)
     noise = low_frequency_share(weights, shape) <= threshold
     local = is_localized(widths, shape, width_fraction=width_fraction)
-    compact = compactness(weights, shape) >= COMPACTNESS
+    compact = compactness(weights, shape, periodic=periodic) >= COMPACTNESS
     narrow = np.where(compact, "bump", "scattered")
     classes = np.where(oscillatory, "oscillatory", np.where(noise, "noise", np.where(local, narrow, "extended")))
     return np.where((weights != 0).any(axis=-1), classes, "")
 
 
-def unit_class(dense_weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION) -> np.ndarray:
+def unit_class(
+    dense_weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_FRACTION, periodic: bool = True
+) -> np.ndarray:
     """What each unit learned in the dense network: 'bump', 'extended' (a learned field that is not
     narrow) or 'noise' (no spatial structure beyond white noise's).
 
@@ -655,6 +662,8 @@ def unit_class(dense_weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_
     shape : (L,) or (L, L)
     width_fraction : float
         Passed to ``is_localized`` to split learned fields into bumps and extended fields.
+    periodic : bool
+        A ring or torus, or a bounded grid (images).
 
     Returns
     -------
@@ -672,5 +681,6 @@ def unit_class(dense_weights, shape, *, width_fraction: float = LOCALIZED_WIDTH_
     weights = np.asarray(dense_weights, dtype=np.float64)
     _, threshold = noise_low_frequency_share(shape)
     learned = low_frequency_share(weights, shape) > threshold
-    local = is_localized(receptive_field(weights, shape)["width"], shape, width_fraction=width_fraction)
+    widths = receptive_field(weights, shape, periodic=periodic)["width"]
+    local = is_localized(widths, shape, width_fraction=width_fraction)
     return np.where(learned, np.where(local, "bump", "extended"), "noise")

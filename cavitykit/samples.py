@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cavitykit.data import two_class, variant_models
+from cavitykit.data.labelled import task_images
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 
@@ -40,6 +41,22 @@ class MemberSamples:
     heldout: list[np.ndarray]
 
 
+def _image_sets(config, variant: str, models, rng) -> tuple[tuple, tuple]:
+    """The training and test sets of an image variant: the images' own, or as many draws of each class
+    from its Gaussian clone (shuffled)."""
+    images = task_images(config.data)
+    if variant == "images":
+        return images.train, images.test
+    sets = []
+    for _, y in (images.train, images.test):
+        counts = np.bincount(y, minlength=2)
+        drawn = np.concatenate([model.sample(int(n), rng) for model, n in zip(models, counts, strict=True)])
+        labels = np.repeat(np.arange(2), counts)
+        order = rng.permutation(len(labels))
+        sets.append((drawn[order], labels[order]))
+    return sets[0], sets[1]
+
+
 def member_samples(config, variant: str, replicate: int) -> MemberSamples:
     """The samples of ``(variant, replicate)`` of a run of ``config``, in the order the run draws them.
 
@@ -62,7 +79,10 @@ def member_samples(config, variant: str, replicate: int) -> MemberSamples:
     """
     models = variant_models(variant, config.data)
     rng = np.random.default_rng(seed(config.seed, replicate, Stream.DATA, VARIANT_INDEX[variant]))
-    train = two_class(*models, config.data.n_train, rng) if config.training.mode == "batch" else None
-    test = two_class(*models, config.data.n_test, rng)
+    if config.data.source == "arrays":
+        train, test = _image_sets(config, variant, models, rng)
+    else:
+        train = two_class(*models, config.data.n_train, rng) if config.training.mode == "batch" else None
+        test = two_class(*models, config.data.n_test, rng)
     heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float32, copy=False) for model in models]
     return MemberSamples(models, train, test, heldout)

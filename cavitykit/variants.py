@@ -1,8 +1,9 @@
 """The experiment's vocabulary, defined once: data variants, their labels and colours, clone pairs and
 seed streams (the data models behind each variant are built by ``cavitykit.data.variant_models``).
 
-A *variant* names the data a network is trained on: a non-Gaussian model ('nlgp', 'ising') or its
-Gaussian clone (same mean and covariance, every higher cumulant zero; ``docs/data.md``).  Claim 1
+A *variant* names the data a network is trained on: a non-Gaussian model ('nlgp', 'ising'), a
+researcher's own images ('images'), or its Gaussian clone (same mean and covariance, every higher
+cumulant zero; ``docs/data.md``).  Claim 1
 compares a model with its clone, so every non-Gaussian variant has exactly one clone.
 
 Everything above this module (the config check, the runner, the report, the plots, the CLI) reads
@@ -16,14 +17,30 @@ from enum import IntEnum
 import numpy as np
 
 # Order matters: a variant's index is its seed stream, so new variants are appended.
-VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone")
+VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone", "images", "images_clone")
 DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
 # Each non-Gaussian model and its Gaussian clone.
-CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone"}
+CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone", "images": "images_clone"}
+# Variants of a researcher's labelled images (``data.source = "arrays"``); the others are synthetic.
+IMAGE_VARIANTS = ("images", "images_clone")
 # Data models one's own weights can be fed from by name (``cavitykit.data.named_model``).
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
-LABELS = {"nlgp": "NLGP", "gaussian_clone": "Gaussian clone", "ising": "Ising", "ising_clone": "Ising clone"}
-COLOURS = {"nlgp": "tab:red", "gaussian_clone": "tab:blue", "ising": "tab:orange", "ising_clone": "tab:cyan"}
+LABELS = {
+    "nlgp": "NLGP",
+    "gaussian_clone": "Gaussian clone",
+    "ising": "Ising",
+    "ising_clone": "Ising clone",
+    "images": "images",
+    "images_clone": "images' Gaussian clone",
+}
+COLOURS = {
+    "nlgp": "tab:red",
+    "gaussian_clone": "tab:blue",
+    "ising": "tab:orange",
+    "ising_clone": "tab:cyan",
+    "images": "tab:purple",
+    "images_clone": "tab:green",
+}
 # Variants that need a ring (dim = 1): their temperature comes from the exact 1D correlation length.
 RING_ONLY = ("ising", "ising_clone")
 VARIANT_INDEX = {variant: index for index, variant in enumerate(VARIANTS)}
@@ -94,7 +111,7 @@ def colour(variant) -> str:
 
 
 def source_model(variant: str) -> str:
-    """The non-Gaussian model a variant samples or clones: 'nlgp' or 'ising'.
+    """The non-Gaussian model a variant samples or clones: 'nlgp', 'ising' or 'images'.
 
     Examples
     --------

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit import metrics
-from cavitykit.io.schema import grid_shape, run_config
+from cavitykit.io.schema import grid_shape, periodic_grid, run_config
 
 
 def n_heldout(ds: xr.Dataset) -> int:
@@ -50,8 +50,9 @@ def localization(ds: xr.Dataset) -> xr.Dataset:
     -------
     xarray.Dataset
         Over the dims of ``ds.weight`` less ``input``: ``ipr``, ``participation_ratio`` (1 / IPR),
-        ``rf_centre`` (circular centre in pixels along each grid ``axis``: ``x`` on a ring, ``y`` and
-        ``x`` on a torus), ``rf_width`` (circular width in pixels, mean over grid axes), ``localized``
+        ``rf_centre`` (centre in pixels along each grid ``axis``: ``x`` on a ring, ``y`` and ``x`` on a
+        torus or image; circular on a ring or torus), ``rf_width`` (width in pixels, mean over grid
+        axes), ``localized``
         (``metrics.is_localized``: narrow along every axis) and ``random_ipr`` (3 / (n + 2), the
         IPR of a random Gaussian vector with the unit's n surviving weights).
 
@@ -63,9 +64,9 @@ def localization(ds: xr.Dataset) -> xr.Dataset:
     >>> localization(ds).localized.values
     array([ True, False])
     """
-    shape = grid_shape(ds)
+    shape, periodic = grid_shape(ds), periodic_grid(ds)
     centres, widths = xr.apply_ufunc(
-        lambda w: tuple(metrics.receptive_field(w, shape).values()),
+        lambda w: tuple(metrics.receptive_field(w, shape, periodic=periodic).values()),
         ds.weight,
         input_core_dims=[["input"]],
         output_core_dims=[["axis"], ["axis"]],

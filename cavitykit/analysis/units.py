@@ -10,7 +10,7 @@ import xarray as xr
 from scipy import stats
 
 from cavitykit import metrics
-from cavitykit.io.schema import grid_shape
+from cavitykit.io.schema import grid_shape, periodic_grid
 
 UNIT = ("variant", "replicate", "round", "neuron")
 
@@ -36,10 +36,10 @@ def unit_classes(ds: xr.Dataset) -> xr.DataArray:
     >>> set(classes.values.ravel()) <= {"bump", "extended", "noise"}
     True
     """
-    shape = grid_shape(ds)
+    shape, periodic = grid_shape(ds), periodic_grid(ds)
     dense = ds.weight.isel(round=0, drop=True)
     return xr.apply_ufunc(
-        lambda w: metrics.unit_class(w, shape), dense, input_core_dims=[["input"]], keep_attrs=False
+        lambda w: metrics.unit_class(w, shape, periodic=periodic), dense, input_core_dims=[["input"]], keep_attrs=False
     ).rename("unit_class")
 
 
@@ -85,7 +85,7 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
     >>> bool((units.null_top <= units.null_random).all())  # the top n of D is flatter than n random entries
     True
     """
-    shape = grid_shape(ds)
+    shape, periodic = grid_shape(ds), periodic_grid(ds)
     D = ds.sizes["input"]
     weight = ds.weight.transpose(*UNIT, "input")
     mask = ds["mask"].transpose(*UNIT, "input")
@@ -108,11 +108,13 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
             "null_top": per_unit(np.where(count > 0, top[count], np.nan)),
             "null_random": 3.0 / (n_kept + 2.0),
             "null_truncated": per_unit(metrics.truncated_ipr(dense[:, :, None], count)),
-            "connectivity": per_unit(metrics.connectivity(kept, shape)),
-            "connectivity_null": per_unit(metrics.connectivity_null(count, shape)),
-            "sign_coherence": per_unit(metrics.sign_coherence(values, shape)),
+            "connectivity": per_unit(metrics.connectivity(kept, shape, periodic=periodic)),
+            "connectivity_null": per_unit(metrics.connectivity_null(count, shape, periodic=periodic)),
+            "sign_coherence": per_unit(metrics.sign_coherence(values, shape, periodic=periodic)),
             "sublattice_share": per_unit(metrics.sublattice_share(values, shape)),
-            "shape": xr.DataArray(metrics.shape_class(values, shape), dims=UNIT, coords=n_kept.coords),
+            "shape": xr.DataArray(
+                metrics.shape_class(values, shape, periodic=periodic), dims=UNIT, coords=n_kept.coords
+            ),
             "abs_kurtosis": np.abs(ds.preact_excess_kurtosis).mean("label").transpose(*UNIT).where(present),
             "unit_class": classes,
             "learned": classes != "noise",

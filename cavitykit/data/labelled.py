@@ -11,6 +11,7 @@ Images may be of any H x W, square or not; they are a bounded grid, not a torus.
 
 from __future__ import annotations
 
+import functools
 import os
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import numpy as np
 from cavitykit._validation import check_real
 from cavitykit.data._base import check_sample_args
 from cavitykit.data.images import to_grayscale
+from cavitykit.data.nlgp import cumulants_from_raw_moments
+from cavitykit.stats import kstats
 
 # Images smaller than this along either side have no spatial structure to localize on.
 MIN_SIDE = 2
@@ -135,6 +138,8 @@ def class_groups(classes, labels: np.ndarray) -> tuple[tuple[int, ...], ...]:
     ((1,), (3,))
     """
     present = set(np.unique(labels).tolist())
+    if classes is not None:  # as written in a config: lists, however it was read
+        classes = [list(entry) if isinstance(entry, list | tuple | np.ndarray) else entry for entry in classes]
     if classes is None:
         groups = tuple((label,) for label in sorted(present))
     else:
@@ -311,6 +316,34 @@ class LabelledImages:
         return [GaussianImages.of(x[y == c], self.shape) for c in range(self.n_classes)]
 
 
+@functools.lru_cache(maxsize=4)
+def task_images(data) -> LabelledImages:
+    """The labelled images of a run's ``data`` table (``data.source = "arrays"``), checked against it: two
+    classes (the task is two-class) and images of ``data.shape``.  Read once per process.
+
+    Parameters
+    ----------
+    data : cavitykit.config.DataConfig
+    """
+    test_fraction = data.test_fraction or None
+    images = LabelledImages.load(
+        data.path,
+        images_key=data.images_key,
+        labels_key=data.labels_key,
+        classes=data.classes or None,
+        test_path=data.test_path or None,
+        test_fraction=test_fraction,
+    )
+    if images.n_classes != 2:
+        raise ValueError(
+            f"data.classes: a run trains two classes; {data.path!r} gives {images.n_classes} ({list(images.groups)}): "
+            "name two labels or label groups"
+        )
+    if images.shape != tuple(data.shape):
+        raise ValueError(f"data.shape is {list(data.shape)}, but the images in {data.path!r} are {list(images.shape)}")
+    return images
+
+
 class EmpiricalImages:
     """A class of images as a data model: ``sample`` draws among them uniformly, with replacement.
 
@@ -334,6 +367,11 @@ class EmpiricalImages:
         """(P, D) images drawn uniformly with replacement."""
         P, rng = check_sample_args(P, rng)
         return self.images[rng.integers(0, len(self.images), P)]
+
+    def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
+        """k-statistics k_1..k_max_order of a pixel drawn at random from a random image (all pixels
+        pooled), shape (max_order,): the single pixel law the independent-input theory takes."""
+        return kstats(self.images.ravel(), max_order)
 
     def describe(self) -> dict:
         return {"model": "images", "source": self.name, "n_images": len(self.images), "shape": list(self.shape)}
@@ -389,6 +427,16 @@ class GaussianImages:
         """(P, D) exact draws."""
         P, rng = check_sample_args(P, rng)
         return self.mean + rng.standard_normal((P, self.D)) @ self.factor.T
+
+    def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
+        """Exact cumulants kappa_1..kappa_max_order of a pixel drawn at random (all pixels pooled): the
+        equal mixture of the pixels' Gaussian laws N(mean_i, covariance_ii), shape (max_order,)."""
+        variance = np.diag(self.covariance)
+        raw = np.zeros((max_order + 1, self.D))
+        raw[0], raw[1] = 1.0, self.mean
+        for r in range(2, max_order + 1):  # E[x^r] = mean E[x^(r-1)] + (r - 1) variance E[x^(r-2)]
+            raw[r] = self.mean * raw[r - 1] + (r - 1) * variance * raw[r - 2]
+        return cumulants_from_raw_moments(raw.mean(axis=1))
 
     def describe(self) -> dict:
         return {"model": "gaussian_clone_of_images", "shape": list(self.shape)}

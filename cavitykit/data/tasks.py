@@ -9,6 +9,7 @@ import numpy as np
 
 from cavitykit._validation import check_generator, check_int
 from cavitykit.data.ising import Ising, ising_temperature
+from cavitykit.data.labelled import task_images
 from cavitykit.data.nlgp import NLGP, GaussianClone
 from cavitykit.variants import source_model
 
@@ -95,7 +96,9 @@ def variant_models(variant: str, data) -> tuple:
     data : DataConfig or any object with ``L``, ``dim``, ``xi`` (two lengths) and ``gain``
         The two-class task: class c has correlation length ``xi[c]``.  NLGP variants use
         ``gain``; Ising variants (ring only) use the temperature whose infinite-chain
-        correlation length is ``xi[c]``.
+        correlation length is ``xi[c]``.  The image variants read the DataConfig's labelled
+        images (``cavitykit.data.labelled.task_images``): 'images' draws among each class's test
+        images, 'images_clone' from each class's Gaussian clone.
 
     Returns
     -------
@@ -110,6 +113,9 @@ def variant_models(variant: str, data) -> tuple:
     ['GaussianClone', 'GaussianClone']
     """
     source = source_model(variant)
+    if source == "images":  # the test images of each class, or each class's Gaussian clone
+        images = task_images(data)
+        return tuple(images.class_models("test") if variant == source else images.gaussian_clone())
     if source == "nlgp":
         models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
     else:

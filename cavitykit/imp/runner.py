@@ -24,6 +24,7 @@ from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.config import RunConfig, config_from_dict
+from cavitykit.data.labelled import task_images
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
@@ -624,6 +625,8 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     if group_size is not None:
         check_int("group_size", group_size, minimum=1)
     device = resolve_device(device)
+    if config.data.source == "arrays":  # a bad image file stops the run before its directory exists
+        task_images(config.data)
     run_dir = run_directory(config, out)
     prepare_run_directory(config, run_dir)
     run_members(config, run_dir, None, device, progress=progress, group_size=group_size)

@@ -161,18 +161,19 @@ class RoundRecord:
     snapshot_readout: np.ndarray | None = None
 
 
-def pixel_coordinates(L: int, dim: int) -> dict:
-    """Coordinates of the ``input`` dim: ``x`` (and ``y`` in 2D) of each pixel, rows in C order.
+def pixel_coordinates(shape: tuple[int, ...]) -> dict:
+    """Coordinates of the ``input`` dim: ``x`` (the column; on a ring, the site) and, on a grid of shape
+    (H, W), ``y`` (the row) of each pixel, rows in C order.
 
     Examples
     --------
-    >>> coords = pixel_coordinates(3, 2)  # a 3 x 3 torus, rows in C order
+    >>> coords = pixel_coordinates((2, 3))  # 2 rows of 3, rows in C order
     >>> coords["x"][1].tolist(), coords["y"][1].tolist()
-    ([0, 1, 2, 0, 1, 2, 0, 1, 2], [0, 0, 0, 1, 1, 1, 2, 2, 2])
+    ([0, 1, 2, 0, 1, 2], [0, 0, 0, 1, 1, 1])
     """
-    index = np.arange(L**dim)
-    if dim == 2:
-        return {"x": ("input", index % L), "y": ("input", index // L)}
+    index = np.arange(int(np.prod(shape)))
+    if len(shape) == 2:
+        return {"x": ("input", index % shape[1]), "y": ("input", index // shape[1])}
     return {"x": ("input", index)}
 
 
@@ -216,7 +217,7 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
             "neuron": np.arange(n_units),
             "input": np.arange(config.data.D),
             "label": np.arange(record.preact_variance.shape[0]),
-            **pixel_coordinates(config.data.L, config.data.dim),
+            **pixel_coordinates(config.data.grid),
         },
     )
     if record.cavity_expansion is not None:
@@ -236,8 +237,9 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
         "config_hash": config.hash,
         **{f"data_{key}": str(value) for key, value in data_description.items()},
         "data_model": record.variant,
-        "data_xi": f"{config.data.xi[0]} {config.data.xi[1]}",  # class 0 and class 1
     }
+    if config.data.periodic:  # the synthetic models' correlation lengths, class 0 and class 1
+        dataset.attrs["data_xi"] = f"{config.data.xi[0]} {config.data.xi[1]}"
     return dataset
 
 
@@ -375,14 +377,27 @@ def run_config(ds: xr.Dataset) -> dict:
     return tomllib.loads(ds.attrs["config"])
 
 
-def grid_shape(ds: xr.Dataset) -> tuple[int, ...]:
-    """Pixel grid (L,) or (L, L) of a run's inputs, from the ``x`` (and ``y``) coordinates.
+def periodic_grid(ds: xr.Dataset) -> bool:
+    """Whether a run's pixel grid wraps around (synthetic data: a ring or torus) or has edges (images,
+    ``data.source = "arrays"``), from the config it stores (none stored: a synthetic run).
 
     Examples
     --------
-    >>> grid_shape(xr.Dataset(coords=pixel_coordinates(5, 2) | {"input": range(25)}))
-    (5, 5)
+    >>> periodic_grid(xr.Dataset(attrs={"config": '[data]\\nsource = "arrays"\\n'}))
+    False
+    """
+    config = tomllib.loads(ds.attrs["config"]) if "config" in ds.attrs else {}
+    return config.get("data", {}).get("source", "synthetic") == "synthetic"
+
+
+def grid_shape(ds: xr.Dataset) -> tuple[int, ...]:
+    """Pixel grid of a run's inputs, (L,) or (rows, columns), from the ``x`` (and ``y``) coordinates.
+
+    Examples
+    --------
+    >>> grid_shape(xr.Dataset(coords=pixel_coordinates((4, 5)) | {"input": range(20)}))
+    (4, 5)
     """
     if "y" in ds.coords:
-        return (int(ds.x.max()) + 1, int(ds.y.max()) + 1)
+        return (int(ds.y.max()) + 1, int(ds.x.max()) + 1)
     return (ds.sizes["input"],)

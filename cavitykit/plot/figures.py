@@ -60,9 +60,8 @@ def receptive_fields(
         for k in range(n_units):
             ax = axes[row, k]
             if two_d:
-                side = round(np.sqrt(weights.shape[1]))
                 limit = np.abs(weights[k]).max() or 1.0
-                ax.imshow(weights[k].reshape(side, side), cmap="RdBu_r", vmin=-limit, vmax=limit)
+                ax.imshow(weights[k].reshape(analysis.grid_shape(ds)), cmap="RdBu_r", vmin=-limit, vmax=limit)
                 ax.set_xticks([])
                 ax.set_yticks([])
             else:
@@ -81,30 +80,31 @@ def receptive_fields(
     return fig
 
 
-def _mosaic(weights: np.ndarray, side: int, columns: int) -> np.ndarray:
-    """Units' weights (K, side * side) as one image of ``columns`` tiles per row, each scaled to
+def _mosaic(weights: np.ndarray, shape: tuple[int, int], columns: int) -> np.ndarray:
+    """Units' weights (K, H W) as one image of ``columns`` tiles of H x W per row, each scaled to
     [-1, 1] by its largest |w|, tiles separated by NaN (drawn blank)."""
     rows = -(-len(weights) // columns)
-    tile = side + 1
-    image = np.full((rows * tile - 1, columns * tile - 1), np.nan)
+    height, width = shape
+    image = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
     for k, w in enumerate(weights):
         scale = np.nanmax(np.abs(w)) or 1.0
         row, column = divmod(k, columns)
-        image[row * tile : row * tile + side, column * tile : column * tile + side] = w.reshape(side, side) / scale
+        top, left = row * (height + 1), column * (width + 1)
+        image[top : top + height, left : left + width] = w.reshape(shape) / scale
     return image
 
 
 def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: int = 0) -> Figure:
     """Every unit's 2D receptive field, first and last round (rows), model beside its clone (columns).
 
-    Each unit is a tile of L x L pixels coloured by its weights (red positive, blue negative, each
-    tile scaled by its largest |w|); a dot marks the circular centre of a unit whose shape is a bump
+    Each unit is a tile of the image's shape (L x L, or H x W) coloured by its weights (red positive,
+    blue negative, each tile scaled by its largest |w|); a dot marks the centre of a unit whose shape is a bump
     (``cavitykit.metrics.shape_class``: compact and coherent in sign, so not a checkerboard).
 
     Parameters
     ----------
     ds : xarray.Dataset
-        A run on a torus (``dim = 2``).
+        A run on a torus (``dim = 2``) or on images.
     pair : (model, clone)
     replicate : int
 
@@ -121,7 +121,10 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
     ...
     ValueError: ...
     """
-    side = analysis.grid_shape(ds)[0]
+    shape = analysis.grid_shape(ds)
+    if len(shape) != 2:
+        raise ValueError(f"receptive_field_maps draws 2D receptive fields; this run's grid is {shape}")
+    periodic = analysis.periodic_grid(ds)
     rounds = sorted({int(ds["round"][0]), int(ds["round"][-1])})
     n_units = ds.sizes["neuron"]
     columns = int(np.ceil(np.sqrt(n_units)))
@@ -132,13 +135,17 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
         for column, variant in enumerate(pair):
             ax = axes[row, column]
             one = ds.sel(variant=variant, replicate=replicate, round=r)
-            ax.imshow(_mosaic(one.weight.values, side, columns), cmap="RdBu_r", vmin=-1, vmax=1)
+            ax.imshow(_mosaic(one.weight.values, shape, columns), cmap="RdBu_r", vmin=-1, vmax=1)
             unit = local.sel(variant=variant, round=r)
-            tiles = np.flatnonzero(metrics.shape_class(one.weight.values, (side, side)) == "bump")
+            tiles = np.flatnonzero(metrics.shape_class(one.weight.values, shape, periodic=periodic) == "bump")
             centres = unit.rf_centre.values[tiles]
             tile_row, tile_column = np.divmod(tiles, columns)
             ax.scatter(
-                tile_column * (side + 1) + centres[:, 1], tile_row * (side + 1) + centres[:, 0], s=4, c="k", marker="o"
+                tile_column * (shape[1] + 1) + centres[:, 1],
+                tile_row * (shape[0] + 1) + centres[:, 0],
+                s=4,
+                c="k",
+                marker="o",
             )
             ax.set_xticks([])
             ax.set_yticks([])
@@ -216,7 +223,7 @@ def receptive_fields_over_time(ds: xr.Dataset, pair: tuple[str, str], times, *, 
     -------
     matplotlib.figure.Figure
     """
-    side = analysis.grid_shape(ds)[0]
+    shape = analysis.grid_shape(ds)
     n_units = ds.sizes["neuron"]
     columns = int(np.ceil(np.sqrt(n_units)))
     dense = ds.isel(round=0).sel(replicate=replicate)
@@ -227,7 +234,7 @@ def receptive_fields_over_time(ds: xr.Dataset, pair: tuple[str, str], times, *, 
         for column, variant in enumerate(pair):
             ax = axes[row, column]
             ax.imshow(
-                _mosaic(snapshot.snapshot_weight.sel(variant=variant).values, side, columns),
+                _mosaic(snapshot.snapshot_weight.sel(variant=variant).values, shape, columns),
                 cmap="RdBu_r",
                 vmin=-1,
                 vmax=1,

@@ -67,7 +67,7 @@ def hand_made_run(
             "sparsity": (units[:3], 1 - mask.mean(axis=(3, 4))),
         },
         coords={"variant": list(PAIR), "replicate": range(REPLICATES), "round": range(ROUNDS), "input": range(L * L)}
-        | pixel_coordinates(L, 2),
+        | pixel_coordinates((L, L)),
         attrs={"config": "[data]\nn_test = 4000\n"},
     )
 

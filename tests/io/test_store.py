@@ -170,6 +170,6 @@ def test_swept_dims_and_pixel_coordinates_by_hand():
         "imp.rounds": "imp.rounds",
         "x.rounds": "x.rounds",
     }
-    ring, torus = pixel_coordinates(4, 1), pixel_coordinates(2, 2)
+    ring, torus = pixel_coordinates((4,)), pixel_coordinates((2, 2))
     assert ring["x"][1].tolist() == [0, 1, 2, 3] and set(ring) == {"x"}
     assert torus["x"][1].tolist() == [0, 1, 0, 1] and torus["y"][1].tolist() == [0, 0, 1, 1]

@@ -1,0 +1,184 @@
+"""IMP on a researcher's own labelled images: a hand-made set of non-square images whose planted local
+feature IMP must find, from the .npz to the report; and every bad input refused before anything is written."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cavitykit import cli, open_run
+from cavitykit.config import config_from_dict
+from cavitykit.imp import run
+from cavitykit.report import write_report
+from cavitykit.spectra import preactivation_cumulants
+
+H, W = 6, 10
+PATCH = (slice(2, 4), slice(6, 8))  # 4 of the 60 pixels carry the difference between the classes
+
+
+def planted_images(path, n=1200, seed=0):
+    """Class 7: white noise with its mean raised by 1 on the patch; class 3: white noise; labels any integers."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, H, W))
+    y = np.where(rng.random(n) < 0.5, 3, 7)
+    x[(y == 7)[:, None, None] & np.pad(np.ones((2, 2), bool), ((2, 2), (6, 2)))] += 1.0
+    np.savez(path, X=x.astype(np.float32), y=y)
+    return path
+
+
+def planted_config(path, **data):
+    return config_from_dict(
+        {
+            "name": "planted",
+            "seed": 1,
+            "replicates": 2,
+            "variants": ["images", "images_clone"],
+            "data": {"source": "arrays", "path": str(path), "shape": [H, W], "test_fraction": 0.25} | data,
+            "network": {"width": 4, "activation": "relu", "bias": True, "bias_init": "zero"},
+            "training": {"mode": "batch", "optimizer": "adam", "learning_rate": 0.01, "steps": 300, "batch_size": 32},
+            "imp": {"rounds": 5, "prune_fraction": 0.4, "controls": ["random"]},
+            "analysis": {"n_heldout": 1500, "expansion_orders": [1, 2]},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("planted")
+    config = planted_config(planted_images(folder / "mine.npz"), classes=[3, 7])
+    return config, run(config, folder / "runs", progress=False)
+
+
+def patch_share(weight: xr.DataArray) -> np.ndarray:
+    """Share of each unit's squared weight on the patch, mean over replicates and units, per round."""
+    patch = np.zeros((H, W), bool)
+    patch[PATCH] = True
+    squares = weight.values**2
+    return np.nanmean(squares[..., patch.ravel()].sum(-1) / squares.sum(-1), axis=(0, 2))
+
+
+@pytest.mark.slow
+def test_imp_finds_the_planted_feature_of_non_square_images_and_reports(planted_run):
+    _, run_dir = planted_run
+    ds = open_run(run_dir)
+    assert dict(ds.sizes) | {"input": H * W} == dict(ds.sizes) and ds.sizes["round"] == 5
+    assert (int(ds.y.max()) + 1, int(ds.x.max()) + 1) == (H, W)  # rows y, columns x
+    share = patch_share(ds.weight.sel(variant="images"))
+    assert share[-1] > max(1.8 * share[0], 6 * 4 / (H * W))  # IMP keeps the patch: 4 of 60 pixels hold half the field
+    random = patch_share(open_run(run_dir, control="random").weight.sel(variant="images"))
+    assert share[-1] > random[-1] + 0.1  # random pruning at the same sparsity does not
+    assert float(ds.test_accuracy.isel(round=0).min()) > 0.7
+    assert np.isfinite(ds.cavity_exact.sel(variant="images")).any()
+    spectra = preactivation_cumulants(run_dir, max_order=4)
+    assert np.isfinite(spectra.preact_cumulant.sel(order=4)).any()
+    report = write_report(run_dir, progress=False)
+    text = report.read_text()
+    assert "images' Gaussian clone" in text and "## Verdicts" in text
+    assert (report.parent / "receptive_field_maps.png").is_file()
+
+
+@pytest.mark.slow
+def test_the_clone_keeps_the_class_means_and_covariance(planted_run):
+    from cavitykit.samples import member_samples
+
+    config, _ = planted_run
+    real, clone = (member_samples(config, variant, 0) for variant in ("images", "images_clone"))
+    assert (
+        real.train[0].shape == clone.train[0].shape
+        and (np.bincount(real.train[1]) == np.bincount(clone.train[1])).all()
+    )
+    for c in (0, 1):
+        own, drawn = real.train[0][real.train[1] == c], clone.train[0][clone.train[1] == c]
+        n = len(own)
+        np.testing.assert_allclose(drawn.mean(axis=0), own.mean(axis=0), atol=6 / np.sqrt(n))
+        np.testing.assert_allclose(np.cov(drawn.T), np.cov(own.T), atol=8 / np.sqrt(n))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"classes": [3, 8]}, r"data.classes: labels \[8\] of \[3, 8\] are not among the labels \[3, 7\]"),
+        ({"shape": [5, 12]}, r"data.shape is \[5, 12\], but the images in .* are \[6, 10\]"),
+        ({"images_key": "images"}, r"has no array 'images' \(it has \['X', 'y'\]\)"),
+    ],
+)
+def test_bad_inputs_stop_the_command_with_one_line_and_nothing_written(tmp_path, capsys, data, message):
+    config = planted_config(planted_images(tmp_path / "mine.npz", n=200), **data)
+    (tmp_path / "bad.toml").write_text(config.to_toml())
+    assert cli.main(["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_three_classes_are_refused_for_a_two_class_run(tmp_path):
+    path = tmp_path / "three.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, X=rng.random((90, 3, 4)), y=np.arange(90) % 3)
+    config = config_from_dict(
+        {
+            "variants": ["images", "images_clone"],
+            "data": {"source": "arrays", "path": str(path), "shape": [3, 4], "test_fraction": 0.2},
+        }
+    )
+    with pytest.raises(ValueError, match=r"a run trains two classes; .* gives 3"):
+        run(config, tmp_path / "runs", progress=False)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"data": {"source": "arrays", "shape": [3, 4], "test_fraction": 0.2}}, r"needs data.path"),
+        (
+            {"data": {"source": "arrays", "path": "m.npz", "test_fraction": 0.2}},
+            r"data.shape must give the images' height",
+        ),
+        (
+            {"data": {"source": "arrays", "path": "m.npz", "shape": [3, 4]}},
+            r"needs a test set: data.test_path or data.test_fraction",
+        ),
+        (
+            {"data": {"source": "arrays", "path": "m.npz", "shape": [3, 4], "test_fraction": 1.5}},
+            r"data.test_fraction must lie in \(0, 1\)",
+        ),
+        (
+            {
+                "data": {
+                    "source": "arrays",
+                    "path": "m.npz",
+                    "shape": [3, 4],
+                    "test_fraction": 0.2,
+                    "classes": [1, 2, 3],
+                }
+            },
+            r"data.classes must name the two classes",
+        ),
+        ({"data": {"path": "m.npz"}}, r'data.path reads a researcher\'s images: it needs data.source = "arrays"'),
+        ({"variants": ["images"]}, r"'images' does not train on data.source = 'synthetic'"),
+        (
+            {
+                "variants": ["nlgp"],
+                "data": {"source": "arrays", "path": "m.npz", "shape": [3, 4], "test_fraction": 0.2},
+            },
+            r"'nlgp' does not train on data.source = 'arrays'",
+        ),
+        (
+            {
+                "variants": ["images"],
+                "training": {"mode": "online"},
+                "data": {"source": "arrays", "path": "m.npz", "shape": [3, 4], "test_fraction": 0.2},
+            },
+            r'training.mode must be "batch"',
+        ),
+    ],
+)
+def test_bad_configs_name_their_key(values, message):
+    with pytest.raises(ValueError, match=message):
+        config_from_dict(values)
+
+
+def test_synthetic_configs_keep_their_hash():
+    from cavitykit.config import load_preset
+
+    assert load_preset("quick").hash.startswith("74a1f8336311")  # the new data keys are left out at their defaults
