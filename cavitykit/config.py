@@ -21,7 +21,7 @@ from cavitykit._toml import toml_value
 from cavitykit._validation import check_choice, check_int, check_real
 from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
 from cavitykit.network.parameterization import PARAMETERIZATION_NAMES
-from cavitykit.variants import DEFAULT_VARIANTS, IMAGE_VARIANTS, RING_ONLY, VARIANTS
+from cavitykit.variants import DEFAULT_VARIANTS, IMAGE_VARIANTS, RING_ONLY, SKIMAGE_PHOTOS, VARIANTS
 
 PRESET_DIR = Path(__file__).with_name("presets")
 # Keys added after runs were first stored: at their default they are left out of the stored config
@@ -46,10 +46,13 @@ class DataConfig:
         take the temperature whose infinite-chain correlation length is xi[c].
     n_train, n_test : int
         Samples of the fixed training set (minibatch mode) and of the test set.
-    source : {'synthetic', 'arrays'}
+    source : {'synthetic', 'arrays', 'photos'}
         'synthetic': the models above (variants 'nlgp', 'ising' and their clones).  'arrays': a
         researcher's own labelled images (variants 'images' and 'images_clone'), read from ``path``;
-        ``L``, ``dim``, ``xi``, ``gain``, ``n_train`` and ``n_test`` then play no part.
+        ``L``, ``dim``, ``xi``, ``gain``, ``n_train`` and ``n_test`` then play no part.  'photos':
+        patches of the photographs scikit-image ships (``cavitykit.data.SKIMAGE_PHOTOS``), a class
+        per group of photographs (``classes``), ``n_train`` and ``n_test`` patches in all, training
+        and test patches cut from disjoint regions of each photograph.
     path : str
         With 'arrays': a .npz holding the images and labels, or a folder of ``<key>.npy`` files
         (``cavitykit.data.read_labelled``).
@@ -61,9 +64,10 @@ class DataConfig:
         the share of each class's images held out for testing (a fixed draw).
     classes : list of two labels or label groups
         The two classes, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` (CIFAR-10 vehicles against
-        animals); by default the file's two labels.
+        animals); by default the file's two labels.  With 'photos': two groups of photograph names,
+        e.g. ``[["astronaut", "rocket"], ["coffee", "brick"]]``.
     shape : list of two ints
-        With 'arrays': the images' height and width (the file must match).
+        With 'arrays': the images' height and width (the file must match); with 'photos': the patches'.
 
     Examples
     --------
@@ -99,7 +103,7 @@ class DataConfig:
         check_real("data.gain", self.gain, nonnegative=True)
         check_int("data.n_train", self.n_train, minimum=2)
         check_int("data.n_test", self.n_test, minimum=2)
-        check_choice("data.source", self.source, ("synthetic", "arrays"))
+        check_choice("data.source", self.source, ("synthetic", "arrays", "photos"))
         # a group of labels read from TOML is a list: kept as a tuple, as every other list
         object.__setattr__(self, "classes", tuple(tuple(c) if isinstance(c, list | tuple) else c for c in self.classes))
         arrays_only = ("path", "test_path", "test_fraction", "classes", "shape")
@@ -108,12 +112,25 @@ class DataConfig:
             if given:
                 raise ValueError(f'data.{given[0]} reads a researcher\'s images: it needs data.source = "arrays"')
             return
-        if not self.path:
-            raise ValueError('data.source = "arrays" needs data.path, the .npz file (or folder) of images and labels')
         if len(self.shape) != 2:
             raise ValueError(f"data.shape must give the images' height and width, got {list(self.shape)!r}")
         for side in self.shape:
             check_int("data.shape", side, minimum=2)
+        if self.source == "photos":
+            given = [key for key in ("path", "test_path", "test_fraction") if getattr(self, key)]
+            if given:
+                raise ValueError(f'data.{given[0]} reads a file: the photos need none (data.source = "photos")')
+            groups = [group if isinstance(group, tuple) else (group,) for group in self.classes]
+            if len(groups) != 2 or not all(groups):
+                raise ValueError(
+                    'data.source = "photos" needs data.classes, two groups of photographs, e.g. '
+                    f'[["astronaut", "rocket"], ["coffee", "brick"]]; got {list(self.classes)!r}'
+                )
+            for name in (name for group in groups for name in group):
+                check_choice("data.classes", name, SKIMAGE_PHOTOS)
+            return
+        if not self.path:
+            raise ValueError('data.source = "arrays" needs data.path, the .npz file (or folder) of images and labels')
         if bool(self.test_path) == bool(self.test_fraction):
             raise ValueError(
                 'data.source = "arrays" needs a test set: data.test_path or data.test_fraction (one of them), '
@@ -132,7 +149,7 @@ class DataConfig:
     @property
     def grid(self) -> tuple[int, ...]:
         """The pixel grid: (L,) or (L, L), periodic; or the images' (H, W), bounded."""
-        return tuple(self.shape) if self.source == "arrays" else (self.L,) * self.dim
+        return (self.L,) * self.dim if self.periodic else tuple(self.shape)
 
     @property
     def periodic(self) -> bool:
@@ -397,8 +414,8 @@ class RunConfig:
             raise ValueError(f"variants must be distinct and non-empty, got {self.variants!r}")
         for variant in self.variants:
             check_choice("variants", variant, VARIANTS)
-            if (variant in IMAGE_VARIANTS) != (self.data.source == "arrays"):
-                wanted = IMAGE_VARIANTS if self.data.source == "arrays" else tuple(set(VARIANTS) - set(IMAGE_VARIANTS))
+            if (variant in IMAGE_VARIANTS) == self.data.periodic:
+                wanted = tuple(set(VARIANTS) - set(IMAGE_VARIANTS)) if self.data.periodic else IMAGE_VARIANTS
                 raise ValueError(
                     f"variants: {variant!r} does not train on data.source = {self.data.source!r}, whose variants are "
                     f"{sorted(wanted)}"
@@ -424,10 +441,10 @@ class RunConfig:
                 f"(got {str(self.analysis.cavity).lower()}) and a first layer only, network.prune_readout = false "
                 f"(got {str(self.network.prune_readout).lower()})"
             )
-        if self.data.source == "arrays" and self.training.mode != "batch":
+        if not self.data.periodic and self.training.mode != "batch":
             raise ValueError(
-                f'data.source = "arrays" trains on the fixed training images: training.mode must be "batch", '
-                f"got {self.training.mode!r}"
+                f"data.source = {self.data.source!r} trains on fixed training images: training.mode must be "
+                f'"batch", got {self.training.mode!r}'
             )
         if self.imp.rewind_step >= self.training.steps:
             raise ValueError(

@@ -21,8 +21,10 @@ VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone", "images", "images_
 DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
 # Each non-Gaussian model and its Gaussian clone.
 CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone", "images": "images_clone"}
-# Variants of a researcher's labelled images (``data.source = "arrays"``); the others are synthetic.
+# Variants of labelled images (``data.source = "arrays"`` or ``"photos"``); the others are synthetic.
 IMAGE_VARIANTS = ("images", "images_clone")
+# Natural photographs and textures bundled in the scikit-image wheel (read offline).
+SKIMAGE_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
 # Data models one's own weights can be fed from by name (``cavitykit.data.named_model``).
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 LABELS = {

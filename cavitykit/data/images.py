@@ -17,9 +17,8 @@ from cavitykit._extras import require
 from cavitykit._validation import check_choice, check_int
 from cavitykit.data._base import DTYPES, check_sample_args
 from cavitykit.stats import kstats
+from cavitykit.variants import SKIMAGE_PHOTOS
 
-# Natural photographs and textures bundled in the scikit-image wheel.
-SKIMAGE_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
 # Patches drawn (with a fixed seed) for the covariance and cumulant estimates.
 REFERENCE_PATCHES = 20_000
 

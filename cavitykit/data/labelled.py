@@ -21,12 +21,14 @@ import numpy as np
 
 from cavitykit._validation import check_real
 from cavitykit.data._base import check_sample_args
-from cavitykit.data.images import to_grayscale
+from cavitykit.data.images import _skimage_photos, to_grayscale
 from cavitykit.data.nlgp import cumulants_from_raw_moments
 from cavitykit.stats import kstats
 
 # Images smaller than this along either side have no spatial structure to localize on.
 MIN_SIDE = 2
+# The share of each photograph's columns (its right-hand part) that gives the test patches of ``photo_task``.
+TEST_SHARE = 0.3
 
 
 def _open_arrays(path: Path, keys: tuple[str, str]) -> dict[str, np.ndarray]:
@@ -316,6 +318,71 @@ class LabelledImages:
         return [GaussianImages.of(x[y == c], self.shape) for c in range(self.n_classes)]
 
 
+def photo_task(groups, shape, n_train: int, n_test: int, *, seed: int = 0) -> LabelledImages:
+    """``patch_task`` on the photographs scikit-image ships (``cavitykit.variants.SKIMAGE_PHOTOS``), read
+    offline from its wheel.
+
+    Examples
+    --------
+    >>> task = photo_task([["astronaut"], ["coffee"]], (8, 12), 400, 100)  # doctest: +SKIP
+    >>> task.train[0].shape, task.test[0].shape  # doctest: +SKIP
+    ((400, 96), (100, 96))
+    """
+    names = [name for group in groups for name in group]
+    return patch_task(dict(zip(names, _skimage_photos(names), strict=True)), groups, shape, n_train, n_test, seed=seed)
+
+
+def patch_task(photos: dict, groups, shape, n_train: int, n_test: int, *, seed: int = 0) -> LabelledImages:
+    """A task of photograph patches: class c holds patches of the photographs of ``groups[c]``.
+
+    Each photograph gives its training patches from its left-hand ``1 - TEST_SHARE`` of columns and its
+    test patches from the rest, so no test patch shares a pixel with a training patch.  Every photograph of
+    a class gives an equal share of the class's patches, the classes equal shares of ``n_train`` and
+    ``n_test``; positions are uniform (a seeded draw).
+
+    Parameters
+    ----------
+    photos : dict of str to ndarray
+        Grayscale photographs (rows, columns) by name.
+    groups : sequence of sequences of str
+        The names of each class's photographs.
+    shape : (H, W)
+        Patch shape.
+    n_train, n_test : int
+        Patches in all.
+    seed : int
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> photos = {"a": rng.random((20, 40)), "b": rng.random((30, 30))}
+    >>> task = patch_task(photos, [["a"], ["b"]], (4, 6), 200, 50)
+    >>> task.train[0].shape, np.bincount(task.test[1]).tolist()
+    ((200, 24), [25, 25])
+    """
+    rng = np.random.default_rng(seed)
+    parts = {"train": ([], []), "test": ([], [])}
+    for label, group in enumerate(groups):
+        for name in group:
+            image = photos[name]
+            split = round(image.shape[1] * (1 - TEST_SHARE))
+            for part, total, region in (("train", n_train, image[:, :split]), ("test", n_test, image[:, split:])):
+                if region.shape[0] < shape[0] or region.shape[1] < shape[1]:
+                    where = f"the {part} region {list(region.shape)} of {name!r}"
+                    raise ValueError(f"data.shape: {list(shape)} patches do not fit {where}")
+                count = total // (len(groups) * len(group))
+                windows = np.lib.stride_tricks.sliding_window_view(region, shape)
+                rows = rng.integers(0, windows.shape[0], count)
+                columns = rng.integers(0, windows.shape[1], count)
+                parts[part][0].append(windows[rows, columns])
+                parts[part][1].append(np.full(count, label))
+    (train_x, train_y), (test_x, test_y) = (
+        (np.concatenate(x), np.concatenate(y)) for x, y in (parts["train"], parts["test"])
+    )
+    source = "photos " + " against ".join("+".join(group) for group in groups)
+    return LabelledImages.from_arrays(train_x, train_y, test=(test_x, test_y), source=source)
+
+
 @functools.lru_cache(maxsize=4)
 def task_images(data) -> LabelledImages:
     """The labelled images of a run's ``data`` table (``data.source = "arrays"``), checked against it: two
@@ -324,7 +391,10 @@ def task_images(data) -> LabelledImages:
     Parameters
     ----------
     data : cavitykit.config.DataConfig
+        ``data.source`` 'arrays' (a file) or 'photos' (``photo_task``).
     """
+    if data.source == "photos":
+        return photo_task(data.classes, tuple(data.shape), data.n_train, data.n_test)
     test_fraction = data.test_fraction or None
     images = LabelledImages.load(
         data.path,

@@ -177,3 +177,31 @@ def test_a_clone_of_fewer_images_than_pixels_stays_in_their_span(rng):
 
 def test_class_groups_by_hand():
     assert class_groups([3, [1, 2]], np.array([1, 2, 3])) == ((3,), (1, 2))
+
+
+def test_photo_patches_come_from_disjoint_regions_of_each_photograph():
+    from cavitykit.data.labelled import TEST_SHARE, patch_task
+
+    # Each pixel holds its own column index (plus a row term that keeps every pixel non-constant).
+    photos = {name: np.add.outer(np.arange(rows) * 1e-3, np.arange(40.0)) for name, rows in (("a", 20), ("b", 25))}
+    task = patch_task(photos, [["a"], ["b"]], (3, 5), 400, 100, seed=1)
+    split = round(40 * (1 - TEST_SHARE))
+    train = task.train[0] * task.pixel_std + task.pixel_mean  # back to the photographs' values
+    test = task.test[0] * task.pixel_std + task.pixel_mean
+    assert np.floor(train).max() <= split - 1 and np.floor(test + 1e-9).min() >= split  # no shared column
+    assert np.bincount(task.train[1]).tolist() == [200, 200] and np.bincount(task.test[1]).tolist() == [50, 50]
+    with pytest.raises(ValueError, match=r"data.shape: \[3, 20\] patches do not fit the test region \[20, 12\] of 'a'"):
+        patch_task(photos, [["a"], ["b"]], (3, 20), 400, 100)
+
+
+@pytest.mark.slow
+def test_the_photo_task_reads_the_photographs_offline():
+    pytest.importorskip("skimage")
+    from cavitykit.data.labelled import photo_task
+
+    task = photo_task([["rocket"], ["coffee", "astronaut"]], (8, 12), 4000, 1000)
+    assert task.shape == (8, 12) and task.train[0].shape == (4000, 96) and task.test[0].shape == (1000, 96)
+    # A photograph is far from Gaussian: a random filter's excess kurtosis on its patches is large.
+    x, y = task.train
+    k = kstats(x[y == 0] @ np.random.default_rng(0).standard_normal(96), 4)
+    assert k[3] / k[1] ** 2 > 2.0

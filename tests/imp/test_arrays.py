@@ -178,6 +178,25 @@ def test_bad_configs_name_their_key(values, message):
         config_from_dict(values)
 
 
+PHOTOS = {"source": "photos", "shape": [12, 12], "classes": [["astronaut", "rocket"], ["coffee", "brick"]]}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"classes": [["astronaut"]]}, r"needs data.classes, two groups of photographs"),
+        ({"classes": [["astronaut"], []]}, r"needs data.classes, two groups of photographs"),
+        ({"classes": [["astronaut"], ["moon"]]}, r"data.classes must be one of 'camera', .*; got 'moon'"),
+        ({"path": "mine.npz"}, r"data.path reads a file: the photos need none"),
+        ({"shape": [12]}, r"data.shape must give the images' height and width"),
+    ],
+)
+def test_bad_photo_configs_name_their_key(data, message):
+    values = {"variants": ["images", "images_clone"], "data": PHOTOS | data}
+    with pytest.raises(ValueError, match=message):
+        config_from_dict(values)
+
+
 def test_synthetic_configs_keep_their_hash():
     from cavitykit.config import load_preset
 
