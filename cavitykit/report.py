@@ -24,7 +24,7 @@ from cavitykit.io import (
     with_cumulants,
     write_dataset,
 )
-from cavitykit.variants import LABELS, compared_pair
+from cavitykit.variants import LABELS, compared_pair, label
 
 # The claims of analysis.CLAIMS as the report states them, formatted with the non-Gaussian variant's label.
 STATEMENTS = (
@@ -309,8 +309,23 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         **{f"receptive_fields_{name}": plot.receptive_fields(ds, name) for name in pair},
         "cumulant_spectra": plot.cumulant_spectra(ds),
     }
-    if "y" in ds.coords:  # a torus: every unit's map, first and last round, model beside clone
+    if "y" in ds.coords:  # a torus or an image: every unit's map, first and last round, model beside clone
         figures["receptive_field_maps"] = plot.receptive_field_maps(ds, pair)
+    distances = {}  # line name -> {distance: ratio} at the first distances, for the text
+    if not analysis.periodic_grid(ds):  # on images, Pellegrini and Biroli's measure of the survivors
+        model, clone = pair
+        imp = analysis.connection_distance_ratio(ds)
+        ratios = {f"IMP, {label(model)}": (model, imp), f"IMP, {label(clone)}": (clone, imp)}
+        for name, branch in controls.items():
+            ratios[f"{name.replace('_', '-')} pruning, {label(model)}"] = (
+                model,
+                analysis.connection_distance_ratio(branch),
+            )
+        figures["connection_distances"] = plot.connection_distances(ratios)
+        distances = {
+            name: analysis.replicate_interval(ratio.sel(variant=variant).isel(distance=slice(0, 4)))
+            for name, (variant, ratio) in ratios.items()
+        }
     judged = analysis.judge(ds, pair, controls)
     features, classes, claims = judged["features"], judged["classes"], judged["claims"]
     verdicts = [judged["verdicts"][name] for name in analysis.CLAIMS]
@@ -341,7 +356,9 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         sections.append(_training_time_lines(snapshots, pair))
     correlation = analysis.kurtosis_ipr_correlation(ds)
     missing = _missing_rounds(ds, controls)
-    text = _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing)
+    text = _markdown(
+        ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing, distances
+    )
     with atomic_directory(out) as folder:
         for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
             for suffix in ("png", "pdf"):
@@ -439,8 +456,11 @@ def _training_time_lines(snapshots: xr.Dataset, pair: tuple[str, str]) -> list[s
     return lines
 
 
-def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing) -> str:
+def _markdown(
+    ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing, distances
+) -> str:
     config = ds.attrs["config"]
+    periodic = analysis.periodic_grid(ds)  # a ring or torus; images are bounded
     lines = [
         f"# cavitykit report: {run_name(ds)}",
         "",
@@ -472,8 +492,9 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
         "## Unit classes (from each unit's dense field)",
         "",
         "A unit learned a field when its share of power at low spatial frequency exceeds what a white-noise "
-        "field reaches with probability 0.001; learned fields narrower than 0.1 L are bumps, the others extended. "
-        "The claims are judged on learned units; the noise-like ones are counted here and left out.",
+        "field reaches with probability 0.001; learned fields narrower than 0.1 L are bumps, the others extended"
+        + ("" if periodic else " (on images, the width along each axis is the coordinates' standard deviation)")
+        + ". The claims are judged on learned units; the noise-like ones are counted here and left out.",
         "",
     ] + [f"- {line}" for line in _class_lines(classes)]
     for claim, section in zip(claims, sections[:4], strict=True):
@@ -493,8 +514,9 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
         "",
         "IPR columns pool every unit, learned or not; the nulls are means over units of each unit's own "
         "survivor count n (which differs between variants at equal layer sparsity: magnitude pruning strips "
-        "the largest fields last). 'localized' is the circular-width criterion, which counts checkerboards too; "
-        "the claims use shape classes instead.",
+        "the largest fields last). 'localized' is the "
+        + ("circular-width" if periodic else "width")
+        + " criterion, which counts checkerboards too; the claims use shape classes instead.",
         "",
         "| variant | round | sparsity | test acc. | IPR | top-n null | 3/(n+2) | localized | mean abs. kurtosis | "
         "mean kurtosis |",
@@ -515,6 +537,26 @@ def _markdown(ds, summary, pair, sections, verdicts, notes, correlation, figures
         "Correlation across units of |excess kurtosis| and IPR: "
         + ", ".join(f"{v} {float(correlation.sel(variant=v)):.2f}" for v in correlation.variant.values)
         + ".",
+    ]
+    if distances:
+        lines += [
+            "",
+            "## Surviving connections (Pellegrini and Biroli's measure)",
+            "",
+            "Pairs of a unit's surviving input connections at each distance at the last round, over their "
+            "number had the same survivors been placed at random (1: random placement; above 1 at short "
+            "distance: local fields), each network's units pooled; mean over replicates, with the 95% Student t "
+            "interval at distance 1:",
+            "",
+        ]
+        for name, ratio in distances.items():
+            mean, low, high = (ratio[key].values for key in ("mean", "low", "high"))
+            further = zip(ratio.distance.values[1:], mean[1:], strict=True)
+            lines.append(
+                f"- {name}: d = 1: {mean[0]:.2f} [{low[0]:.2f}, {high[0]:.2f}]"
+                + "".join(f", d = {d:.0f}: {m:.2f}" for d, m in further)
+            )
+    lines += [
         "",
         "## Figures",
         "",

@@ -15,6 +15,7 @@ the IMP engine.
 from cavitykit.analysis.claims import CHANCE_SE, FEATURE_COSINE, feature_learning
 from cavitykit.analysis.measurements import (
     cavity_groups,
+    connection_distance_ratio,
     expansion_error,
     gaussian_kurtosis_sd,
     grid_shape,
@@ -67,6 +68,7 @@ __all__ = [
     "claim_kurtosis",
     "claim_localization",
     "class_counts",
+    "connection_distance_ratio",
     "expansion_error",
     "feature_learning",
     "feedback_loop",

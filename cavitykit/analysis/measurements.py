@@ -239,6 +239,53 @@ def pruning_groups(ds: xr.Dataset) -> xr.Dataset:
     return xr.Dataset({"pruned": ds.pruned_next & ds["mask"], "kept": ds["mask"] & ~ds.pruned_next})
 
 
+def connection_distance_ratio(ds: xr.Dataset) -> xr.DataArray:
+    """Pellegrini and Biroli's measure at the last round: how often a unit's surviving input connections lie
+    at each distance from one another, over how often they would if placed at random.
+
+    Pair counts (``metrics.connection_distances``) and their exact expectation under random placement of
+    each unit's own survivors (``connection_distances_null``) are summed over each network's units before
+    the ratio is taken.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run or control branch on a 2D grid (``weight``, ``mask``; ``x``, ``y`` coordinates).
+
+    Returns
+    -------
+    xarray.DataArray over (variant, replicate, distance)
+        1 where connections are placed as at random; above 1 at short distances for local fields.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ratio = connection_distance_ratio(open_run(example_run()))  # a ring of 40: distances 1 to 20
+    >>> ratio.dims, ratio.sizes["distance"]
+    (('variant', 'replicate', 'distance'), 20)
+    """
+    shape, periodic = grid_shape(ds), periodic_grid(ds)
+    last = ds.isel(round=-1)
+    kept = np.nan_to_num(last["mask"].transpose("variant", "replicate", "neuron", "input").values).astype(bool)
+    counts = metrics.connection_distances(kept, shape, periodic=periodic).sum(axis=2)
+    null = metrics.connection_distances_null(kept.sum(axis=-1), shape, periodic=periodic).sum(axis=2)
+    edges = metrics.distance_bins(shape, periodic=periodic)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = counts / null
+    return xr.DataArray(
+        ratio,
+        dims=("variant", "replicate", "distance"),
+        coords={
+            "variant": ds.variant.values,
+            "replicate": ds.replicate.values,
+            "distance": (edges[:-1] + edges[1:]) / 2,
+        },
+        name="connection_distance_ratio",
+        attrs={"long_name": "pairs of surviving connections at each distance over their number at random placement"},
+    )
+
+
 def cavity_groups(ds: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
     """Cavity effects of the weights IMP prunes next, the weights it keeps, and a random control.
 

@@ -5,6 +5,7 @@ from cavitykit._extras import require
 require("matplotlib", "figures (cavitykit.plot, cavitykit report)")
 
 from cavitykit.plot.figures import (  # noqa: E402 - after the check that names a missing extra
+    connection_distances,
     cumulant_spectra,
     delta_histograms,
     exact_vs_expansion,
@@ -18,6 +19,7 @@ from cavitykit.plot.figures import (  # noqa: E402 - after the check that names 
 )
 
 __all__ = [
+    "connection_distances",
     "cumulant_spectra",
     "delta_histograms",
     "exact_vs_expansion",

@@ -395,6 +395,43 @@ def delta_histograms(ds: xr.Dataset) -> Figure:
     return fig
 
 
+def connection_distances(ratios: dict[str, tuple[str, xr.DataArray]]) -> Figure:
+    """Pellegrini and Biroli's measure: surviving connections at each distance over random placement.
+
+    Parameters
+    ----------
+    ratios : dict
+        Line name -> (variant, ``analysis.connection_distance_ratio`` of one run or branch over
+        (variant, replicate, distance)); the mean over replicates, in the variant's colour, dashed for
+        control branches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ratio = analysis.connection_distance_ratio(open_run(example_run()))
+    >>> type(connection_distances({"IMP": ("nlgp", ratio)})).__name__
+    'Figure'
+    """
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for index, (name, (variant, ratio)) in enumerate(ratios.items()):
+        one = ratio.sel(variant=variant).mean("replicate")
+        style = "-" if name.startswith("IMP") else ("--", ":", "-.")[index % 3]
+        ax.plot(one.distance, one, style, marker="o", ms=3, color=colour(variant), label=name)
+    ax.axhline(1, color="0.5", lw=0.8)
+    ax.set_xlabel("distance between two surviving connections of a unit (pixels)")
+    ax.set_ylabel("pairs / pairs at random placement")
+    ax.set_title("Surviving connections at the last round (all units; mean over replicates)", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.DataArray | None = None) -> Figure:
     """Truncated expansions against exact cavity effects, one panel per order, with the identity line.
 

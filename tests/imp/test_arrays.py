@@ -74,6 +74,14 @@ def test_imp_finds_the_planted_feature_of_non_square_images_and_reports(planted_
     text = report.read_text()
     assert "images' Gaussian clone" in text and "## Verdicts" in text
     assert (report.parent / "receptive_field_maps.png").is_file()
+    assert "## Surviving connections (Pellegrini and Biroli's measure)" in text
+    assert (report.parent / "connection_distances.png").is_file()
+    from cavitykit.analysis import connection_distance_ratio
+
+    ratio = connection_distance_ratio(ds).sel(variant="images").mean("replicate")
+    assert float(ratio.sel(distance=1.0)) > 1.5  # the kept patch: neighbouring survivors far above random placement
+    random_ratio = connection_distance_ratio(open_run(run_dir, control="random")).sel(variant="images")
+    assert abs(float(random_ratio.mean("replicate").sel(distance=1.0)) - 1) < 0.5
 
 
 @pytest.mark.slow
