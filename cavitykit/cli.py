@@ -82,11 +82,11 @@ def _bench(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cavitykit.report import write_report
 
-    if args.weights is not None:
+    print(f"report: {write_report(args.run, out=args.out, variant=args.variant, progress=not args.quiet)}")
+    if args.weights is not None:  # after the report, so that it may go into the report's folder
         from cavitykit.io.weights import write_weights
 
         print(f"weights: {write_weights(args.run, args.weights)}")
-    print(f"report: {write_report(args.run, out=args.out, variant=args.variant, progress=not args.quiet)}")
     return 0
 
 

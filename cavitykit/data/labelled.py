@@ -12,6 +12,7 @@ Images may be of any H x W, square or not; they are a bounded grid, not a torus.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -383,16 +384,44 @@ def patch_task(photos: dict, groups, shape, n_train: int, n_test: int, *, seed: 
     return LabelledImages.from_arrays(train_x, train_y, test=(test_x, test_y), source=source)
 
 
-@functools.lru_cache(maxsize=4)
+def _data_files(data) -> list[Path]:
+    """The files a run's ``data.source = "arrays"`` reads: the images and labels, and the test set's."""
+    files = []
+    for given in (data.path, data.test_path):
+        if given:
+            path = Path(given)
+            files += [path / f"{key}.npy" for key in (data.images_key, data.labels_key)] if path.is_dir() else [path]
+    return files
+
+
+def data_digest(data) -> str:
+    """sha256 of the files a run's ``data.source = "arrays"`` reads, in a fixed order: what the run trained
+    on, beyond the paths its config names."""
+    digest = hashlib.sha256()
+    for file in _data_files(data):
+        with open(file, "rb") as handle:
+            for block in iter(lambda handle=handle: handle.read(1 << 24), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def task_images(data) -> LabelledImages:
     """The labelled images of a run's ``data`` table (``data.source = "arrays"``), checked against it: two
-    classes (the task is two-class) and images of ``data.shape``.  Read once per process.
+    classes (the task is two-class) and images of ``data.shape``.  Read once per process, and again when a
+    file changes (its size or modification time).
 
     Parameters
     ----------
     data : cavitykit.config.DataConfig
         ``data.source`` 'arrays' (a file) or 'photos' (``photo_task``).
     """
+    stamps = tuple((file.stat().st_size, file.stat().st_mtime_ns) for file in _data_files(data) if file.is_file())
+    return _task_images(data, stamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _task_images(data, stamps: tuple) -> LabelledImages:
+    """``task_images`` for files in the state ``stamps`` (the cache's key)."""
     if data.source == "photos":
         return photo_task(data.classes, tuple(data.shape), data.n_train, data.n_test)
     test_fraction = data.test_fraction or None

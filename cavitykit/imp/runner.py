@@ -24,13 +24,14 @@ from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.config import RunConfig, config_from_dict
-from cavitykit.data.labelled import task_images
+from cavitykit.data.labelled import data_digest, task_images
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
     MEASURED,
     RoundRecord,
+    atomic_target,
     encode_round,
     prepare_run_directory,
     read_round,
@@ -591,6 +592,10 @@ def run_members(
                 train_round(rounds, pending[start : start + size], round_index, progress)
 
 
+# Beside config.toml in a run on a researcher's arrays: the sha256 of the files it trains on.
+DATA_DIGEST_FILE = "data.sha256"
+
+
 def run(config: RunConfig, out, *, device=None, progress: bool = True, group_size: int | None = None) -> Path:
     """Run (or resume) every variant and replicate of ``config`` under ``out``; return the run directory.
 
@@ -625,9 +630,18 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     if group_size is not None:
         check_int("group_size", group_size, minimum=1)
     device = resolve_device(device)
-    if config.data.source == "arrays":  # a bad image file stops the run before its directory exists
-        task_images(config.data)
     run_dir = run_directory(config, out)
+    if config.data.source == "arrays":  # a bad or changed image file stops the run before anything is written
+        task_images(config.data)
+        digest, recorded = data_digest(config.data), run_dir / DATA_DIGEST_FILE
+        if recorded.is_file() and recorded.read_text().strip() != digest:
+            raise ValueError(
+                f"data.path: {config.data.path!r} is not the file {str(run_dir)!r} was trained on (its sha256 is now "
+                f"{digest[:12]}, was {recorded.read_text()[:12]}): restore it, or choose another --out"
+            )
     prepare_run_directory(config, run_dir)
+    if config.data.source == "arrays" and not recorded.is_file():
+        with atomic_target(recorded) as temporary:
+            temporary.write_text(digest + "\n")
     run_members(config, run_dir, None, device, progress=progress, group_size=group_size)
     return run_dir

@@ -209,3 +209,17 @@ def test_synthetic_configs_keep_their_hash():
     from cavitykit.config import load_preset
 
     assert load_preset("quick").hash.startswith("74a1f8336311")  # the new data keys are left out at their defaults
+
+
+def test_a_changed_data_file_is_refused_on_resume(tmp_path):
+    path = planted_images(tmp_path / "mine.npz", n=200)
+    values = planted_config(path).to_dict()
+    values["training"]["steps"], values["imp"] = 20, {"rounds": 1, "strategy": "dense"}
+    values["analysis"] = {"n_heldout": 100, "cavity": False}
+    config = config_from_dict(values)
+    run_dir = run(config, tmp_path / "runs", progress=False)
+    planted_images(path, n=200, seed=1)  # other images at the same path
+    before = {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}
+    with pytest.raises(ValueError, match=r"is not the file .* was trained on \(its sha256 is now"):
+        run(config, tmp_path / "runs", progress=False)
+    assert before == {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}
