@@ -227,6 +227,10 @@ class TrainingConfig:
     snapshots : int
         Keep the weights at this many log-spaced training times t = steps / D from 0.1 to the end
         of round 0's training, and at t = 0 (``snapshot_steps``); 0 keeps none.
+    order : {'random', 'epochs'}
+        How minibatches ('batch' mode) take the training set: each sample drawn independently (with
+        replacement), or epochs, every sample once per pass in a fresh random order (a round's first
+        epoch starts with the round).
 
     Examples
     --------
@@ -241,9 +245,15 @@ class TrainingConfig:
     batch_size: int = 64
     loss: str = "mse"
     snapshots: int = field(default=0, metadata=LATER)
+    order: str = field(default="random", metadata=LATER)
 
     def __post_init__(self):
         check_choice("training.mode", self.mode, ("online", "batch"))
+        check_choice("training.order", self.order, ("random", "epochs"))
+        if self.order == "epochs" and self.mode != "batch":
+            raise ValueError(
+                'training.order = "epochs" passes over a fixed training set: it needs training.mode = "batch"'
+            )
         check_choice("training.optimizer", self.optimizer, ("sgd", "adam"))
         check_real("training.learning_rate", self.learning_rate, positive=True)
         check_int("training.steps", self.steps, minimum=1)

@@ -100,7 +100,8 @@ class SampleBlocks:
 
     Online: fresh samples from each member's own ``numpy`` generator (drawn on a small thread pool, one
     member per task, so the numbers do not depend on the pool).  Batch: minibatch indices into each
-    member's training set from its own ``torch`` generator.  ``train_ensemble`` draws its steps'
+    member's training set from its own ``torch`` generator, drawn independently or, with
+    ``order = 'epochs'``, as consecutive slices of a fresh permutation per pass.  ``train_ensemble`` draws its steps'
     samples here; drawn alone, they are what each member would see.
 
     Parameters
@@ -129,6 +130,7 @@ class SampleBlocks:
             self.generators = [np.random.default_rng(seed) for seed in seeds]
         else:
             self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        self.epochs = [torch.empty(0, dtype=torch.int64) for _ in tasks]  # each member's indices left this pass
         per_step = config.batch_size * tasks[0].x_test.shape[1] * 4
         self.block_steps = max(1, min(BLOCK_STEPS, BLOCK_BYTES // per_step))
         self.pool = ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1))
@@ -142,6 +144,12 @@ class SampleBlocks:
         blocks = list(self.pool.map(lambda task, rng: _online_block(task, rng, n_samples), self.tasks, self.generators))
         return np.stack([x for x, _ in blocks]), np.stack([y for _, y in blocks])
 
+    def _epoch_indices(self, member: int, n: int) -> torch.Tensor:
+        """Member ``member``'s next ``n`` training-set indices in epochs (``_next_epochs``)."""
+        size = len(self.tasks[member].x_train)
+        index, self.epochs[member] = _next_epochs(self.epochs[member], n, size, self.generators[member])
+        return index
+
     def torch(self, n_steps: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """The next ``n_steps`` steps' batches: x (E, steps, batch, D), y (E, steps, batch) on ``device``."""
         batch = self.config.batch_size
@@ -150,11 +158,31 @@ class SampleBlocks:
             x = torch.as_tensor(x).reshape(len(self.tasks), n_steps, batch, -1)
             return x.to(device), torch.as_tensor(y).reshape(len(self.tasks), n_steps, batch).to(device)
         xs, ys = [], []
-        for task, generator in zip(self.tasks, self.generators, strict=True):
-            index = torch.randint(len(task.x_train), (n_steps, batch), generator=generator).to(task.x_train.device)
+        for member, (task, generator) in enumerate(zip(self.tasks, self.generators, strict=True)):
+            if self.config.order == "epochs":
+                index = self._epoch_indices(member, n_steps * batch).reshape(n_steps, batch)
+            else:
+                index = torch.randint(len(task.x_train), (n_steps, batch), generator=generator)
+            index = index.to(task.x_train.device)
             xs.append(task.x_train[index])
             ys.append(task.y_train[index])
         return torch.stack(xs).to(device), torch.stack(ys).to(device, torch.float32)
+
+
+def _next_epochs(
+    left: torch.Tensor, n: int, size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The next ``n`` indices of a pass over ``size`` samples (``left``: what remains of the current pass),
+    starting fresh permutations as passes end; returns them and what remains after."""
+    parts, taken = [], 0
+    while taken < n:
+        if not len(left):
+            left = torch.randperm(size, generator=generator)
+        part = left[: n - taken]
+        parts.append(part)
+        taken += len(part)
+        left = left[len(part) :]
+    return torch.cat(parts), left
 
 
 def train_ensemble(

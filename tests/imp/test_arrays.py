@@ -223,3 +223,26 @@ def test_a_changed_data_file_is_refused_on_resume(tmp_path):
     with pytest.raises(ValueError, match=r"is not the file .* was trained on \(its sha256 is now"):
         run(config, tmp_path / "runs", progress=False)
     assert before == {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_a_sweep_of_runs_on_arrays(tmp_path):
+    from cavitykit.analysis import sweep_verdicts
+    from cavitykit.sweep import run_sweep
+
+    path = planted_images(tmp_path / "mine.npz", n=400)
+    values = planted_config(path).to_dict()
+    values["training"] |= {"steps": 60, "order": "epochs"}
+    values["imp"] = {"rounds": 2, "prune_fraction": 0.4}
+    values["analysis"] = {"n_heldout": 200, "cavity": False}
+    values["replicates"] = 1
+    (tmp_path / "base.toml").write_text(config_from_dict(values).to_toml())
+    sweep = tmp_path / "scan.toml"
+    sweep.write_text('name = "scan"\nbase_file = "base.toml"\n[grid]\n"imp.prune_fraction" = [0.3, 0.5]\n')
+    run_dirs = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
+    assert len(run_dirs) == 2
+    for run_dir in run_dirs:
+        ds = open_run(run_dir)
+        assert ds.sizes["round"] == 2 and set(ds.variant.values) == {"images", "images_clone"}
+    verdicts = sweep_verdicts(tmp_path / "out" / "scan-sweep.toml")
+    assert verdicts.sizes["prune_fraction"] == 2

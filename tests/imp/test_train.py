@@ -222,3 +222,25 @@ def test_the_kernel_route_is_online_sgd_with_batch_one_on_a_cpu():
     assert not kernel_route_applies(online, "cuda")
     assert not kernel_route_applies(TrainingConfig(mode="online", optimizer="adam", batch_size=1), "cpu")
     assert not kernel_route_applies(TrainingConfig(mode="online", optimizer="sgd", batch_size=2), "cpu")
+
+
+def test_epochs_take_every_training_sample_once_per_pass_whatever_the_blocks():
+    tasks, seeds, _ = members(2, mode="batch")
+    config = TrainingConfig(mode="batch", batch_size=8, order="epochs")
+    blocks = SampleBlocks(tasks, seeds, config)
+    n_steps = 300 * 5 // 8 // 2  # about two and a half passes over 300 samples, in uneven blocks
+    x = torch.cat([blocks.torch(n, "cpu")[0] for n in (7, 31, 1, n_steps - 39)], dim=1)
+    for member, task in enumerate(tasks):
+        seen = x[member].reshape(-1, D)
+        index = (seen[:, None, :] == task.x_train[None]).all(-1).float().argmax(1)  # each row's training index
+        for start in (0, 300):
+            assert sorted(index[start : start + 300].tolist()) == list(range(300))  # a pass: each sample once
+    again = SampleBlocks(tasks, seeds, config)
+    torch.testing.assert_close(again.torch(n_steps, "cpu")[0], x, rtol=0, atol=0)  # blocks do not matter
+
+
+def test_epochs_need_a_training_set():
+    with pytest.raises(ValueError, match=r'training.order = "epochs" passes over a fixed training set'):
+        TrainingConfig(mode="online", order="epochs")
+    with pytest.raises(ValueError, match=r"training.order must be one of"):
+        TrainingConfig(order="shuffled")
