@@ -317,10 +317,7 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         imp = analysis.connection_distance_ratio(ds)
         ratios = {f"IMP, {label(model)}": (model, imp), f"IMP, {label(clone)}": (clone, imp)}
         for name, branch in controls.items():
-            ratios[f"{name.replace('_', '-')} pruning, {label(model)}"] = (
-                model,
-                analysis.connection_distance_ratio(branch),
-            )
+            ratios[f"{STRATEGY_NAMES[name]}, {label(model)}"] = (model, analysis.connection_distance_ratio(branch))
         figures["connection_distances"] = plot.connection_distances(ratios)
         distances = {
             name: analysis.replicate_interval(ratio.sel(variant=variant).isel(distance=slice(0, 4)))

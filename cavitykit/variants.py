@@ -32,8 +32,8 @@ LABELS = {
     "gaussian_clone": "Gaussian clone",
     "ising": "Ising",
     "ising_clone": "Ising clone",
-    "images": "images",
-    "images_clone": "images' Gaussian clone",
+    "images": "real images",
+    "images_clone": "Gaussian clone of the images",
 }
 COLOURS = {
     "nlgp": "tab:red",

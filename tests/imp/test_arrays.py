@@ -72,7 +72,7 @@ def test_imp_finds_the_planted_feature_of_non_square_images_and_reports(planted_
     assert np.isfinite(spectra.preact_cumulant.sel(order=4)).any()
     report = write_report(run_dir, progress=False)
     text = report.read_text()
-    assert "images' Gaussian clone" in text and "## Verdicts" in text
+    assert "Gaussian clone of the images" in text and "## Verdicts" in text
     assert (report.parent / "receptive_field_maps.png").is_file()
     assert "## Surviving connections (Pellegrini and Biroli's measure)" in text
     assert (report.parent / "connection_distances.png").is_file()
