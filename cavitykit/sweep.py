@@ -32,8 +32,8 @@ from cavitykit._dask import dask_client
 from cavitykit._extras import require
 from cavitykit._validation import check_int
 from cavitykit.config import RunConfig, config_from_dict, load_config, load_preset, read_toml
-from cavitykit.imp.runner import Member, run_members
-from cavitykit.io import prepare_run_directory, run_directory, write_sweep_index
+from cavitykit.imp.runner import Member, prepare_run, run_members
+from cavitykit.io import write_sweep_index
 
 SWEEP_KEYS = {"name", "base", "base_file", "set", "grid"}
 
@@ -201,9 +201,7 @@ def run_sweep(
     name, configs, points = load_sweep(path, base=base)
     run_dirs = []
     for config in configs:
-        run_dir = run_directory(config, out)
-        prepare_run_directory(config, run_dir)
-        run_dirs.append(run_dir)
+        run_dirs.append(prepare_run(config, out))
     write_sweep_index(out, name, run_dirs, points)
     failures = {}
     with dask_client(scheduler, workers) as client:

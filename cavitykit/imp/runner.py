@@ -596,6 +596,33 @@ def run_members(
 DATA_DIGEST_FILE = "data.sha256"
 
 
+def prepare_run(config: RunConfig, out) -> Path:
+    """The run directory of ``config`` under ``out``, created or checked (``io.prepare_run_directory``).
+
+    A run on a researcher's arrays first reads them (a bad file stops here, before anything is written),
+    then records their sha256 beside the config, or refuses to go on if they changed since it did.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
+    run_dir = run_directory(config, out)
+    if config.data.source == "arrays":
+        task_images(config.data)
+        digest, recorded = data_digest(config.data), run_dir / DATA_DIGEST_FILE
+        if recorded.is_file() and recorded.read_text().strip() != digest:
+            raise ValueError(
+                f"data.path: {config.data.path!r} is not the file {str(run_dir)!r} was trained on (its sha256 is now "
+                f"{digest[:12]}, was {recorded.read_text()[:12]}): restore it, or choose another --out"
+            )
+    prepare_run_directory(config, run_dir)
+    if config.data.source == "arrays" and not recorded.is_file():
+        with atomic_target(recorded) as temporary:
+            temporary.write_text(digest + "\n")
+    return run_dir
+
+
 def run(config: RunConfig, out, *, device=None, progress: bool = True, group_size: int | None = None) -> Path:
     """Run (or resume) every variant and replicate of ``config`` under ``out``; return the run directory.
 
@@ -630,18 +657,6 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
     if group_size is not None:
         check_int("group_size", group_size, minimum=1)
     device = resolve_device(device)
-    run_dir = run_directory(config, out)
-    if config.data.source == "arrays":  # a bad or changed image file stops the run before anything is written
-        task_images(config.data)
-        digest, recorded = data_digest(config.data), run_dir / DATA_DIGEST_FILE
-        if recorded.is_file() and recorded.read_text().strip() != digest:
-            raise ValueError(
-                f"data.path: {config.data.path!r} is not the file {str(run_dir)!r} was trained on (its sha256 is now "
-                f"{digest[:12]}, was {recorded.read_text()[:12]}): restore it, or choose another --out"
-            )
-    prepare_run_directory(config, run_dir)
-    if config.data.source == "arrays" and not recorded.is_file():
-        with atomic_target(recorded) as temporary:
-            temporary.write_text(digest + "\n")
+    run_dir = prepare_run(config, out)
     run_members(config, run_dir, None, device, progress=progress, group_size=group_size)
     return run_dir
