@@ -63,8 +63,8 @@ VARIABLES = {
     "snapshot_bias": (("time", "neuron"), "hidden biases at training time t (NaN before the round began)"),
     "snapshot_readout": (("time", "neuron"), "readout weights at training time t (NaN before the round began)"),
 }
-# The variables measured from a trained network on held-out inputs (the runner's ``round_statistics``):
-# what a round re-measured under other analysis settings replaces.
+# The variables computed from a trained network on held-out inputs (the runner's ``round_statistics``),
+# so the ones a round stored under other analysis settings has replaced when the runner re-measures it.
 MEASURED = (
     "preact_variance",
     "preact_skewness",
