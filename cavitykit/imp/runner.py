@@ -526,6 +526,10 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
         A round file of another training (``io.prepare_run_directory`` has refused a directory of one).
     """
     rewritten = 0
+    # A member's samples and their pixel kurtosis depend on the data and analysis tables alone, the same
+    # for every round and branch: drawn once, when a first file of the member needs them.
+    drawn: dict[Member, tuple] = {}
+    scratch = Scratch()
     for control in (None, *config.imp.controls):
         branch = config if control is None else config.branch(control)
         for member in members:
@@ -540,15 +544,17 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
                         f"{str(path)!r} holds a round of another training (identity {before.identity[:12]}, not "
                         f"{branch.identity[:12]}); move it away or choose another --out"
                     )
-                samples = member_samples(branch, member.variant, member.replicate)
+                if member not in drawn:
+                    samples = member_samples(config, member.variant, member.replicate)
+                    drawn[member] = samples, [excess_kurtosis(model) for model in samples.models]
+                samples, kurtosis = drawn[member]
                 one = stored.isel(variant=0, replicate=0, round=0)
                 if before.analysis == branch.analysis:
                     statistics = {name: one[name].values for name in MEASURED if name in one}
                 else:
                     bias = one.bias.values if "bias" in one else None
                     network = Network(one.weight.values, one.readout.values, stored_mask(one), bias)
-                    kurtosis = [excess_kurtosis(model) for model in samples.models]
-                    statistics = round_statistics(branch, network, samples.heldout, kurtosis)
+                    statistics = round_statistics(branch, network, samples.heldout, kurtosis, scratch=scratch)
                 record = _stored_record(one, statistics)
                 write_dataset(path, encode_round(record, branch, data_description=samples.models[0].describe()))
                 rewritten += 1
