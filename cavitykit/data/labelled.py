@@ -315,8 +315,13 @@ class LabelledImages:
 
     def gaussian_clone(self) -> list[GaussianImages]:
         """Each class's Gaussian clone: its training images' mean and covariance, drawn exactly."""
+        return list(self._clones)
+
+    @functools.cached_property
+    def _clones(self) -> tuple[GaussianImages, ...]:
+        # One covariance and eigendecomposition per class (D x D), however many members and spectra ask.
         x, y = self.train
-        return [GaussianImages.of(x[y == c], self.shape) for c in range(self.n_classes)]
+        return tuple(GaussianImages.of(x[y == c], self.shape) for c in range(self.n_classes))
 
 
 def photo_task(groups, shape, n_train: int, n_test: int, *, seed: int = 0) -> LabelledImages:
