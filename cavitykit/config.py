@@ -31,7 +31,8 @@ LATER = {"added_later": True}
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Two-class task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites.
+    """The task: two classes, class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites; or
+    C >= 2 classes of images (``source``).
 
     Parameters
     ----------
@@ -62,10 +63,11 @@ class DataConfig:
         A test set in the same form; or
     test_fraction : float
         the share of each class's images held out for testing (a fixed draw).
-    classes : list of two labels or label groups
-        The two classes, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` (CIFAR-10 vehicles against
-        animals); by default the file's two labels.  With 'photos': two groups of photograph names,
-        e.g. ``[["astronaut", "rocket"], ["coffee", "brick"]]``.
+    classes : list of labels or label groups
+        The C >= 2 classes, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` (CIFAR-10 vehicles against
+        animals); by default a class per label of the file.  With 'photos': groups of photograph names,
+        a class each, e.g. ``[["astronaut", "rocket"], ["coffee", "brick"]]``.  Two classes train a
+        network of one output; C > 2 a readout of C outputs.
     shape : list of two ints
         With 'arrays': the images' height and width (the file must match); with 'photos': the patches'.
 
@@ -121,9 +123,9 @@ class DataConfig:
             if given:
                 raise ValueError(f'data.{given[0]} reads a file: the photos need none (data.source = "photos")')
             groups = [group if isinstance(group, tuple) else (group,) for group in self.classes]
-            if len(groups) != 2 or not all(groups):
+            if len(groups) < 2 or not all(groups):
                 raise ValueError(
-                    'data.source = "photos" needs data.classes, two groups of photographs, e.g. '
+                    'data.source = "photos" needs data.classes, two or more groups of photographs, e.g. '
                     f'[["astronaut", "rocket"], ["coffee", "brick"]]; got {list(self.classes)!r}'
                 )
             for name in (name for group in groups for name in group):
@@ -138,8 +140,8 @@ class DataConfig:
             )
         if self.test_fraction and not 0 < check_real("data.test_fraction", self.test_fraction) < 1:
             raise ValueError(f"data.test_fraction must lie in (0, 1), got {self.test_fraction}")
-        if self.classes and len(self.classes) != 2:
-            raise ValueError(f"data.classes must name the two classes of the task, got {list(self.classes)!r}")
+        if self.classes and len(self.classes) < 2:
+            raise ValueError(f"data.classes must name two or more classes, got {list(self.classes)!r}")
 
     @property
     def D(self) -> int:

@@ -474,7 +474,8 @@ def _markdown(
     if not bool(features.learned_task):
         lines[at:at] = [
             "**The dense networks did not learn the task**: their test accuracy is at chance (below "
-            f"0.5 + {analysis.CHANCE_SE:g} standard errors = {float(features.chance):.3f}), so this report judges "
+            f"{float(features.chance_level):.3g} + {analysis.CHANCE_SE:g} standard errors = {float(features.chance):.3f}), "
+            "so this report judges "
             "no claim. Check the training settings (learning rate, steps, optimizer).",
             "",
         ]
@@ -507,7 +508,7 @@ def _markdown(
             f"{LABELS.get(str(v), str(v))} {float(summary.test_accuracy.sel(variant=v, round=0)):.3f}"
             for v in summary.variant.values
         )
-        + " (chance: 0.5).",
+        + f" (chance: {float(features.chance_level):.3g}).",
         "",
         "IPR columns pool every unit, learned or not; the nulls are means over units of each unit's own "
         "survivor count n (which differs between variants at equal layer sparsity: magnitude pruning strips "

@@ -19,12 +19,12 @@ from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 @dataclass(frozen=True)
 class MemberSamples:
-    """A member's samples; labels y are in {0, 1}.
+    """A member's samples; labels y are the classes 0..C-1 (C = 2 but for images of more classes).
 
     Attributes
     ----------
     models : tuple
-        The data models of class 0 and class 1 (``cavitykit.data.variant_models``).
+        The data model of each class (``cavitykit.data.variant_models``).
     train : tuple of ndarray, or None
         (x of shape (n_train, D), y of shape (n_train,)) in minibatch mode; None for online training,
         which draws fresh samples.
@@ -49,9 +49,9 @@ def _image_sets(config, variant: str, models, rng) -> tuple[tuple, tuple]:
         return images.train, images.test
     sets = []
     for _, y in (images.train, images.test):
-        counts = np.bincount(y, minlength=2)
+        counts = np.bincount(y, minlength=len(models))
         drawn = np.concatenate([model.sample(int(n), rng) for model, n in zip(models, counts, strict=True)])
-        labels = np.repeat(np.arange(2), counts)
+        labels = np.repeat(np.arange(len(models)), counts)
         order = rng.permutation(len(labels))
         sets.append((drawn[order], labels[order]))
     return sets[0], sets[1]

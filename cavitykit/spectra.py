@@ -334,7 +334,7 @@ def preactivation_cumulants(
     xarray.Dataset
         ``preact_kstat``, ``preact_cumulant`` (k_n / k_2^(n/2)) and their ``*_se``, each of
         shape (variant, replicate, round, sample_set, neuron, order); ``sample_set`` is
-        ``class_0``/``class_1`` or ``file``; NaN for units with no weight left.
+        ``class_0``, ``class_1``, ... (a set per class) or ``file``; NaN for units with no weight left.
 
     Examples
     --------
@@ -357,7 +357,7 @@ def preactivation_cumulants(
     else:
         n_samples = check_int("n_samples", n_samples, minimum=1)
         _check_batchable("n_samples", n_samples, max_order)
-    sets = ["file"] if samples is not None else ["class_0", "class_1"]
+    sets = ["file"] if samples is not None else [f"class_{c}" for c in range(ds.sizes["label"])]
     statistics = np.full(
         (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),
         np.nan,

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit.analysis.measurements import weight_movement
-from cavitykit.io.schema import run_config
+from cavitykit.io.schema import counts_per_class
 
 # Feature learning: the dense networks learned features when the mean cosine between each unit's
 # trained and initial weights is at most this (at most 81% of the trained weights' squared norm lies
@@ -24,8 +24,9 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
     A network that classifies well may still not have learned features: random features separate
     two correlation lengths.  The check asks that the first layer has turned away from its
     initialization (mean cosine over units and replicates at most ``FEATURE_COSINE``) and that the
-    networks classify above chance (mean test accuracy at least 0.5 + ``CHANCE_SE`` binomial
-    standard errors), for the model and for its clone.  Claims 1, 3 and 4 are only tested when it passes.
+    networks classify above chance (mean test accuracy at least the largest class's share of the test
+    set, what always answering that class scores, 0.5 on a balanced two-class task, plus ``CHANCE_SE``
+    binomial standard errors), for the model and for its clone.  Claims 1, 3 and 4 are only tested when it passes.
 
     Parameters
     ----------
@@ -38,13 +39,15 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
     xarray.Dataset over ``variant`` (the pair)
         ``relative_change`` and ``cosine`` (``weight_movement``, means over units and replicates),
         ``ipr`` (mean), ``random_ipr`` (3 / (D + 2), a random vector's), ``test_accuracy`` (mean),
-        ``chance`` (0.5 + the margin), ``above_chance`` and ``learned`` per variant; scalars ``passed``
+        ``chance_level`` (the largest class's share), ``chance`` (it + the margin), ``above_chance`` and
+        ``learned`` per variant; scalars ``passed``
         (both learned features) and ``learned_task`` (both classify above chance: without it no claim
         is judged).
     """
     dense = ds.sel(variant=list(pair)).isel(round=0)
     movement = weight_movement(dense)
-    n_test = int(run_config(ds)["data"]["n_test"])
+    counts = counts_per_class(ds)
+    n_test, majority = counts.sum(), counts.max() / counts.sum()
     out = xr.Dataset(
         {
             "relative_change": movement.relative_change.mean(("replicate", "neuron")),
@@ -52,7 +55,8 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
             "ipr": dense.ipr.mean(("replicate", "neuron")),
             "random_ipr": 3.0 / (ds.sizes["input"] + 2.0),
             "test_accuracy": dense.test_accuracy.mean("replicate"),
-            "chance": 0.5 + CHANCE_SE * np.sqrt(0.25 / n_test),
+            "chance_level": majority,
+            "chance": majority + CHANCE_SE * np.sqrt(majority * (1.0 - majority) / n_test),
         }
     )
     out["above_chance"] = out.test_accuracy >= out.chance

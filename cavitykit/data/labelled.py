@@ -389,6 +389,22 @@ def patch_task(photos: dict, groups, shape, n_train: int, n_test: int, *, seed: 
     return LabelledImages.from_arrays(train_x, train_y, test=(test_x, test_y), source=source)
 
 
+def task_class_count(data) -> int:
+    """C, the number of classes of a run's ``data`` table: 2 for the synthetic models, a class per group of
+    ``data.classes``, or (arrays without ``classes``) a class per label of the file.
+
+    Examples
+    --------
+    >>> from cavitykit.config import DataConfig
+    >>> task_class_count(DataConfig()), task_class_count(DataConfig(source="photos", shape=(8, 8),
+    ...     classes=(("astronaut",), ("coffee",), ("brick",))))
+    (2, 3)
+    """
+    if data.source == "synthetic":
+        return 2
+    return len(data.classes) if data.classes else task_images(data).n_classes
+
+
 def _data_files(data) -> list[Path]:
     """The files a run's ``data.source = "arrays"`` reads: the images and labels, and the test set's."""
     files = []
@@ -411,9 +427,9 @@ def data_digest(data) -> str:
 
 
 def task_images(data) -> LabelledImages:
-    """The labelled images of a run's ``data`` table (``data.source = "arrays"``), checked against it: two
-    classes (the task is two-class) and images of ``data.shape``.  Read once per process, and again when a
-    file changes (its size or modification time).
+    """The labelled images of a run's ``data`` table (``data.source = "arrays"``), checked against it:
+    images of ``data.shape``.  Read once per process, and again when a file changes (its size or
+    modification time).
 
     Parameters
     ----------
@@ -438,11 +454,6 @@ def _task_images(data, stamps: tuple) -> LabelledImages:
         test_path=data.test_path or None,
         test_fraction=test_fraction,
     )
-    if images.n_classes != 2:
-        raise ValueError(
-            f"data.classes: a run trains two classes; {data.path!r} gives {images.n_classes} ({list(images.groups)}): "
-            "name two labels or label groups"
-        )
     if images.shape != tuple(data.shape):
         raise ValueError(f"data.shape is {list(data.shape)}, but the images in {data.path!r} are {list(images.shape)}")
     return images

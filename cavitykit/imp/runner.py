@@ -24,7 +24,7 @@ from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.config import RunConfig, config_from_dict
-from cavitykit.data.labelled import data_digest, task_images
+from cavitykit.data.labelled import data_digest, task_class_count, task_images
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
@@ -90,7 +90,8 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
 
 
 def initial_network(config: RunConfig, replicate: int) -> Network:
-    """A replicate's network at initialization (a model and its clone start from the same one).
+    """A replicate's network at initialization (a model and its clone start from the same one), with one
+    output for two classes and an output per class for more.
 
     Examples
     --------
@@ -108,12 +109,15 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
         bias=net.bias,
         bias_init=net.bias_init,
         trains_readout=parameterization(net.parameterization).trains_readout,
+        n_classes=task_class_count(config.data),
         generator=torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT)),
     )
+    readout = state["readout"].double().numpy()
+    n_outputs = 1 if readout.ndim == 1 else len(readout)
     return Network(
         weight=state["weight"].double().numpy(),
-        readout=state["readout"].double().numpy(),
-        mask=Mask.dense(net.width, config.data.D, prunes_readout=net.prune_readout),
+        readout=readout,
+        mask=Mask.dense(net.width, config.data.D, n_outputs=n_outputs, prunes_readout=net.prune_readout),
         bias=state["bias"].double().numpy() if net.bias else None,
     )
 
@@ -233,6 +237,25 @@ def excess_kurtosis(model) -> float:
     return float(kappa[3] / kappa[1] ** 2)
 
 
+def data_description(config: RunConfig, models, test_labels: np.ndarray) -> dict:
+    """What a round file's ``data_*`` attributes say of its data: class 0's model (``describe()``) and, for
+    images, the test set's size per class (``test_class_counts``, from which the chance level follows).
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> task, _ = make_task(config, Member("nlgp", 0), "cpu")
+    >>> data_description(config, task.models, task.y_test.numpy())["D"]  # synthetic: class 0's model alone
+    40
+    """
+    description = models[0].describe()
+    if not config.data.periodic:
+        counts = np.bincount(np.asarray(test_labels, dtype=np.int64), minlength=len(models))
+        description["test_class_counts"] = " ".join(str(n) for n in counts)
+    return description
+
+
 @dataclass(frozen=True)
 class Start:
     """Where a member's round starts: the rewind point (parameters before masking) and the masks.
@@ -336,7 +359,8 @@ class _Rounds:
 
     def write(self, record: RoundRecord, member: Member, next_start: Start) -> None:
         """Store a member's round, then remember where its next round starts."""
-        description = self.task(member)[0].models[0].describe()
+        task = self.task(member)[0]
+        description = data_description(self.config, task.models, task.y_test.cpu().numpy())
         write_dataset(
             self.path(member, record.round_index), encode_round(record, self.config, data_description=description)
         )
@@ -479,7 +503,7 @@ def _snapshots(config: RunConfig, captured: dict[int, dict], index: int, like: N
     K, D = like.weight.shape
     fields = {
         "snapshot_weight": np.full((len(steps), K, D), np.nan),
-        "snapshot_readout": np.full((len(steps), K), np.nan),
+        "snapshot_readout": np.full((len(steps), *like.readout.shape), np.nan),
     }
     if like.bias is not None:
         fields["snapshot_bias"] = np.full((len(steps), K), np.nan)
@@ -556,7 +580,8 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
                     network = Network(one.weight.values, one.readout.values, stored_mask(one), bias)
                     statistics = round_statistics(branch, network, samples.heldout, kurtosis, scratch=scratch)
                 record = _stored_record(one, statistics)
-                write_dataset(path, encode_round(record, branch, data_description=samples.models[0].describe()))
+                description = data_description(branch, samples.models, samples.test[1])
+                write_dataset(path, encode_round(record, branch, data_description=description))
                 rewritten += 1
     return rewritten
 
@@ -606,7 +631,8 @@ def prepare_run(config: RunConfig, out) -> Path:
     """The run directory of ``config`` under ``out``, created or checked (``io.prepare_run_directory``).
 
     A run on a researcher's arrays first reads them (a bad file stops here, before anything is written),
-    then records their sha256 beside the config, or refuses to go on if they changed since it did.
+    then records their sha256 beside the config, or refuses to go on if they changed since it did.  A task
+    of C > 2 classes needs at least C hidden units (a readout of C outputs, each fed by a unit).
 
     Returns
     -------
@@ -622,6 +648,12 @@ def prepare_run(config: RunConfig, out) -> Path:
                 f"data.path: {config.data.path!r} is not the file {str(run_dir)!r} was trained on (its sha256 is now "
                 f"{digest[:12]}, was {recorded.read_text()[:12]}): restore it, or choose another --out"
             )
+    n_classes = task_class_count(config.data)
+    if n_classes > config.network.width:
+        raise ValueError(
+            f"network.width = {config.network.width} is fewer than the {n_classes} classes of the task: "
+            "a readout of an output per class needs at least one unit per output"
+        )
     prepare_run_directory(config, run_dir)
     if config.data.source == "arrays" and not recorded.is_file():
         with atomic_target(recorded) as temporary:

@@ -1,6 +1,7 @@
 """The ensemble trainer: every member of a run (a variant and replicate) trained as one batched computation.
 
-Members have stacked parameters (weights (E, K, D), biases and readouts (E, K)), their own masks,
+Members have stacked parameters (weights (E, K, D), biases (E, K) and readouts (E, K) or, for C > 2
+classes, (E, C, K)), their own masks,
 sample streams and seeds, and never interact: the loss is the sum of the members' losses, so each
 member's gradient is its own.  Two routes, chosen per call:
 
@@ -44,8 +45,8 @@ ROUTES = ("auto", "torch", "kernel")
 
 @dataclass
 class Task:
-    """One member's data: test tensors on the training device, its two class models for online sampling,
-    and (minibatch mode only) its fixed training set.  Labels y are in {0, 1}.
+    """One member's data: test tensors on the training device, its class models (online sampling takes
+    two), and (minibatch mode only) its fixed training set.  Labels y are the classes 0..C-1.
 
     Examples
     --------
@@ -64,18 +65,44 @@ class Task:
     y_train: torch.Tensor | None = None
 
 
-def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Per-sample loss of output f and label y in {0, 1}: 'mse' 0.5 (f - (2y - 1))^2, 'cross_entropy' logistic.
+def loss_function(name: str, n_outputs: int = 1) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Per-sample loss of outputs f and classes y.
+
+    One output (two classes, y in {0, 1}): 'mse' 0.5 (f - (2y - 1))^2, 'cross_entropy' the logistic loss.
+    C outputs (y in 0..C-1), one-vs-all: 'mse' 0.5 sum_c (f_c - t_c)^2 with t_c = 1 for the class's output
+    and -1 for the others, 'cross_entropy' the softmax cross-entropy log sum_c exp(f_c) - f_y.
+
+    Parameters
+    ----------
+    name : {'mse', 'cross_entropy'}
+    n_outputs : int
+        1, or C.
+
+    Returns
+    -------
+    callable
+        (f of shape (..., B) or (..., B, C), y of shape (..., B)) -> loss of shape (..., B).
 
     Examples
     --------
     >>> import torch
     >>> loss_function("mse")(torch.tensor([0.0]), torch.tensor([1.0]))  # 0.5 (f - 1)^2
     tensor([0.5000])
+    >>> loss_function("mse", 3)(torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([1.0]))  # 0.5 (1 + 0 + 1)
+    tensor([1.])
     """
+    if n_outputs > 1:
+        if name == "mse":
+            return lambda output, y: 0.5 * ((output - _one_vs_all(y, n_outputs)) ** 2).sum(dim=-1)
+        return lambda output, y: torch.logsumexp(output, dim=-1) - output.gather(-1, y.long()[..., None])[..., 0]
     if name == "mse":
         return lambda output, y: 0.5 * (output - (2.0 * y - 1.0)) ** 2
     return lambda output, y: F.binary_cross_entropy_with_logits(output, y, reduction="none")
+
+
+def _one_vs_all(y: torch.Tensor, n_outputs: int) -> torch.Tensor:
+    """Targets (..., B, C) of classes y (..., B): 1 for the class's output, -1 for the others."""
+    return 2.0 * F.one_hot(y.long(), n_outputs).to(torch.get_default_dtype()) - 1.0
 
 
 def _optimizer(ensemble: Ensemble, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -127,6 +154,8 @@ class SampleBlocks:
     def __init__(self, tasks: list[Task], seeds: list[int], config: TrainingConfig):
         self.tasks, self.config = tasks, config
         if config.mode == "online":
+            if any(len(task.models) != 2 for task in tasks):
+                raise ValueError("online training draws two-class samples; a task of more classes needs mode = 'batch'")
             self.generators = [np.random.default_rng(seed) for seed in seeds]
         else:
             self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
@@ -281,7 +310,7 @@ def _kernel_steps(ensemble: Ensemble, blocks: SampleBlocks, config: TrainingConf
 def _torch_steps(ensemble: Ensemble, blocks: SampleBlocks, config: TrainingConfig):
     """A function running the next n steps of every member with torch; returns losses (E, n)."""
     optimizer = _optimizer(ensemble, config)
-    loss_of = loss_function(config.loss)
+    loss_of = loss_function(config.loss, ensemble.n_outputs)
     device = ensemble.weight.device
 
     size = ensemble.weight.numel() * config.batch_size
@@ -316,7 +345,8 @@ def _torch_threads(n: int):
 
 @torch.no_grad()
 def accuracy(ensemble: Ensemble, tasks: list[Task], *, chunk: int = 8192) -> np.ndarray:
-    """Each member's fraction of its test samples classified correctly (f > 0 means class 1), shape (E,).
+    """Each member's fraction of its test samples classified correctly, shape (E,): f > 0 means class 1
+    for one output, the largest f_c class c for C outputs.
 
     Examples
     --------
@@ -332,5 +362,7 @@ def accuracy(ensemble: Ensemble, tasks: list[Task], *, chunk: int = 8192) -> np.
     for start in range(0, n_test, chunk):
         x = torch.stack([task.x_test[start : start + chunk] for task in tasks])
         y = torch.stack([task.y_test[start : start + chunk] for task in tasks])
-        correct += ((ensemble.forward(x) > 0).to(y.dtype) == y).sum(dim=1).cpu().numpy()
+        output = ensemble.forward(x)
+        predicted = output > 0 if ensemble.n_outputs == 1 else output.argmax(dim=-1)
+        correct += (predicted.to(y.dtype) == y).sum(dim=1).cpu().numpy()
     return correct / n_test

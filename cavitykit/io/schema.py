@@ -22,6 +22,9 @@ from cavitykit.network.mask import Mask
 # Version tag of the layout below; bump it when a variable changes meaning or dims.
 SCHEMA = "cavitykit.imp.round/1"
 CONVENTIONS = "CF-1.8"
+# The readout's variables: over ``neuron`` for one output, over (``output``, ``neuron``) for a readout of C
+# outputs (C > 2 classes); ``VARIABLES`` gives the one-output dims.
+READOUT_VARIABLES = ("readout", "init_readout", "readout_mask", "readout_pruned_next", "snapshot_readout")
 # Boolean variables are stored as uint8 flags (netCDF has no boolean type).
 BOOLEAN_FLAG = {"flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "false true"}
 
@@ -98,8 +101,8 @@ class RoundRecord:
     weight, mask, init_weight, pruned_next : ndarray of shape (K, D)
         Trained weights (zero where pruned), the boolean mask, the weights at the rewind
         point (masked) and what the strategy removes after this round.
-    readout, init_readout : ndarray of shape (K,)
-    readout_mask : ndarray of bool, shape (K,)
+    readout, init_readout : ndarray of shape (K,), or (C, K) for a readout of C outputs
+    readout_mask : ndarray of bool, shape of ``readout``
         All true when the readout is not prunable.
     train_loss, test_accuracy : float
     preact_variance, preact_skewness, preact_excess_kurtosis : ndarray of shape (n_classes, K)
@@ -108,7 +111,7 @@ class RoundRecord:
     ipr : ndarray of shape (K,)
     bias, init_bias : ndarray of shape (K,), optional
         Hidden biases, when the network has them.
-    readout_pruned_next : ndarray of bool, shape (K,), optional
+    readout_pruned_next : ndarray of bool, shape of ``readout``, optional
         When the readout is prunable.
     cavity_exact : ndarray of shape (n_classes, K, D), optional
     cavity_expansion : ndarray of shape (n_classes, n_orders, K, D), optional
@@ -117,7 +120,7 @@ class RoundRecord:
     snapshot_time : ndarray of shape (T,), optional
         Training times t = steps / D of the snapshots, counted from the start of round 0.
     snapshot_weight : ndarray of shape (T, K, D), optional
-    snapshot_bias, snapshot_readout : ndarray of shape (T, K), optional
+    snapshot_bias, snapshot_readout : ndarray of shape (T, K) and (T, *readout.shape), optional
         The parameters at those times (NaN before this round's rewind point); the bias with biases.
     theory_excess_kurtosis : ndarray of shape (n_classes, K), optional
         The independent-input predictions (``cavitykit.cavity.independent_theory``) of the change
@@ -193,7 +196,8 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     -------
     xarray.Dataset
         Dims ``variant``, ``replicate``, ``round`` (length 1), ``neuron`` (K), ``input`` (D),
-        ``label`` (classes), with cavity effects ``approx_order``, with snapshots ``time``.
+        ``label`` (classes), with a readout of C outputs ``output``, with cavity effects
+        ``approx_order``, with snapshots ``time``.
 
     Examples
     --------
@@ -207,9 +211,16 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     values["sparsity"] = 1.0 - float(np.mean(record.mask))
     values["init_weight"] = record.init_weight * record.mask
     n_units = record.weight.shape[0]
+    outputs = record.readout.ndim == 2
+
+    def dims(name):
+        if outputs and name in READOUT_VARIABLES:
+            return tuple(d for d in VARIABLES[name][0] if d != "neuron") + ("output", "neuron")
+        return VARIABLES[name][0]
+
     dataset = xr.Dataset(
         {
-            name: (VARIABLES[name][0], value, {"long_name": VARIABLES[name][1], "units": "1"})
+            name: (dims(name), value, {"long_name": VARIABLES[name][1], "units": "1"})
             for name, value in values.items()
             if value is not None
         },
@@ -220,6 +231,8 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
             **pixel_coordinates(config.data.grid),
         },
     )
+    if outputs:
+        dataset = dataset.assign_coords(output=np.arange(len(record.readout)))
     if record.cavity_expansion is not None:
         dataset = dataset.assign_coords(approx_order=np.array(config.analysis.expansion_orders))
     if record.snapshot_weight is not None:
@@ -267,7 +280,7 @@ def stored_pruning(one: xr.Dataset) -> list[np.ndarray]:
     """What one stored network's strategy removes after its round, per prunable layer (``Mask.layers``)."""
     pruned = [one["pruned_next"].values.astype(bool)]
     if "readout_pruned_next" in one:
-        pruned.append(one["readout_pruned_next"].values.astype(bool)[None])
+        pruned.append(one["readout_pruned_next"].values.astype(bool).reshape(-1, one.sizes["neuron"]))
     return pruned
 
 
@@ -388,6 +401,23 @@ def periodic_grid(ds: xr.Dataset) -> bool:
     """
     config = tomllib.loads(ds.attrs["config"]) if "config" in ds.attrs else {}
     return config.get("data", {}).get("source", "synthetic") == "synthetic"
+
+
+def counts_per_class(ds: xr.Dataset) -> np.ndarray:
+    """The number of test samples of each class, shape (C,): what a run on images stored
+    (``data_test_class_counts``), or, for the synthetic tasks (balanced), ``data.n_test`` split evenly
+    over the classes of the ``label`` dim.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(coords={"label": [0, 1, 2]}, attrs={"data_test_class_counts": "50 30 20"})
+    >>> counts_per_class(ds).tolist()
+    [50.0, 30.0, 20.0]
+    """
+    if "data_test_class_counts" in ds.attrs:
+        return np.array(ds.attrs["data_test_class_counts"].split(), dtype=float)
+    n_classes = ds.sizes["label"]
+    return np.full(n_classes, float(run_config(ds)["data"]["n_test"]) / n_classes)
 
 
 def grid_shape(ds: xr.Dataset) -> tuple[int, ...]:

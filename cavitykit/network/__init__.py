@@ -2,7 +2,8 @@
 
 f(x) = c_K sum_k v_k sigma(w_k . x / sqrt(D) + b_k), sigma = erf(. / sqrt 2) or ReLU.
 
-* ``formulas``: the pre-activation and the readout sum, for numpy arrays and torch tensors alike;
+* ``formulas``: the pre-activation and the readout sum (one output, or C for C classes), for numpy
+  arrays and torch tensors alike;
   the activations' names;
 * ``mask``: the ``Mask`` of the kept weights, first layer and readout together;
 * ``parameterization``: output scale, trained or fixed readout and per-parameter learning rates
@@ -16,7 +17,14 @@ Importing this package (its formulas and parameterizations) loads neither torch 
 names live in ``cavitykit.network.ensemble``.
 """
 
-from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS, preactivation, readout_sum
+from cavitykit.network.formulas import (
+    ACTIVATION_NAMES,
+    BIAS_INITS,
+    ODD_ACTIVATIONS,
+    preactivation,
+    readout_sum,
+    readout_sums,
+)
 from cavitykit.network.mask import Mask
 from cavitykit.network.parameterization import (
     PARAMETERIZATION_NAMES,
@@ -36,4 +44,5 @@ __all__ = [
     "parameterization",
     "preactivation",
     "readout_sum",
+    "readout_sums",
 ]

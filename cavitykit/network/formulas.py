@@ -2,7 +2,8 @@
 
 f(x) = c_K sum_k v_k sigma(lambda_k) with the pre-activation lambda_k = w_k . x / sqrt(D) + b_k
 (Ingrosso-Goldt scaling; ``docs/cavity.md``) and the output scale c_K of the parameterization
-(``cavitykit.network.parameterization``: 1/sqrt(K), 1/K or 1).  The ensemble trainer, the runner's
+(``cavitykit.network.parameterization``: 1/sqrt(K), 1/K or 1).  A network of C > 2 classes has C
+outputs f_c(x) = c_K sum_k v_ck sigma(lambda_k), one per class.  The ensemble trainer, the runner's
 statistics, the cumulant spectra and the cavity method all compute lambda (and f) here; this module
 imports neither torch nor the IMP engine.
 """
@@ -139,3 +140,29 @@ def readout_sum(hidden, readout, scale):
     array([1., 1.])
     """
     return (hidden @ readout[..., :, None])[..., 0] * scale
+
+
+def readout_sums(hidden, readout, scale):
+    """f_c = c_K sum_k r_ck h_k of every sample and output: the C outputs of a C-class network.
+
+    Parameters
+    ----------
+    hidden : ndarray or torch.Tensor of shape (..., P, K)
+        sigma of the pre-activations.
+    readout : ndarray or torch.Tensor of shape (..., C, K)
+        Readout weights r (pruned ones already zero); leading dims broadcast with ``hidden``'s.
+    scale : float
+        The output scale c_K (``Parameterization.output_scale``).
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., P, C)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> readout_sums(np.ones((2, 4)), np.array([[1.0, 1.0, 1.0, -1.0], [0.0, 0.0, 0.0, 2.0]]), scale=0.5)
+    array([[1., 1.],
+           [1., 1.]])
+    """
+    return hidden @ readout.swapaxes(-1, -2) * scale

@@ -43,9 +43,10 @@ def sgd_on_samples(ensemble: Ensemble, x: np.ndarray, y: np.ndarray, config: Tra
     x : ndarray of shape (E, n, D)
         Each member's inputs, one per step (float32; other dtypes are converted).
     y : ndarray of shape (E, n)
-        Labels in {0, 1}.
+        Classes: in {0, 1} for a network of one output, in 0..C-1 for C outputs.
     config : TrainingConfig
-        Online SGD with batch 1: its learning rate and loss.
+        Online SGD with batch 1: its learning rate and loss (one-vs-all for C outputs: MSE against +1 for
+        the class's output and -1 for the others, or softmax cross-entropy).
 
     Returns
     -------
@@ -75,10 +76,18 @@ def sgd_on_samples(ensemble: Ensemble, x: np.ndarray, y: np.ndarray, config: Tra
             f"x must have shape (E, n, D) = ({ensemble.size}, n, {n_inputs}) and y (E, n); "
             f"got x {x.shape} and y {y.shape}"
         )
-    weight, readout = ensemble.weight.numpy(), ensemble.readout.numpy()  # views: updated in place
+    n_classes = max(2, ensemble.n_outputs)
+    if not np.isin(y, np.arange(n_classes)).all():
+        raise ValueError(f"y must hold classes 0..{n_classes - 1}, got {np.unique(y)[:10].tolist()}")
+    # views, updated in place; the readout as (E, C, K), C = 1 for one output
+    weight = ensemble.weight.numpy()
+    readout = ensemble.readout.numpy().reshape(ensemble.size, ensemble.n_outputs, -1)
     bias = ensemble.bias.numpy() if ensemble.bias is not None else np.empty((ensemble.size, 0), np.float32)
     mask = ensemble.keep.numpy()
-    readout_mask = np.ones_like(readout) if ensemble.readout_keep is None else ensemble.readout_keep.numpy()
+    if ensemble.readout_keep is None:
+        readout_mask = np.ones_like(readout)
+    else:
+        readout_mask = ensemble.readout_keep.numpy().reshape(readout.shape)
     activation = {"erf": _kernels.ERF, "relu": _kernels.RELU}[ensemble.activation]
     loss = {"mse": _kernels.MSE, "cross_entropy": _kernels.CROSS_ENTROPY}[config.loss]
     rates = ensemble.parameterization.learning_rates(

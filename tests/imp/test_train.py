@@ -11,6 +11,7 @@ from cavitykit.imp.train import SampleBlocks, Task, accuracy, train_ensemble
 from cavitykit.network import PARAMETERIZATION_NAMES
 from cavitykit.network import parameterization as parameterization_by_name
 from cavitykit.network.ensemble import Ensemble
+from cavitykit.network.mask import Mask
 from cavitykit.network.sgd import sgd_on_samples
 
 D, K = 12, 4
@@ -244,3 +245,57 @@ def test_epochs_need_a_training_set():
         TrainingConfig(mode="online", order="epochs")
     with pytest.raises(ValueError, match=r"training.order must be one of"):
         TrainingConfig(order="shuffled")
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("route", ["kernel", "torch"])
+def test_one_step_of_a_three_class_network_on_each_route_is_the_hand_computed_update(loss, route):
+    from tests.network.test_kernels import THREE_CLASS, three_class_step_by_hand
+
+    expected_w, expected_b, expected_r, expected_loss = three_class_step_by_hand(loss)
+    # 'standard' with K = 4: c_K = 1/2 and every rate eta = 0.1, as the hand-made step has
+    ensemble = Ensemble(
+        np.array(THREE_CLASS["w"])[None],
+        np.array(THREE_CLASS["r"])[None],
+        Mask(np.ones((1, 4, 4), bool), np.ones((1, 3, 4), bool)),
+        bias=np.array(THREE_CLASS["b"])[None],
+        activation="relu",
+    )
+    x, y = np.array(THREE_CLASS["x"])[None, None], np.ones((1, 1))
+    if route == "kernel":
+        config = TrainingConfig(mode="online", batch_size=1, learning_rate=0.1, loss=loss)
+        losses = sgd_on_samples(ensemble, x, y, config)
+    else:  # one minibatch step on a training set of the one sample
+        config = TrainingConfig(mode="batch", batch_size=1, learning_rate=0.1, loss=loss)
+        x_one = torch.as_tensor(x[0], dtype=torch.float32)
+        task = Task(x_one, torch.ones(1), (None, None, None), x_one, torch.ones(1))
+        losses, _ = train_ensemble(ensemble, [task], [0], config, n_steps=1, route="torch")
+    np.testing.assert_allclose(losses[0], expected_loss, rtol=1e-6)
+    np.testing.assert_allclose(ensemble.weight[0], expected_w, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ensemble.bias[0], expected_b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ensemble.readout[0], expected_r, rtol=1e-6, atol=1e-7)
+
+
+def test_three_outputs_classify_by_their_largest_and_take_one_vs_all_losses():
+    from cavitykit.imp.train import loss_function
+
+    # unit 0 feeds output 0, unit 1 output 1, unit 2 output 2; inputs switch on one unit each (or none)
+    weight = np.eye(3)[None] * np.sqrt(3)  # lambda_k = x_k
+    ensemble = Ensemble(
+        weight, np.eye(3)[None], Mask(np.ones((1, 3, 3), bool), np.ones((1, 3, 3), bool)), activation="relu"
+    )
+    x_test = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    task = Task(x_test, torch.tensor([0, 2, 1, 0]), (None, None, None))
+    np.testing.assert_array_equal(accuracy(ensemble, [task]), [0.75])  # the last sample's largest output is 2
+    f, y = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([2.0])
+    # MSE against (-1, -1, +1): 0.5 (1.5^2 + 0 + 1^2); softmax: logsumexp(f) - f_2
+    torch.testing.assert_close(loss_function("mse", 3)(f, y), torch.tensor([1.625]))
+    torch.testing.assert_close(
+        loss_function("cross_entropy", 3)(f, y), torch.tensor([float(np.log(np.exp([0.5, -1.0, 2.0]).sum()) - 2.0)])
+    )
+
+
+def test_online_training_needs_two_classes():
+    task = Task(torch.zeros(2, D), torch.zeros(2), (NLGP(D, 1.0, 3.0),) * 3)
+    with pytest.raises(ValueError, match="a task of more classes needs mode = 'batch'"):
+        SampleBlocks([task], [0], CONFIGS["online sgd"])

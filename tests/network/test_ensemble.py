@@ -93,3 +93,22 @@ def test_activation_functions_by_hand():
     torch.testing.assert_close(activation_function("erf")(z), expected)
     with pytest.raises(ValueError, match="activation must be one of"):
         activation_function("tanh")
+
+
+def test_three_classes_take_three_outputs_and_two_classes_draw_as_before():
+    def draw(**options):
+        return initial_parameters(D, K, init_scale=0.1, generator=torch.Generator().manual_seed(3), **options)
+
+    # the order of draws: weights (K, D), then the readout (C, K), one row of it for two classes
+    def by_hand(n_outputs):
+        generator = torch.Generator().manual_seed(3)
+        return torch.randn((K, D), generator=generator) * 0.1, torch.randn((n_outputs, K), generator=generator) * 0.1
+
+    weight, readout = by_hand(1)
+    assert torch.equal(draw()["weight"], weight) and torch.equal(draw()["readout"], readout[0])
+    assert torch.equal(draw(n_classes=3)["readout"], by_hand(3)[1])
+    # a fixed readout of three outputs: unit k feeds output k mod 3 alone
+    fixed = draw(n_classes=3, trains_readout=False)["readout"]
+    assert fixed.tolist() == [[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
+    with pytest.raises(ValueError, match=r"class count must lie in 2..network.width = 4.* got 5"):
+        draw(n_classes=5)

@@ -15,8 +15,12 @@ CODES = {"erf": _kernels.ERF, "relu": _kernels.RELU, "mse": _kernels.MSE, "cross
 
 
 def naive_sgd(weight, mask, bias, readout, readout_mask, x, y, rates, output_scale, activation, loss):
-    """Batch-1 SGD written out step by step in float64 numpy, gradients by hand."""
-    weight, bias, readout = (np.array(a, dtype=np.float64) for a in (weight, bias, readout))
+    """Batch-1 SGD written out step by step in float64 numpy, gradients by hand; a readout (E, K) has one
+    output (two classes), (E, C, K) C outputs (one-vs-all MSE or softmax cross-entropy)."""
+    one_output = readout.ndim == 2
+    weight, bias = (np.array(a, dtype=np.float64) for a in (weight, bias))
+    readout = np.array(readout, dtype=np.float64).reshape(len(weight), -1, weight.shape[1])
+    readout_mask = np.asarray(readout_mask).reshape(readout.shape)
     weight_rate, bias_rate, readout_rate = rates
     losses = np.empty(y.shape)
     sigma = {"erf": lambda z: scipy.special.erf(z / np.sqrt(2)), "relu": lambda z: np.maximum(z, 0.0)}[activation]
@@ -24,40 +28,51 @@ def naive_sgd(weight, mask, bias, readout, readout_mask, x, y, rates, output_sca
     for e in range(weight.shape[0]):
         for s in range(x.shape[1]):
             z = weight[e] @ x[e, s] / np.sqrt(D) + (bias[e] if bias.shape[1] else 0.0)
-            r = readout[e] * readout_mask[e]
-            f = output_scale * (r @ sigma(z))
-            if loss == "mse":
-                g, losses[e, s] = f - (2 * y[e, s] - 1), 0.5 * (f - (2 * y[e, s] - 1)) ** 2
+            r = readout[e] * readout_mask[e]  # (C, K)
+            f = output_scale * (r @ sigma(z))  # (C,)
+            label = int(y[e, s])
+            if one_output and loss == "mse":
+                g = f - (2 * label - 1)
+                losses[e, s] = 0.5 * g[0] ** 2
+            elif one_output:
+                g = 1 / (1 + np.exp(-f)) - label
+                losses[e, s] = np.logaddexp(0, f[0]) - f[0] * label
+            elif loss == "mse":
+                g = f - np.where(np.arange(len(f)) == label, 1.0, -1.0)
+                losses[e, s] = 0.5 * (g**2).sum()
             else:
-                g = 1 / (1 + np.exp(-f)) - y[e, s]
-                losses[e, s] = np.logaddexp(0, f) - f * y[e, s]
-            dloss_dlambda = g * output_scale * r * slope(z)
-            readout[e] -= readout_rate * g * output_scale * sigma(z) * readout_mask[e]
+                g = scipy.special.softmax(f) - (np.arange(len(f)) == label)
+                losses[e, s] = scipy.special.logsumexp(f) - f[label]
+            dloss_dlambda = output_scale * (g @ r) * slope(z)
+            readout[e] -= readout_rate * output_scale * np.outer(g, sigma(z)) * readout_mask[e]
             if bias.shape[1]:
                 bias[e] -= bias_rate * dloss_dlambda
             weight[e] -= weight_rate * np.outer(dloss_dlambda, x[e, s]) / np.sqrt(D) * mask[e]
-    return weight, bias, readout, losses
+    return weight, bias, readout[:, 0] if one_output else readout, losses
 
 
 @pytest.mark.nojit
 @pytest.mark.parametrize(("activation", "loss"), [("erf", "mse"), ("relu", "cross_entropy")])
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("rates", [(0.3, 0.3, 0.3), (1.2, 0.1, 0.0)])
-def test_kernel_equals_its_naive_twin(activation, loss, with_bias, rates):
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_kernel_equals_its_naive_twin(activation, loss, with_bias, rates, n_outputs):
     rng = np.random.default_rng(5)
     n_members, n_steps = 2, 9
     mask = (rng.random((n_members, K, D)) > 0.3).astype(np.float32)
     weight = (rng.standard_normal((n_members, K, D)) * mask).astype(np.float32)
     bias = rng.standard_normal((n_members, K if with_bias else 0)).astype(np.float32)
-    readout = rng.standard_normal((n_members, K)).astype(np.float32)
-    readout_mask = np.array([[1, 1, 0, 1], [1, 1, 1, 1]], dtype=np.float32)
+    readout = rng.standard_normal((n_members, n_outputs, K)).astype(np.float32)
+    readout_mask = (rng.random((n_members, n_outputs, K)) > 0.2).astype(np.float32)
     x = rng.standard_normal((n_members, n_steps, D)).astype(np.float32)
-    y = (rng.random((n_members, n_steps)) > 0.5).astype(np.float32)
-    expected = naive_sgd(weight, mask, bias, readout, readout_mask, x, y, rates, 0.7, activation, loss)
+    y = rng.integers(0, max(2, n_outputs), (n_members, n_steps)).astype(np.float32)
+    given = (readout[:, 0], readout_mask[:, 0]) if n_outputs == 1 else (readout, readout_mask)
+    expected = naive_sgd(weight, mask, bias, *given, x, y, rates, 0.7, activation, loss)
     losses = np.empty((n_members, n_steps), dtype=np.float32)
     _kernels.sgd_online_block(
         weight, mask, bias, readout, readout_mask, x, y, rates, 0.7, CODES[activation], CODES[loss], losses
     )
+    readout = readout[:, 0] if n_outputs == 1 else readout
     for got, want in zip((weight, bias, readout, losses), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
     assert np.all(weight[mask == 0] == 0)
@@ -100,7 +115,7 @@ def test_one_step_of_each_parameterization_is_the_hand_computed_update(name):
     )
 
     as32 = {"dtype": np.float32}
-    weight, bias, readout = w[None].astype(**as32), b[None].astype(**as32), v[None].astype(**as32)
+    weight, bias, readout = w[None].astype(**as32), b[None].astype(**as32), v[None, None].astype(**as32)
     losses = np.empty((1, 1), np.float32)
     _kernels.sgd_online_block(
         weight,
@@ -119,7 +134,7 @@ def test_one_step_of_each_parameterization_is_the_hand_computed_update(name):
     np.testing.assert_allclose(losses[0, 0], 0.5 * residual**2, rtol=1e-6)
     np.testing.assert_allclose(weight[0], expected_w, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(bias[0], expected_b, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(readout[0], expected_v, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(readout[0, 0], expected_v, rtol=1e-6, atol=1e-7)
     assert (readout[0] == 1.0).all() == (readout_rate == 0.0)
 
 
@@ -139,7 +154,7 @@ def test_the_mean_field_kernel_trains_as_the_anchors_code_does(n_steps):
     committee_sgd(peer, torch.from_numpy(x).double(), torch.from_numpy(classes).double(), 0.05)
 
     mean_field = parameterization("mean_field")
-    ours_weight, ours_bias, readout = weight[None].copy(), bias[None].copy(), np.ones((1, width), np.float32)
+    ours_weight, ours_bias, readout = weight[None].copy(), bias[None].copy(), np.ones((1, 1, width), np.float32)
     _kernels.sgd_online_block(
         ours_weight,
         np.ones_like(ours_weight),
@@ -157,3 +172,63 @@ def test_the_mean_field_kernel_trains_as_the_anchors_code_does(n_steps):
     np.testing.assert_allclose(ours_weight[0], peer.fc1.detach().numpy().T, rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(ours_bias[0], peer.bias.detach().numpy(), rtol=1e-4, atol=2e-5)
     assert not np.allclose(ours_weight[0], weight)  # it trained
+
+
+# One step of a 3-class network, K = 4 ReLU units on D = 4 inputs, c_K = 1/sqrt(4) = 1/2, rate 0.1, written out
+# by hand.  x = (1, -1, 2, 0), b = (1, -1, 0.5, 0):
+#   lambda = w x / 2 + b = (-1/2 + 1, 0 - 1, 2 + 0.5, 1 + 0) = (0.5, -1, 2.5, 1), h = ReLU = (0.5, 0, 2.5, 1);
+#   f = (1/2) r h = (1/2) (0.5, 2.5 - 1, -0.5 + 2) = (0.25, 0.75, 0.75); the class is 1.
+THREE_CLASS = {
+    "w": [[1.0, 0.0, -1.0, 2.0], [0.5, 0.5, 0.0, 0.0], [2.0, 0.0, 1.0, 0.0], [0.0, -2.0, 0.0, 1.0]],
+    "b": [1.0, -1.0, 0.5, 0.0],
+    "r": [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0], [-1.0, 0.0, 0.0, 2.0]],
+    "x": [1.0, -1.0, 2.0, 0.0],
+    "h": [0.5, 0.0, 2.5, 1.0],
+}
+# dloss/df: one-vs-all MSE against (-1, 1, -1) gives f - t = (1.25, -0.25, 1.75), loss 0.5 (1.5625 + 0.0625 +
+# 3.0625); softmax cross-entropy gives p - e_1 with p = (1, e^0.5, e^0.5) / (1 + 2 e^0.5), loss -log p_1.
+SOFTMAX_NORM = 1 + 2 * math.exp(0.5)
+THREE_CLASS_LOSSES = {
+    "mse": ([1.25, -0.25, 1.75], 2.34375),
+    "cross_entropy": (
+        [1 / SOFTMAX_NORM, math.exp(0.5) / SOFTMAX_NORM - 1, math.exp(0.5) / SOFTMAX_NORM],
+        math.log(SOFTMAX_NORM) - 0.5,
+    ),
+}
+
+
+def three_class_step_by_hand(loss: str):
+    """The parameters after the step and its loss: r -= 0.1 (1/2) g_c h_k; with ReLU slopes (1, 0, 1, 1),
+    dloss/dlambda_k = (1/2) sum_c g_c r_ck slope_k; b -= 0.1 dloss/dlambda; w -= 0.1 dloss/dlambda x / 2."""
+    g, value = THREE_CLASS_LOSSES[loss]
+    w, b, r, x, h = (np.array(THREE_CLASS[key]) for key in ("w", "b", "r", "x", "h"))
+    g = np.array(g)
+    dloss_dlambda = 0.5 * (g @ r) * np.array([1.0, 0.0, 1.0, 1.0])
+    return w - 0.1 * np.outer(dloss_dlambda, x) / 2, b - 0.1 * dloss_dlambda, r - 0.1 * 0.5 * np.outer(g, h), value
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_one_step_of_a_three_class_network_is_the_hand_computed_update(loss):
+    expected_w, expected_b, expected_r, expected_loss = three_class_step_by_hand(loss)
+    as32 = {"dtype": np.float32}
+    weight, bias = np.array(THREE_CLASS["w"], **as32)[None], np.array(THREE_CLASS["b"], **as32)[None]
+    readout = np.array(THREE_CLASS["r"], **as32)[None]
+    losses = np.empty((1, 1), np.float32)
+    _kernels.sgd_online_block(
+        weight,
+        np.ones_like(weight),
+        bias,
+        readout,
+        np.ones_like(readout),
+        np.array(THREE_CLASS["x"], **as32)[None, None],
+        np.ones((1, 1), np.float32),
+        (0.1, 0.1, 0.1),
+        0.5,
+        _kernels.RELU,
+        CODES[loss],
+        losses,
+    )
+    np.testing.assert_allclose(losses[0, 0], expected_loss, rtol=1e-6)
+    np.testing.assert_allclose(weight[0], expected_w, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bias[0], expected_b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(readout[0], expected_r, rtol=1e-6, atol=1e-7)

@@ -59,3 +59,17 @@ def test_a_stored_round_gives_back_its_mask_and_pruning():
     after = mask.without(pruned)
     assert after.weight.sum() == mask.weight.sum() - pruned[0].sum()
     assert not (after.weight & pruned[0]).any()
+
+
+def test_a_readout_of_three_outputs_is_a_prunable_layer_of_three_rows():
+    mask = Mask.dense(2, 3, n_outputs=3, prunes_readout=True)
+    assert mask.readout.shape == (3, 2) and mask.n_outputs == 3 and Mask.dense(2, 3).n_outputs == 1
+    assert [layer.shape for layer in mask.layers()] == [(2, 3), (3, 2)]
+    removed = [np.zeros((2, 3), bool), np.array([[True, False], [False, False], [False, True]])]
+    smaller = mask.without(removed)
+    assert smaller.readout.tolist() == [[False, True], [True, True], [True, False]]
+    assert smaller.split(removed)[1].shape == (3, 2)
+    stacked = Mask.stack([smaller, mask])
+    assert stacked.readout.shape == (2, 3, 2) and stacked.n_outputs == 3
+    with pytest.raises(ValueError, match=r"\(\.\.\., C, K\)"):
+        Mask(np.ones((2, 3), bool), np.ones((3, 3), bool))
