@@ -92,6 +92,8 @@ def schema_reference() -> str:
         "of a round file also has the dims `variant`, `replicate` and `round` (length 1 in the file, combined",
         'by `open_run`), `long_name` and `units = "1"`; optional variables are absent when the run does',
         "not compute them. Booleans are stored as uint8 flags with `flag_values` and `flag_meanings`.",
+        f"For a readout of C > 2 outputs, {', '.join(f'`{name}`' for name in schema.READOUT_VARIABLES)} run",
+        "over (`output`, `neuron`) where the table says `neuron`.",
         "",
         "| variable | dims within a round | long_name |",
         "|---|---|---|",

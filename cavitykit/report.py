@@ -474,8 +474,8 @@ def _markdown(
     if not bool(features.learned_task):
         lines[at:at] = [
             "**The dense networks did not learn the task**: their test accuracy is at chance (below "
-            f"{float(features.chance_level):.3g} + {analysis.CHANCE_SE:g} standard errors = {float(features.chance):.3f}), "
-            "so this report judges "
+            f"{float(features.chance_level):.3g} + {analysis.CHANCE_SE:g} standard errors = "
+            f"{float(features.chance):.3f}), so this report judges "
             "no claim. Check the training settings (learning rate, steps, optimizer).",
             "",
         ]

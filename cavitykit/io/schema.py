@@ -215,7 +215,7 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
 
     def dims(name):
         if outputs and name in READOUT_VARIABLES:
-            return tuple(d for d in VARIABLES[name][0] if d != "neuron") + ("output", "neuron")
+            return (*(d for d in VARIABLES[name][0] if d != "neuron"), "output", "neuron")
         return VARIABLES[name][0]
 
     dataset = xr.Dataset(

@@ -1,9 +1,9 @@
 """The network in torch: activations, initialization, one member's parameters and the ensemble that trains.
 
 A run trains all its networks (members) as one ``Ensemble``: stacked parameters (weights (E, K, D),
-biases (E, K) and readouts (E, K), or (E, C, K) for C > 2 classes) with their own masks.  ``Network`` is one member's parameters in float64
-numpy, as the runner prunes, measures and stores them; ``Ensemble.stack`` and ``member_of`` convert
-between the two.
+biases (E, K) and readouts (E, K), or (E, C, K) for C > 2 classes) with their own masks.  ``Network``
+is one member's parameters in float64 numpy, as the runner prunes, measures and stores them;
+``Ensemble.stack`` and ``member_of`` convert between the two.
 """
 
 from __future__ import annotations
@@ -167,7 +167,8 @@ class Ensemble:
     >>> ensemble = Ensemble(np.ones((E, K, D)), np.ones((E, K)), np.ones((E, K, D), bool))
     >>> tuple(ensemble.forward(torch.zeros(E, 5, D)).shape)  # one output per member and sample
     (3, 5)
-    >>> three = Ensemble(np.ones((E, K, D)), np.ones((E, 3, K)), Mask(np.ones((E, K, D), bool), np.ones((E, 3, K), bool)))
+    >>> mask = Mask(np.ones((E, K, D), bool), np.ones((E, 3, K), bool))
+    >>> three = Ensemble(np.ones((E, K, D)), np.ones((E, 3, K)), mask)
     >>> tuple(three.forward(torch.zeros(E, 5, D)).shape)  # three outputs (classes)
     (3, 5, 3)
     """

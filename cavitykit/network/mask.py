@@ -2,10 +2,11 @@
 
 The first layer's mask and the readout's are held together, the readout's all true when the readout is
 not prunable, so a network never has a missing readout mask.  The readout's mask has the readout's
-shape: (K,) for the one output of a two-class network, (C, K) for a readout of C outputs.  Pruning strategies see the prunable
-layers as a list (``layers``) and hand back what they remove in the same form (``without``, ``split``);
-the ensemble takes its float32 torch copies from here (``keep``), and ``cavitykit.io`` writes the two
-arrays as the round file's ``mask`` and ``readout_mask`` flags.  Importing this module loads no torch.
+shape: (K,) for the one output of a two-class network, (C, K) for a readout of C outputs.  Pruning
+strategies see the prunable layers as a list (``layers``) and hand back what they remove in the same
+form (``without``, ``split``); the ensemble takes its float32 torch copies from here (``keep``), and
+``cavitykit.io`` writes the two arrays as the round file's ``mask`` and ``readout_mask`` flags.
+Importing this module loads no torch.
 """
 
 from __future__ import annotations

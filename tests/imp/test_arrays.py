@@ -119,18 +119,60 @@ def test_bad_inputs_stop_the_command_with_one_line_and_nothing_written(tmp_path,
     assert not (tmp_path / "runs").exists()
 
 
-def test_three_classes_are_refused_for_a_two_class_run(tmp_path):
-    path = tmp_path / "three.npz"
-    rng = np.random.default_rng(0)
-    np.savez(path, X=rng.random((90, 3, 4)), y=np.arange(90) % 3)
+def three_class_images(path, n=1500, seed=0):
+    """Labels 1, 3 and 5: white noise, and white noise with its mean raised by 1 on one of two 2 x 2 patches."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, H, W))
+    y = rng.choice([1, 3, 5], n, p=[0.5, 0.25, 0.25])  # unbalanced: chance is the largest class's share
+    x[y == 3, 1:3, 1:3] += 1.0
+    x[y == 5, 3:5, 6:8] += 1.0
+    np.savez(path, X=x.astype(np.float32), y=y)
+    return path
+
+
+@pytest.mark.slow
+def test_three_classes_train_a_readout_of_three_outputs_prune_it_and_report(tmp_path):
+    from cavitykit.analysis import feature_learning
+    from cavitykit.data import LabelledImages
+
+    path = three_class_images(tmp_path / "three.npz")
+    config = planted_config(path, classes=[])
     config = config_from_dict(
-        {
-            "variants": ["images", "images_clone"],
-            "data": {"source": "arrays", "path": str(path), "shape": [3, 4], "test_fraction": 0.2},
+        config.to_dict()
+        | {
+            "network": config.to_dict()["network"] | {"width": 6, "prune_readout": True},
+            "training": config.to_dict()["training"] | {"loss": "cross_entropy", "snapshots": 2},
+            "imp": config.to_dict()["imp"] | {"rounds": 3, "controls": ["random"]},
         }
     )
-    with pytest.raises(ValueError, match=r"a run trains two classes; .* gives 3"):
-        run(config, tmp_path / "runs", progress=False)
+    run_dir = run(config, tmp_path / "runs", progress=False)
+    ds = open_run(run_dir)
+    assert ds.readout.dims[-2:] == ("output", "neuron") and ds.sizes["output"] == ds.sizes["label"] == 3
+    assert ds.snapshot_readout.dims[-3:] == ("time", "output", "neuron")
+    # the readout is a prunable layer of 3 x 6 weights: round(18 * 0.6^r) kept, the pruned ones zero
+    kept = ds.readout_mask.sel(variant="images").sum(("output", "neuron"))
+    assert (kept == [[18, 11, 6]] * 2).all()
+    assert (ds.readout.where(~ds.readout_mask) == 0).sum() == (~ds.readout_mask).sum()
+    # chance: the largest class's share of the test set, plus three binomial standard errors
+    images = LabelledImages.load(path, test_fraction=0.25)
+    counts = np.bincount(images.test[1])
+    share = counts.max() / counts.sum()
+    assert ds.attrs["data_test_class_counts"] == " ".join(map(str, counts)) and 0.45 < share < 0.55
+    features = feature_learning(ds, ("images", "images_clone"))
+    assert float(features.chance) == pytest.approx(share + 3 * np.sqrt(share * (1 - share) / counts.sum()))
+    assert (features.test_accuracy > features.chance).all()  # both learn the task from the planted patches
+    spectra = preactivation_cumulants(run_dir, max_order=4)
+    assert spectra.sample_set.values.tolist() == ["class_0", "class_1", "class_2"]
+    text = write_report(run_dir, progress=False).read_text()
+    assert f"(chance: {share:.3g})" in text
+
+
+def test_a_network_narrower_than_its_classes_is_refused_before_anything_is_written(tmp_path, capsys):
+    config = planted_config(three_class_images(tmp_path / "three.npz", n=300))
+    bad = config_from_dict(config.to_dict() | {"network": config.to_dict()["network"] | {"width": 2}})
+    (tmp_path / "bad.toml").write_text(bad.to_toml())
+    assert cli.main(["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    assert "network.width = 2 is fewer than the 3 classes" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
 
 
@@ -157,10 +199,10 @@ def test_three_classes_are_refused_for_a_two_class_run(tmp_path):
                     "path": "m.npz",
                     "shape": [3, 4],
                     "test_fraction": 0.2,
-                    "classes": [1, 2, 3],
+                    "classes": [1],
                 }
             },
-            r"data.classes must name the two classes",
+            r"data.classes must name two or more classes",
         ),
         ({"data": {"path": "m.npz"}}, r'data.path reads a researcher\'s images: it needs data.source = "arrays"'),
         ({"variants": ["images"]}, r"'images' does not train on data.source = 'synthetic'"),
@@ -192,8 +234,8 @@ PHOTOS = {"source": "photos", "shape": [12, 12], "classes": [["astronaut", "rock
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"classes": [["astronaut"]]}, r"needs data.classes, two groups of photographs"),
-        ({"classes": [["astronaut"], []]}, r"needs data.classes, two groups of photographs"),
+        ({"classes": [["astronaut"]]}, r"needs data.classes, two or more groups of photographs"),
+        ({"classes": [["astronaut"], []]}, r"needs data.classes, two or more groups of photographs"),
         ({"classes": [["astronaut"], ["moon"]]}, r"data.classes must be one of 'camera', .*; got 'moon'"),
         ({"path": "mine.npz"}, r"data.path reads a file: the photos need none"),
         ({"shape": [12]}, r"data.shape must give the images' height and width"),
