@@ -78,6 +78,31 @@ def test_kernel_equals_its_naive_twin(activation, loss, with_bias, rates, n_outp
     assert np.all(weight[mask == 0] == 0)
 
 
+def kernel_step(w, b, r, x, rates, output_scale, activation, loss):
+    """One kernel step of one member, unmasked, towards class 1: w (K, D), b (K,), readout r (C, K), x (D,)
+    in; the updated float32 weight, bias and readout, and the step's loss (float32 (1, 1)) out."""
+    weight, bias, readout = (np.array(a, dtype=np.float32)[None] for a in (w, b, r))
+    losses = np.empty((1, 1), np.float32)
+    x = np.array(x, dtype=np.float32)[None, None]
+    ones = np.ones_like
+    label = np.ones((1, 1), np.float32)
+    _kernels.sgd_online_block(
+        weight,
+        ones(weight),
+        bias,
+        readout,
+        ones(readout),
+        x,
+        label,
+        rates,
+        output_scale,
+        CODES[activation],
+        CODES[loss],
+        losses,
+    )
+    return weight[0], bias[0], readout[0], losses
+
+
 # (output scale c_K, rate of w, rate of b, rate of v) for K = 2 units, D = 4 inputs, eta = 0.1, written
 # out from the definitions: mean field c = 1/K, w at eta K, b at eta K / D; lazy c = 1/sqrt K, w at
 # eta sqrt K, b at eta sqrt K / D; committee and two-layer c = 1, b (and v) at eta / D.
@@ -114,28 +139,14 @@ def test_one_step_of_each_parameterization_is_the_hand_computed_update(name):
         [math.erf(0.5 / math.sqrt(2)), math.erf(-1 / math.sqrt(2))]
     )
 
-    as32 = {"dtype": np.float32}
-    weight, bias, readout = w[None].astype(**as32), b[None].astype(**as32), v[None, None].astype(**as32)
-    losses = np.empty((1, 1), np.float32)
-    _kernels.sgd_online_block(
-        weight,
-        np.ones_like(weight),
-        bias,
-        readout,
-        np.ones_like(readout),
-        x[None, None].astype(**as32),
-        np.ones((1, 1), np.float32),
-        chosen.learning_rates(0.1, width=2, n_inputs=4),
-        chosen.output_scale(2),
-        _kernels.ERF,
-        _kernels.MSE,
-        losses,
+    weight, bias, readout, losses = kernel_step(
+        w, b, v[None], x, chosen.learning_rates(0.1, width=2, n_inputs=4), chosen.output_scale(2), "erf", "mse"
     )
     np.testing.assert_allclose(losses[0, 0], 0.5 * residual**2, rtol=1e-6)
-    np.testing.assert_allclose(weight[0], expected_w, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(bias[0], expected_b, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(readout[0, 0], expected_v, rtol=1e-6, atol=1e-7)
-    assert (readout[0] == 1.0).all() == (readout_rate == 0.0)
+    np.testing.assert_allclose(weight, expected_w, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bias, expected_b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(readout[0], expected_v, rtol=1e-6, atol=1e-7)
+    assert (readout == 1.0).all() == (readout_rate == 0.0)
 
 
 @pytest.mark.parametrize("n_steps", [1, 300])
@@ -210,25 +221,10 @@ def three_class_step_by_hand(loss: str):
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
 def test_one_step_of_a_three_class_network_is_the_hand_computed_update(loss):
     expected_w, expected_b, expected_r, expected_loss = three_class_step_by_hand(loss)
-    as32 = {"dtype": np.float32}
-    weight, bias = np.array(THREE_CLASS["w"], **as32)[None], np.array(THREE_CLASS["b"], **as32)[None]
-    readout = np.array(THREE_CLASS["r"], **as32)[None]
-    losses = np.empty((1, 1), np.float32)
-    _kernels.sgd_online_block(
-        weight,
-        np.ones_like(weight),
-        bias,
-        readout,
-        np.ones_like(readout),
-        np.array(THREE_CLASS["x"], **as32)[None, None],
-        np.ones((1, 1), np.float32),
-        (0.1, 0.1, 0.1),
-        0.5,
-        _kernels.RELU,
-        CODES[loss],
-        losses,
+    weight, bias, readout, losses = kernel_step(
+        *(np.array(THREE_CLASS[key]) for key in ("w", "b", "r", "x")), (0.1, 0.1, 0.1), 0.5, "relu", loss
     )
     np.testing.assert_allclose(losses[0, 0], expected_loss, rtol=1e-6)
-    np.testing.assert_allclose(weight[0], expected_w, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(bias[0], expected_b, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(readout[0], expected_r, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(weight, expected_w, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bias, expected_b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(readout, expected_r, rtol=1e-6, atol=1e-7)
