@@ -87,13 +87,13 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, rates, out
         for s in range(n_steps):
             sample = x[e, s]
             following = x[e, s + 1] if s + 1 < n_steps else x[e, s]
-            output[:] = 0.0
             for k in range(n_units):
                 hidden[k] = _activation(field[k], activation)
-                for c in range(n_outputs):
-                    output[c] += readout[e, c, k] * readout_mask[e, c, k] * hidden[k]
             for c in range(n_outputs):
-                output[c] *= output_scale
+                total = 0.0
+                for k in range(n_units):
+                    total += readout[e, c, k] * readout_mask[e, c, k] * hidden[k]
+                output[c] = total * output_scale
             losses[e, s] = _loss_and_residuals(output, y[e, s], loss, residual)
             # Each parameter's step is its rate times dloss/df_c times c_K times the rest of its gradient.
             for c in range(n_outputs):
