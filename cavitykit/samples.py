@@ -79,7 +79,7 @@ def member_samples(config, variant: str, replicate: int) -> MemberSamples:
     """
     models = variant_models(variant, config.data)
     rng = np.random.default_rng(seed(config.seed, replicate, Stream.DATA, VARIANT_INDEX[variant]))
-    if config.data.source == "arrays":
+    if not config.data.periodic:  # images (a researcher's arrays or the photographs): their own splits
         train, test = _image_sets(config, variant, models, rng)
     else:
         train = two_class(*models, config.data.n_train, rng) if config.training.mode == "batch" else None
