@@ -93,16 +93,17 @@ def loss_function(name: str, n_outputs: int = 1) -> Callable[[torch.Tensor, torc
     """
     if n_outputs > 1:
         if name == "mse":
-            return lambda output, y: 0.5 * ((output - _one_vs_all(y, n_outputs)) ** 2).sum(dim=-1)
+            return lambda output, y: 0.5 * ((output - _one_vs_all(y, output)) ** 2).sum(dim=-1)
         return lambda output, y: torch.logsumexp(output, dim=-1) - output.gather(-1, y.long()[..., None])[..., 0]
     if name == "mse":
         return lambda output, y: 0.5 * (output - (2.0 * y - 1.0)) ** 2
     return lambda output, y: F.binary_cross_entropy_with_logits(output, y, reduction="none")
 
 
-def _one_vs_all(y: torch.Tensor, n_outputs: int) -> torch.Tensor:
-    """Targets (..., B, C) of classes y (..., B): 1 for the class's output, -1 for the others."""
-    return 2.0 * F.one_hot(y.long(), n_outputs).to(torch.get_default_dtype()) - 1.0
+def _one_vs_all(y: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """Targets of classes y (..., B) for outputs (..., B, C), in their dtype: 1 for the class's output, -1 for
+    the others."""
+    return 2.0 * F.one_hot(y.long(), output.shape[-1]).to(output.dtype) - 1.0
 
 
 def _optimizer(ensemble: Ensemble, config: TrainingConfig) -> torch.optim.Optimizer:
