@@ -299,3 +299,36 @@ def test_online_training_needs_two_classes():
     task = Task(torch.zeros(2, D), torch.zeros(2), (NLGP(D, 1.0, 3.0),) * 3)
     with pytest.raises(ValueError, match="a task of more classes needs mode = 'batch'"):
         SampleBlocks([task], [0], CONFIGS["online sgd"])
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("name", PARAMETERIZATION_NAMES)
+def test_the_routes_take_the_same_three_class_step_in_every_parameterization(name, loss):
+    from cavitykit.network.ensemble import initial_parameters
+
+    rng = np.random.default_rng(7)
+    chosen = parameterization_by_name(name)
+    state = initial_parameters(D, K, bias=True, trains_readout=chosen.trains_readout, n_classes=3)
+    x, y = rng.standard_normal((1, 1, D)), np.full((1, 1), 2.0)
+    mask = Mask(rng.random((1, K, D)) > 0.3, np.ones((1, 3, K), bool))
+    after = []
+    for route in ("kernel", "torch"):
+        ensemble = Ensemble(
+            state["weight"][None].numpy(),
+            state["readout"][None].numpy(),
+            mask,
+            bias=state["bias"][None].numpy(),
+            parameterization=name,
+        )
+        if route == "kernel":
+            sgd_on_samples(ensemble, x, y, TrainingConfig(mode="online", batch_size=1, learning_rate=0.5, loss=loss))
+        else:
+            x_one = torch.as_tensor(x[0], dtype=torch.float32)
+            task = Task(x_one, torch.full((1,), 2.0), (None,) * 3, x_one, torch.full((1,), 2.0))
+            config = TrainingConfig(mode="batch", batch_size=1, learning_rate=0.5, loss=loss)
+            train_ensemble(ensemble, [task], [0], config, n_steps=1, route="torch")
+        after.append(ensemble.state())
+    for name_, value in after[0].items():
+        torch.testing.assert_close(value, after[1][name_], rtol=1e-5, atol=1e-6)
+    assert not torch.equal(after[0]["weight"], state["weight"][None] * torch.from_numpy(mask.weight))  # it stepped
+    assert torch.equal(after[0]["readout"], state["readout"][None]) != chosen.trains_readout  # fixed stays fixed
