@@ -74,3 +74,14 @@ def test_config_errors_carry_one_prefix_and_suggest_the_closest_key(values, mess
     with pytest.raises(ValueError) as error:
         config_from_dict(values)
     assert str(error.value).startswith(message)
+
+
+def test_the_shipped_experiment_configs_that_are_runs_load():
+    import tomllib
+    from pathlib import Path
+
+    experiments = Path(__file__).parents[1] / "experiments"
+    runs = [path for path in sorted(experiments.glob("*.toml")) if "grid" not in tomllib.loads(path.read_text())]
+    assert runs  # e.g. photos_four_classes.toml
+    for path in runs:
+        assert load_config(path).name == path.stem
