@@ -90,10 +90,10 @@ def sgd_online_block(weight, mask, bias, readout, readout_mask, x, y, rates, out
             for k in range(n_units):
                 hidden[k] = _activation(field[k], activation)
             for c in range(n_outputs):
-                total = 0.0
+                summed = 0.0  # float64, over units in order
                 for k in range(n_units):
-                    total += readout[e, c, k] * readout_mask[e, c, k] * hidden[k]
-                output[c] = total * output_scale
+                    summed += readout[e, c, k] * readout_mask[e, c, k] * hidden[k]
+                output[c] = summed * output_scale
             losses[e, s] = _loss_and_residuals(output, y[e, s], loss, residual)
             # Each parameter's step is its rate times dloss/df_c times c_K times the rest of its gradient.
             for c in range(n_outputs):
