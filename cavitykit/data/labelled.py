@@ -427,7 +427,7 @@ def data_digest(data) -> str:
 
 
 def task_images(data) -> LabelledImages:
-    """The labelled images of a run's ``data`` table (``data.source = "arrays"``), checked against it:
+    """The labelled images of a run's ``data`` table (``data.source`` 'arrays' or 'photos'), checked against it:
     images of ``data.shape``.  Read once per process, and again when a file changes (its size or
     modification time).
 

@@ -576,8 +576,7 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
                 if before.analysis == branch.analysis:
                     statistics = {name: one[name].values for name in MEASURED if name in one}
                 else:
-                    bias = one.bias.values if "bias" in one else None
-                    network = Network(one.weight.values, one.readout.values, stored_mask(one), bias)
+                    network, _ = _trained_network(stored)
                     statistics = round_statistics(branch, network, samples.heldout, kurtosis, scratch=scratch)
                 record = _stored_record(one, statistics)
                 description = data_description(branch, samples.models, samples.test[1])
