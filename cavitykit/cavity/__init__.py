@@ -3,7 +3,8 @@
 ``exact`` (all weights at once, from joint k-statistics as float64 GEMMs in torch, or for a
 mostly pruned layer on a CPU a Numba kernel over the kept weights),
 ``expansion`` (truncated Taylor series in the removed weight), ``independent_theory``
-(the closed form for independent inputs), ``standard_error`` (paired batch-means error),
+(the closed form for independent inputs), ``nlgp_theory`` (the sample-free prediction for
+correlated NLGP inputs), ``standard_error`` (paired batch-means error),
 ``group_effect`` (a whole set removed at once) and ``next_layer_exact`` (first-layer
 removals seen by the next layer).  Mathematics: ``theory/cavity.md``.
 """
@@ -11,7 +12,7 @@ removals seen by the next layer).  Mathematics: ``theory/cavity.md``.
 from cavitykit.cavity._statistics import STATISTICS
 from cavitykit.cavity.exact import exact, group_effect, next_layer_exact, standard_error
 from cavitykit.cavity.expansion import exact_and_expansion, expansion
-from cavitykit.cavity.theory import independent_theory
+from cavitykit.cavity.theory import independent_theory, nlgp_theory
 
 __all__ = [
     "STATISTICS",
@@ -21,5 +22,6 @@ __all__ = [
     "group_effect",
     "independent_theory",
     "next_layer_exact",
+    "nlgp_theory",
     "standard_error",
 ]

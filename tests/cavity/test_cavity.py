@@ -145,6 +145,70 @@ def test_independent_pixels_agree_with_independent_theory():
     assert_within_sampling_error(delta.statistic_value, theory.statistic_value, 3 * np.sqrt(24 / 100_000), n_se=5)
 
 
+def receptive_fields(model, rng):
+    """A bump narrower than xi, a noisy bump of width xi, an extended field, a random field, a random
+    local patch: (5, D) on the model's ring or torus, centred."""
+    coordinates = np.indices(model.shape).reshape(model.dim, -1).T
+    distance2 = (((coordinates - model.L // 2) % model.L - model.L // 2) ** 2).sum(axis=1)
+    fields = np.stack(
+        [
+            np.exp(-distance2 / 2.0) * (distance2 <= 9),
+            np.exp(-distance2 / 8.0) * (1 + 0.3 * rng.standard_normal(model.D)) * (distance2 <= 16),
+            np.exp(-distance2 / 50.0),
+            rng.standard_normal(model.D),
+            rng.standard_normal(model.D) * (distance2 < 10),
+        ]
+    )
+    return fields
+
+
+@pytest.mark.parametrize(("L", "dim", "xi", "gain"), [(48, 1, 3.0, 3.0), (10, 2, 2.0, 3.0), (10, 2, 1.5, 10.0)])
+def test_nlgp_theory_agrees_with_exact_ablation_on_samples(L, dim, xi, gain):
+    # Fields it was not tuned on, on a ring and a torus, within the paired sampling error of
+    # cavity.exact, which shrinks like 1 / sqrt(P).  The default window (2.5 xi) for the bumps, the
+    # extended and the random field; a random-sign patch wider than xi needs 3 xi (docs/cavity.md).
+    rng = np.random.default_rng(L + dim)
+    model = NLGP(L, xi, gain, dim=dim)
+    weights = receptive_fields(model, rng)
+    inputs = model.sample(200_000, rng)
+    delta = cavity.exact(weights, inputs)
+    se = cavity.standard_error(weights, inputs).values
+    theory = cavity.nlgp_theory(weights[:4], model).values
+    theory = np.vstack([theory, cavity.nlgp_theory(weights[4:], model, radius=3 * xi).values])
+    kept = np.isfinite(delta.values)
+    np.testing.assert_array_equal(np.isfinite(theory), kept)
+    for unit in range(5):
+        z = ((theory[unit] - delta.values[unit]) / se[unit])[kept[unit]]
+        assert np.sqrt(np.mean(z**2)) < 1.5, unit
+        assert np.abs(z).max() < 5, unit
+    assert np.abs(delta.values[kept]).max() > 20 * np.median(se[kept])  # the effects are resolved, not noise
+    gamma = cavity.nlgp_theory(weights, model, radius=3 * xi).statistic_value
+    assert_within_sampling_error(delta.statistic_value, gamma, 3 * np.sqrt(24 / 200_000), n_se=4)
+
+
+def test_nlgp_theory_is_the_independent_theory_when_pixels_are_uncorrelated():
+    model = NLGP(30, 0.05, 3.0)
+    weights = np.random.default_rng(4).standard_normal((3, 30))
+    mask = np.random.default_rng(5).random((3, 30)) > 0.3
+    kappa_x = marginal_cumulants(3.0, 4)[3]
+    theory = cavity.nlgp_theory(weights, model, mask=mask)
+    np.testing.assert_allclose(theory.values, cavity.independent_theory(weights, kappa_x, mask=mask).values, atol=1e-12)
+    np.testing.assert_allclose(theory.coherence, 1.0)
+    assert np.isnan(theory.values[~mask]).all()
+    assert theory.attrs["method"] == "nlgp_theory" and theory.attrs["radius"] == 2.5 * 0.05
+
+
+def test_nlgp_theory_on_the_gaussian_limit_and_bad_arguments():
+    weights = np.random.default_rng(6).standard_normal((2, 16))
+    assert np.all(cavity.nlgp_theory(weights, NLGP(16, 2.0, 0.0)).values == 0)
+    with pytest.raises(TypeError, match=r"model must be a cavitykit\.data\.NLGP, got GaussianClone"):
+        cavity.nlgp_theory(weights, GaussianClone(NLGP(16, 2.0, 3.0)))
+    with pytest.raises(ValueError, match=r"weights must have D = 25 inputs to match the model's \(5, 5\), got 16"):
+        cavity.nlgp_theory(weights, NLGP(5, 2.0, 3.0, dim=2))
+    with pytest.raises(ValueError, match="radius must be a number > 0"):
+        cavity.nlgp_theory(weights, NLGP(16, 2.0, 3.0), radius=0)
+
+
 def test_independent_theory_follows_the_ipr_threshold():
     rng = np.random.default_rng(3)
     weights = rng.standard_normal((5, 20))
