@@ -62,7 +62,7 @@ def hermite_coefficients(gain: float) -> tuple[float, float]:
     Examples
     --------
     >>> c1, c3 = hermite_coefficients(3.0)
-    >>> round(c1**3 * c3, 4)  # the star coefficient at g = 3
+    >>> round(float(c1**3 * c3), 4)  # the star coefficient at g = 3
     -0.5814
     """
     if gain == 0:
