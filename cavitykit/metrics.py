@@ -602,7 +602,9 @@ def shape_class(
     """Each field's shape: 'bump', 'oscillatory' (a checkerboard), 'scattered', 'extended' or 'noise'.
 
     In this order: 'oscillatory' when neighbouring kept weights alternate in sign (``sign_coherence``
-    below 0) or the field sits on one sublattice (``sublattice_share`` at least ``SUBLATTICE_SHARE``);
+    below 0), or when the field sits on one sublattice (``sublattice_share`` at least
+    ``SUBLATTICE_SHARE``) and is not a compact field of one sign (small IMP survivors of a bump often
+    sit mostly on one sublattice: compact and of one sign, they are a bump, not a checkerboard);
     'noise' when its ``low_frequency_share`` is within what white noise reaches (upper
     ``NOISE_LEVEL`` quantile); for a narrow field (``is_localized``), 'bump' when it is compact
     (``compactness`` at least ``COMPACTNESS``) and 'scattered' when not (a checkerboard remnant, or
@@ -634,10 +636,12 @@ def shape_class(
     _, threshold = noise_low_frequency_share(shape)
     widths = receptive_field(weights, shape, periodic=periodic)["width"]
     coherence = sign_coherence(weights, shape, periodic=periodic)
-    oscillatory = (coherence < 0) | (sublattice_share(weights, shape) >= SUBLATTICE_SHARE)
+    compact = compactness(weights, shape, periodic=periodic) >= COMPACTNESS
+    one_sign = (weights >= 0).all(axis=-1) | (weights <= 0).all(axis=-1)
+    on_a_sublattice = sublattice_share(weights, shape) >= SUBLATTICE_SHARE
+    oscillatory = (coherence < 0) | (on_a_sublattice & ~(compact & one_sign))
     noise = low_frequency_share(weights, shape) <= threshold
     local = is_localized(widths, shape, width_fraction=width_fraction)
-    compact = compactness(weights, shape, periodic=periodic) >= COMPACTNESS
     narrow = np.where(compact, "bump", "scattered")
     classes = np.where(oscillatory, "oscillatory", np.where(noise, "noise", np.where(local, narrow, "extended")))
     return np.where((weights != 0).any(axis=-1), classes, "")

@@ -104,6 +104,28 @@ def test_survivors_on_one_sublattice_of_a_plateau_are_oscillatory_and_unconnecte
     assert metrics.shape_class(field, (20, 20)) == "oscillatory"
 
 
+def test_a_compact_blob_of_one_sign_on_one_sublattice_is_a_bump_and_its_checkerboard_is_not():
+    # Eight survivors in a 3 x 3 patch: a heavy centre (even sublattice), its four neighbours and three
+    # diagonal pixels, all positive: 78 % of the squared weight on one sublattice, every pixel linked.
+    blob = np.zeros((20, 20))
+    blob[9, 9] = 1.0
+    for row, column in [(8, 9), (10, 9), (9, 8), (9, 10), (8, 8), (10, 10), (8, 10)]:
+        blob[row, column] = 0.3
+    blob = blob.ravel()
+    assert metrics.sublattice_share(blob, (20, 20)) == pytest.approx(1.27 / 1.63)
+    assert metrics.sublattice_share(blob, (20, 20)) >= metrics.SUBLATTICE_SHARE
+    assert metrics.compactness(blob, (20, 20)) == pytest.approx(1.0)
+    assert metrics.shape_class(blob, (20, 20)) == "bump"
+    assert metrics.shape_class(-blob, (20, 20)) == "bump"  # the sign of a field is not its shape
+    y, x = _grid()
+    checkerboard = blob * ((-1.0) ** (x + y)).ravel()  # the same pixels, alternating in sign
+    assert metrics.sign_coherence(checkerboard, (20, 20)) < 0
+    assert metrics.shape_class(checkerboard, (20, 20)) == "oscillatory"
+    mixed = blob.copy()
+    mixed[np.ravel_multi_index((8, 8), (20, 20))] = -0.3  # one diagonal survivor of the other sign
+    assert metrics.shape_class(mixed, (20, 20)) == "oscillatory"  # no longer of one sign, still on a sublattice
+
+
 def test_a_fragmented_narrow_field_is_scattered_and_a_bump_with_stray_survivors_is_a_bump(rng):
     y, x = _grid()
     bump = np.exp(-((x - 6.0) ** 2 + (y - 14.0) ** 2) / 4).ravel()
