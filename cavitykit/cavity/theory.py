@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from cavitykit import metrics
 from cavitykit._validation import check_real
 from cavitykit.cavity._driver import check_weights
 from cavitykit.data.nlgp import NLGP
@@ -51,22 +52,12 @@ def independent_theory(weights, kappa_x, *, mask=None) -> xr.DataArray:
         cavity_ipr = (s4 - squares**2) / (s2 - squares) ** 2
     remaining = (s2 - squares) > 0
     delta = np.where(mask & remaining, kappa_x * (cavity_ipr - ipr), np.nan)
-    return xr.DataArray(
+    return _theory_effects(
         delta,
-        dims=("neuron", "input"),
-        coords={
-            "neuron": np.arange(weights.shape[0]),
-            "input": np.arange(weights.shape[1]),
-            "statistic_value": ("neuron", kappa_x * ipr[:, 0]),
-            "ipr": ("neuron", ipr[:, 0]),
-        },
-        name="cavity_independent_theory",
-        attrs={
-            "long_name": "independent-input prediction of the change of the pre-activation excess kurtosis",
-            "statistic": "excess_kurtosis",
-            "method": "independent_theory",
-            "kappa_x": kappa_x,
-        },
+        {"statistic_value": kappa_x * ipr[:, 0], "ipr": ipr[:, 0]},
+        name="independent_theory",
+        long_name="independent-input prediction of the change of the pre-activation excess kurtosis",
+        kappa_x=kappa_x,
     )
 
 
@@ -119,26 +110,26 @@ def nlgp_theory(weights, model, *, mask=None, radius=None) -> xr.DataArray:
     cumulants = field_cumulants(model, weights, radius=radius)
     delta = np.where(mask, cumulants.removal_change(weights), np.nan)
     gamma = cumulants.excess_kurtosis
-    squares = weights**2
     with np.errstate(invalid="ignore", divide="ignore"):
-        ipr = (squares**2).sum(axis=1) / squares.sum(axis=1) ** 2
-        coherence = gamma / (cumulants.fourth * ipr)
+        coherence = gamma / (cumulants.fourth * metrics.ipr(weights))
+    return _theory_effects(
+        delta,
+        {"statistic_value": gamma, "coherence": coherence},
+        name="nlgp_theory",
+        long_name="correlated-input (NLGP) prediction of the change of the pre-activation excess kurtosis",
+        xi=model.xi,
+        gain=model.gain,
+        radius=radius,
+    )
+
+
+def _theory_effects(delta: np.ndarray, per_unit: dict, *, name: str, long_name: str, **attrs) -> xr.DataArray:
+    """A theory's predicted effects (K, D) labelled as ``exact``'s, with per-unit coordinates."""
     return xr.DataArray(
         delta,
         dims=("neuron", "input"),
-        coords={
-            "neuron": np.arange(weights.shape[0]),
-            "input": np.arange(weights.shape[1]),
-            "statistic_value": ("neuron", gamma),
-            "coherence": ("neuron", coherence),
-        },
-        name="cavity_nlgp_theory",
-        attrs={
-            "long_name": "correlated-input (NLGP) prediction of the change of the pre-activation excess kurtosis",
-            "statistic": "excess_kurtosis",
-            "method": "nlgp_theory",
-            "xi": model.xi,
-            "gain": model.gain,
-            "radius": radius,
-        },
+        coords={"neuron": np.arange(delta.shape[0]), "input": np.arange(delta.shape[1])}
+        | {key: ("neuron", value) for key, value in per_unit.items()},
+        name=f"cavity_{name}",
+        attrs={"long_name": long_name, "statistic": "excess_kurtosis", "method": name} | attrs,
     )
