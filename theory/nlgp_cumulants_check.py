@@ -226,5 +226,6 @@ for sigma in (1.0, 8.0):
     w = np.exp(-(distance**2) / (2 * sigma**2))
     library = cavity.nlgp_theory(w[None], model).values[0]
     tensor = cavity_theory(w)
-    print(f"sigma = {sigma}: largest difference {np.abs(library - tensor).max():.1e} (largest effect {np.abs(tensor).max():.3f})")
+    difference = np.abs(library - tensor).max()
+    print(f"sigma = {sigma}: largest difference {difference:.1e} (largest effect {np.abs(tensor).max():.3f})")
     assert np.abs(library - tensor).max() < 0.01 * np.abs(tensor).max()
