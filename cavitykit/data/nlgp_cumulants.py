@@ -24,6 +24,7 @@ the whole ring or torus.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import numbers
 from dataclasses import dataclass
@@ -267,6 +268,33 @@ def _origin_table(torus: _Torus, latent: np.ndarray, partners: np.ndarray, gain:
     return (joint_fourth_cumulant(rho, gain) - subtract(rho))[inverse.ravel()]
 
 
+@functools.lru_cache(maxsize=4)
+def _exact_tables(L: int, dim: int, xi: float, gain: float, radius: float):
+    """What ``field_cumulants`` needs of the model alone, computed once per model and window (the
+    layers of a run share them): T(0, 0, a, b) on the whole torus (D, D) with its patches (D, D), and
+    T(0, a, b, c) less the stars and paths in the window (n^2, n) with its patches (D, n)."""
+    from cavitykit.data.nlgp import NLGP
+
+    model = NLGP(L, xi, gain, dim=dim)
+    torus = _Torus(model.shape)
+    latent = model.latent_kernel().ravel()
+    # Three distinct pixels at most: T(j, j, j + a, j + b) exact on the whole torus.
+    everywhere = _offsets(model.shape, np.inf)
+    sites = torus.flat(everywhere)
+    pairs = np.stack(np.meshgrid(np.zeros(1, int), sites, sites, indexing="ij"), axis=-1).reshape(-1, 3)
+    pair_table = _origin_table(torus, latent, pairs, gain, lambda rho: 0.0).reshape(model.D, model.D)
+    # Four distinct pixels: exact inside the window, stars and paths beyond it.
+    window = _offsets(model.shape, radius)
+    n = len(window)
+    window_sites = torus.flat(window)
+    triples = np.stack(np.meshgrid(window_sites, window_sites, window_sites, indexing="ij"), axis=-1).reshape(-1, 3)
+    correction = _origin_table(torus, latent, triples, gain, lambda rho: leading_diagrams(rho, gain))
+    tables = pair_table, torus.patches(everywhere), correction.reshape(n * n, n), torus.patches(window)
+    for table in tables:
+        table.setflags(write=False)  # shared by every later call with the same model
+    return tables
+
+
 def field_cumulants(model, weights: np.ndarray, *, radius: float | None = None) -> FieldCumulants:
     """Q(w), its derivatives and w^T Sigma w for every unit of a layer on an NLGP, sample-free.
 
@@ -292,24 +320,10 @@ def field_cumulants(model, weights: np.ndarray, *, radius: float | None = None) 
     if model.gain == 0:
         zeros = np.zeros((K, D))
         return FieldCumulants(np.zeros(K), zeros, zeros, zeros, 0.0, variance, sigma_w)
-    radius = window_radius(model, radius)
+    tables = _exact_tables(model.L, model.dim, model.xi, model.gain, window_radius(model, radius))
+    pair_table, all_patches, correction, window_patches = tables
+    n = window_patches.shape[1]
     gain = model.gain
-
-    # Three distinct pixels at most: T(j, j, j + a, j + b) exact on the whole torus.
-    everywhere = _offsets(model.shape, np.inf)
-    sites = torus.flat(everywhere)
-    pairs = np.stack(np.meshgrid(np.zeros(1, int), sites, sites, indexing="ij"), axis=-1).reshape(-1, 3)
-    pair_table = _origin_table(torus, latent, pairs, gain, lambda rho: 0.0).reshape(D, D)
-    all_patches = torus.patches(everywhere)  # (D, D): site j + a
-
-    # Four distinct pixels: exact inside the window, stars and paths beyond it.
-    window = _offsets(model.shape, radius)
-    n = len(window)
-    window_sites = torus.flat(window)
-    triples = np.stack(np.meshgrid(window_sites, window_sites, window_sites, indexing="ij"), axis=-1).reshape(-1, 3)
-    correction = _origin_table(torus, latent, triples, gain, lambda rho: leading_diagrams(rho, gain))
-    correction = correction.reshape(n * n, n)
-    window_patches = torus.patches(window)
 
     c1, c3 = hermite_coefficients(gain)
     squared = latent**2
