@@ -34,6 +34,25 @@ def ipr(weights, axis: int = -1) -> np.ndarray:
         return np.sum(squares**2, axis=axis) / np.sum(squares, axis=axis) ** 2
 
 
+def ipr_after_removal(weights) -> np.ndarray:
+    """The IPR of each field once each of its weights alone is removed, same shape as ``weights``.
+
+    (S4 - w_j^4) / (S2 - w_j^2)^2 with S2 = sum w^2, S4 = sum w^4 along the last axis; NaN where
+    nothing would remain.  Times kappa_x, its change from ``ipr`` is the independent-input cavity effect.
+
+    Examples
+    --------
+    >>> ipr_after_removal(np.array([[1.0, 1.0, 2.0]]))  # removing a 1 leaves (1, 2); removing 2 leaves (1, 1)
+    array([[0.68, 0.68, 0.5 ]])
+    """
+    squares = np.asarray(weights, dtype=np.float64) ** 2
+    s2 = squares.sum(axis=-1, keepdims=True)
+    s4 = (squares**2).sum(axis=-1, keepdims=True)
+    remaining = s2 - squares
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(remaining > 0, (s4 - squares**2) / remaining**2, np.nan)
+
+
 def participation_ratio(weights, axis: int = -1) -> np.ndarray:
     """1 / IPR: the effective number of weights (some public code calls this "IPR").
 

@@ -19,6 +19,12 @@ from scipy import stats
 
 from cavitykit import metrics
 from cavitykit.analysis.claims import feature_learning
+from cavitykit.analysis.mechanism import (
+    coherence_factor,
+    correlated_theory,
+    independent_theory,
+    pixel_excess_kurtosis,
+)
 from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_classes, unit_measures
 from cavitykit.config import config_from_dict
 from cavitykit.io.schema import run_config
@@ -161,7 +167,8 @@ def claim_kurtosis(run: xr.Dataset, pair: tuple[str, str], random_branch: xr.Dat
     dict
         ``round``; ``imp``, ``random`` and ``clone`` (replicate mean and interval of the rise of the mean
         |excess kurtosis| of learned units from round 0); ``gap`` (IMP - random); ``per_round`` (Dataset
-        over (strategy, round) of the mean rise); ``tested`` and ``supported``.
+        over (strategy, round) of the mean rise); ``coherence`` (``coherence_at_matched_survivors``, or
+        None); ``tested`` and ``supported``.
     """
     model, clone = pair
     measures = unit_measures(run)
@@ -181,9 +188,49 @@ def claim_kurtosis(run: xr.Dataset, pair: tuple[str, str], random_branch: xr.Dat
         out["random"] = _interval(random_rise.isel(round=r))
         out["gap"] = _interval(rise.sel(variant=model).isel(round=r) - random_rise.isel(round=r))
         per_round["random"] = random_rise.mean("replicate")
+        out["coherence"] = coherence_at_matched_survivors(run, random_branch, model, r, measures)
     out["per_round"] = xr.Dataset(per_round)
     out["supported"] = bool(out["tested"] and out["imp"]["low"] > 0 and out["gap"]["low"] > 0)
     return out
+
+
+def coherence_at_matched_survivors(
+    run: xr.Dataset, random_branch: xr.Dataset, model: str, r: int, measures: xr.Dataset | None = None
+) -> dict | None:
+    """How IMP and random pruning raise |excess kurtosis|: through the IPR (any sparsification) or through
+    the coherence factor gamma_2 / (kappa_x IPR) (``mechanism.coherence_factor``), on the model's learned
+    units at a common per-unit survivor count.
+
+    The count n is the largest survivor count among the learned units of both strategies at round r, so
+    that every unit has reached it; each unit's measures are interpolated to n in log n
+    (``at_matched_survivors``).  IMP "raises coherence more" when the paired difference IMP - random of
+    the coherence factor has its interval above 0.
+
+    Returns
+    -------
+    dict or None (no single pixel kurtosis for this data)
+        ``n``; ``imp`` and ``random``, each with ``coherence``, ``ipr`` and ``abs_kurtosis`` (replicate mean
+        and interval at n); ``gap`` (coherence, IMP - random); ``higher`` (the gap's interval is above 0).
+    """
+    factors = {"imp": coherence_factor(run, model), "random": coherence_factor(random_branch, model)}
+    if factors["imp"] is None:
+        return None
+    measures = {
+        "imp": (unit_measures(run) if measures is None else measures).sel(variant=[model]),
+        "random": unit_measures(random_branch).sel(variant=[model]),
+    }
+    n = max(float(m.n_kept.where(m.learned).isel(round=r).max()) for m in measures.values())
+    at = {}
+    for name, one in measures.items():
+        one = one.assign(coherence=factors[name].expand_dims(variant=[model]).transpose(*one.ipr.dims))
+        at[name] = _at(one, model, ("coherence", "ipr", "abs_kurtosis"), n)
+    gap = _interval(at["imp"]["coherence"] - at["random"]["coherence"])
+    return {
+        "n": n,
+        **{name: {key: _interval(value) for key, value in values.items()} for name, values in at.items()},
+        "gap": gap,
+        "higher": bool(gap["low"] > 0),
+    }
 
 
 def _rank_correlation(magnitude: np.ndarray, effect: np.ndarray, kept: np.ndarray) -> float:
@@ -240,7 +287,8 @@ def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Datas
     independent-input prediction: in that theory small weights raise |excess kurtosis| by an amount
     that grows with |w| up to a threshold, so the correlation is positive there.  (b) The feedback loop
     per round (``feedback_loop``).  (c) With a cavity branch, cavity-guided pruning against IMP at matched
-    survivors (share of bumps).
+    survivors (share of bumps).  (d) How well the analytic theories predict the exact effects
+    (``theory_agreement``).
 
     Why no "magnitude-matched" comparison: within a replicate magnitude pruning removes exactly the
     smallest weights, so no pruned and kept weight share a magnitude; only replicate-to-replicate jitter
@@ -253,7 +301,7 @@ def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Datas
         ``gap`` (model - clone, pruned), ``specific`` (pruned - kept, model); ``rho`` and
         ``rho_theory`` (model), ``rho_clone``; ``feedback`` (Dataset over round: ``predicted`` and
         ``realized``); ``cavity`` (the branch's and IMP's measures at the comparison point, or None);
-        ``supported``.
+        ``theories`` (``theory_agreement``, or None); ``supported``.
     """
     model, clone = pair
     measures = unit_measures(run)
@@ -281,10 +329,66 @@ def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Datas
         "rho_clone": _interval(per_replicate["exact"].sel(variant=clone)),
         "feedback": feedback_loop(run, model, measures),
         "cavity": None,
+        "theories": theory_agreement(run, model, selected.sel(variant=model), pruned.sel(variant=model)),
     }
     out["supported"] = bool(out["pruned"]["low"] > 0.5 and out["gap"]["low"] > 0 and out["specific"]["low"] > 0)
     if cavity_branch is not None:
         out["cavity"] = claim_localization(run, pair, {"cavity": cavity_branch})["controls"]["cavity"]
+    return out
+
+
+def theory_agreement(run: xr.Dataset, model: str, units: xr.DataArray, pruned: xr.DataArray) -> dict | None:
+    """Do the analytic theories predict the exact cavity effects of the model's learned units, and which
+    weights does the correlated-input theory say IMP should prune?
+
+    Per unit (and round), the rank correlation over its kept weights between the exact Delta|excess
+    kurtosis| (mean over classes) and the predicted one, for the correlated-input theory
+    (``mechanism.correlated_theory``) and the independent-input theory; then the mean over the selected
+    units of each replicate.  Beside them, the share of the weights IMP prunes next that the correlated
+    theory predicts to raise |excess kurtosis|, and the same share of the weights it keeps.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+    model : str
+    units : xarray.DataArray of bool over (replicate, round, neuron)
+        The units judged (learned, within the accurate rounds).
+    pruned : xarray.DataArray of bool over (replicate, round, neuron, input)
+        The weights IMP prunes next.
+
+    Returns
+    -------
+    dict or None (the theory is for NLGP inputs)
+        ``correlated`` and ``independent`` (rank correlation with the exact effect, replicate mean and
+        interval), ``pruned_raise`` and ``kept_raise`` (shares predicted to raise |excess kurtosis|),
+        ``n_units`` (units compared).
+    """
+    theory = correlated_theory(run, model, units)
+    if theory is None:
+        return None
+    one = run.sel(variant=model)
+    order = ("replicate", "round", "neuron", "input")
+    exact = metrics.abs_kurtosis_change(one.preact_excess_kurtosis, one.cavity_exact).mean("label")
+    correlated = metrics.abs_kurtosis_change(theory.gamma, theory.delta).mean("label")
+    independent = metrics.abs_kurtosis_change(
+        pixel_excess_kurtosis(run, model) * one.ipr, independent_theory(run, model)
+    )
+    kept = one["mask"].fillna(0).astype(bool) & units
+    reference = exact.transpose(*order).values
+    masks = kept.transpose(*order).values
+    out = {}
+    for name, predicted in (("correlated", correlated), ("independent", independent)):
+        values = predicted.transpose(*order).values
+        rho = np.full(masks.shape[:-1], np.nan)
+        for index in zip(*np.nonzero(masks.any(axis=-1)), strict=True):
+            rho[index] = _rank_correlation(values[index], reference[index], masks[index])
+        per_unit = xr.DataArray(rho, dims=order[:-1], coords={d: one[d] for d in order[:-1]})
+        out[name] = _interval(per_unit.mean(("round", "neuron")))
+    raises = correlated > 0
+    for name, group in (("pruned_raise", pruned & kept), ("kept_raise", kept & ~pruned)):
+        total = group.sum(("round", "neuron", "input"))
+        out[name] = _interval(raises.where(group).sum(("round", "neuron", "input")) / total)
+    out["n_units"] = int(units.sum())
     return out
 
 

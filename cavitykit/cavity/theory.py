@@ -44,14 +44,8 @@ def independent_theory(weights, kappa_x, *, mask=None) -> xr.DataArray:
     """
     kappa_x = check_real("kappa_x", kappa_x)
     weights, mask = check_weights(weights, mask)
-    squares = weights**2
-    s2 = squares.sum(axis=1, keepdims=True)
-    s4 = (squares**2).sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ipr = s4 / s2**2
-        cavity_ipr = (s4 - squares**2) / (s2 - squares) ** 2
-    remaining = (s2 - squares) > 0
-    delta = np.where(mask & remaining, kappa_x * (cavity_ipr - ipr), np.nan)
+    ipr = metrics.ipr(weights)[:, None]
+    delta = np.where(mask, kappa_x * (metrics.ipr_after_removal(weights) - ipr), np.nan)
     return _theory_effects(
         delta,
         {"statistic_value": kappa_x * ipr[:, 0], "ipr": ipr[:, 0]},
