@@ -131,6 +131,7 @@ def _kurtosis_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
             "intervals above 0). Any sparsification makes a sum of fewer inputs less Gaussian, so only the "
             "difference speaks to IMP."
         )
+        lines.extend(_coherence_lines(claim.get("coherence"), name))
         per_round = claim["per_round"]
         lines.append(
             "Per round (IMP / random): "
@@ -145,6 +146,37 @@ def _kurtosis_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
             "Not tested: the run has no random-pruning control (imp.controls), the only control that can fail."
         )
     return lines
+
+
+def _coherence_lines(coherence: dict | None, name: str) -> list[str]:
+    if coherence is None:
+        return ["The coherence factor needs one pixel excess kurtosis for every pixel (NLGP or Ising data)."]
+    imp, random = coherence["imp"], coherence["random"]
+    return [
+        "Where the rise comes from. On correlated pixels gamma_2 = kappa_x x IPR x C: the independent-pixel value "
+        "times the *coherence factor* C, 1 for independent pixels, larger when the field covers correlated pixels "
+        "of one sign. Any sparsification raises the IPR; only C speaks to localization. Criterion: IMP's coherence "
+        "factor above random pruning's at a common per-unit survivor count (paired interval above 0), "
+        f"n = {coherence['n']:.0f} weights per unit ({name}'s learned units).",
+        f"At n = {coherence['n']:.0f}: coherence factor IMP {_ci(imp['coherence'])}, "
+        f"random {_ci(random['coherence'])}, "
+        f"IMP - random {_ci(coherence['gap'], sign=True)} ({'met' if coherence['higher'] else 'not met'}); IPR IMP "
+        f"{_ci(imp['ipr'], 3)}, random {_ci(random['ipr'], 3)}; |excess kurtosis| IMP {_ci(imp['abs_kurtosis'], 3)}, "
+        f"random {_ci(random['abs_kurtosis'], 3)}.",
+    ]
+
+
+def _theory_lines(theories: dict | None, name: str) -> list[str]:
+    if theories is None:
+        return ["The correlated-input theory is for NLGP inputs: not computed for these data."]
+    return [
+        f"Do the theories predict the exact effects? Rank correlation per unit between the exact and the predicted "
+        f"Δ|excess kurtosis| over its kept weights ({theories['n_units']} learned units x accurate rounds): the "
+        f"*correlated-input theory* (the pixels' joint fourth cumulants, from the weights and the data model alone) "
+        f"{_ci(theories['correlated'])}; the independent-input theory {_ci(theories['independent'])}.",
+        f"Weights the correlated-input theory says raise |excess kurtosis|: {_ci(theories['pruned_raise'])} of those "
+        f"IMP prunes next, {_ci(theories['kept_raise'])} of those it keeps ({name}).",
+    ]
 
 
 def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str]) -> list[str]:
@@ -164,6 +196,7 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
         )
         + f"clone {_ci(claim['rho_clone'])}. In the independent-input theory removing a small weight raises "
         "|excess kurtosis| by an amount growing with |w| up to a threshold, so the prediction is positive.",
+        *_theory_lines(claim.get("theories"), name),
         "Feedback per round, the change of the learned units' mean |excess kurtosis| when IMP prunes: as the summed "
         "single-weight effects of the pruned set predict / right after removing the set (exact, same samples) / "
         "after retraining: "

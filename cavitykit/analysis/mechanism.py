@@ -21,17 +21,21 @@ from cavitykit.io.schema import run_config
 
 def pixel_excess_kurtosis(run: xr.Dataset, variant: str) -> float | None:
     """kappa_x of the variant's pixels where it is one exact number for every class: the NLGP's
-    marginal at the run's gain, -2 for Ising spins; None for clones (0) and images (it varies by pixel).
+    marginal at the run's gain, -2 for Ising spins; None for clones (0), images (it varies by pixel) and
+    a run whose config does not state its gain.
 
     Examples
     --------
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
-    >>> round(pixel_excess_kurtosis(open_run(example_run()), "nlgp"), 3)
-    -1.757
+    >>> run = open_run(example_run())
+    >>> kappa_x = float(marginal_cumulants(run_config(run)["data"]["gain"], 4)[3])
+    >>> pixel_excess_kurtosis(run, "nlgp") == kappa_x, pixel_excess_kurtosis(run, "gaussian_clone")
+    (True, None)
     """
-    if variant == "nlgp":
-        return float(marginal_cumulants(float(run_config(run)["data"]["gain"]), 4)[3])
+    gain = run_config(run).get("data", {}).get("gain")
+    if variant == "nlgp" and gain is not None:
+        return float(marginal_cumulants(float(gain), 4)[3])
     if variant == "ising":
         return -2.0
     return None
@@ -81,7 +85,8 @@ def correlated_theory(run: xr.Dataset, variant: str, units: xr.DataArray) -> xr.
     one = run.sel(variant=variant).transpose("replicate", "round", "neuron", "input", ...)
     weight = np.nan_to_num(one.weight.values).astype(np.float64)
     kept = np.nan_to_num(one["mask"].values).astype(bool)
-    chosen = units.transpose("replicate", "round", "neuron").values.astype(bool) & kept.any(axis=-1)
+    chosen = units.broadcast_like(one.ipr).transpose("replicate", "round", "neuron").values.astype(bool)
+    chosen &= kept.any(axis=-1)
     n_rep, n_round, K, D = weight.shape
     delta = np.full((n_rep, n_round, len(models), K, D), np.nan)
     gamma = np.full((n_rep, n_round, len(models), K), np.nan)
