@@ -587,6 +587,32 @@ def _top_magnitude_ipr(D: int) -> np.ndarray:
     return np.concatenate([[np.nan], total / NULL_DRAWS])
 
 
+def cut_to_largest(weights, n_kept) -> np.ndarray:
+    """Each field with only its ``n_kept`` largest magnitudes kept, the rest zero: pruning without retraining.
+
+    Parameters
+    ----------
+    weights : array_like of shape (..., D)
+    n_kept : array_like of int, broadcastable to shape (...)
+
+    Returns
+    -------
+    ndarray of shape (broadcast of ..., D)
+
+    Examples
+    --------
+    >>> cut_to_largest(np.array([3.0, -1.0, 2.0, 0.5]), [1, 2])
+    array([[3., 0., 0., 0.],
+           [3., 0., 2., 0.]])
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    n = np.asarray(n_kept, dtype=np.int64)
+    shape = np.broadcast_shapes(weights.shape[:-1], n.shape)
+    weights = np.broadcast_to(weights, (*shape, weights.shape[-1]))
+    rank = np.argsort(np.argsort(-np.abs(weights), axis=-1, kind="stable"), axis=-1)
+    return np.where(rank < np.broadcast_to(n, shape)[..., None], weights, 0.0)
+
+
 def truncated_ipr(weights, n_kept) -> np.ndarray:
     """IPR of each field cut to its ``n_kept`` largest magnitudes: pruning without retraining.
 

@@ -73,6 +73,11 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
         f"Bump share {name} - clone {_ci(claim['bump_gap'], sign=True)} (criterion >= {analysis.BUMP_MARGIN} with "
         f"interval above 0); IPR / top-n null {name} - clone {_ci(claim['ipr_gap'], sign=True)} (criterion: interval "
         "above 0).",
+        "Where the contrast comes from: the share of squared weight on kept pixels with a kept neighbour "
+        f"(compactness) at n*, of the survivors after retraining / of the unit's dense field cut to n (pruning "
+        f"without retraining): {name} {_ci(claim['model']['compactness'])} / "
+        f"{_ci(claim['model']['truncated_compactness'])}; clone {_ci(claim['clone']['compactness'])} / "
+        f"{_ci(claim['clone']['truncated_compactness'])}.",
     ]
     lines.append(
         "Shapes of the learned units at each variant's last accurate round: "
@@ -237,26 +242,41 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
 
 
 def _iterative_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
-    if not claim["tested"]:
+    if "matched" not in claim:
         return ["Not tested: the run has no one-shot branch (imp.controls)."]
     name = LABELS[pair[0]]
+    matched = claim["matched"]
     lines = [
-        f"After the last round ({claim['sparsity']:.1%} of the first layer pruned, the same for every strategy), "
-        f"{name}'s learned units; intervals over replicates:"
+        f"Criterion: per learned unit of {name}, one-shot pruning's final field against the same unit under IMP at "
+        f"the same number of weights (both start from the same dense networks), share of bumps; IMP - one-shot at "
+        f"least {analysis.BUMP_MARGIN} with its interval above 0. Units left with no weight, with fewer than "
+        f"{analysis.MIN_SHAPE_SURVIVORS}, or with a count IMP's rounds never pass are counted apart, never scored.",
+        f"Of {matched['learned']} learned units (all replicates): {matched['compared']} compared, "
+        f"{matched['emptied']} left with no weight by one-shot pruning, {matched['too_few']} with fewer than "
+        f"{analysis.MIN_SHAPE_SURVIVORS}, {matched['outside']} at a count outside IMP's rounds.",
     ]
-    for strategy in ("imp", "one_shot", "random"):
-        if strategy in claim:
-            one = claim[strategy]
-            lines.append(
-                f"{STRATEGY_NAMES[strategy]}: bumps {_ci(one['bump'])} of learned units; left with no weight "
-                f"{_ci(one['emptied'])}; surviving weights per learned unit {_ci(one['n_kept'], 0)}; IPR / top-n "
-                f"null {_ci(one['ipr_over_top'])}; test accuracy {claim['accuracy'][strategy]:.3f}."
-            )
+    if not claim["tested"]:
+        lines.append("Not tested: fewer than two replicates have a unit to compare at a common survivor count.")
+    else:
+        lines.append(
+            f"At their one-shot survivor counts (mean n = {matched['n']:.0f}): bumps under IMP {_ci(matched['imp'])}, "
+            f"one-shot {_ci(matched['one_shot'])}, the dense field cut to n (no retraining) "
+            f"{_ci(matched['dense_cut'])}; IMP - one-shot {_ci(matched['gap'], sign=True)}."
+        )
     lines.append(
-        f"Bump share IMP - one-shot {_ci(claim['gap'], sign=True)} (criterion >= {analysis.BUMP_MARGIN} with interval "
-        "above 0). At equal layer sparsity the strategies leave the learned units different numbers of weights: "
-        "pruning the dense network once removes the weights of the small learned fields first, since the noise-like "
-        "units are the largest."
+        f"A finding of its own, at equal layer sparsity ({claim['sparsity']:.1%} of the first layer pruned, one "
+        "threshold per layer), after the last round:"
+    )
+    for strategy, one in claim["equal_sparsity"].items():
+        lines.append(
+            f"{STRATEGY_NAMES[strategy]}: bumps {_ci(one['bump'])} of learned units (a unit with no weight is not a "
+            f"bump); left with no weight {_ci(one['emptied'])}; surviving weights per learned unit "
+            f"{_ci(one['n_kept'], 0)}; IPR / top-n null {_ci(one['ipr_over_top'])}; test accuracy "
+            f"{one['accuracy']:.3f}."
+        )
+    lines.append(
+        "Pruning the dense network once under one threshold per layer removes the small learned fields first, "
+        "since the noise-like units are the largest: its low bump share there counts emptied units."
     )
     return lines
 

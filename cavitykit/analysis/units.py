@@ -71,7 +71,8 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
         magnitudes of a Gaussian vector, ``metrics.top_magnitude_ipr``), ``null_random`` (n random
         entries, 3 / (n + 2)) and ``null_truncated`` (the unit's own dense field cut to its top n:
         pruning without retraining); ``connectivity`` and ``connectivity_null`` (random placement);
-        ``sign_coherence``, ``sublattice_share``, ``shape`` (``metrics.shape_class``); ``bump`` (shape
+        ``sign_coherence``, ``sublattice_share``, ``compactness`` and ``truncated_compactness`` (the dense
+        field cut to the unit's n, ``metrics.cut_to_largest``), ``shape`` (``metrics.shape_class``); ``bump`` (shape
         is 'bump'); ``abs_kurtosis`` (|excess kurtosis| of the pre-activation, mean over classes);
         ``unit_class`` (``unit_classes``) and ``learned`` (its class is not 'noise'); the ratios
         ``ipr_over_top``, ``ipr_over_random``, ``ipr_over_truncated`` and the difference
@@ -101,6 +102,7 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
         return xr.DataArray(array, dims=UNIT, coords=n_kept.coords).where(present)
 
     classes = unit_classes(ds)
+    cut = metrics.cut_to_largest(dense[:, :, None], count)  # each round's n taken from the dense field
     out = xr.Dataset(
         {
             "n_kept": n_kept,
@@ -112,6 +114,8 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
             "connectivity_null": per_unit(metrics.connectivity_null(count, shape, periodic=periodic)),
             "sign_coherence": per_unit(metrics.sign_coherence(values, shape, periodic=periodic)),
             "sublattice_share": per_unit(metrics.sublattice_share(values, shape)),
+            "compactness": per_unit(metrics.compactness(values, shape, periodic=periodic)),
+            "truncated_compactness": per_unit(metrics.compactness(cut, shape, periodic=periodic)),
             "shape": xr.DataArray(
                 metrics.shape_class(values, shape, periodic=periodic), dims=UNIT, coords=n_kept.coords
             ),

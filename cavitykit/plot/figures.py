@@ -573,8 +573,12 @@ def sweep_verdicts(verdicts: xr.Dataset) -> Figure:
         ("cavity", "claim 3: pruned weights raising |kurtosis|", [("raising_pruned", model), ("raising_clone", clone)]),
         (
             "iterative",
-            "claim 4: bumps after the last round",
-            [("bump_imp_final", "IMP"), ("bump_one_shot_final", "one-shot")],
+            "claim 4: bumps at one-shot's per-unit n",
+            [
+                ("bump_imp_matched", "IMP"),
+                ("bump_one_shot_matched", "one-shot"),
+                ("bump_dense_cut_matched", "dense cut"),
+            ],
         ),
     ]
     for ax, (claim, title, lines) in zip(axes, panels, strict=True):

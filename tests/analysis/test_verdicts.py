@@ -155,3 +155,57 @@ def test_point_verdicts_flatten_the_judged_claims():
     assert row["reason"] == ""
     chance = analysis.point_verdicts(hand_made_run(dense_accuracy=0.5), PAIR, {})
     assert "chance" in chance["reason"] and np.isnan(chance["localization_supported"])
+
+
+def one_shot_branch(imp, keep):
+    """A one-shot branch of a hand-made run: round 0 its dense networks, round 1 each model unit's dense
+    field kept on the pixels ``keep(unit, dense_field)`` chooses (a boolean mask, or None for all)."""
+    branch = imp.isel(round=[0, 0]).assign_coords(round=[0, 1])
+    weight, mask = branch.weight.values.copy(), branch["mask"].values.copy()
+    model = list(branch.variant.values).index(PAIR[0])
+    for rep in range(REPLICATES):
+        for unit in range(K):
+            kept = keep(unit, weight[model, rep, 0, unit])
+            if kept is not None:
+                mask[model, rep, 1, unit] = kept
+                weight[model, rep, 1, unit] = np.where(kept, weight[model, rep, 0, unit], 0.0)
+    return branch.assign(weight=(branch.weight.dims, weight), mask=(branch["mask"].dims, mask))
+
+
+def top(field, n):
+    kept = np.zeros(field.shape, bool)
+    kept[np.argsort(-np.abs(field))[:n]] = True
+    return kept
+
+
+def test_claim_four_compares_each_unit_at_its_one_shot_survivor_count():
+    imp = hand_made_run()  # IMP keeps D / 2^r = 144, 72, 36 weights per unit; 10 is outside its rounds
+    y, x = np.mgrid[:L, :L]
+    scattered = ((x + y) % 2 == 0).ravel()  # 72 pixels on one sublattice of the 12 x 12 torus: no two touch
+    cases = {
+        "top 72": lambda unit, field: [top(field, 72), top(field, 10)][unit] if unit < 2 else None,
+        "scattered 72": lambda unit, field: [scattered, top(field, 10)][unit] if unit < 2 else None,
+        "emptied, too few, outside": lambda unit, field: (
+            [np.zeros(L * L, bool), top(field, 2)][unit] if unit < 2 else None
+        ),
+    }
+    claims = {
+        name: analysis.claim_iterative(imp, PAIR, {"one_shot": one_shot_branch(imp, keep)})
+        for name, keep in cases.items()
+    }
+    same = claims["top 72"]["matched"]
+    assert claims["top 72"]["tested"] and same["compared"] == REPLICATES and same["outside"] == REPLICATES
+    # at n = 72 IMP's unit is its round-1 field (a bump); one-shot's is the dense field cut to 72, the control itself
+    assert same["imp"]["mean"] == 1.0 and same["one_shot"]["mean"] == same["dense_cut"]["mean"] == 1.0
+    assert same["gap"]["mean"] == 0.0 and not claims["top 72"]["supported"]
+    apart = claims["scattered 72"]
+    assert apart["matched"]["one_shot"]["mean"] == 0.0 and apart["matched"]["gap"]["mean"] == 1.0
+    assert apart["supported"]
+    none = claims["emptied, too few, outside"]
+    assert not none["tested"] and not none["supported"]
+    assert (none["matched"]["emptied"], none["matched"]["too_few"], none["matched"]["compared"]) == (
+        REPLICATES,
+        REPLICATES,
+        0,
+    )
+    assert "equal_sparsity" in none and none["equal_sparsity"]["one_shot"]["emptied"]["mean"] == 0.5
