@@ -184,6 +184,20 @@ def _theory_lines(theories: dict | None, name: str) -> list[str]:
     ]
 
 
+def _feedback_rank_lines(feedback: dict | None) -> list[str]:
+    if feedback is None:
+        return []
+    line = (
+        "Feedback unit by unit: rank correlation, over learned units and rounds, between the change of "
+        "|excess kurtosis| the correlated-input theory predicts for a unit's next pruning step and the change of "
+        f"its compactness after retraining: IMP {_ci(feedback['imp']['rho'], sign=True)} "
+        f"({feedback['imp']['pairs']} unit-rounds)"
+    )
+    if "random" in feedback:
+        line += f", random pruning {_ci(feedback['random']['rho'], sign=True)} ({feedback['random']['pairs']})"
+    return [line + ". Positive: steps that raise non-Gaussianity more leave the field more compact."]
+
+
 def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str]) -> list[str]:
     name = LABELS[pair[0]]
     feedback = claim["feedback"]
@@ -212,6 +226,7 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
             if np.isfinite(feedback.after_retraining.sel(round=r))
         )
         + ".",
+        *_feedback_rank_lines(claim.get("feedback_rank")),
         "Why no magnitude-matched comparison: within a replicate, magnitude pruning removes exactly the smallest "
         "weights, so no pruned and kept weight of one network share a magnitude.",
     ]
@@ -358,7 +373,7 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     pair = compared_pair(ds.variant.values, variant)
     summary = analysis.round_summary(ds)
     figures = {
-        "localization_and_kurtosis": plot.localization_and_kurtosis(summary),
+        "claims_by_round": plot.claims_by_round(analysis.learned_trajectories(ds, controls, pair), pair),
         **{f"receptive_fields_{name}": plot.receptive_fields(ds, name) for name in pair},
         "cumulant_spectra": plot.cumulant_spectra(ds),
     }

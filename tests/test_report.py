@@ -119,7 +119,7 @@ def test_a_dense_run_judges_no_claim(tmp_path):
 def test_report_writes_every_figure(reported_run):
     run_dir, report = reported_run
     for name in (
-        "localization_and_kurtosis",
+        "claims_by_round",
         "receptive_fields_nlgp",
         "receptive_fields_gaussian_clone",
         "cavity_delta_histograms",

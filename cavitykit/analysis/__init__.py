@@ -29,6 +29,7 @@ from cavitykit.analysis.measurements import (
     snapshot_summary,
     weight_movement,
 )
+from cavitykit.analysis.mechanism import coherence_factor, learned_trajectories
 from cavitykit.analysis.sweeps import point_verdicts, sweep_verdicts
 from cavitykit.analysis.units import (
     at_matched_survivors,
@@ -74,6 +75,7 @@ __all__ = [
     "claim_localization",
     "class_counts",
     "coherence_at_matched_survivors",
+    "coherence_factor",
     "connection_distance_ratio",
     "expansion_error",
     "feature_learning",
@@ -83,6 +85,7 @@ __all__ = [
     "grid_shape",
     "judge",
     "kurtosis_ipr_correlation",
+    "learned_trajectories",
     "localization",
     "matched_one_shot",
     "n_heldout",

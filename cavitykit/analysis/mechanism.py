@@ -120,3 +120,29 @@ def independent_theory(run: xr.Dataset, variant: str) -> xr.DataArray | None:
         return kappa_x * (metrics.ipr_after_removal(w) - metrics.ipr(w)[..., None])
 
     return xr.apply_ufunc(change, field, input_core_dims=[["input"]], output_core_dims=[["input"]]).where(kept)
+
+
+def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair: tuple[str, str]) -> xr.Dataset:
+    """What the claims read, round by round: the means over each replicate's learned units of the bump
+    indicator, compactness, IPR over the top-n null, |excess kurtosis| and coherence factor, for IMP on
+    the model and on its clone and for each control branch on the model.
+
+    Returns
+    -------
+    xarray.Dataset over (line, replicate, round)
+        ``line`` names 'imp:<model>', 'imp:<clone>' and '<branch>:<model>'; NaN where a branch has no
+        such round or a measure does not apply (the coherence factor of a clone).
+    """
+    from cavitykit.analysis.units import unit_measures
+
+    model, clone = pair
+    lines = {}
+    for strategy, branch in {"imp": run, **controls}.items():
+        measures = unit_measures(branch)
+        for variant in (model, clone) if strategy == "imp" else (model,):
+            one = measures.sel(variant=variant)
+            factor = coherence_factor(branch, variant)
+            values = {name: one[name].astype(float) for name in ("bump", "compactness", "ipr_over_top", "abs_kurtosis")}
+            values["coherence"] = one.ipr * np.nan if factor is None else factor.transpose(*one.ipr.dims)
+            lines[f"{strategy}:{variant}"] = xr.Dataset(values).where(one.learned).mean("neuron")
+    return xr.concat(list(lines.values()), dim="line", join="outer").assign_coords(line=list(lines))

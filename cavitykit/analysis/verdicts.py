@@ -244,11 +244,12 @@ def coherence_at_matched_survivors(
     }
 
 
-def _rank_correlation(magnitude: np.ndarray, effect: np.ndarray, kept: np.ndarray) -> float:
-    """Spearman correlation of |w| and the effect over a unit's kept weights (NaN under three)."""
-    if kept.sum() < 3 or not np.isfinite(effect[kept]).all() or np.ptp(effect[kept]) == 0:
+def _rank_correlation(x: np.ndarray, y: np.ndarray, selected: np.ndarray) -> float:
+    """Spearman correlation of x and y over the selected entries, e.g. |w| and the cavity effect over a
+    unit's kept weights (NaN under three entries, or where y is constant or not finite)."""
+    if selected.sum() < 3 or not np.isfinite(y[selected]).all() or np.ptp(y[selected]) == 0:
         return np.nan
-    return float(stats.spearmanr(magnitude[kept], effect[kept]).statistic)
+    return float(stats.spearmanr(x[selected], y[selected]).statistic)
 
 
 def weight_effect_correlation(ds: xr.Dataset) -> xr.Dataset:
@@ -286,7 +287,9 @@ def weight_effect_correlation(ds: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(out, coords={d: ds[d] for d in ordered[:-1] if d in ds.coords})
 
 
-def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Dataset | None) -> dict:
+def claim_cavity(
+    run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Dataset | None, random_branch: xr.Dataset | None = None
+) -> dict:
     """Claim 3: the weights IMP prunes are those whose removal raises non-Gaussianity.
 
     (a) Per replicate, the share of the weights IMP prunes next whose exact removal raises the unit's
@@ -312,7 +315,9 @@ def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Datas
         ``gap`` (model - clone, pruned), ``specific`` (pruned - kept, model); ``rho`` and
         ``rho_theory`` (model), ``rho_clone``; ``feedback`` (Dataset over round: ``predicted`` and
         ``realized``); ``cavity`` (the branch's and IMP's measures at the comparison point, or None);
-        ``theories`` (``theory_agreement``, or None); ``supported``.
+        ``theories`` (``theory_agreement``) and ``feedback_rank`` (``compactness_feedback`` for IMP and, with
+        a random branch, random pruning), None where the correlated-input theory does not apply;
+        ``supported``.
     """
     model, clone = pair
     measures = unit_measures(run)
@@ -340,15 +345,26 @@ def claim_cavity(run: xr.Dataset, pair: tuple[str, str], cavity_branch: xr.Datas
         "rho_clone": _interval(per_replicate["exact"].sel(variant=clone)),
         "feedback": feedback_loop(run, model, measures),
         "cavity": None,
-        "theories": theory_agreement(run, model, selected.sel(variant=model), pruned.sel(variant=model)),
+        "theories": None,
+        "feedback_rank": None,
     }
+    units = selected.sel(variant=model)
+    theory = correlated_theory(run, model, units)
+    if theory is not None:
+        out["theories"] = theory_agreement(run, model, units, pruned.sel(variant=model), theory)
+        out["feedback_rank"] = {"imp": compactness_feedback(run, model, units, theory)}
+        if random_branch is not None:
+            random_units = (unit_measures(random_branch).learned & (random_branch["round"] <= last)).sel(variant=model)
+            out["feedback_rank"]["random"] = compactness_feedback(random_branch, model, random_units)
     out["supported"] = bool(out["pruned"]["low"] > 0.5 and out["gap"]["low"] > 0 and out["specific"]["low"] > 0)
     if cavity_branch is not None:
         out["cavity"] = claim_localization(run, pair, {"cavity": cavity_branch})["controls"]["cavity"]
     return out
 
 
-def theory_agreement(run: xr.Dataset, model: str, units: xr.DataArray, pruned: xr.DataArray) -> dict | None:
+def theory_agreement(
+    run: xr.Dataset, model: str, units: xr.DataArray, pruned: xr.DataArray, theory: xr.Dataset | None = None
+) -> dict | None:
     """Do the analytic theories predict the exact cavity effects of the model's learned units, and which
     weights does the correlated-input theory say IMP should prune?
 
@@ -366,6 +382,8 @@ def theory_agreement(run: xr.Dataset, model: str, units: xr.DataArray, pruned: x
         The units judged (learned, within the accurate rounds).
     pruned : xarray.DataArray of bool over (replicate, round, neuron, input)
         The weights IMP prunes next.
+    theory : xarray.Dataset, optional
+        ``mechanism.correlated_theory(run, model, units)``, when the caller has it.
 
     Returns
     -------
@@ -374,7 +392,7 @@ def theory_agreement(run: xr.Dataset, model: str, units: xr.DataArray, pruned: x
         interval), ``pruned_raise`` and ``kept_raise`` (shares predicted to raise |excess kurtosis|),
         ``n_units`` (units compared).
     """
-    theory = correlated_theory(run, model, units)
+    theory = correlated_theory(run, model, units) if theory is None else theory
     if theory is None:
         return None
     one = run.sel(variant=model)
@@ -401,6 +419,42 @@ def theory_agreement(run: xr.Dataset, model: str, units: xr.DataArray, pruned: x
         out[name] = _interval(raises.where(group).sum(("round", "neuron", "input")) / total)
     out["n_units"] = int(units.sum())
     return out
+
+
+def compactness_feedback(
+    branch: xr.Dataset, model: str, units: xr.DataArray, theory: xr.Dataset | None = None
+) -> dict | None:
+    """The feedback loop the paper proposes, unit by unit: does a pruning step that the correlated-input
+    theory predicts to raise a unit's |excess kurtosis| more also leave it more compact after retraining?
+
+    Per learned unit and round r: the predicted change of |excess kurtosis| when the weights the branch
+    prunes next are removed (the sum of their single-weight effects, mean over classes; sample-free, so
+    random pruning gets the same prediction as IMP), and the change of the unit's compactness from round r
+    to r + 1 (after retraining).  The Spearman correlation over units and rounds of each replicate; its
+    interval over replicates.
+
+    Returns
+    -------
+    dict or None (the theory is for NLGP inputs)
+        ``rho`` (replicate mean and interval) and ``pairs`` (unit-rounds correlated, all replicates).
+    """
+    theory = correlated_theory(branch, model, units) if theory is None else theory
+    if theory is None:
+        return None
+    one = branch.sel(variant=model)
+    removed = one.pruned_next.fillna(0).astype(bool) & one["mask"].fillna(0).astype(bool)
+    step = theory.delta.where(removed).sum("input", min_count=1)
+    predicted = metrics.abs_kurtosis_change(theory.gamma, step).mean("label")
+    compactness = unit_measures(branch).compactness.sel(variant=model)
+    change = (compactness.shift(round=-1) - compactness).transpose(*predicted.dims)
+    rho, pairs = [], 0
+    for replicate in predicted["replicate"].values:
+        x, y = predicted.sel(replicate=replicate).values.ravel(), change.sel(replicate=replicate).values.ravel()
+        ok = np.isfinite(x) & np.isfinite(y)
+        pairs += int(ok.sum())
+        rho.append(_rank_correlation(x, y, ok))
+    rho = xr.DataArray(rho, dims="replicate", coords={"replicate": predicted["replicate"]})
+    return {"rho": _interval(rho), "pairs": pairs}
 
 
 def feedback_loop(run: xr.Dataset, model: str, measures: xr.Dataset | None = None) -> xr.Dataset:
@@ -643,7 +697,7 @@ def judge(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset
     claims["localization"] = claim_localization(run, pair, controls)
     claims["kurtosis"] = claim_kurtosis(run, pair, controls.get("random"))
     if "cavity_exact" in run:
-        claims["cavity"] = claim_cavity(run, pair, controls.get("cavity"))
+        claims["cavity"] = claim_cavity(run, pair, controls.get("cavity"), controls.get("random"))
     claims["iterative"] = claim_iterative(run, pair, controls)
     why_not = {
         "kurtosis": "the run has no random-pruning branch (imp.controls)",

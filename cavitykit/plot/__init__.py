@@ -5,6 +5,7 @@ from cavitykit._extras import require
 require("matplotlib", "figures (cavitykit.plot, cavitykit report)")
 
 from cavitykit.plot.figures import (  # noqa: E402 - after the check that names a missing extra
+    claims_by_round,
     connection_distances,
     cumulant_spectra,
     delta_histograms,
@@ -19,6 +20,7 @@ from cavitykit.plot.figures import (  # noqa: E402 - after the check that names 
 )
 
 __all__ = [
+    "claims_by_round",
     "connection_distances",
     "cumulant_spectra",
     "delta_histograms",

@@ -20,7 +20,7 @@ MAX_POINTS = 20_000
 
 
 def receptive_fields(
-    ds: xr.Dataset, variant: str, *, replicate: int = 0, max_rounds: int = 6, max_units: int = 12
+    ds: xr.Dataset, variant: str, *, replicate: int = 0, max_rounds: int = 6, max_units: int = 32
 ) -> Figure:
     """Weights of the first units (columns) for up to ``max_rounds`` rounds (rows): traces in 1D, images in 2D.
 
@@ -33,7 +33,7 @@ def receptive_fields(
     max_rounds : int
         Rounds shown, spread evenly from the first to the last.
     max_units : int
-        Units shown (``receptive_field_maps`` shows every unit of a 2D run).
+        Units shown at most (every unit of a network up to this size; the title says when some are left out).
 
     Returns
     -------
@@ -75,7 +75,8 @@ def receptive_fields(
     if not two_d:
         for ax in axes[-1]:
             ax.set_xlabel("input pixel", fontsize=7)
-    fig.suptitle(f"Receptive fields, {label(variant)}, replicate {replicate}", fontsize=10)
+    shown = "" if n_units == ds.sizes["neuron"] else f", units 0-{n_units - 1} of {ds.sizes['neuron']}"
+    fig.suptitle(f"Receptive fields, {label(variant)}, replicate {replicate}{shown}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -127,7 +128,7 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
     periodic = analysis.periodic_grid(ds)
     rounds = sorted({int(ds["round"][0]), int(ds["round"][-1])})
     n_units = ds.sizes["neuron"]
-    columns = int(np.ceil(np.sqrt(n_units)))
+    columns = _mosaic_columns(n_units)
     local = analysis.localization(ds.sel(replicate=replicate, round=rounds))  # only the rounds drawn
     fig = Figure(figsize=(11, 5.5 * len(rounds)))
     axes = fig.subplots(len(rounds), 2, squeeze=False)
@@ -135,7 +136,7 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
         for column, variant in enumerate(pair):
             ax = axes[row, column]
             one = ds.sel(variant=variant, replicate=replicate, round=r)
-            ax.imshow(_mosaic(one.weight.values, shape, columns), cmap="RdBu_r", vmin=-1, vmax=1)
+            image = ax.imshow(_mosaic(one.weight.values, shape, columns), cmap="RdBu_r", vmin=-1, vmax=1)
             unit = local.sel(variant=variant, round=r)
             tiles = np.flatnonzero(metrics.shape_class(one.weight.values, shape, periodic=periodic) == "bump")
             centres = unit.rf_centre.values[tiles]
@@ -156,7 +157,15 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
             )
     fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre of a bump)")
     fig.tight_layout()
+    fig.colorbar(image, ax=axes, shrink=0.6, label="weight / largest |weight| of its unit")
     return fig
+
+
+def _mosaic_columns(n_units: int) -> int:
+    """Tiles per row: the divisor of ``n_units`` nearest above its square root when one is no wider than
+    twice that (no blank tile), else the rounded-up square root."""
+    root = int(np.ceil(np.sqrt(n_units)))
+    return next((c for c in range(root, 2 * root + 1) if n_units % c == 0), root)
 
 
 def training_time(snapshots: xr.Dataset, pair: tuple[str, str], *, replicate: int = 0) -> Figure:
@@ -225,7 +234,7 @@ def receptive_fields_over_time(ds: xr.Dataset, pair: tuple[str, str], times, *, 
     """
     shape = analysis.grid_shape(ds)
     n_units = ds.sizes["neuron"]
-    columns = int(np.ceil(np.sqrt(n_units)))
+    columns = _mosaic_columns(n_units)
     dense = ds.isel(round=0).sel(replicate=replicate)
     fig = Figure(figsize=(11, 5.0 * len(times)))
     axes = fig.subplots(len(times), 2, squeeze=False)
@@ -301,6 +310,64 @@ def localization_and_kurtosis(summary: xr.Dataset) -> Figure:
     return fig
 
 
+def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
+    """What the claims read, per round, on learned units: bump share (shape classes), compactness, IPR over
+    the top-n null, |excess kurtosis| and the coherence factor, for IMP on the model and its clone and for
+    each control branch on the model (means over replicates, bands their standard deviation).
+
+    Parameters
+    ----------
+    trajectories : xarray.Dataset over (line, replicate, round)
+        ``cavitykit.analysis.learned_trajectories``.
+    pair : (model, clone)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from cavitykit import analysis, open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())
+    >>> lines = analysis.learned_trajectories(ds, {}, ("nlgp", "gaussian_clone"))
+    >>> len(claims_by_round(lines, ("nlgp", "gaussian_clone")).axes)
+    5
+    """
+    panels = {
+        "bump": ("share of learned units that are bumps", (-0.03, 1.03)),
+        "compactness": ("compactness (weight on kept pixels with a kept neighbour)", (-0.03, 1.03)),
+        "ipr_over_top": ("IPR / IPR of the top n of D (null = 1)", None),
+        "abs_kurtosis": ("mean |excess kurtosis| of pre-activations", None),
+        "coherence": ("coherence factor gamma_2 / (kappa_x IPR)", None),
+    }
+    styles = {"imp": "o-", "random": "s--", "one_shot": "D:", "cavity": "^-."}
+    figure = Figure(figsize=(16, 3.6), layout="constrained")
+    axes = figure.subplots(1, len(panels))
+    rounds = trajectories["round"].values
+    for ax, (name, (title, limits)) in zip(axes, panels.items(), strict=True):
+        for line in trajectories.line.values:
+            strategy, variant = str(line).split(":")
+            values = trajectories[name].sel(line=line)
+            mean, sd = values.mean("replicate").values, values.std("replicate").values
+            if not np.isfinite(mean).any():
+                continue
+            text = f"{'IMP' if strategy == 'imp' else strategy.replace('_', '-')}, {label(variant)}"
+            ax.plot(rounds, mean, styles.get(strategy, "o-"), color=colour(variant), ms=3, label=text)
+            ax.fill_between(rounds, mean - sd, mean + sd, color=colour(variant), alpha=0.12)
+        if name == "ipr_over_top":
+            ax.axhline(1.0, color="grey", ls="--", lw=1, label="top-n null")
+        ax.set(xlabel="round", title=title)
+        ax.title.set_fontsize(9)
+        if limits is not None:
+            ax.set_ylim(*limits)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    axes[2].legend(fontsize=7)
+    figure.suptitle(f"Learned units of {label(pair[0])} and of its clone, per round", fontsize=10)
+    return figure
+
+
 def matched_survivors(curve: xr.Dataset, n_star: float) -> Figure:
     """Claim 1 at matched survivors: the share of learned units that are bumps and their IPR over the
     top-n null, against each unit's survivor count n, for each variant (means over replicates, bands
@@ -337,14 +404,27 @@ def matched_survivors(curve: xr.Dataset, n_star: float) -> Figure:
                 colour(variant),
                 label(variant),
             )
-        ax.axvline(n_star, color="grey", ls=":", lw=1)
+        ax.axvline(n_star, color="grey", ls=":", lw=1, label=f"n* = {n_star:.0f}, the comparison point")
         ax.set_xscale("log")
+        ticks = _log_ticks(curve.n.values)
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks], minor=False)
+        ax.set_xticks([], minor=True)
         ax.invert_xaxis()
         ax.set_xlabel("surviving weights per unit n")
         ax.set_title(titles[name], fontsize=10)
-    axes[1].axhline(1.0, color="grey", ls="--", lw=1)
+    axes[1].axhline(1.0, color="grey", ls="--", lw=1, label="top-n null")
     axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
     return figure
+
+
+def _log_ticks(values: np.ndarray, at_most: int = 6) -> list[float]:
+    """At most ``at_most`` of the values, spread evenly in log, for labels that do not overlap."""
+    values = np.unique(np.asarray(values, dtype=float)[np.asarray(values) > 0])
+    if len(values) <= at_most:
+        return values.tolist()
+    wanted = np.geomspace(values.min(), values.max(), at_most)
+    return sorted({float(values[np.argmin(np.abs(np.log(values) - np.log(w)))]) for w in wanted})
 
 
 def delta_histograms(ds: xr.Dataset) -> Figure:

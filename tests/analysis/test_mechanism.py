@@ -108,3 +108,45 @@ def test_ipr_after_removal_matches_recomputing():
     for k in range(3):
         for j in range(7):
             assert after[k, j] == pytest.approx(metrics.ipr(np.delete(weights[k], j)))
+
+
+def test_compactness_feedback_correlates_the_predicted_step_with_the_next_rounds_compactness_change():
+    from scipy import stats
+
+    from cavitykit import cavity
+    from cavitykit.analysis.verdicts import compactness_feedback
+
+    run = with_gain(hand_made_run())
+    # Nested random survivors (144, 72, 36 per unit), so that compactness changes from round to round.
+    rng = np.random.default_rng(3)
+    mask = np.ones(run["mask"].shape, bool)
+    for index in np.ndindex(mask.shape[:2] + mask.shape[3:4]):
+        variant, replicate, unit = index
+        kept = np.arange(144)
+        for r in range(1, run.sizes["round"]):
+            kept = rng.choice(kept, size=len(kept) // 2, replace=False)
+            mask[variant, replicate, r, unit] = np.isin(np.arange(144), kept)
+    dense = run.weight.isel(round=0).values[:, :, None]
+    run = run.assign(mask=(run["mask"].dims, mask), weight=(run.weight.dims, np.where(mask, dense, 0.0)))
+    pruned = (run["mask"].shift(round=-1, fill_value=False) ^ run["mask"]) & run["mask"]  # what the next round drops
+    run = run.assign(pruned_next=pruned)
+    units = analysis.unit_measures(run).learned.sel(variant="nlgp")
+    result = compactness_feedback(run, "nlgp", units)
+    # the same by hand for replicate 0: cavity.nlgp_theory per class, metrics.compactness, scipy's Spearman
+    one = run.sel(variant="nlgp", replicate=0)
+    learned = np.flatnonzero(units.sel(replicate=0).values)
+    predicted, change = [], []
+    for r in range(run.sizes["round"] - 1):
+        field = (one.weight * one["mask"]).isel(round=r).values[learned]
+        step = []
+        for xi in (1.0, 2.0):
+            effects = cavity.nlgp_theory(field, NLGP(12, xi, 3.0, dim=2))
+            summed = np.nansum(np.where(one.pruned_next.isel(round=r).values[learned], effects.values, np.nan), axis=1)
+            gamma = effects.statistic_value.values
+            step.append(np.abs(gamma + summed) - np.abs(gamma))
+        predicted += list(np.mean(step, axis=0))
+        after = (one.weight * one["mask"]).isel(round=r + 1).values[learned]
+        change += list(metrics.compactness(after, (12, 12)) - metrics.compactness(field, (12, 12)))
+    assert result["pairs"] == int(units.sum()) * (run.sizes["round"] - 1)
+    single = compactness_feedback(run.isel(replicate=[0]), "nlgp", units.isel(replicate=[0]))
+    assert single["rho"]["mean"] == pytest.approx(stats.spearmanr(predicted, change).statistic)

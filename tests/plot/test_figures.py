@@ -92,3 +92,36 @@ def test_receptive_fields_over_time_shows_the_nearest_snapshot_of_every_unit(run
     image = axes[2].images[0].get_array()  # NLGP at t = 1000: unit 0 is the top-left tile
     field = run.snapshot_weight.sel(variant="nlgp", time=1000.0).isel(replicate=0, round=0, neuron=0).values
     np.testing.assert_allclose(image[:L, :L], (field / np.abs(field).max()).reshape(L, L))
+
+
+def test_mosaic_columns_leave_no_blank_tile_when_a_divisor_fits():
+    from cavitykit.plot.figures import _mosaic_columns
+
+    assert [_mosaic_columns(n) for n in (8, 16, 12, 7, 100)] == [4, 4, 4, 3, 10]
+
+
+def test_log_ticks_are_a_few_of_the_values_spread_in_log():
+    from cavitykit.plot.figures import _log_ticks
+
+    counts = np.round(400 * 0.8 ** np.arange(14))
+    ticks = _log_ticks(counts)
+    assert len(ticks) <= 6 and set(ticks) <= set(counts) and {counts.min(), counts.max()} <= set(ticks)
+    assert _log_ticks([400, 100]) == [100.0, 400.0]
+
+
+def test_claims_by_round_draws_each_strategy_s_mean_over_replicates():
+    rounds = np.arange(3)
+    values = np.array([[[0.0, 0.5, 1.0], [0.2, 0.7, 1.0]], [[0.1, 0.1, 0.1], [0.3, 0.3, 0.3]]])  # (line, rep, round)
+    lines = ["imp:nlgp", "random:nlgp"]
+    data = {name: (("line", "replicate", "round"), values) for name in ("bump", "compactness", "ipr_over_top")}
+    data |= {
+        "abs_kurtosis": (("line", "replicate", "round"), values),
+        "coherence": (("line", "replicate", "round"), values),
+    }
+    trajectories = xr.Dataset(data, coords={"line": lines, "round": rounds})
+    figure = plot.claims_by_round(trajectories, ("nlgp", "gaussian_clone"))
+    bump_axis = figure.axes[0]
+    drawn = {line.get_label(): line.get_ydata() for line in bump_axis.get_lines()}
+    np.testing.assert_allclose(drawn["IMP, NLGP"], [0.1, 0.6, 1.0])
+    np.testing.assert_allclose(drawn["random, NLGP"], [0.2, 0.2, 0.2])
+    assert "top-n null" in [line.get_label() for line in figure.axes[2].get_lines()]
