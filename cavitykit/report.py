@@ -176,7 +176,8 @@ def _theory_lines(theories: dict | None, name: str) -> list[str]:
         return ["The correlated-input theory is for NLGP inputs: not computed for these data."]
     return [
         f"Do the theories predict the exact effects? Rank correlation per unit between the exact and the predicted "
-        f"Δ|excess kurtosis| over its kept weights ({theories['n_units']} learned units x accurate rounds): the "
+        f"Δ|excess kurtosis| over its kept weights ({theories['n_units']} unit-rounds: learned units at accurate "
+        "rounds): the "
         f"*correlated-input theory* (the pixels' joint fourth cumulants, from the weights and the data model alone) "
         f"{_ci(theories['correlated'])}; the independent-input theory {_ci(theories['independent'])}.",
         f"Weights the correlated-input theory says raise |excess kurtosis|: {_ci(theories['pruned_raise'])} of those "
