@@ -229,3 +229,36 @@ for sigma in (1.0, 8.0):
     difference = np.abs(library - tensor).max()
     print(f"sigma = {sigma}: largest difference {difference:.1e} (largest effect {np.abs(tensor).max():.3f})")
     assert np.abs(library - tensor).max() < 0.01 * np.abs(tensor).max()
+
+# %% [markdown]
+# ## On trained networks: the published `paper` run
+# The `paper` report's weights file holds every round's NLGP networks (20 x 20 torus, xi = 1 and 3, g = 3)
+# and the exact cavity effects measured on each class's held-out samples. The sample-free theory of each
+# learned unit against them, at round 0 (dense) and round 8 (the report's last accurate round):
+
+# %%
+from pathlib import Path  # noqa: E402
+
+from cavitykit import analysis  # noqa: E402
+from cavitykit.io import open_weights  # noqa: E402
+
+paper_file = next(
+    p for p in (Path("../docs/results/paper/weights.nc"), Path("docs/results/paper/weights.nc")) if p.exists()
+)
+paper = open_weights(paper_file).sel(round=[0, 8])
+learned = analysis.unit_measures(paper).learned.sel(variant="nlgp")
+predicted = analysis.mechanism.correlated_theory(paper, "nlgp", learned.expand_dims(round=paper["round"].values))
+measured = paper.cavity_exact.sel(variant="nlgp")
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+for ax, r in zip(axes, (0, 8), strict=True):
+    theory_r = predicted.delta.sel(round=r)
+    x = theory_r.values.ravel()
+    y = measured.sel(round=r).transpose(*theory_r.dims).values.ravel()
+    ok = np.isfinite(x) & np.isfinite(y)
+    rho = np.corrcoef(x[ok], y[ok])[0, 1]
+    print(f"round {r}: {ok.sum()} weights of learned units, correlation of predicted and exact effects {rho:.3f}")
+    assert rho > 0.8, "the correlated theory does not describe the trained networks"
+    ax.plot(x[ok], y[ok], ".", ms=2, alpha=0.4)
+    ax.axline((0, 0), slope=1, color="k", lw=0.8)
+    ax.set(title=f"paper, NLGP, round {r}", xlabel="nlgp theory Δγ2", ylabel="cavity.exact Δγ2 (held-out samples)")
+plt.show()
