@@ -31,7 +31,7 @@ STATEMENTS = (
     "1. Non-Gaussian inputs are necessary: IMP localizes on {label}, not on its Gaussian clone.",
     "2. IMP raises the non-Gaussianity of hidden-unit pre-activations across rounds, beyond what random pruning does.",
     "3. The weights IMP prunes are those whose removal raises non-Gaussianity.",
-    "4. Iterative pruning localizes more than one-shot pruning to the same sparsity.",
+    "4. Iterative pruning localizes a unit more than one-shot pruning to the same number of weights.",
 )
 VERDICTS = {True: "**supported**", False: "**not supported**", None: "**not tested**"}
 STRATEGY_NAMES = {"imp": "IMP", "random": "random pruning", "one_shot": "one-shot pruning", "cavity": "cavity-guided"}
