@@ -131,7 +131,8 @@ def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair:
     -------
     xarray.Dataset over (line, replicate, round)
         ``line`` names 'imp:<model>', 'imp:<clone>' and '<branch>:<model>'; NaN where a branch has no
-        such round or a measure does not apply (the coherence factor of a clone).
+        such round or a measure does not apply (the coherence factor of a clone).  The one-shot branch's
+        pruned round stands at the run's last round, whose sparsity it shares.
     """
     from cavitykit.analysis.units import unit_measures
 
@@ -144,5 +145,8 @@ def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair:
             factor = coherence_factor(branch, variant)
             values = {name: one[name].astype(float) for name in ("bump", "compactness", "ipr_over_top", "abs_kurtosis")}
             values["coherence"] = one.ipr * np.nan if factor is None else factor.transpose(*one.ipr.dims)
-            lines[f"{strategy}:{variant}"] = xr.Dataset(values).where(one.learned).mean("neuron")
+            line = xr.Dataset(values).where(one.learned).mean("neuron")
+            if strategy == "one_shot":  # its one pruned round has the run's final sparsity
+                line = line.assign_coords(round=[0, int(run["round"][-1])])
+            lines[f"{strategy}:{variant}"] = line
     return xr.concat(list(lines.values()), dim="line", join="outer").assign_coords(line=list(lines))

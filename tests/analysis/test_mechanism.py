@@ -150,3 +150,19 @@ def test_compactness_feedback_correlates_the_predicted_step_with_the_next_rounds
     assert result["pairs"] == int(units.sum()) * (run.sizes["round"] - 1)
     single = compactness_feedback(run.isel(replicate=[0]), "nlgp", units.isel(replicate=[0]))
     assert single["rho"]["mean"] == pytest.approx(stats.spearmanr(predicted, change).statistic)
+
+
+def test_learned_trajectories_put_one_shot_at_the_runs_final_round():
+    from tests.analysis.test_verdicts import one_shot_branch, top
+
+    imp = with_gain(hand_made_run())
+    branch = one_shot_branch(imp, lambda unit, field: top(field, 36))  # every unit cut to IMP's final count
+    lines = analysis.learned_trajectories(imp, {"one_shot": branch}, PAIR)
+    assert list(lines.line.values) == ["imp:nlgp", "imp:gaussian_clone", "one_shot:nlgp"]
+    last = imp.sizes["round"] - 1
+    one_shot = lines.sel(line="one_shot:nlgp")
+    assert np.isnan(one_shot.bump.sel(round=1)).all() and np.isfinite(one_shot.bump.sel(round=last)).all()
+    measures = analysis.unit_measures(branch).sel(variant="nlgp").isel(round=-1)
+    expected = measures.compactness.where(measures.learned).mean("neuron")
+    np.testing.assert_allclose(one_shot.compactness.sel(round=last), expected)
+    assert np.isnan(lines.coherence.sel(line="imp:gaussian_clone")).all()  # a clone has no pixel kurtosis
