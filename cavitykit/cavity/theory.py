@@ -61,8 +61,9 @@ def nlgp_theory(weights, model, *, mask=None, radius=None) -> xr.DataArray:
 
     gamma_2(w) = Q(w) / (w^T Sigma w)^2 with Q the quartic form of the pixels' joint fourth
     cumulants; removing w_j changes Q by -4 w_j A_j + 6 w_j^2 B_j - 4 w_j^3 E_j + w_j^4 kappa_x
-    (``cavitykit.data.nlgp_cumulants``; ``theory/nlgp_cumulants.md``).  The same quantity as
-    ``exact`` with ``statistic='excess_kurtosis'``, in population.
+    (T_jjjj = kappa_x, the pixels having unit variance; ``cavitykit.data.nlgp_cumulants``;
+    ``theory/nlgp_cumulants.md``).  The same quantity as ``exact`` with ``statistic='excess_kurtosis'``,
+    in population.  At gain 0 (Gaussian pixels) every effect is 0 and the coherence factor NaN.
 
     Parameters
     ----------
@@ -75,7 +76,9 @@ def nlgp_theory(weights, model, *, mask=None, radius=None) -> xr.DataArray:
     radius : float, optional
         Partners within this periodic distance of the removed pixel enter the four-pixel sums
         exactly; beyond it the leading Hermite diagrams are used.  Default 2.5 xi (accuracy and
-        cost in ``docs/cavity.md``); a radius covering the torus makes the prediction exact.
+        cost in ``docs/cavity.md``); a radius covering the torus makes the prediction exact.  A window
+        much below 2.5 xi leaves strongly correlated partners to the diagrams and can be wrong by many
+        standard errors; a random-sign patch wider than about 1.5 xi needs 3 xi.
 
     Returns
     -------
@@ -98,7 +101,7 @@ def nlgp_theory(weights, model, *, mask=None, radius=None) -> xr.DataArray:
     weights, mask = check_weights(weights, mask)
     if weights.shape[1] != model.D:
         raise ValueError(
-            f"weights must have D = {model.D} inputs to match the model's {model.shape}, got {weights.shape[1]}"
+            f"weights must have D = {model.D} inputs to match the model's shape {model.shape}, got {weights.shape[1]}"
         )
     radius = window_radius(model, radius)
     cumulants = field_cumulants(model, weights, radius=radius)

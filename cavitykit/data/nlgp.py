@@ -204,6 +204,7 @@ class NLGP(TorusModel):
         --------
         A field narrower than xi is nearly as non-Gaussian as one pixel (kappa_x = -1.757 at g = 3):
 
+        >>> import numpy as np
         >>> model = NLGP(32, 2.0, 3.0)
         >>> bump = np.exp(-np.minimum(np.arange(32), 32 - np.arange(32)) ** 2 / 2.0)
         >>> round(float(model.preactivation_excess_kurtosis(bump)), 3)

@@ -200,21 +200,23 @@ class FieldCumulants:
     def removal_change(self, weights: np.ndarray) -> np.ndarray:
         """Change of gamma_2 when weight (k, j) alone is set to zero, shape (K, D).
 
-        Q(w - w_j e_j) = Q - 4 w_j A_j + 6 w_j^2 B_j - 4 w_j^3 E_j + w_j^4 T_jjjj and
-        w^T Sigma w loses 2 w_j (Sigma w)_j - w_j^2.  NaN where nothing remains.
+        Q changes by dQ = -4 w_j A_j + 6 w_j^2 B_j - 4 w_j^3 E_j + w_j^4 T_jjjj and v = w^T Sigma w by
+        dv = -2 w_j (Sigma w)_j + w_j^2; the change of Q / v^2 is taken as
+        (dQ v^2 - Q dv (2 v + dv)) / (v^2 (v + dv)^2), which keeps the effect of a tiny weight to its own
+        relative precision (the difference of the two ratios would leave only rounding).  NaN where
+        nothing remains.
         """
         w = weights
         quartic = self.quartic[:, None]
         variance = self.variance[:, None]
-        removed_quartic = quartic - 4 * w * self.first + 6 * w**2 * self.second - 4 * w**3 * self.third
-        removed_quartic += w**4 * self.fourth
-        removed_variance = variance - 2 * w * self.sigma_w + w**2
+        d_quartic = -4 * w * self.first + 6 * w**2 * self.second - 4 * w**3 * self.third + w**4 * self.fourth
+        d_variance = -2 * w * self.sigma_w + w**2
+        removed_variance = variance + d_variance
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(
-                removed_variance > 1e-12 * variance,
-                removed_quartic / removed_variance**2 - quartic / variance**2,
-                np.nan,
+            change = (d_quartic * variance**2 - quartic * d_variance * (2 * variance + d_variance)) / (
+                variance**2 * removed_variance**2
             )
+            return np.where(removed_variance > 1e-12 * variance, change, np.nan)
 
 
 class _Torus:

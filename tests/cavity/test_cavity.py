@@ -203,7 +203,9 @@ def test_nlgp_theory_on_the_gaussian_limit_and_bad_arguments():
     assert np.all(cavity.nlgp_theory(weights, NLGP(16, 2.0, 0.0)).values == 0)
     with pytest.raises(TypeError, match=r"model must be a cavitykit\.data\.NLGP, got GaussianClone"):
         cavity.nlgp_theory(weights, GaussianClone(NLGP(16, 2.0, 3.0)))
-    with pytest.raises(ValueError, match=r"weights must have D = 25 inputs to match the model's \(5, 5\), got 16"):
+    with pytest.raises(
+        ValueError, match=r"weights must have D = 25 inputs to match the model's shape \(5, 5\), got 16"
+    ):
         cavity.nlgp_theory(weights, NLGP(5, 2.0, 3.0, dim=2))
     with pytest.raises(ValueError, match="radius must be a number > 0"):
         cavity.nlgp_theory(weights, NLGP(16, 2.0, 3.0), radius=0)

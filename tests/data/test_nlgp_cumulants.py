@@ -139,6 +139,20 @@ def test_removal_change_equals_recomputing_with_the_weight_removed():
         assert delta[k, j] == pytest.approx(expected, rel=1e-10, abs=1e-13)
 
 
+def test_the_effect_of_a_tiny_weight_keeps_its_relative_precision():
+    # Removing a weight eps changes gamma_2 by about eps times a slope: the same slope at 1e-10 and 1e-13,
+    # not the rounding of gamma_2 itself (about 1e-16) that a difference of the two ratios would leave.
+    model = NLGP(24, 2.0, 3.0)
+    field = np.exp(-((np.arange(24) - 12.0) ** 2) / 8.0)
+    slopes = []
+    for eps in (1e-10, 1e-13):
+        field[0] = eps
+        delta = field_cumulants(model, field[None], radius=np.inf).removal_change(field[None])
+        slopes.append(delta[0, 0] / eps)
+    assert slopes[1] == pytest.approx(slopes[0], rel=1e-4)
+    assert abs(slopes[0]) > 1e-6  # a slope that is not zero (about 1.2e-5 here)
+
+
 def test_uncorrelated_latents_give_the_independent_pixel_law():
     # xi far below the lattice spacing: C = I, so gamma_2 = kappa_x * IPR(w) exactly.
     model = NLGP(9, 0.05, 3.0, dim=2)
