@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit import metrics
+from cavitykit.analysis.units import unit_measures
 from cavitykit.data.nlgp import NLGP, marginal_cumulants
 from cavitykit.data.nlgp_cumulants import field_cumulants
 from cavitykit.io.schema import run_config
@@ -71,7 +72,7 @@ def correlated_theory(run: xr.Dataset, variant: str, units: xr.DataArray) -> xr.
         A run or its weights file.
     variant : str
     units : xarray.DataArray of bool over (replicate, round, neuron)
-        The units to predict (the others are NaN): predicting costs about a tenth of a second per unit.
+        The units to predict; the others are left NaN (prediction is the costly part of the claims).
 
     Returns
     -------
@@ -107,7 +108,7 @@ def correlated_theory(run: xr.Dataset, variant: str, units: xr.DataArray) -> xr.
     )
 
 
-def independent_theory(run: xr.Dataset, variant: str) -> xr.DataArray | None:
+def independent_effects(run: xr.Dataset, variant: str) -> xr.DataArray | None:
     """The independent-input change of gamma_2 for every kept weight, kappa_x (IPR after removal - IPR),
     over (replicate, round, neuron, input); None where the variant has no single kappa_x."""
     kappa_x = pixel_excess_kurtosis(run, variant)
@@ -134,8 +135,6 @@ def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair:
         such round or a measure does not apply (the coherence factor of a clone).  The one-shot branch's
         pruned round stands at the run's last round, whose sparsity it shares.
     """
-    from cavitykit.analysis.units import unit_measures
-
     model, clone = pair
     lines = {}
     for strategy, branch in {"imp": run, **controls}.items():

@@ -23,7 +23,7 @@ from cavitykit.analysis.claims import feature_learning
 from cavitykit.analysis.mechanism import (
     coherence_factor,
     correlated_theory,
-    independent_theory,
+    independent_effects,
     pixel_excess_kurtosis,
 )
 from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_classes, unit_measures
@@ -400,7 +400,7 @@ def theory_agreement(
     exact = metrics.abs_kurtosis_change(one.preact_excess_kurtosis, one.cavity_exact).mean("label")
     correlated = metrics.abs_kurtosis_change(theory.gamma, theory.delta).mean("label")
     independent = metrics.abs_kurtosis_change(
-        pixel_excess_kurtosis(run, model) * one.ipr, independent_theory(run, model)
+        pixel_excess_kurtosis(run, model) * one.ipr, independent_effects(run, model)
     )
     kept = one["mask"].fillna(0).astype(bool) & units
     reference = exact.transpose(*order).values

@@ -62,7 +62,7 @@ def theory_run(exact_from):
     else:
         kappa_x = marginal_cumulants(3.0, 4)[3]
         kurtosis = (kappa_x * run.ipr.sel(variant="nlgp")).expand_dims(label=[0, 1])
-        delta = mechanism.independent_theory(run, "nlgp").expand_dims(label=[0, 1])
+        delta = mechanism.independent_effects(run, "nlgp").expand_dims(label=[0, 1])
     shape = ("replicate", "round", "label", "neuron")
     cavity = delta.transpose(*shape, "input").expand_dims(variant=["nlgp"]).reindex(variant=list(PAIR))
     stats = kurtosis.transpose(*shape).expand_dims(variant=["nlgp"]).reindex(variant=list(PAIR))
