@@ -701,8 +701,9 @@ def unit_class(
     A data-driven criterion, not the unit's bias sign: the field is learned when its
     ``low_frequency_share`` exceeds the upper ``NOISE_LEVEL`` quantile of a white-noise field's
     (Beta(m / 2, (D - m) / 2); at 20 x 20 about twice the noise mean).  Units still noise-like after
-    training (in the anchor's regime, those whose bias started at -1: they grow and drift toward high
-    spatial frequencies without forming a field) are reported apart, since they dilute every mean.
+    training (in the anchor's regime, half of them, by the sign their bias started with: +1 in cavitykit's
+    runs, -1 in the anchor's code, whose labels are mirrored; they grow and drift toward high spatial
+    frequencies without forming a field) are reported apart, since they dilute every mean.
 
     Parameters
     ----------

@@ -158,16 +158,19 @@ def _coherence_lines(coherence: dict | None, name: str) -> list[str]:
         return ["The coherence factor needs one pixel excess kurtosis for every pixel (NLGP or Ising data)."]
     imp, random = coherence["imp"], coherence["random"]
     return [
-        "Where the rise comes from. On correlated pixels gamma_2 = kappa_x x IPR x C: the independent-pixel value "
-        "times the *coherence factor* C, 1 for independent pixels, larger when the field covers correlated pixels "
-        "of one sign. Any sparsification raises the IPR; only C speaks to localization. Criterion: IMP's coherence "
-        "factor above random pruning's at a common per-unit survivor count (paired interval above 0), "
-        f"n = {coherence['n']:.0f} weights per unit ({name}'s learned units).",
+        "How each strategy makes its rise (a diagnostic beside the verdict, not part of it). On correlated pixels "
+        "gamma_2 = kappa_x x IPR x C: the independent-pixel value times the *coherence factor* C, 1 for independent "
+        "pixels and larger the more of the field's weight lies on correlated pixels of one sign; pruning a learned "
+        "field lowers it (fewer pixels), scattering the survivors lowers it more. Any sparsification raises the IPR; "
+        "C is the part that speaks to localization. Reading: IMP's C above random pruning's at a common per-unit "
+        f"survivor count (paired interval above 0), n = {coherence['n']:.0f} weights per unit ({name}'s learned "
+        "units).",
         f"At n = {coherence['n']:.0f}: coherence factor IMP {_ci(imp['coherence'])}, "
         f"random {_ci(random['coherence'])}, "
-        f"IMP - random {_ci(coherence['gap'], sign=True)} ({'met' if coherence['higher'] else 'not met'}); IPR IMP "
-        f"{_ci(imp['ipr'], 3)}, random {_ci(random['ipr'], 3)}; |excess kurtosis| IMP {_ci(imp['abs_kurtosis'], 3)}, "
-        f"random {_ci(random['abs_kurtosis'], 3)}.",
+        f"IMP - random {_ci(coherence['gap'], sign=True)} (IMP's {'higher' if coherence['higher'] else 'not higher'}); "
+        f"IPR IMP {_ci(imp['ipr'], 3)}, random {_ci(random['ipr'], 3)}; |excess kurtosis| IMP "
+        f"{_ci(imp['abs_kurtosis'], 3)}, random {_ci(random['abs_kurtosis'], 3)}, IMP - random "
+        f"{_ci(coherence['kurtosis_gap'], 3, sign=True)}.",
     ]
 
 
@@ -180,6 +183,14 @@ def _theory_lines(theories: dict | None, name: str) -> list[str]:
         "rounds): the "
         f"*correlated-input theory* (the pixels' joint fourth cumulants, from the weights and the data model alone) "
         f"{_ci(theories['correlated'])}; the independent-input theory {_ci(theories['independent'])}.",
+        "Per round (correlated / independent): "
+        + "; ".join(
+            f"r{int(r)}: {float(theories['correlated_per_round'].sel(round=r)):.2f} / "
+            f"{float(theories['independent_per_round'].sel(round=r)):.2f}"
+            for r in theories["correlated_per_round"]["round"].values
+            if np.isfinite(theories["correlated_per_round"].sel(round=r))
+        )
+        + ".",
         f"Weights the correlated-input theory says raise |excess kurtosis|: {_ci(theories['pruned_raise'])} of those "
         f"IMP prunes next, {_ci(theories['kept_raise'])} of those it keeps ({name}).",
     ]
@@ -287,7 +298,7 @@ def _iterative_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
         lines.append(
             f"{STRATEGY_NAMES[strategy]}: bumps {_ci(one['bump'])} of learned units (a unit with no weight is not a "
             f"bump); left with no weight {_ci(one['emptied'])}; surviving weights per learned unit "
-            f"{_ci(one['n_kept'], 0)}; IPR / top-n null {_ci(one['ipr_over_top'])}; test accuracy "
+            f"{_ci(one['n_kept'], 1)}; IPR / top-n null {_ci(one['ipr_over_top'])}; test accuracy "
             f"{one['accuracy']:.3f}."
         )
     lines.append(

@@ -108,7 +108,8 @@ def test_the_readme_python_blocks_run_in_order():
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
-    assert namespace["delta"].shape == (8, 400) and namespace["X"].shape == (10_000, 400)
+    assert namespace["delta"].shape == (8, 400) and namespace["X"].shape == (100_000, 400)
+    assert namespace["correlated"].shape == (8, 400) and namespace["X2"].shape == (10_000, 400)
 
 
 def test_the_version_is_the_same_in_the_package_the_citation_and_the_changelog():

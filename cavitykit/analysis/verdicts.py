@@ -221,7 +221,8 @@ def coherence_at_matched_survivors(
     -------
     dict or None (no single pixel kurtosis for this data)
         ``n``; ``imp`` and ``random``, each with ``coherence``, ``ipr`` and ``abs_kurtosis`` (replicate mean
-        and interval at n); ``gap`` (coherence, IMP - random); ``higher`` (the gap's interval is above 0).
+        and interval at n); ``gap`` (coherence, IMP - random); ``kurtosis_gap`` (|excess kurtosis|, IMP -
+        random); ``higher`` (the coherence gap's interval is above 0).
     """
     factors = {"imp": coherence_factor(run, model), "random": coherence_factor(random_branch, model)}
     if factors["imp"] is None:
@@ -240,6 +241,7 @@ def coherence_at_matched_survivors(
         "n": n,
         **{name: {key: _interval(value) for key, value in values.items()} for name, values in at.items()},
         "gap": gap,
+        "kurtosis_gap": _interval(at["imp"]["abs_kurtosis"] - at["random"]["abs_kurtosis"]),
         "higher": bool(gap["low"] > 0),
     }
 
@@ -389,7 +391,8 @@ def theory_agreement(
     -------
     dict or None (the theory is for NLGP inputs)
         ``correlated`` and ``independent`` (rank correlation with the exact effect, replicate mean and
-        interval), ``pruned_raise`` and ``kept_raise`` (shares predicted to raise |excess kurtosis|),
+        interval) and ``correlated_per_round``, ``independent_per_round`` (its mean per round, a DataArray
+        over round), ``pruned_raise`` and ``kept_raise`` (shares predicted to raise |excess kurtosis|),
         ``n_units`` (units compared).
     """
     theory = correlated_theory(run, model, units) if theory is None else theory
@@ -413,6 +416,7 @@ def theory_agreement(
             rho[index] = _rank_correlation(values[index], reference[index], masks[index])
         per_unit = xr.DataArray(rho, dims=order[:-1], coords={d: one[d] for d in order[:-1]})
         out[name] = _interval(per_unit.mean(("round", "neuron")))
+        out[f"{name}_per_round"] = per_unit.mean(("replicate", "neuron"))
     raises = correlated > 0
     for name, group in (("pruned_raise", pruned & kept), ("kept_raise", kept & ~pruned)):
         total = group.sum(("round", "neuron", "input"))

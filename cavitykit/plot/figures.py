@@ -364,7 +364,11 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     axes[2].legend(fontsize=7)
-    figure.suptitle(f"Learned units of {label(pair[0])} and of its clone, per round", fontsize=10)
+    figure.suptitle(
+        f"Learned units of {label(pair[0])} and of its clone, per round (every strategy at the same layer sparsity; "
+        "one-shot's one pruned round at the run's last)",
+        fontsize=10,
+    )
     return figure
 
 
