@@ -90,8 +90,8 @@ def test_reading_and_plotting_a_run_loads_no_torch_and_keeps_the_backend(stored_
         matplotlib.use("svg")
         import cavitykit.io, cavitykit.analysis, cavitykit.plot, cavitykit.report
         ds = cavitykit.io.open_run({str(stored_run)!r})
-        summary = cavitykit.analysis.round_summary(ds)
-        cavitykit.plot.localization_and_kurtosis(summary).savefig({str(stored_run / "check.png")!r})
+        lines = cavitykit.analysis.learned_trajectories(ds, {{}}, ("nlgp", "gaussian_clone"))
+        cavitykit.plot.claims_by_round(lines, ("nlgp", "gaussian_clone")).savefig({str(stored_run / "check.png")!r})
         cavitykit.plot.receptive_fields(ds, "nlgp")
         print(matplotlib.get_backend(), "torch" in sys.modules, "cavitykit.imp.runner" in sys.modules)
         """

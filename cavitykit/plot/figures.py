@@ -256,58 +256,9 @@ def receptive_fields_over_time(ds: xr.Dataset, pair: tuple[str, str], times, *, 
     return fig
 
 
-def _band(ax, x, mean, sd, line_colour, name):
-    ax.plot(x, mean, "o-", color=line_colour, label=name, ms=3)
-    ax.fill_between(x, mean - sd, mean + sd, color=line_colour, alpha=0.2)
-
-
-def localization_and_kurtosis(summary: xr.Dataset) -> Figure:
-    """IPR, localized fraction and mean |excess kurtosis| per round for each variant.
-
-    Bands are standard deviations over replicates; dashed lines the IPR of a random vector
-    with as many weights (left) and the Gaussian noise floor of |excess kurtosis| (right).
-
-    Parameters
-    ----------
-    summary : xarray.Dataset
-        ``cavitykit.analysis.round_summary`` of a run.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> from cavitykit import open_run
-    >>> from cavitykit.testing import example_run
-    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> from cavitykit import analysis, metrics
-    >>> figure = localization_and_kurtosis(analysis.round_summary(ds))
-    >>> type(figure).__name__
-    'Figure'
-    """
-    fig = Figure(figsize=(13, 3.8))
-    axes = fig.subplots(1, 3)
-    rounds = summary["round"].values
-    for variant in summary.variant.values:
-        one = summary.sel(variant=variant)
-        line_colour, name = colour(variant), label(variant)
-        _band(axes[0], rounds, one.ipr.values, one.ipr_sd.values, line_colour, name)
-        axes[0].plot(
-            rounds, one.random_ipr.values, "--", color=line_colour, lw=1, label=f"3/(n+2), n = kept weights ({name})"
-        )
-        _band(axes[1], rounds, one.localized_fraction.values, one.localized_fraction_sd.values, line_colour, name)
-        _band(axes[2], rounds, one.abs_kurtosis.values, one.abs_kurtosis_sd.values, line_colour, name)
-    axes[2].axhline(float(summary.abs_kurtosis_noise.max()), color="0.4", ls="--", lw=1, label="Gaussian noise floor")
-    axes[0].set_ylabel("mean IPR of units")
-    axes[1].set_ylabel("fraction of localized units")
-    axes[2].set_ylabel("mean |excess kurtosis| of pre-activations")
-    for ax in axes:
-        ax.set_xlabel("IMP round")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+def _band(ax, x, mean, sd, line_colour, name, style="o-", alpha=0.2):
+    ax.plot(x, mean, style, color=line_colour, label=name, ms=3)
+    ax.fill_between(x, mean - sd, mean + sd, color=line_colour, alpha=alpha)
 
 
 def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
@@ -353,8 +304,7 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
             if not np.isfinite(mean).any():
                 continue
             text = f"{'IMP' if strategy == 'imp' else strategy.replace('_', '-')}, {label(variant)}"
-            ax.plot(rounds, mean, styles.get(strategy, "o-"), color=colour(variant), ms=3, label=text)
-            ax.fill_between(rounds, mean - sd, mean + sd, color=colour(variant), alpha=0.12)
+            _band(ax, rounds, mean, sd, colour(variant), text, styles.get(strategy, "o-"), alpha=0.12)
         if name == "ipr_over_top":
             ax.axhline(1.0, color="grey", ls="--", lw=1, label="top-n null")
         ax.set(xlabel="round", title=title)
