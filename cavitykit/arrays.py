@@ -80,12 +80,46 @@ def _from_torch_checkpoint(
         return loaded.detach().numpy(), None
     if not isinstance(loaded, dict):
         raise ValueError(f"weights: {str(path)!r} holds a {type(loaded).__name__}, not a tensor or a state_dict")
-    if key not in loaded:
-        raise ValueError(f"weights: {str(path)!r} has no tensor {key!r}; it holds {sorted(loaded)}")
-    if not isinstance(loaded[key], torch.Tensor):
+    tensors = {name: value.detach().numpy() for name, value in loaded.items() if isinstance(value, torch.Tensor)}
+    weights = _pruned_tensor(tensors, key, path)
+    if weights is None:
+        if key not in loaded:
+            raise ValueError(f"weights: {str(path)!r} has no tensor {key!r}; it holds {sorted(loaded)}")
         raise ValueError(f"weights: {key!r} of {str(path)!r} is a {type(loaded[key]).__name__}, not a tensor")
-    bias = loaded.get(bias_key) if bias_key else None
-    return loaded[key].detach().numpy(), None if not isinstance(bias, torch.Tensor) else bias.detach().numpy()
+    bias = _pruned_tensor(tensors, bias_key, path) if bias_key else None
+    return weights, bias
+
+
+def _pruned_tensor(tensors: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray | None:
+    """Tensor ``key`` of a state_dict as the model computes with it, or None when it holds none.
+
+    ``torch.nn.utils.prune`` saves a pruned parameter as ``key_orig`` (the values before pruning) and
+    ``key_mask``; the layer computes with their product, so that is what ``key`` means here.  Asking for
+    ``key_orig`` itself, or an ``_orig`` without its mask, is refused: it would count pruned weights as kept.
+    """
+    if key.endswith("_orig") and key[: -len("_orig")] + "_mask" in tensors:
+        layer = key[: -len("_orig")]
+        raise ValueError(
+            f"weights: {key!r} of {str(path)!r} holds the values torch.nn.utils.prune kept from before pruning; "
+            f"name the layer {layer!r} and its mask {layer + '_mask'!r} is applied (pruned weights count as removed)"
+        )
+    if key in tensors:
+        return tensors[key]
+    original, mask = tensors.get(key + "_orig"), tensors.get(key + "_mask")
+    if original is None:
+        return None
+    if mask is None:
+        raise ValueError(
+            f"weights: {str(path)!r} holds {key + '_orig'!r} (a parameter torch.nn.utils.prune pruned) but no "
+            f"{key + '_mask'!r}: without its mask the pruned weights cannot be told apart; save the state_dict "
+            "of the pruned model whole, call torch.nn.utils.prune.remove before saving, or pass --mask FILE"
+        )
+    if mask.shape != original.shape:
+        raise ValueError(
+            f"weights: {key + '_mask'!r} of {str(path)!r} has shape {mask.shape}, not that of {key + '_orig'!r} "
+            f"{original.shape}"
+        )
+    return np.where(mask != 0, original, 0.0)
 
 
 def bias_key(key: str) -> str:
@@ -99,8 +133,10 @@ def bias_key(key: str) -> str:
     return key[: -len("weight")] + "bias" if key.endswith("weight") else f"{key}_bias"
 
 
-def load_weights(path, *, key: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def load_weights(path, *, key: str | None = None, mask=None) -> tuple[np.ndarray, np.ndarray | None]:
     """First-layer weights (K, D), and the layer's hidden biases (K,) when the file holds them.
+
+    Pruned weights come back as exact zeros, which the cavity method treats as removed.
 
     Parameters
     ----------
@@ -108,8 +144,13 @@ def load_weights(path, *, key: str | None = None) -> tuple[np.ndarray, np.ndarra
         ``.npz`` (array ``weight``, or ``key``), ``.npy``, or a torch checkpoint (``.pt``, ``.pth``,
         ``.ckpt``: a state_dict or a tensor; ``key`` names the tensor, default ``weight``).  The bias
         is the array or tensor ``bias_key(key)`` of a ``.npz`` or state_dict (``fc1.bias`` beside
-        ``fc1.weight``); a ``.npy`` file or a lone tensor has none.
+        ``fc1.weight``); a ``.npy`` file or a lone tensor has none.  A layer pruned with
+        ``torch.nn.utils.prune`` and saved as its state_dict (``fc1.weight_orig`` and ``fc1.weight_mask``)
+        is read by its usual key, ``fc1.weight``, as the masked weights the model computes with.
     key : str, optional
+    mask : str or Path, optional
+        A mask saved by another tool, ``FILE`` or ``FILE:KEY`` (.npy, .npz or a torch checkpoint), of the
+        weights' shape: zero (or False) marks a pruned weight.
 
     Returns
     -------
@@ -149,6 +190,8 @@ def load_weights(path, *, key: str | None = None) -> tuple[np.ndarray, np.ndarra
             f"weights in {str(path)!r} must be a real array of shape (K, D), got {weights.dtype} {weights.shape}"
         )
     weights = check_finite("weights", weights.astype(np.float64), source=str(path))
+    if mask is not None:
+        weights = np.where(_load_mask(mask, weights.shape), weights, 0.0)
     if bias is not None:
         if bias.shape != (weights.shape[0],) or bias.dtype.kind not in "fiu":
             raise ValueError(
@@ -157,6 +200,23 @@ def load_weights(path, *, key: str | None = None) -> tuple[np.ndarray, np.ndarra
             )
         bias = check_finite("bias", bias.astype(np.float64), source=str(path))
     return weights, bias
+
+
+def _load_mask(spec, shape: tuple[int, int]) -> np.ndarray:
+    """The boolean mask of ``FILE`` or ``FILE:KEY``, checked against the weights' shape."""
+    spec = str(spec)
+    path, _, key = spec.rpartition(":") if ":" in spec and not Path(spec).is_file() else (spec, "", "")
+    path = _existing(path, "mask")
+    if path.suffix in TORCH_SUFFIXES:
+        mask, _ = _from_torch_checkpoint(path, key or "weight_mask")
+    else:
+        mask = _from_numpy_file(path, key or None, "mask")
+    if mask.shape != shape or mask.dtype.kind not in "biuf":
+        raise ValueError(
+            f"mask {spec!r} must be a numeric or boolean array of the weights' shape {shape}, got "
+            f"{mask.dtype} {mask.shape}"
+        )
+    return mask != 0
 
 
 def load_samples(path, n_inputs: int, *, key: str | None = None, against: str = "the weights") -> np.ndarray:

@@ -98,7 +98,7 @@ def _cumulants(args: argparse.Namespace) -> int:
         raise ValueError("give a run directory RUN, or --weights FILE (with --samples or --model, and --out)")
     if args.weights is not None:
         return _weights_cumulants(args)
-    own = ("key", "model", "out", "seed", "xi", "gain", "dim", "convention")
+    own = ("key", "mask", "model", "out", "seed", "xi", "gain", "dim", "convention")
     given = [f"--{name}" for name in own if getattr(args, name) is not None]
     if given:
         verb = "apply" if len(given) > 1 else "applies"
@@ -140,7 +140,7 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
                 convention=args.convention,
             )
         source = source.text
-    write_dataset(args.out, spectrum.assign_attrs(weights=str(args.weights), samples=source))
+    write_dataset(args.out, spectrum.assign_attrs(**_layer_source(args), samples=source))
     print(f"wrote {args.out}: kstat and cumulant {dict(spectrum.cumulant.sizes)}")
     return 0
 
@@ -176,7 +176,7 @@ def _cavity(args: argparse.Namespace) -> int:
     effects = xr.concat(parts, "neuron", combine_attrs="override")
     effects.attrs["preactivation"] = preactivation_formula(args.convention, with_bias=bias is not None)
     dataset = effects.to_dataset(name="cavity_exact").assign_attrs(
-        weights=str(args.weights),
+        **_layer_source(args),
         samples=source,
         convention=args.convention,
         note="a bias shifts the pre-activation and changes no cumulant of order 2 or more",
@@ -184,6 +184,15 @@ def _cavity(args: argparse.Namespace) -> int:
     write_dataset(args.out, dataset)
     print(f"wrote {args.out}: cavity_exact {dict(effects.sizes)} ({args.statistic})")
     return 0
+
+
+def _layer_source(args: argparse.Namespace) -> dict[str, str]:
+    """What an output says of the layer it was computed on: the file, the key and the mask read."""
+    return {
+        "weights": str(args.weights),
+        "weights_key": args.key or "weight",
+        "mask": str(args.mask) if args.mask else "pruned weights are the exact zeros of the weights read",
+    }
 
 
 class _Drawn:
@@ -219,7 +228,7 @@ def _own_layer(args: argparse.Namespace, *, streamed: bool):
     if streamed and args.model is None:
         raise ValueError("--chunk-size streams samples drawn from --model; give --model NAME")
     args.convention = args.convention or "scaled"  # None only tells a RUN that it was not given
-    weights, bias = load_weights(args.weights, key=args.key)
+    weights, bias = load_weights(args.weights, key=args.key, mask=args.mask)
     if args.samples is not None:
         against = f"the weights in {str(args.weights)!r} of shape {weights.shape}"
         samples = load_samples(args.samples, weights.shape[1], key=args.samples_key, against=against)
@@ -412,7 +421,18 @@ def _own_layer_options(group, out_help: str, *, required: bool = False) -> None:
         help=".npz (array 'weight'), .npy or torch checkpoint, (K, D), with the bias beside the weights in FILE "
         "when it holds one ('bias', or 'fc1.bias' for 'fc1.weight'); pruned weights are exact zeros",
     )
-    group.add_argument("--key", metavar="NAME", help="the weights' array or tensor in FILE (default 'weight')")
+    group.add_argument(
+        "--key",
+        metavar="NAME",
+        help="the weights' array or tensor in FILE (default 'weight'); a layer pruned with torch.nn.utils.prune "
+        "(NAME_orig and NAME_mask in its state_dict) is read by its usual NAME, masked",
+    )
+    group.add_argument(
+        "--mask",
+        metavar="FILE[:KEY]",
+        help="a mask of the weights' shape saved by another tool (.npy, .npz or torch checkpoint): 0 marks a "
+        "pruned weight, treated as removed",
+    )
     group.add_argument(
         "--convention",
         choices=tuple(PREACTIVATION_CONVENTIONS),

@@ -204,3 +204,71 @@ def test_the_command_line_loads_neither_torch_nor_numba():
     """`cavitykit --version` and `--help` answer at once: the parser imports no heavy module."""
     code = "import sys, cavitykit.cli; print(sorted({'torch', 'numba', 'matplotlib'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def pruned_torch_model(tmp_path):
+    """A torch model whose first layer is pruned by torch.nn.utils.prune and saved as its state_dict, as a
+    user would: 0.weight_orig and 0.weight_mask, no 0.weight."""
+    import torch
+    from torch.nn.utils import prune
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    prune.l1_unstructured(model[0], "weight", amount=0.5)
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    masked = (model[0].weight_orig * model[0].weight_mask).detach().numpy().astype(np.float64)
+    return masked, model[0].weight_mask.detach().numpy().astype(bool), model[0].bias.detach().numpy()
+
+
+def test_a_layer_pruned_with_torch_is_read_by_its_usual_key_and_its_pruned_weights_are_removed(tmp_path, capsys):
+    import scipy.stats
+    import xarray as xr
+
+    masked, kept, bias = pruned_torch_model(tmp_path)
+    samples = np.random.default_rng(1).exponential(size=(3000, 6))
+    np.save(tmp_path / "x.npy", samples)
+    layer = ["cavity", "--weights", str(tmp_path / "model.pt"), "--samples", str(tmp_path / "x.npy"), "--quiet"]
+    out = tmp_path / "e.nc"
+    assert main([*layer, "--key", "0.weight", "--convention", "linear", "--out", str(out)]) == 0
+    expected = np.full(masked.shape, np.nan)
+    for k, i in zip(*np.nonzero(kept), strict=True):
+        reduced = masked[k].copy()
+        reduced[i] = 0.0
+        if reduced.any():
+            expected[k, i] = scipy.stats.kurtosis(samples @ reduced + bias[k], bias=False) - scipy.stats.kurtosis(
+                samples @ masked[k] + bias[k], bias=False
+            )
+    with xr.open_dataset(out) as written:
+        np.testing.assert_allclose(written.cavity_exact, expected, rtol=1e-7, atol=1e-10)
+        assert np.isnan(written.cavity_exact.values[~kept]).all() and (~kept).sum() == 12
+        assert written.attrs["weights_key"] == "0.weight" and written.attrs["weights"].endswith("model.pt")
+    # the unpruned copy is refused, naming the key to use
+    assert main([*layer, "--key", "0.weight_orig", "--out", str(tmp_path / "orig.nc")]) == 2
+    assert "name the layer '0.weight'" in capsys.readouterr().err and not (tmp_path / "orig.nc").exists()
+
+
+def test_an_orig_without_its_mask_is_refused_and_a_mask_file_is_applied(tmp_path, capsys):
+    import torch
+    import xarray as xr
+
+    masked, kept, _ = pruned_torch_model(tmp_path)
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    del state["0.weight_mask"]
+    torch.save(state, tmp_path / "no_mask.pt")
+    samples = np.random.default_rng(2).standard_normal((500, 6))
+    np.save(tmp_path / "x.npy", samples)
+    args = ["cavity", "--samples", str(tmp_path / "x.npy"), "--key", "0.weight", "--quiet"]
+    assert main([*args, "--weights", str(tmp_path / "no_mask.pt"), "--out", str(tmp_path / "a.nc")]) == 2
+    assert "but no '0.weight_mask'" in capsys.readouterr().err
+    # another tool's mask beside plain weights: the masked-out weights are removed, and the output says so
+    np.save(tmp_path / "w.npy", np.where(kept, masked, 1.0))
+    np.savez(tmp_path / "masks.npz", first=kept)
+    spec = f"{tmp_path / 'masks.npz'}:first"
+    plain = ["cavity", "--weights", str(tmp_path / "w.npy"), "--samples", str(tmp_path / "x.npy"), "--quiet"]
+    assert main([*plain, "--mask", spec, "--out", str(tmp_path / "b.nc")]) == 0
+    with xr.open_dataset(tmp_path / "b.nc") as written:
+        effects = written.cavity_exact.values
+        assert np.isnan(effects[~kept]).all() and np.isfinite(effects[kept]).any()
+        assert written.attrs["mask"] == spec
+    assert main([*plain, "--mask", str(tmp_path / "x.npy"), "--out", str(tmp_path / "c.nc")]) == 2
+    assert "must be a numeric or boolean array of the weights' shape (4, 6)" in capsys.readouterr().err
