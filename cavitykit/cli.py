@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -255,6 +256,13 @@ def _writable(path: Path, overwrite: bool) -> None:
         raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it")
     if path.parent.exists() and not path.parent.is_dir():
         raise NotADirectoryError(f"cannot write {str(path)!r}: {str(path.parent)!r} is not a directory")
+    folder = next(parent for parent in path.absolute().parents if parent.exists())
+    try:  # before any computation: a folder that takes no file (read-only, or /proc) fails at the end otherwise
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise PermissionError(
+            f"cannot write {str(path)!r}: {str(folder)!r} takes no new file ({error.strerror})"
+        ) from None
 
 
 def _streaming(args: argparse.Namespace):

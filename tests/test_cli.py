@@ -272,3 +272,10 @@ def test_an_orig_without_its_mask_is_refused_and_a_mask_file_is_applied(tmp_path
         assert written.attrs["mask"] == spec
     assert main([*plain, "--mask", str(tmp_path / "x.npy"), "--out", str(tmp_path / "c.nc")]) == 2
     assert "must be a numeric or boolean array of the weights' shape (4, 6)" in capsys.readouterr().err
+
+
+def test_an_output_folder_that_takes_no_file_is_refused_before_any_computation(capsys):
+    # the samples file does not exist either: the output is checked first, so its error is the one reported
+    args = ["cavity", "--weights", "/nonexistent/w.npy", "--samples", "/nonexistent/x.npy", "--out", "/proc/e.nc"]
+    assert main(args) == 2
+    assert "cannot write '/proc/e.nc': '/proc' takes no new file" in capsys.readouterr().err
