@@ -1,6 +1,7 @@
 """mkdocs hook: the reference pages generated from the code so they never drift: the command line (from
 the argparse parser), the configuration keys (from the config dataclasses) and the round schema (from
-``cavitykit.io.schema``)."""
+``cavitykit.io.schema``); and a site that works offline: every page is checked for anything the browser
+would fetch from outside the site, which fails the build."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 
 import jupyter_server_mathjax
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 from cavitykit import config as run_config
@@ -109,6 +111,8 @@ def schema_reference() -> str:
         "|---|---|",
     ]
     parts += [f"| `{name}` | {long_name} |" for name, long_name in schema.CUMULANT_VARIABLES.items()]
+    parts += ["", "Coordinates (each with its `long_name`):", "", "| coordinate | long_name |", "|---|---|"]
+    parts += [f"| `{name}` | {long_name} |" for name, long_name in schema.COORDINATE_NAMES.items()]
     return "\n".join(parts) + "\n"
 
 
@@ -130,3 +134,36 @@ def on_files(files, config):
     files.append(File.generated(config, "reference/config.md", content=config_reference()))
     files.append(File.generated(config, "reference/schema.md", content=schema_reference()))
     return files
+
+
+# URLs a browser fetches while it loads a page: the sources of scripts, stylesheets, images and frames,
+# and modules or stylesheets a script or style imports.
+_FETCHED = re.compile(
+    r"<(?:script|link|img|iframe|source|video|audio|embed)\b[^>]*?\s(?:src|href)\s*=\s*[\"']((?:https?:)?//[^\"']+)",
+    re.I,
+)
+_IMPORTED = re.compile(r"""(?:\bimport\s*\(|@import\s+url\(|@import\s+)\s*["']?((?:https?:)?//[^"')\s]+)""", re.I)
+_DIAGRAM = re.compile(r"""class=["'][^"']*\b(?:mermaid|jp-Mermaid)\b""")
+# The notebook pages' loader of mermaid from a CDN: it runs only for diagrams, which no notebook draws.
+_MERMAID_LOADER = re.compile(
+    r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{\s*'
+    r"const diagrams = document\.querySelectorAll\(\"\.jp-Mermaid.*?</script>",
+    re.S,
+)
+
+
+def external_requests(html: str) -> list[str]:
+    """The URLs outside the site that a browser would fetch to show ``html``; a mermaid diagram counts
+    as one (its script comes from a CDN)."""
+    found = _FETCHED.findall(html) + _IMPORTED.findall(html)
+    if _DIAGRAM.search(html):
+        found.append("mermaid (a diagram, drawn by a script from a CDN)")
+    return found
+
+
+def on_post_page(output: str, page, config) -> str:
+    output = _MERMAID_LOADER.sub("", output)
+    found = external_requests(output)
+    if found:
+        raise PluginError(f"{page.file.src_path} would fetch from outside the site: {sorted(set(found))}")
+    return output

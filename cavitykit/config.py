@@ -56,7 +56,8 @@ class DataConfig:
         and test patches cut from disjoint regions of each photograph.
     path : str
         With 'arrays': a .npz holding the images and labels, or a folder of ``<key>.npy`` files
-        (``cavitykit.data.read_labelled``).
+        (``cavitykit.data.read_labelled``).  ``load_config`` reads a relative path (and ``test_path``)
+        from the config file's folder; ``config_from_dict`` from the working directory.
     images_key, labels_key : str
         The arrays' names.
     test_path : str
@@ -69,7 +70,13 @@ class DataConfig:
         a class each, e.g. ``[["astronaut", "rocket"], ["coffee", "brick"]]``.  Two classes train a
         network of one output; C > 2 a readout of C outputs.
     shape : list of two ints
-        With 'arrays': the images' height and width (the file must match); with 'photos': the patches'.
+        With 'arrays': the images' height and width, by default read from the file (given, the file
+        must match); with 'photos': the patches'.
+    constant_pixels : {'drop', 'refuse'}
+        With images: what to do with pixels constant over the training images (the blank border of
+        handwritten digits).  'drop' leaves them out: they are 0 in every input, the networks start
+        without weights on them, pruning rates count the other weights, and maps show them blank.
+        'refuse' stops with an error naming the first.
 
     Examples
     --------
@@ -93,6 +100,7 @@ class DataConfig:
     test_fraction: float = field(default=0.0, metadata=LATER)
     classes: tuple = field(default=(), metadata=LATER)
     shape: tuple[int, ...] = field(default=(), metadata=LATER)
+    constant_pixels: str = field(default="drop", metadata=LATER)
 
     def __post_init__(self):
         check_int("data.L", self.L, minimum=2)
@@ -108,12 +116,18 @@ class DataConfig:
         check_choice("data.source", self.source, ("synthetic", "arrays", "photos"))
         # a group of labels read from TOML is a list: kept as a tuple, as every other list
         object.__setattr__(self, "classes", tuple(tuple(c) if isinstance(c, list | tuple) else c for c in self.classes))
+        check_choice("data.constant_pixels", self.constant_pixels, ("drop", "refuse"))
         arrays_only = ("path", "test_path", "test_fraction", "classes", "shape")
         if self.source == "synthetic":
             given = [key for key in arrays_only if getattr(self, key)]
+            given += ["constant_pixels"] if self.constant_pixels != "drop" else []
             if given:
                 raise ValueError(f'data.{given[0]} reads a researcher\'s images: it needs data.source = "arrays"')
             return
+        if self.source == "arrays" and self.path and not self.shape:
+            from cavitykit.data.labelled import stored_image_shape  # the file's header alone
+
+            object.__setattr__(self, "shape", stored_image_shape(self.path, self.images_key))
         if len(self.shape) != 2:
             raise ValueError(f"data.shape must give the images' height and width, got {list(self.shape)!r}")
         for side in self.shape:
@@ -648,7 +662,8 @@ def read_toml(path, what: str = "config") -> dict:
 
 
 def load_config(path) -> RunConfig:
-    """Read and validate a TOML config file.
+    """Read and validate a TOML config file; its relative ``data.path`` and ``data.test_path`` are read from
+    the file's folder (and stored resolved).
 
     Parameters
     ----------
@@ -673,7 +688,16 @@ def load_config(path) -> RunConfig:
     >>> load_config(path).imp.rounds
     3
     """
-    return config_from_dict(read_toml(path))
+    values = read_toml(path)
+    data = values.get("data")
+    if isinstance(data, dict):
+        folder = Path(path).resolve().parent
+        for key in ("path", "test_path"):
+            given = data.get(key)
+            if isinstance(given, str) and given:
+                written = Path(given).expanduser()
+                data[key] = str(written if written.is_absolute() else folder / written)
+    return config_from_dict(values)
 
 
 def presets() -> list[str]:

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
-from cavitykit import analysis
+from cavitykit import analysis, metrics
 from cavitykit.config import config_from_dict
 from cavitykit.io import (
     CUMULANTS_FILE,
@@ -32,6 +32,17 @@ STATEMENTS = (
     "2. IMP raises the non-Gaussianity of hidden-unit pre-activations across rounds, beyond what random pruning does.",
     "3. The weights IMP prunes are those whose removal raises non-Gaussianity.",
     "4. Iterative pruning localizes a unit more than one-shot pruning to the same number of weights.",
+)
+# Each claim's criterion in one line, shown under its verdict (the claim's section gives the numbers).
+CRITERIA = (
+    "at matched survivors, the bump share of learned units exceeds the clone's by at least {margin} and their IPR "
+    "over the top-n null exceeds the clone's, both 95% intervals above 0",
+    "the learned units' mean |excess kurtosis| rises from round 0 to the last accurate round under IMP, and by "
+    "more than under random pruning to the same sparsity, both 95% intervals above 0",
+    "more than half of the weights IMP prunes next raise |excess kurtosis| on exact removal (interval above 1/2), "
+    "more than of the clone's pruned weights and of the weights IMP keeps (intervals above 0)",
+    "per learned unit at the same number of weights, the bump share under IMP exceeds one-shot pruning's by at "
+    "least {margin}, its 95% interval above 0",
 )
 VERDICTS = {True: "**supported**", False: "**not supported**", None: "**not tested**"}
 STRATEGY_NAMES = {"imp": "IMP", "random": "random pruning", "one_shot": "one-shot pruning", "cavity": "cavity-guided"}
@@ -308,6 +319,38 @@ def _iterative_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
     return lines
 
 
+def _no_field_lines(ds: xr.Dataset, classes: xr.DataArray, features: xr.Dataset) -> list[str]:
+    """Why a variant whose every unit is noise-like has no learned field, and what would give it one: the
+    white-noise threshold of the low-frequency criterion on this grid against the dense fields' shares."""
+    shape = analysis.grid_shape(ds)
+    mean, threshold = metrics.noise_low_frequency_share(shape)
+    lines = []
+    for variant in classes.variant.values:
+        if bool((classes.sel(variant=variant) != "noise").any()):
+            continue
+        dense = ds.weight.sel(variant=variant).isel(round=0).values.reshape(-1, ds.sizes["input"])
+        shares = metrics.low_frequency_share(dense[(dense != 0).any(axis=-1)], shape)
+        name = LABELS.get(str(variant), str(variant))
+        grid = " x ".join(str(side) for side in shape)
+        larger = ", ".join(
+            f"{side} x {side}: {metrics.noise_low_frequency_share((side, side))[1]:.2f}"
+            for side in (16, 28)
+            if side * side > np.prod(shape)
+        )
+        lines.append(
+            f"No unit of {name} formed a field. A field counts as learned when its share of power at spatial "
+            f"frequencies up to a quarter of Nyquist exceeds {threshold:.2f}, what white noise on {grid} pixels "
+            f"exceeds with probability {metrics.NOISE_LEVEL:g} (its mean share is {mean:.2f}); the dense fields "
+            f"here reach {np.median(shares):.2f} (median) and {np.max(shares):.2f} (largest). What would change "
+            + "it: "
+            + (f"larger images, which give the criterion room (threshold at {larger}); " if larger else "")
+            + f"a first layer that moves further from its initialization (cosine(w, w0) = "
+            f"{float(features.cosine.sel(variant=variant)):.2f} here: more training.steps, a smaller "
+            "network.init_scale); more units (network.width)."
+        )
+    return lines
+
+
 def _class_lines(classes: xr.DataArray) -> list[str]:
     counts = analysis.class_counts(classes)
     lines = []
@@ -541,15 +584,16 @@ def _markdown(
     lines = [
         f"# cavitykit report: {run_name(ds)}",
         "",
-        "Every number below is computed from the run's data by `cavitykit report`; the verdicts follow",
-        "fixed criteria stated beside them, whatever they say.",
+        "Every number below is computed from the run's data by `cavitykit report`; each verdict follows the",
+        "fixed criterion stated under it, whatever it says.",
         "",
         "## Verdicts",
         "",
     ]
     claims = [claim.format(label=LABELS[pair[0]]) for claim in STATEMENTS]
-    for claim, verdict, note in zip(claims, verdicts, notes, strict=True):
+    for claim, verdict, note, criterion in zip(claims, verdicts, notes, CRITERIA, strict=True):
         lines.append(f"- {claim} {VERDICTS[verdict]}{note}")
+        lines.append(f"  - Criterion: {criterion.format(margin=analysis.BUMP_MARGIN)}.")
     at = lines.index("## Verdicts")
     if not bool(features.learned_task):
         lines[at:at] = [
@@ -574,7 +618,7 @@ def _markdown(
         + ("" if periodic else " (on images, the width along each axis is the coordinates' standard deviation)")
         + ". The claims are judged on learned units; the noise-like ones are counted here and left out.",
         "",
-    ] + [f"- {line}" for line in _class_lines(classes)]
+    ] + [f"- {line}" for line in _class_lines(classes) + _no_field_lines(ds, classes, features)]
     for claim, section in zip(claims, sections[:4], strict=True):
         lines += ["", f"## {claim}", ""] + [f"- {line}" for line in section]
     if len(sections) > 4:
@@ -630,10 +674,8 @@ def _markdown(
         for name, ratio in distances.items():
             mean, low, high = (ratio[key].values for key in ("mean", "low", "high"))
             further = zip(ratio.distance.values[1:], mean[1:], strict=True)
-            lines.append(
-                f"- {name}: d = 1: {mean[0]:.2f} [{low[0]:.2f}, {high[0]:.2f}]"
-                + "".join(f", d = {d:.0f}: {m:.2f}" for d, m in further)
-            )
+            first = {"mean": float(mean[0]), "low": float(low[0]), "high": float(high[0])}
+            lines.append(f"- {name}: d = 1: {_ci(first)}" + "".join(f", d = {d:.0f}: {m:.2f}" for d, m in further))
     lines += [
         "",
         "## Figures",
@@ -645,13 +687,14 @@ def _markdown(
 
 
 def run_name(ds) -> str:
-    """The run's name in the report's title: its config hash.
+    """The run's id in the report's title, as its folder is named: ``<name>-<identity[:12]>``.
 
     Examples
     --------
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> run_name(open_run(example_run()))
-    'config ...'
+    'example-...'
     """
-    return f"config {ds.attrs['config_hash'][:12]}"
+    config = config_from_dict(run_config(ds))
+    return f"{config.name}-{config.identity[:12]}"

@@ -30,15 +30,36 @@ class MemberSamples:
         which draws fresh samples.
     test : tuple of ndarray
         (x of shape (n_test, D), y of shape (n_test,)).
-    heldout : list of ndarray of float32, shape (n_heldout, D)
-        Held-out inputs of each class: statistics are taken per class, since the two-class mixture of
-        Gaussian clones is a scale mixture, non-Gaussian although each class is Gaussian.
+    heldout : list of ndarray of float32, shape (n_c, D)
+        Held-out inputs of each class (``heldout_counts``): statistics are taken per class, since the
+        two-class mixture of Gaussian clones is a scale mixture, non-Gaussian although each class is
+        Gaussian.
     """
 
     models: tuple
     train: tuple[np.ndarray, np.ndarray] | None
     test: tuple[np.ndarray, np.ndarray]
     heldout: list[np.ndarray]
+
+
+def heldout_counts(config) -> list[int]:
+    """Held-out inputs of each class behind a run's statistics: ``analysis.n_heldout``, or for images the
+    class's test images when they are fewer.
+
+    A class of images gives its test images without replacement (no image counts twice), and its clone
+    as many fresh draws, so that model and clone are measured on samples of one size.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> heldout_counts(load_preset("quick"))
+    [20000, 20000]
+    """
+    n = config.analysis.n_heldout
+    if config.data.periodic:
+        return [n, n]
+    tests = np.bincount(task_images(config.data).test[1])
+    return [min(n, int(count)) for count in tests]
 
 
 def _image_sets(config, variant: str, models, rng) -> tuple[tuple, tuple]:
@@ -84,5 +105,8 @@ def member_samples(config, variant: str, replicate: int) -> MemberSamples:
     else:
         train = two_class(*models, config.data.n_train, rng) if config.training.mode == "batch" else None
         test = two_class(*models, config.data.n_test, rng)
-    heldout = [model.sample(config.analysis.n_heldout, rng).astype(np.float32, copy=False) for model in models]
+    heldout = [
+        model.sample(n, rng).astype(np.float32, copy=False)
+        for model, n in zip(models, heldout_counts(config), strict=True)
+    ]
     return MemberSamples(models, train, test, heldout)

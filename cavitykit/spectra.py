@@ -23,7 +23,7 @@ from cavitykit.data import variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
 from cavitykit.network.formulas import as_scaled, preactivation_formula
-from cavitykit.samples import member_samples
+from cavitykit.samples import heldout_counts, member_samples
 from cavitykit.stats import BatchedKstats, preactivation_statistics
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
@@ -46,8 +46,10 @@ def _by_unit(statistics: BatchedKstats) -> np.ndarray:
 
 
 def _with_errors(samples: np.ndarray, weights: np.ndarray, bias, max_order: int, scratch=None) -> np.ndarray:
-    """``_by_unit`` of each unit's pre-activation on (P, D) ``samples``, in ``N_BATCHES`` batches."""
-    return _by_unit(preactivation_statistics(samples, weights, bias, max_order, n_batches=N_BATCHES, scratch=scratch))
+    """``_by_unit`` of each unit's pre-activation on (P, D) ``samples``, in ``N_BATCHES`` batches, or as many
+    as hold a sample per order (a small class of test images; one batch gives no standard error)."""
+    n_batches = max(1, min(N_BATCHES, len(samples) // max_order))
+    return _by_unit(preactivation_statistics(samples, weights, bias, max_order, n_batches=n_batches, scratch=scratch))
 
 
 def _over_live_units(weights: np.ndarray, bias, max_order: int, spectra) -> np.ndarray:
@@ -354,7 +356,7 @@ def preactivation_cumulants(
     if samples is not None:
         user = load_samples(samples, ds.sizes["input"], key=samples_key, against=f"the run's D = {ds.sizes['input']}")
         _check_batchable("the number of samples in the file", user.shape[0], max_order)
-    else:
+    elif not own_heldout:  # the run's own held-out sets take as many batches as they fill (``_with_errors``)
         n_samples = check_int("n_samples", n_samples, minimum=1)
         _check_batchable("n_samples", n_samples, max_order)
     sets = ["file"] if samples is not None else [f"class_{c}" for c in range(ds.sizes["label"])]
@@ -405,7 +407,10 @@ def preactivation_cumulants(
     if samples is not None:
         source = str(samples)
     elif own_heldout:
-        source = f"the run's {n_samples} held-out inputs per class"
+        counts = heldout_counts(config)
+        source = f"the run's held-out inputs, {' '.join(map(str, counts))} per class"
+        if len(set(counts)) == 1:
+            source = f"the run's {counts[0]} held-out inputs per class"
     elif chunk_size is None:
         source = f"{n_samples} regenerated per class"
     else:

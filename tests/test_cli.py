@@ -65,6 +65,16 @@ def test_bench_data_smoke(capsys):
     assert "multivariate-normal route" in capsys.readouterr().out
 
 
+def test_run_refuses_an_out_that_is_a_file_before_writing(tmp_path, capsys):
+    (tmp_path / "afile.txt").write_text("notes\n")
+    for out in ("afile.txt", "afile.txt/deeper"):
+        assert main(["run", "--preset", "quick", "--out", str(tmp_path / out), "--quiet"]) == 2
+        assert f"--out: {str(tmp_path / out)!r} needs a folder, but {str(tmp_path / 'afile.txt')!r} is a file" in (
+            capsys.readouterr().err
+        )
+    assert (tmp_path / "afile.txt").read_text() == "notes\n" and sorted(tmp_path.iterdir()) == [tmp_path / "afile.txt"]
+
+
 def test_run_writes_a_run_directory(tmp_path, capsys):
     from tests.imp.tiny import tiny_config
 

@@ -85,3 +85,29 @@ def test_the_shipped_experiment_configs_that_are_runs_load():
     assert runs  # e.g. photos_four_classes.toml
     for path in runs:
         assert load_config(path).name == path.stem
+
+
+def test_a_config_reads_its_data_paths_from_its_own_folder(tmp_path, monkeypatch):
+    import numpy as np
+
+    folder = tmp_path / "study"
+    (folder / "data").mkdir(parents=True)
+    np.savez(folder / "data" / "mine.npz", X=np.zeros((4, 5, 6)), y=np.arange(4))
+    (folder / "run.toml").write_text(
+        'variants = ["images"]\n[training]\nmode = "batch"\n'
+        '[data]\nsource = "arrays"\npath = "data/mine.npz"\ntest_path = "data/mine.npz"\n'
+        'constant_pixels = "refuse"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    config = load_config("study/run.toml")
+    assert config.data.path == str(folder.resolve() / "data" / "mine.npz") == config.data.test_path
+    assert config.data.shape == (5, 6)  # from the file's header
+    assert load_config(folder / "run.toml") == config  # wherever it is read from
+    assert config_from_dict(config.to_dict()) == config  # stored resolved
+
+
+def test_constant_pixels_takes_a_known_choice_and_only_for_images():
+    with pytest.raises(ValueError, match=r"data.constant_pixels must be one of 'drop', 'refuse'; got 'zero'"):
+        config_from_dict({"data": {"constant_pixels": "zero"}})
+    with pytest.raises(ValueError, match=r"data.constant_pixels reads a researcher's images"):
+        config_from_dict({"data": {"constant_pixels": "refuse"}})

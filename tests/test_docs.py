@@ -121,3 +121,39 @@ def test_the_version_is_the_same_in_the_package_the_citation_and_the_changelog()
     assert releases[0] == version
     assert "10.48550/arXiv.2412.06545" in (ROOT / "CITATION.cff").read_text()
     assert (ROOT / "cavitykit" / "py.typed").is_file()
+
+
+def test_the_site_check_finds_what_a_browser_would_fetch_from_outside():
+    sys.path.insert(0, str(ROOT))
+    try:
+        import mkdocs_hooks
+    finally:
+        sys.path.remove(str(ROOT))
+    page = (
+        '<link rel="stylesheet" href="../assets/main.css"><script src="javascripts/mathjax.js"></script>'
+        '<a href="https://example.org/paper">a link is not fetched</a>'
+    )
+    assert mkdocs_hooks.external_requests(page) == []
+    fonts = '<link rel="preconnect" href="https://fonts.gstatic.com" crossorigin>'
+    module = '<script type="module">const m = await import("https://cdn.example/m.mjs");</script>'
+    style = "<style>@import url('//fonts.example/roboto.css');</style>"
+    assert mkdocs_hooks.external_requests(fonts + module + style) == [
+        "https://fonts.gstatic.com",
+        "https://cdn.example/m.mjs",
+        "//fonts.example/roboto.css",
+    ]
+    assert mkdocs_hooks.external_requests('<pre class="mermaid">graph LR</pre>')  # drawn by a CDN script
+    # The notebook pages' mermaid loader (no notebook draws a diagram) is taken out, nothing else.
+    loader = (
+        '<script type="module">\n  document.addEventListener("DOMContentLoaded", async () => {\n'
+        '    const diagrams = document.querySelectorAll(".jp-Mermaid > pre.mermaid");\n'
+        '    const mermaid = (await import("https://cdnjs.cloudflare.com/m.mjs")).default;\n  });\n</script>'
+    )
+
+    class Page:
+        class file:
+            src_path = "notebooks/quickstart.py"
+
+    assert mkdocs_hooks.on_post_page(page + loader, Page, None) == page
+    with pytest.raises(Exception, match=r"notebooks/quickstart.py would fetch from outside the site"):
+        mkdocs_hooks.on_post_page(page + fonts, Page, None)

@@ -74,9 +74,24 @@ def accurate_rounds(ds: xr.Dataset) -> xr.DataArray:
     return (within.cumprod("round").sum("round") - 1).astype(int)
 
 
-def _interval(values: xr.DataArray) -> dict[str, float]:
+# Measures that are shares of units, weights or power, whose intervals are clipped to [0, 1].
+SHARES = frozenset({"bump", "emptied", "compactness", "truncated_compactness", "imp", "one_shot", "dense_cut"})
+SHARE, DIFFERENCE = (0.0, 1.0), (-1.0, 1.0)  # a share's range, and that of a difference of shares or a correlation
+
+
+def _interval(values: xr.DataArray, bounds: tuple[float, float] | None = None) -> dict[str, float]:
+    """The replicate mean and its Student t interval, the interval's ends clipped to ``bounds`` (the range
+    the measure can take), so that a share never reads below 0."""
     interval = replicate_interval(values, level=LEVEL)
-    return {key: float(interval[key]) for key in ("mean", "low", "high")}
+    out = {key: float(interval[key]) for key in ("mean", "low", "high")}
+    if bounds is not None:
+        out["low"], out["high"] = (float(np.clip(out[key], *bounds)) for key in ("low", "high"))
+    return out
+
+
+def _intervals(values: dict[str, xr.DataArray]) -> dict[str, dict[str, float]]:
+    """``_interval`` of each named measure, shares (``SHARES``) clipped to [0, 1]."""
+    return {key: _interval(value, SHARE if key in SHARES else None) for key, value in values.items()}
 
 
 def _at(measures: xr.Dataset, variant: str, names, n: float) -> dict[str, xr.DataArray]:
@@ -132,7 +147,7 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
     curve = xr.Dataset(
         {name: at_matched_survivors(measures.sel(variant=list(pair)), name, grid) for name in ("bump", "ipr_over_top")}
     )
-    bump_gap = _interval(at[model]["bump"] - at[clone]["bump"])
+    bump_gap = _interval(at[model]["bump"] - at[clone]["bump"], DIFFERENCE)
     ipr_gap = _interval(at[model]["ipr_over_top"] - at[clone]["ipr_over_top"])
     lines = {}
     for name, branch in controls.items():
@@ -142,16 +157,16 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
         n = n_star if float(final.max()) <= n_star and name != "one_shot" else float(final.mean())
         lines[name] = {
             "n": n,
-            "branch": {key: _interval(v) for key, v in _at(branch_measures, model, SHAPE_MEASURES, n).items()},
-            "imp": {key: _interval(v) for key, v in _at(measures, model, SHAPE_MEASURES, n).items()},
+            "branch": _intervals(_at(branch_measures, model, SHAPE_MEASURES, n)),
+            "imp": _intervals(_at(measures, model, SHAPE_MEASURES, n)),
         }
     supported = bump_gap["mean"] >= BUMP_MARGIN and bump_gap["low"] > 0 and ipr_gap["low"] > 0
     return {
         "n_star": n_star,
         "accurate_round": {str(v): int(last.sel(variant=v)) for v in pair},
         "shapes": shapes,
-        "model": {key: _interval(value) for key, value in at[model].items()},
-        "clone": {key: _interval(value) for key, value in at[clone].items()},
+        "model": _intervals(at[model]),
+        "clone": _intervals(at[clone]),
         "bump_gap": bump_gap,
         "ipr_gap": ipr_gap,
         "curve": curve,
@@ -239,7 +254,7 @@ def coherence_at_matched_survivors(
     gap = _interval(at["imp"]["coherence"] - at["random"]["coherence"])
     return {
         "n": n,
-        **{name: {key: _interval(value) for key, value in values.items()} for name, values in at.items()},
+        **{name: _intervals(values) for name, values in at.items()},
         "gap": gap,
         "kurtosis_gap": _interval(at["imp"]["abs_kurtosis"] - at["random"]["abs_kurtosis"]),
         "higher": bool(gap["low"] > 0),
@@ -337,14 +352,16 @@ def claim_cavity(
     rho = weight_effect_correlation(run)
     per_replicate = {name: rho[name].where(selected).mean(("round", "neuron")) for name in rho.data_vars}
     out = {
-        "pruned": _interval(pruned_share.sel(variant=model)),
-        "kept": _interval(kept_share.sel(variant=model)),
-        "clone_pruned": _interval(pruned_share.sel(variant=clone)),
-        "gap": _interval(pruned_share.sel(variant=model) - pruned_share.sel(variant=clone)),
-        "specific": _interval(pruned_share.sel(variant=model) - kept_share.sel(variant=model)),
-        "rho": _interval(per_replicate["exact"].sel(variant=model)),
-        "rho_theory": _interval(per_replicate["theory"].sel(variant=model)) if "theory" in per_replicate else None,
-        "rho_clone": _interval(per_replicate["exact"].sel(variant=clone)),
+        "pruned": _interval(pruned_share.sel(variant=model), SHARE),
+        "kept": _interval(kept_share.sel(variant=model), SHARE),
+        "clone_pruned": _interval(pruned_share.sel(variant=clone), SHARE),
+        "gap": _interval(pruned_share.sel(variant=model) - pruned_share.sel(variant=clone), DIFFERENCE),
+        "specific": _interval(pruned_share.sel(variant=model) - kept_share.sel(variant=model), DIFFERENCE),
+        "rho": _interval(per_replicate["exact"].sel(variant=model), DIFFERENCE),
+        "rho_theory": (
+            _interval(per_replicate["theory"].sel(variant=model), DIFFERENCE) if "theory" in per_replicate else None
+        ),
+        "rho_clone": _interval(per_replicate["exact"].sel(variant=clone), DIFFERENCE),
         "feedback": feedback_loop(run, model, measures),
         "cavity": None,
         "theories": None,
@@ -415,12 +432,12 @@ def theory_agreement(
         for index in zip(*np.nonzero(masks.any(axis=-1)), strict=True):
             rho[index] = _rank_correlation(values[index], reference[index], masks[index])
         per_unit = xr.DataArray(rho, dims=order[:-1], coords={d: one[d] for d in order[:-1]})
-        out[name] = _interval(per_unit.mean(("round", "neuron")))
+        out[name] = _interval(per_unit.mean(("round", "neuron")), DIFFERENCE)
         out[f"{name}_per_round"] = per_unit.mean(("replicate", "neuron"))
     raises = correlated > 0
     for name, group in (("pruned_raise", pruned & kept), ("kept_raise", kept & ~pruned)):
         total = group.sum(("round", "neuron", "input"))
-        out[name] = _interval(raises.where(group).sum(("round", "neuron", "input")) / total)
+        out[name] = _interval(raises.where(group).sum(("round", "neuron", "input")) / total, SHARE)
     out["n_units"] = int(units.sum())
     return out
 
@@ -458,7 +475,7 @@ def compactness_feedback(
         pairs += int(ok.sum())
         rho.append(_rank_correlation(x, y, ok))
     rho = xr.DataArray(rho, dims="replicate", coords={"replicate": predicted["replicate"]})
-    return {"rho": _interval(rho), "pairs": pairs}
+    return {"rho": _interval(rho, DIFFERENCE), "pairs": pairs}
 
 
 def feedback_loop(run: xr.Dataset, model: str, measures: xr.Dataset | None = None) -> xr.Dataset:
@@ -633,7 +650,7 @@ def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, 
         return {"tested": False, "supported": False}
     branches = {"imp": run} | {name: controls[name] for name in ("one_shot", "random") if name in controls}
     final = {name: final_round_shapes(branch, model) for name, branch in branches.items()}
-    equal = {name: {key: _interval(value) for key, value in one.items()} for name, one in final.items()}
+    equal = {name: _intervals(dict(one.data_vars)) for name, one in final.items()}
     for name, branch in branches.items():
         equal[name]["accuracy"] = float(branch.test_accuracy.sel(variant=model).isel(round=-1).mean())
     units = matched_one_shot(run, controls["one_shot"], model)
@@ -646,8 +663,8 @@ def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, 
         "learned": int(units.learned.sum()),
     }
     counts["outside"] = counts["learned"] - counts["compared"] - counts["emptied"] - counts["too_few"]
-    gap = _interval(share["imp"] - share["one_shot"])
-    matched = {key: _interval(value) for key, value in share.items()} | counts | {"gap": gap}
+    gap = _interval(share["imp"] - share["one_shot"], DIFFERENCE)
+    matched = _intervals(share) | counts | {"gap": gap}
     matched["n"] = float(units.n.where(compared).mean())
     tested = int(compared.any("neuron").sum()) >= 2
     return {

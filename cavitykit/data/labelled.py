@@ -7,6 +7,11 @@ No whitening: it would erase the pixel covariance that the clone keeps.  Each cl
 (``class_models``: draws from its images) beside its Gaussian clone (``gaussian_clone``: a Gaussian
 with the class's empirical mean and covariance, drawn exactly), as ``GaussianClone`` is beside NLGP.
 Images may be of any H x W, square or not; they are a bounded grid, not a torus.
+
+A pixel that is constant over the training images (the blank border of handwritten digits) carries no
+information and cannot be standardized.  By default it is dropped (``constant_pixels="drop"``): it is 0
+in every standardized image, training and test alike, and ``LabelledImages.dropped`` marks it, so that
+the runner starts its networks without weights on it.  ``constant_pixels="refuse"`` stops instead.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cavitykit._validation import check_real
+from cavitykit._validation import check_choice, check_real
 from cavitykit.data._base import check_sample_args
 from cavitykit.data.images import _skimage_photos, to_grayscale
 from cavitykit.data.nlgp import cumulants_from_raw_moments
@@ -28,6 +33,8 @@ from cavitykit.stats import kstats
 
 # Images smaller than this along either side have no spatial structure to localize on.
 MIN_SIDE = 2
+# What ``LabelledImages.from_arrays`` does with pixels constant over the training images.
+CONSTANT_PIXELS = ("drop", "refuse")
 # The share of each photograph's columns (its right-hand part) that gives the test patches of ``photo_task``.
 TEST_SHARE = 0.3
 
@@ -63,6 +70,52 @@ def _load(file: Path):
         return np.load(file, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"data.path: {str(file)!r} is not a readable .npy/.npz file ({error})") from None
+
+
+def _header_shape(handle, where: str) -> tuple[int, ...]:
+    """The shape in a .npy header, read from an open binary ``handle``."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return read(handle)[0]
+    except ValueError as error:
+        raise ValueError(f"data.path: {where} is not a readable .npy array ({error})") from None
+
+
+def stored_image_shape(path, images_key: str = "X") -> tuple[int, int]:
+    """(H, W) of the images in a file, read from the array's header alone (nothing else is loaded).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npz`` file or a folder of ``.npy`` files, as ``read_labelled`` takes.
+    images_key : str
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "digits.npz"
+    >>> np.savez_compressed(path, X=np.zeros((5, 8, 6)), y=np.arange(5))
+    >>> stored_image_shape(path)
+    (8, 6)
+    """
+    path = Path(os.fspath(path))
+    where, name = f"{images_key!r} in {str(path)!r}", f"{images_key}.npy"
+    if path.is_dir() and (path / name).is_file():
+        with open(path / name, "rb") as handle:
+            shape = _header_shape(handle, where)
+    elif path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if name not in archive.namelist():
+                _open_arrays(path, (images_key,))  # the error that lists the arrays the file has
+            with archive.open(name) as handle:
+                shape = _header_shape(handle, where)
+    else:
+        _open_arrays(path, (images_key,))  # a missing file or key, or a single array: its own error
+        raise ValueError(f"data.path: {str(path)!r} is not a .npz file or a folder of .npy files")
+    if len(shape) not in (3, 4) or (len(shape) == 4 and shape[-1] != 3):
+        raise ValueError(f"data.images_key: {where} must have shape (P, H, W) or (P, H, W, 3), got {shape}")
+    return int(shape[1]), int(shape[2])
 
 
 def read_labelled(path, *, images_key: str = "X", labels_key: str = "y") -> tuple[np.ndarray, np.ndarray]:
@@ -183,9 +236,11 @@ class LabelledImages:
     groups : tuple of tuple of int
         The original labels of each class.
     pixel_mean, pixel_std : ndarray of shape (D,)
-        The training set's statistics that standardized every pixel.
+        The training set's statistics that standardized every pixel (NaN for dropped pixels).
     source : str
         Where the images came from.
+    dropped : ndarray of bool, shape (D,)
+        Pixels constant over the training images, 0 in every standardized image (none by default).
     """
 
     train: tuple[np.ndarray, np.ndarray]
@@ -195,10 +250,24 @@ class LabelledImages:
     pixel_mean: np.ndarray
     pixel_std: np.ndarray
     source: str = "arrays"
+    dropped: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.dropped is None:
+            object.__setattr__(self, "dropped", np.zeros(self.D, dtype=bool))
 
     @classmethod
     def from_arrays(
-        cls, images, labels, *, classes=None, test=None, test_fraction=None, seed: int = 0, source: str = "arrays"
+        cls,
+        images,
+        labels,
+        *,
+        classes=None,
+        test=None,
+        test_fraction=None,
+        seed: int = 0,
+        source: str = "arrays",
+        constant_pixels: str = "drop",
     ) -> LabelledImages:
         """Group, split and standardize images (P, H, W) and their labels (P,) (as ``read_labelled`` gives).
 
@@ -216,6 +285,9 @@ class LabelledImages:
             The draw of the test split.
         source : str
             Named in messages.
+        constant_pixels : {'drop', 'refuse'}
+            What to do with pixels constant over the training images: drop them (0 in every
+            standardized image, marked in ``dropped``) or stop with an error naming the first.
 
         Examples
         --------
@@ -223,7 +295,18 @@ class LabelledImages:
         >>> data = LabelledImages.from_arrays(rng.random((40, 3, 4)), np.arange(40) % 2, test_fraction=0.25)
         >>> data.train[0].shape, data.test[0].shape, data.shape, data.n_classes
         ((30, 12), (10, 12), (3, 4), 2)
+
+        A blank border, as in handwritten digits, is dropped:
+
+        >>> framed = np.pad(rng.random((40, 2, 2)), ((0, 0), (1, 1), (1, 1)))
+        >>> bordered = LabelledImages.from_arrays(framed, np.arange(40) % 2, test_fraction=0.25)
+        >>> bordered.dropped.reshape(4, 4).astype(int)
+        array([[1, 1, 1, 1],
+               [1, 0, 0, 1],
+               [1, 0, 0, 1],
+               [1, 1, 1, 1]])
         """
+        check_choice("data.constant_pixels", constant_pixels, CONSTANT_PIXELS)
         groups = class_groups(classes, labels)
         index = _class_index(labels, groups)
         if test is None:
@@ -257,16 +340,23 @@ class LabelledImages:
                 )
         flat_train = train_x.reshape(len(train_x), -1)
         mean, std = flat_train.mean(axis=0), flat_train.std(axis=0)
-        if (std == 0).any():
-            constant = int(np.argmax(std == 0))
+        dropped = std == 0
+        if dropped.any() and (constant_pixels == "refuse" or dropped.all()):
+            constant = int(np.argmax(dropped))
             row, column = np.unravel_index(constant, images.shape[1:])
+            which = "every pixel is" if dropped.all() else f"pixel (row {row}, column {column}) is"
             raise ValueError(
-                f"{source}: pixel (row {row}, column {column}) is constant ({flat_train[0, constant]:g}) over the "
-                f"{len(train_x)} training images: it cannot be standardized"
+                f"{source}: {which} constant ({flat_train[0, constant]:g}) over the {len(train_x)} training "
+                "images: it cannot be standardized"
+                + ("" if dropped.all() else ' (data.constant_pixels = "drop" leaves such pixels out)')
             )
+        mean[dropped], std[dropped] = np.nan, np.nan
 
         def standardized(x):
-            return (x.reshape(len(x), -1) - mean) / std
+            flat = x.reshape(len(x), -1)
+            out = np.zeros(flat.shape)
+            out[:, ~dropped] = (flat[:, ~dropped] - mean[~dropped]) / std[~dropped]
+            return out
 
         return cls(
             (standardized(train_x), train_y),
@@ -276,11 +366,21 @@ class LabelledImages:
             mean,
             std,
             source,
+            dropped,
         )
 
     @classmethod
     def load(
-        cls, path, *, images_key="X", labels_key="y", classes=None, test_path=None, test_fraction=None, seed=0
+        cls,
+        path,
+        *,
+        images_key="X",
+        labels_key="y",
+        classes=None,
+        test_path=None,
+        test_fraction=None,
+        seed=0,
+        constant_pixels="drop",
     ) -> LabelledImages:
         """``read_labelled`` then ``from_arrays``; a test file takes the same keys.
 
@@ -297,7 +397,14 @@ class LabelledImages:
         images, labels = read_labelled(path, images_key=images_key, labels_key=labels_key)
         test = None if test_path is None else read_labelled(test_path, images_key=images_key, labels_key=labels_key)
         return cls.from_arrays(
-            images, labels, classes=classes, test=test, test_fraction=test_fraction, seed=seed, source=str(path)
+            images,
+            labels,
+            classes=classes,
+            test=test,
+            test_fraction=test_fraction,
+            seed=seed,
+            source=str(path),
+            constant_pixels=constant_pixels,
         )
 
     @property
@@ -311,7 +418,10 @@ class LabelledImages:
     def class_models(self, split: str = "test") -> list[EmpiricalImages]:
         """Each class's images of ``split`` ('train' or 'test') as a data model that draws among them."""
         x, y = {"train": self.train, "test": self.test}[split]
-        return [EmpiricalImages(x[y == c], self.shape, name=f"{self.source} class {c}") for c in range(self.n_classes)]
+        return [
+            EmpiricalImages(x[y == c], self.shape, name=f"{self.source} class {c}", dropped=self.dropped)
+            for c in range(self.n_classes)
+        ]
 
     def gaussian_clone(self) -> list[GaussianImages]:
         """Each class's Gaussian clone: its training images' mean and covariance, drawn exactly."""
@@ -321,7 +431,7 @@ class LabelledImages:
     def _clones(self) -> tuple[GaussianImages, ...]:
         # One covariance and eigendecomposition per class (D x D), however many members and spectra ask.
         x, y = self.train
-        return tuple(GaussianImages.of(x[y == c], self.shape) for c in range(self.n_classes))
+        return tuple(GaussianImages.of(x[y == c], self.shape, dropped=self.dropped) for c in range(self.n_classes))
 
 
 def photo_task(groups, shape, n_train: int, n_test: int, *, seed: int = 0) -> LabelledImages:
@@ -405,6 +515,19 @@ def task_class_count(data) -> int:
     return len(data.classes) if data.classes else task_images(data).n_classes
 
 
+def dropped_pixels(data) -> np.ndarray:
+    """(D,) bool: the pixels of a run's ``data`` table left out of its inputs (``LabelledImages.dropped``);
+    none for the synthetic models.
+
+    Examples
+    --------
+    >>> from cavitykit.config import DataConfig
+    >>> dropped_pixels(DataConfig(L=5)).tolist()
+    [False, False, False, False, False]
+    """
+    return np.zeros(data.D, dtype=bool) if data.periodic else task_images(data).dropped
+
+
 def _data_files(data) -> list[Path]:
     """The files a run's ``data.source = "arrays"`` reads: the images and labels, and the test set's."""
     files = []
@@ -445,22 +568,27 @@ def _task_images(data, stamps: tuple) -> LabelledImages:
     """``task_images`` for files in the state ``stamps`` (the cache's key)."""
     if data.source == "photos":
         return photo_task(data.classes, tuple(data.shape), data.n_train, data.n_test)
-    test_fraction = data.test_fraction or None
     images = LabelledImages.load(
         data.path,
         images_key=data.images_key,
         labels_key=data.labels_key,
         classes=data.classes or None,
         test_path=data.test_path or None,
-        test_fraction=test_fraction,
+        test_fraction=data.test_fraction or None,
+        constant_pixels=data.constant_pixels,
     )
     if images.shape != tuple(data.shape):
         raise ValueError(f"data.shape is {list(data.shape)}, but the images in {data.path!r} are {list(images.shape)}")
     return images
 
 
+def _live(dropped, D: int) -> np.ndarray:
+    """The pixels not ``dropped`` (all of them when None), shape (D,)."""
+    return np.ones(D, dtype=bool) if dropped is None else ~np.asarray(dropped, dtype=bool)
+
+
 class EmpiricalImages:
-    """A class of images as a data model: ``sample`` draws among them uniformly, with replacement.
+    """A class of images as a data model: ``sample`` draws distinct images among them, uniformly.
 
     Parameters
     ----------
@@ -468,25 +596,43 @@ class EmpiricalImages:
     shape : tuple of int
         (H, W).
     name : str
+    dropped : ndarray of bool, shape (D,), optional
+        Pixels left out of the images (``LabelledImages.dropped``): not pooled in ``marginal_cumulants``.
+
+    Examples
+    --------
+    >>> model = EmpiricalImages(np.arange(12.0).reshape(6, 2), (1, 2))
+    >>> sorted(model.sample(6, np.random.default_rng(0))[:, 0].tolist())  # every image once
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
     """
 
-    def __init__(self, images: np.ndarray, shape: tuple[int, int], *, name: str = "images"):
+    def __init__(self, images: np.ndarray, shape: tuple[int, int], *, name: str = "images", dropped=None):
         self.images, self.shape, self.name = np.asarray(images, dtype=np.float64), tuple(shape), name
         self.dtype = self.images.dtype
+        self.live = _live(dropped, self.D)
 
     @property
     def D(self) -> int:
         return self.images.shape[1]
 
     def sample(self, P, rng) -> np.ndarray:
-        """(P, D) images drawn uniformly with replacement."""
+        """(P, D): P distinct images in a uniformly random order, without replacement, so that no image
+        counts twice in a statistic.
+
+        Raises
+        ------
+        ValueError
+            P exceeds the number of images.
+        """
         P, rng = check_sample_args(P, rng)
-        return self.images[rng.integers(0, len(self.images), P)]
+        if P > len(self.images):
+            raise ValueError(f"{self.name}: {P} distinct images were asked for; it has {len(self.images)}")
+        return self.images[rng.permutation(len(self.images))[:P]]
 
     def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
-        """k-statistics k_1..k_max_order of a pixel drawn at random from a random image (all pixels
-        pooled), shape (max_order,): the single pixel law the independent-input theory takes."""
-        return kstats(self.images.ravel(), max_order)
+        """k-statistics k_1..k_max_order of a pixel drawn at random from a random image (every pixel not
+        dropped, pooled), shape (max_order,): the single pixel law the independent-input theory takes."""
+        return kstats(self.images[:, self.live].ravel(), max_order)
 
     def describe(self) -> dict:
         return {"model": "images", "source": self.name, "n_images": len(self.images), "shape": list(self.shape)}
@@ -505,6 +651,8 @@ class GaussianImages:
         Symmetric positive semi-definite.
     shape : tuple of int
         (H, W).
+    dropped : ndarray of bool, shape (D,), optional
+        Pixels left out of the images (``LabelledImages.dropped``): not pooled in ``marginal_cumulants``.
 
     Examples
     --------
@@ -516,10 +664,11 @@ class GaussianImages:
     True
     """
 
-    def __init__(self, mean: np.ndarray, covariance: np.ndarray, shape: tuple[int, int]):
+    def __init__(self, mean: np.ndarray, covariance: np.ndarray, shape: tuple[int, int], *, dropped=None):
         self.mean = np.asarray(mean, dtype=np.float64)
         self.covariance = np.asarray(covariance, dtype=np.float64)
         self.shape = tuple(shape)
+        self.live = _live(dropped, len(self.mean))
         self.dtype = np.dtype(np.float64)
         eigenvalues, vectors = np.linalg.eigh(self.covariance)
         if eigenvalues.min() < -1e-8 * max(eigenvalues.max(), 1.0):
@@ -529,10 +678,11 @@ class GaussianImages:
         self.factor = vectors * np.sqrt(eigenvalues)  # (D, D): covariance = factor factor^T
 
     @classmethod
-    def of(cls, images: np.ndarray, shape: tuple[int, int]) -> GaussianImages:
+    def of(cls, images: np.ndarray, shape: tuple[int, int], *, dropped=None) -> GaussianImages:
         """The clone of images (n, D): their mean and their covariance (normalized by n - 1)."""
         images = np.asarray(images, dtype=np.float64)
-        return cls(images.mean(axis=0), np.cov(images, rowvar=False).reshape(images.shape[1], -1), shape)
+        covariance = np.cov(images, rowvar=False).reshape(images.shape[1], -1)
+        return cls(images.mean(axis=0), covariance, shape, dropped=dropped)
 
     @property
     def D(self) -> int:
@@ -544,13 +694,13 @@ class GaussianImages:
         return self.mean + rng.standard_normal((P, self.D)) @ self.factor.T
 
     def marginal_cumulants(self, max_order: int = 8) -> np.ndarray:
-        """Exact cumulants kappa_1..kappa_max_order of a pixel drawn at random (all pixels pooled): the
-        equal mixture of the pixels' Gaussian laws N(mean_i, covariance_ii), shape (max_order,)."""
-        variance = np.diag(self.covariance)
-        raw = np.zeros((max_order + 1, self.D))
-        raw[0], raw[1] = 1.0, self.mean
+        """Exact cumulants kappa_1..kappa_max_order of a pixel drawn at random (every pixel not dropped,
+        pooled): the equal mixture of the pixels' Gaussian laws N(mean_i, covariance_ii), shape (max_order,)."""
+        mean, variance = self.mean[self.live], np.diag(self.covariance)[self.live]
+        raw = np.zeros((max_order + 1, len(mean)))
+        raw[0], raw[1] = 1.0, mean
         for r in range(2, max_order + 1):  # E[x^r] = mean E[x^(r-1)] + (r - 1) variance E[x^(r-2)]
-            raw[r] = self.mean * raw[r - 1] + (r - 1) * variance * raw[r - 2]
+            raw[r] = mean * raw[r - 1] + (r - 1) * variance * raw[r - 2]
         return cumulants_from_raw_moments(raw.mean(axis=1))
 
     def describe(self) -> dict:

@@ -12,6 +12,7 @@ weights.
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.config import RunConfig, config_from_dict
-from cavitykit.data.labelled import data_digest, task_class_count, task_images
+from cavitykit.data.labelled import data_digest, dropped_pixels, task_class_count, task_images
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
@@ -33,6 +34,7 @@ from cavitykit.io import (
     RoundRecord,
     atomic_target,
     encode_round,
+    first_layer_sparsity,
     prepare_run_directory,
     read_round,
     round_path,
@@ -46,7 +48,7 @@ from cavitykit.io import (
 from cavitykit.network import parameterization
 from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
 from cavitykit.network.mask import Mask
-from cavitykit.samples import member_samples
+from cavitykit.samples import heldout_counts, member_samples
 from cavitykit.stats import preactivation_statistics, standardize_kstats
 from cavitykit.variants import Stream, seed
 
@@ -91,7 +93,8 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
 
 def initial_network(config: RunConfig, replicate: int) -> Network:
     """A replicate's network at initialization (a model and its clone start from the same one), with one
-    output for two classes and an output per class for more.
+    output for two classes and an output per class for more.  Weights on dropped pixels
+    (``cavitykit.data.labelled.dropped_pixels``) start pruned.
 
     Examples
     --------
@@ -114,12 +117,29 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
     )
     readout = state["readout"].double().numpy()
     n_outputs = 1 if readout.ndim == 1 else len(readout)
+    mask = Mask.dense(net.width, config.data.D, n_outputs=n_outputs, prunes_readout=net.prune_readout)
+    mask.weight[:, dropped_pixels(config.data)] = False
     return Network(
-        weight=state["weight"].double().numpy(),
+        weight=state["weight"].double().numpy() * mask.weight,
         readout=readout,
-        mask=Mask.dense(net.width, config.data.D, n_outputs=n_outputs, prunes_readout=net.prune_readout),
+        mask=mask,
         bias=state["bias"].double().numpy() if net.bias else None,
     )
+
+
+def prunable_counts(config: RunConfig, network: Network) -> list[int]:
+    """The weights of each prunable layer (``Mask.layers``) that pruning rates count from: the first
+    layer's on pixels not dropped, then the readout's.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> prunable_counts(config, initial_network(config, 0))  # 8 units x 40 pixels
+    [320]
+    """
+    live = int((~dropped_pixels(config.data)).sum())
+    return [layer.size if i else layer.shape[0] * live for i, layer in enumerate(network.mask.layers())]
 
 
 def next_pruning(
@@ -128,7 +148,8 @@ def next_pruning(
     """What the strategy (``imp.prune.STRATEGIES``) removes after this round (for 'dense': what one IMP
     round would remove).
 
-    Each layer is pruned down to round(N (1 - p)^t) kept weights, t the number of prunings the next
+    Each layer is pruned down to round(N (1 - p)^t) kept weights (N: ``prunable_counts``), t the number
+    of prunings the next
     round has had (``Strategy.prunings``: round_index + 1, or all rounds - 1 at once for 'one_shot'
     after round 0).  The 'cavity' strategy ranks weights by the mean over classes of
     Delta|excess kurtosis| from ``statistics`` (``round_statistics`` of this round).  Returns a boolean
@@ -146,7 +167,10 @@ def next_pruning(
     strategy = STRATEGIES[imp.strategy]
     weights, masks = network.layers()
     target = strategy.prunings(imp.rounds, round_index)
-    n_remove = [max(0, int(m.sum()) - kept_count(m.size, imp.prune_fraction, target)) for m in masks]
+    counts = prunable_counts(config, network)
+    n_remove = [
+        max(0, int(m.sum()) - kept_count(n, imp.prune_fraction, target)) for m, n in zip(masks, counts, strict=True)
+    ]
     return strategy.remove(weights, masks, n_remove, scope=imp.scope, seed=seed, statistics=statistics)
 
 
@@ -238,8 +262,10 @@ def excess_kurtosis(model) -> float:
 
 
 def data_description(config: RunConfig, models, test_labels: np.ndarray) -> dict:
-    """What a round file's ``data_*`` attributes say of its data: class 0's model (``describe()``) and, for
-    images, the test set's size per class (``test_class_counts``, from which the chance level follows).
+    """What a round file's ``data_*`` attributes say of its data: for the synthetic models, class 0's model
+    (``describe()``; ``encode_round`` adds both classes' xi); for images, the task as a whole: its source,
+    shape, the test set's size per class (``test_class_counts``, from which the chance level follows), the
+    held-out inputs per class behind the statistics (``heldout_counts``) and the dropped pixels.
 
     Examples
     --------
@@ -249,11 +275,18 @@ def data_description(config: RunConfig, models, test_labels: np.ndarray) -> dict
     >>> data_description(config, task.models, task.y_test.numpy())["D"]  # synthetic: class 0's model alone
     40
     """
-    description = models[0].describe()
-    if not config.data.periodic:
-        counts = np.bincount(np.asarray(test_labels, dtype=np.int64), minlength=len(models))
-        description["test_class_counts"] = " ".join(str(n) for n in counts)
-    return description
+    if config.data.periodic:
+        return models[0].describe()
+    images = task_images(config.data)
+    counts = np.bincount(np.asarray(test_labels, dtype=np.int64), minlength=len(models))
+    return {
+        "model": models[0].describe()["model"],
+        "source": images.source,
+        "shape": " ".join(str(side) for side in images.shape),
+        "test_class_counts": " ".join(str(n) for n in counts),
+        "heldout_counts": " ".join(str(n) for n in heldout_counts(config)),
+        "dropped_pixels": int(images.dropped.sum()),
+    }
 
 
 @dataclass(frozen=True)
@@ -362,7 +395,8 @@ class _Rounds:
         task = self.task(member)[0]
         description = data_description(self.config, task.models, task.y_test.cpu().numpy())
         write_dataset(
-            self.path(member, record.round_index), encode_round(record, self.config, data_description=description)
+            self.path(member, record.round_index),
+            encode_round(record, self.config, data_description=description, dropped=dropped_pixels(self.config.data)),
         )
         self._starts[member] = next_start
 
@@ -406,7 +440,7 @@ def train(
     n_steps = steps - first_step
     snapshot_steps = [step for step in config.snapshot_steps() if step >= first_step]
     rewind_capture = [config.imp.rewind_step] if round_index == 0 and config.imp.rewind_step else []
-    label = f"round {round_index + 1}/{config.imp.n_trainings}, {len(group)} networks"
+    label = f"round {round_index} ({round_index + 1} of {config.imp.n_trainings}), {len(group)} networks"
     with tqdm(total=n_steps, desc=label, unit="step", leave=False, disable=not progress) as bar:
         train_loss, captured = train_ensemble(
             ensemble,
@@ -485,9 +519,10 @@ def train_round(rounds: _Rounds, group: list[Member], round_index: int, progress
         stored = record(trained, e, member=member, round_index=round_index, statistics=statistics, pruned=pruned)
         rounds.write(stored, member, trained.starts[e].after(pruned))
         branch = "" if rounds.control is None else f" ({rounds.control})"
+        sparsity = first_layer_sparsity(stored.mask, dropped_pixels(config.data))
         tqdm.write(
             f"{member.variant:15s} rep {member.replicate} round {round_index}{branch}: "
-            f"sparsity {1.0 - float(stored.mask.mean()):.3f}  test acc {stored.test_accuracy:.3f}  "
+            f"sparsity {sparsity:.3f}  test acc {stored.test_accuracy:.3f}  "
             f"mean IPR {float(np.nanmean(stored.ipr)):.4f}  "
             f"mean |kurt| {float(np.nanmean(np.abs(stored.preact_excess_kurtosis))):.3f} (per class)",
             file=sys.stdout,
@@ -580,7 +615,8 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
                     statistics = round_statistics(branch, network, samples.heldout, kurtosis, scratch=scratch)
                 record = _stored_record(one, statistics)
                 description = data_description(branch, samples.models, samples.test[1])
-                write_dataset(path, encode_round(record, branch, data_description=description))
+                dropped = dropped_pixels(branch.data)
+                write_dataset(path, encode_round(record, branch, data_description=description, dropped=dropped))
                 rewritten += 1
     return rewritten
 
@@ -622,8 +658,28 @@ def run_members(
                 train_round(rounds, pending[start : start + size], round_index, progress)
 
 
+# The fewest held-out inputs of a class behind its statistics (as ``analysis.n_heldout``'s least).
+MIN_HELDOUT = 8
 # Beside config.toml in a run on a researcher's arrays: the sha256 of the files it trains on.
 DATA_DIGEST_FILE = "data.sha256"
+
+
+def _check_heldout_counts(config: RunConfig) -> None:
+    """Warn when a class of images has fewer test images than ``analysis.n_heldout`` (its statistics then
+    use all of them); refuse a class too small for a fourth cumulant."""
+    counts, wanted = heldout_counts(config), config.analysis.n_heldout
+    if min(counts) < MIN_HELDOUT:
+        c = int(np.argmin(counts))
+        raise ValueError(
+            f"data: class {c} has {counts[c]} test images; its held-out statistics need at least {MIN_HELDOUT} "
+            "(give a larger test set: data.test_fraction or data.test_path)"
+        )
+    if min(counts) < wanted:
+        warnings.warn(
+            f"analysis.n_heldout = {wanted} is more than some classes' test images: each class's statistics use "
+            f"its own test images, none twice, and its clone as many draws ({' '.join(map(str, counts))} per class)",
+            stacklevel=3,
+        )
 
 
 def prepare_run(config: RunConfig, out) -> Path:
@@ -647,6 +703,8 @@ def prepare_run(config: RunConfig, out) -> Path:
                 f"data.path: {config.data.path!r} is not the file {str(run_dir)!r} was trained on (its sha256 is now "
                 f"{digest[:12]}, was {recorded.read_text()[:12]}): restore it, or choose another --out"
             )
+    if not config.data.periodic:
+        _check_heldout_counts(config)
     n_classes = task_class_count(config.data)
     if n_classes > config.network.width:
         raise ValueError(

@@ -164,6 +164,23 @@ class RoundRecord:
     snapshot_readout: np.ndarray | None = None
 
 
+# What each coordinate of a round file counts (its ``long_name``).
+COORDINATE_NAMES = {
+    "variant": "data variant: a model or its Gaussian clone",
+    "replicate": "replicate: the initialization and data draw",
+    "round": "IMP round: 0 dense, t after t prunings",
+    "neuron": "hidden unit",
+    "input": "input pixel, flat index (rows in C order)",
+    "label": "class",
+    "x": "pixel column (on a ring, the site)",
+    "y": "pixel row",
+    "dropped": "pixel constant over the training images, left out of the inputs",
+    "output": "readout output",
+    "approx_order": "truncation order of the cavity expansion",
+    "time": "training time steps / D, from the start of round 0",
+}
+
+
 def pixel_coordinates(shape: tuple[int, ...]) -> dict:
     """Coordinates of the ``input`` dim: ``x`` (the column; on a ring, the site) and, on a grid of shape
     (H, W), ``y`` (the row) of each pixel, rows in C order.
@@ -180,7 +197,24 @@ def pixel_coordinates(shape: tuple[int, ...]) -> dict:
     return {"x": ("input", index)}
 
 
-def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.Dataset:
+def first_layer_sparsity(mask: np.ndarray, dropped: np.ndarray) -> float:
+    """The fraction of first-layer weights pruned, counting only the weights on pixels not ``dropped``.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (K, D)
+    dropped : ndarray of bool, shape (D,)
+
+    Examples
+    --------
+    >>> mask = np.array([[False, True, False, False], [False, True, True, False]])
+    >>> first_layer_sparsity(mask, np.array([True, False, False, True]))  # 1 of the 4 live weights pruned
+    0.25
+    """
+    return 1.0 - float(np.mean(mask[:, ~dropped]))
+
+
+def encode_round(record: RoundRecord, config, *, data_description: dict, dropped=None) -> xr.Dataset:
     """One round as the Dataset its file holds.
 
     Parameters
@@ -190,7 +224,11 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
         The run's config (its TOML text and hash are stored; ``data.L``, ``data.dim``,
         ``data.xi`` and ``analysis.expansion_orders`` label the data).
     data_description : dict
-        Class 0's data model description (``model.describe()``), stored as ``data_*`` attributes.
+        What the data are (``cavitykit.imp.runner.data_description``), stored as ``data_*`` attributes.
+    dropped : ndarray of bool, shape (D,), optional
+        Pixels left out of the inputs (``cavitykit.data.labelled.dropped_pixels``), stored as the
+        ``dropped`` coordinate of ``input`` when there are any; ``sparsity`` counts the others' weights.
+        None: no pixel.
 
     Returns
     -------
@@ -208,7 +246,8 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     'cavitykit.imp.round/1'
     """
     values = {name: getattr(record, name) for name in VARIABLES if name != "sparsity"}
-    values["sparsity"] = 1.0 - float(np.mean(record.mask))
+    dropped = np.zeros(config.data.D, dtype=bool) if dropped is None else np.asarray(dropped, dtype=bool)
+    values["sparsity"] = first_layer_sparsity(record.mask, dropped)
     values["init_weight"] = record.init_weight * record.mask
     n_units = record.weight.shape[0]
     outputs = record.readout.ndim == 2
@@ -229,6 +268,7 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
             "input": np.arange(config.data.D),
             "label": np.arange(record.preact_variance.shape[0]),
             **pixel_coordinates(config.data.grid),
+            **({"dropped": ("input", dropped)} if dropped.any() else {}),
         },
     )
     if outputs:
@@ -236,9 +276,11 @@ def encode_round(record: RoundRecord, config, *, data_description: dict) -> xr.D
     if record.cavity_expansion is not None:
         dataset = dataset.assign_coords(approx_order=np.array(config.analysis.expansion_orders))
     if record.snapshot_weight is not None:
-        time_attrs = {"long_name": "training time steps / D, from the start of round 0", "units": "1"}
-        dataset = dataset.assign_coords(time=("time", record.snapshot_time, time_attrs))
+        dataset = dataset.assign_coords(time=("time", record.snapshot_time, {"units": "1"}))
     dataset = dataset.expand_dims(variant=[record.variant], replicate=[record.replicate], round=[record.round_index])
+    for name, long_name in COORDINATE_NAMES.items():
+        if name in dataset.coords:
+            dataset[name].attrs = {**dataset[name].attrs, "long_name": long_name}
     dataset.attrs = {
         "Conventions": CONVENTIONS,
         "title": f"cavitykit IMP round {record.round_index} ({record.variant}, replicate {record.replicate})",

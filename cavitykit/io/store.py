@@ -171,7 +171,15 @@ def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> x
     path = Path(path)
     if lazy:
         require("dask", "reading runs lazily (open_run(lazy=True), open_sweep)")
-    dataset = _opened(path, chunks={}) if lazy else _opened(path, load=True)
+    try:
+        dataset = _opened(path, chunks={}) if lazy else _opened(path, load=True)
+    except ValueError as error:
+        if not path.match(ROUND_GLOB):
+            raise
+        raise ValueError(
+            f"{error}: a round file cut short (an interrupted copy or a full disk?); delete it and run the same "
+            "`cavitykit run` again, which recomputes that round exactly as before"
+        ) from None
     dataset = decode_round(dataset, source=repr(str(path)))
     if config_hash is not None and dataset.attrs.get("config_hash") != config_hash:
         raise ValueError(
@@ -426,6 +434,9 @@ def run_directory(config: RunConfig, out) -> Path:
     'quick-...'
     """
     out = Path(out)
+    existing = next(folder for folder in (out.absolute(), *out.absolute().parents) if folder.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(f"--out: {str(out)!r} needs a folder, but {str(existing)!r} is a file")
     if (out / CONFIG_FILE).is_file():
         return out
     named = out / f"{config.name}-{config.identity[:12]}"

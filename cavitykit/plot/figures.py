@@ -55,7 +55,7 @@ def receptive_fields(
     fig = Figure(figsize=(1.6 * n_units, 1.3 * len(rounds)))
     axes = fig.subplots(len(rounds), n_units, squeeze=False, sharex=True, sharey=not two_d)
     for row, r in enumerate(rounds):
-        weights = sel.weight.isel(round=r).values
+        weights = _blank_dropped(sel, sel.weight.isel(round=r).values)
         sparsity = float(sel.sparsity.isel(round=r))
         for k in range(n_units):
             ax = axes[row, k]
@@ -76,9 +76,25 @@ def receptive_fields(
         for ax in axes[-1]:
             ax.set_xlabel("input pixel", fontsize=7)
     shown = "" if n_units == ds.sizes["neuron"] else f", units 0-{n_units - 1} of {ds.sizes['neuron']}"
-    fig.suptitle(f"Receptive fields, {label(variant)}, replicate {replicate}{shown}", fontsize=10)
+    fig.suptitle(
+        f"Receptive fields, {label(variant)}, replicate {replicate}{shown}; {_rounds_shown(ds, rounds)}", fontsize=10
+    )
     fig.tight_layout()
     return fig
+
+
+def _rounds_shown(ds: xr.Dataset, rounds) -> str:
+    """Which of a run's rounds a figure draws, e.g. 'rounds 0, 2 and 4 of 0-5'."""
+    names = [str(int(ds["round"][r])) for r in rounds]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    last = int(ds["round"][-1])
+    return f"round{'s' * (len(names) > 1)} {listed}" + ("" if len(names) == last + 1 else f" of 0-{last}")
+
+
+def _blank_dropped(ds: xr.Dataset, weights: np.ndarray) -> np.ndarray:
+    """``weights`` (..., D) with NaN (drawn blank) on the pixels left out of the inputs (the ``dropped``
+    coordinate of constant image pixels)."""
+    return np.where(ds["dropped"].values, np.nan, weights) if "dropped" in ds.coords else weights
 
 
 def _mosaic(weights: np.ndarray, shape: tuple[int, int], columns: int) -> np.ndarray:
@@ -136,7 +152,8 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
         for column, variant in enumerate(pair):
             ax = axes[row, column]
             one = ds.sel(variant=variant, replicate=replicate, round=r)
-            image = ax.imshow(_mosaic(one.weight.values, shape, columns), cmap="RdBu_r", vmin=-1, vmax=1)
+            tiles_image = _mosaic(_blank_dropped(one, one.weight.values), shape, columns)
+            image = ax.imshow(tiles_image, cmap="RdBu_r", vmin=-1, vmax=1)
             unit = local.sel(variant=variant, round=r)
             tiles = np.flatnonzero(metrics.shape_class(one.weight.values, shape, periodic=periodic) == "bump")
             centres = unit.rf_centre.values[tiles]
@@ -155,7 +172,8 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
                 f"{tiles.size} of {n_units} units are bumps",
                 fontsize=9,
             )
-    fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre of a bump)")
+    blank = " (blank: pixels constant in the training images)" if "dropped" in ds.coords and ds.dropped.any() else ""
+    fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre of a bump){blank}")
     fig.tight_layout()
     fig.colorbar(image, ax=axes, shrink=0.6, label="weight / largest |weight| of its unit")
     return fig
@@ -243,7 +261,7 @@ def receptive_fields_over_time(ds: xr.Dataset, pair: tuple[str, str], times, *, 
         for column, variant in enumerate(pair):
             ax = axes[row, column]
             ax.imshow(
-                _mosaic(snapshot.snapshot_weight.sel(variant=variant).values, shape, columns),
+                _mosaic(_blank_dropped(snapshot, snapshot.snapshot_weight.sel(variant=variant).values), shape, columns),
                 cmap="RdBu_r",
                 vmin=-1,
                 vmax=1,
@@ -297,6 +315,7 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
     axes = figure.subplots(1, len(panels))
     rounds = trajectories["round"].values
     for ax, (name, (title, limits)) in zip(axes, panels.items(), strict=True):
+        drawn = False
         for line in trajectories.line.values:
             strategy, variant = str(line).split(":")
             values = trajectories[name].sel(line=line)
@@ -305,6 +324,7 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
                 continue
             text = f"{'IMP' if strategy == 'imp' else strategy.replace('_', '-')}, {label(variant)}"
             _band(ax, rounds, mean, sd, colour(variant), text, styles.get(strategy, "o-"), alpha=0.12)
+            drawn = True
         if name == "ipr_over_top":
             ax.axhline(1.0, color="grey", ls="--", lw=1, label="top-n null")
         ax.set(xlabel="round", title=title)
@@ -312,8 +332,11 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
         if limits is not None:
             ax.set_ylim(*limits)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    axes[2].legend(fontsize=7)
+        if not drawn:
+            ax.text(0.5, 0.5, "no learned unit", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    for ax in (axes[0], axes[2]):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     figure.suptitle(
         f"Learned units of {label(pair[0])} and of its clone, per round (every strategy at the same layer sparsity; "
         "one-shot's one pruned round at the run's last)",

@@ -209,3 +209,15 @@ def test_claim_four_compares_each_unit_at_its_one_shot_survivor_count():
         0,
     )
     assert "equal_sparsity" in none and none["equal_sparsity"]["one_shot"]["emptied"]["mean"] == 0.5
+
+
+def test_share_intervals_are_clipped_to_the_range_a_share_can_take():
+    from cavitykit.analysis.verdicts import SHARE, _interval, _intervals
+
+    shares = xr.DataArray([0.0, 0.0, 0.1], dims="replicate")  # mean 0.033, Student t interval below 0
+    free = _interval(shares)
+    assert free["low"] < 0
+    clipped = _interval(shares, SHARE)
+    assert clipped["low"] == 0.0 and clipped["mean"] == free["mean"] and clipped["high"] == free["high"]
+    named = _intervals({"bump": shares, "ipr_over_top": shares - 1})
+    assert named["bump"]["low"] == 0.0 and named["ipr_over_top"]["low"] == free["low"] - 1

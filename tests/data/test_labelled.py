@@ -4,7 +4,14 @@ and the Gaussian clone of a labelled data set."""
 import numpy as np
 import pytest
 
-from cavitykit.data.labelled import EmpiricalImages, GaussianImages, LabelledImages, class_groups, read_labelled
+from cavitykit.data.labelled import (
+    EmpiricalImages,
+    GaussianImages,
+    LabelledImages,
+    class_groups,
+    read_labelled,
+    stored_image_shape,
+)
 from cavitykit.stats import kstat_variance, kstats
 
 
@@ -78,6 +85,25 @@ def test_a_missing_file_or_npy_is_refused(tmp_path):
         read_labelled(tmp_path / "X.npy")
 
 
+def test_the_image_shape_is_read_from_the_header_of_a_npz_a_compressed_npz_or_a_folder(tmp_path):
+    colour = np.zeros((3, 5, 7, 3), np.uint8)
+    np.savez(tmp_path / "plain.npz", X=np.zeros((3, 5, 7)), y=np.arange(3))
+    np.savez_compressed(tmp_path / "packed.npz", images=colour, y=np.arange(3))
+    np.save(tmp_path / "X.npy", np.zeros((2, 4, 9), np.float32))
+    assert stored_image_shape(tmp_path / "plain.npz") == (5, 7)
+    assert stored_image_shape(tmp_path / "packed.npz", "images") == (5, 7)
+    assert stored_image_shape(tmp_path) == (4, 9)
+    with pytest.raises(ValueError, match=r"has no array 'X' \(it has \['images', 'y'\]\)"):
+        stored_image_shape(tmp_path / "packed.npz")
+    with pytest.raises(ValueError, match=r"data.path: no file or folder at .*nowhere"):
+        stored_image_shape(tmp_path / "nowhere.npz")
+    with pytest.raises(ValueError, match=r"holds one array"):
+        stored_image_shape(tmp_path / "X.npy")
+    np.savez(tmp_path / "flat.npz", X=np.zeros((3, 35)))
+    with pytest.raises(ValueError, match=r"must have shape \(P, H, W\) or \(P, H, W, 3\), got \(3, 35\)"):
+        stored_image_shape(tmp_path / "flat.npz")
+
+
 @pytest.mark.parametrize(
     ("labels", "classes", "message"),
     [
@@ -94,11 +120,15 @@ def test_bad_class_groupings_are_refused(rng, labels, classes, message):
         LabelledImages.from_arrays(rng.random((40, 3, 4)), labels, classes=classes, test_fraction=0.25)
 
 
-def test_a_constant_pixel_and_missing_splits_are_refused(rng):
+def test_a_constant_pixel_is_refused_when_asked_and_missing_splits_always(rng):
     images, labels = good_images(rng)
     images[:, 2, 1] = 0.5
     with pytest.raises(ValueError, match=r"pixel \(row 2, column 1\) is constant \(0.5\) over the 30 training images"):
-        LabelledImages.from_arrays(images, labels, test_fraction=0.25)
+        LabelledImages.from_arrays(images, labels, test_fraction=0.25, constant_pixels="refuse")
+    with pytest.raises(ValueError, match=r"every pixel is constant \(0\)"):
+        LabelledImages.from_arrays(np.zeros_like(images), labels, test_fraction=0.25)
+    with pytest.raises(ValueError, match=r"data.constant_pixels must be one of .* got 'keep'"):
+        LabelledImages.from_arrays(images, labels, test_fraction=0.25, constant_pixels="keep")
     images, labels = good_images(rng)
     with pytest.raises(ValueError, match=r"give a test set \(data.test_path\) or data.test_fraction"):
         LabelledImages.from_arrays(images, labels)
@@ -106,6 +136,27 @@ def test_a_constant_pixel_and_missing_splits_are_refused(rng):
         LabelledImages.from_arrays(images, labels, test_fraction=1.0)
     with pytest.raises(ValueError, match=r"class 1 \(labels \[1\]\) has 0 test images; it needs 1"):
         LabelledImages.from_arrays(images, labels, test=(images[:4], np.zeros(4, int)))
+
+
+def test_constant_border_pixels_are_dropped_from_every_split_and_from_the_pooled_pixel_law(rng):
+    """8 x 8 images whose border is blank in the training images (as handwritten digits'); one border pixel
+    varies in a test image only: it is dropped too, since the training images say nothing about it."""
+    inner = rng.exponential(size=(60, 6, 6))
+    images, labels = np.pad(inner, ((0, 0), (1, 1), (1, 1))), np.arange(60) % 2
+    test = (images[:10].copy(), labels[:10])
+    test[0][3, 0, 5] = 7.0
+    data = LabelledImages.from_arrays(images, labels, test=test)
+    border = np.ones((8, 8), bool)
+    border[1:7, 1:7] = False
+    np.testing.assert_array_equal(data.dropped, border.ravel())
+    assert (data.train[0][:, border.ravel()] == 0).all() and (data.test[0][:, border.ravel()] == 0).all()
+    np.testing.assert_allclose(data.train[0][:, ~border.ravel()].std(axis=0), 1)
+    assert np.isnan(data.pixel_std[border.ravel()]).all()
+    # The pooled pixel law of a class and of its clone leave the 28 blank pixels out.
+    model, clone = data.class_models("test")[0], data.gaussian_clone()[0]
+    live = data.test[0][data.test[1] == 0][:, ~border.ravel()]
+    np.testing.assert_allclose(model.marginal_cumulants(4), kstats(live.ravel(), 4))
+    assert abs(clone.marginal_cumulants(2)[0]) < 0.2 and clone.marginal_cumulants(2)[1] > 0.8
 
 
 def test_classes_splits_and_standardization(rng):
@@ -132,13 +183,16 @@ def test_a_given_test_set_is_grouped_and_standardized_alike(rng):
     np.testing.assert_allclose(data.test[0], (kept - data.pixel_mean) / data.pixel_std)
 
 
-def test_class_models_draw_their_own_images(rng):
+def test_class_models_draw_their_own_images_each_at_most_once(rng):
     data = LabelledImages.from_arrays(*good_images(rng), test_fraction=0.25)
     model = data.class_models("test")[1]
     assert isinstance(model, EmpiricalImages) and model.D == 12
-    draws = model.sample(500, rng)
-    pool = {tuple(row) for row in data.test[0][data.test[1] == 1]}
-    assert {tuple(row) for row in draws} == pool  # every image drawn, nothing else
+    pool = data.test[0][data.test[1] == 1]
+    draws = model.sample(len(pool), rng)
+    assert sorted(map(tuple, draws)) == sorted(map(tuple, pool))  # every image once, nothing else
+    assert len({tuple(row) for row in model.sample(3, rng)}) == 3
+    with pytest.raises(ValueError, match=rf"{len(pool) + 1} distinct images were asked for; it has {len(pool)}"):
+        model.sample(len(pool) + 1, rng)
 
 
 def test_the_gaussian_clone_has_each_class_mean_and_covariance_and_no_higher_cumulant(rng):

@@ -106,6 +106,14 @@ def test_corrupt_round_file_is_a_clear_error(tmp_path):
         read_round(bad)
 
 
+def test_a_round_file_cut_short_says_that_deleting_it_recomputes_the_round(tmp_path):
+    bad = round_path(tmp_path, "nlgp", 0, 2)
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(40))
+    with pytest.raises(ValueError, match=r"a round file cut short .* delete it and run the same `cavitykit run` again"):
+        read_round(bad)
+
+
 def test_foreign_netcdf_is_refused(tmp_path):
     xr.Dataset({"a": ("x", [1.0])}).to_netcdf(tmp_path / "foreign.nc", engine="netcdf4")
     with pytest.raises(ValueError, match="not a cavitykit round file"):
