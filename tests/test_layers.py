@@ -33,10 +33,24 @@ TORCH = ("torch", "cavitykit.imp", "cavitykit.cavity", "cavitykit.network.ensemb
 HEAVY = ("torch", "numba", "scipy", "matplotlib")
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module an ``import`` or ``from ... import`` names anywhere in the file (inside functions too)."""
+def _type_checking_blocks(tree: ast.AST) -> set[int]:
+    """The ids of the nodes inside ``if TYPE_CHECKING:`` blocks (imports for annotations only)."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            inside.update(id(child) for statement in node.body for child in ast.walk(statement))
+    return inside
+
+
+def imported_modules(path: Path, *, runtime: bool = False) -> set[str]:
+    """Every module an ``import`` or ``from ... import`` names anywhere in the file (inside functions too);
+    with ``runtime``, not those under ``if TYPE_CHECKING:``, which never run."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    skipped = _type_checking_blocks(tree) if runtime else set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -64,6 +78,23 @@ def offending(entries, forbidden) -> dict[str, list[str]]:
 
 def test_lower_layers_never_import_the_engine_report_or_cli():
     assert offending(LOWER, UPPER) == {}
+
+
+def test_the_network_layer_never_imports_the_config_above_it():
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(
+            name for name in imported_modules(path, runtime=True) if "config" in name
+        )
+        for path in files_of(["network"])
+    }
+    assert {name: bad for name, bad in found.items() if bad} == {}
+
+
+def test_the_runtime_import_check_skips_annotation_only_imports(tmp_path):
+    module = tmp_path / "module.py"
+    module.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from cavitykit.config import A\n")
+    assert "cavitykit.config" in imported_modules(module)
+    assert "cavitykit.config" not in imported_modules(module, runtime=True)
 
 
 def test_run_readers_never_import_torch():

@@ -3,12 +3,16 @@ every ensemble member per call, on samples given (``train_ensemble``'s CPU route
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from cavitykit.config import TrainingConfig
 from cavitykit.network import _kernels
 from cavitykit.network.ensemble import Ensemble
+
+if TYPE_CHECKING:  # the network layer sits below the config: it reads a training table, never imports it
+    from cavitykit.config import TrainingConfig
 
 
 def kernel_route_applies(config: TrainingConfig, device) -> bool:
