@@ -6,6 +6,9 @@ also the exact cavity effects and the training-time snapshots of round 0, both r
 ``SIGNIFICANT_DIGITS`` significant digits (netCDF quantization) so that they compress; the rewind point
 once.  Left out: the cavity expansions and the independent-input predictions (derived), and the
 branches' cavity effects and snapshots (no claim reads them).  Floats are float32, zlib-compressed.
+A branch's group runs over the run's rounds, those it lacks (its dense round, which is the run's, and
+any after its last) empty, so that every group is aligned with the root and the file opens as a tree
+(``xarray.open_datatree``).
 ``open_weights`` gives back the Dataset ``open_run`` gives, less what was left out, so every claim of
 ``cavitykit.analysis.verdicts`` can be recomputed from it.
 """
@@ -79,11 +82,27 @@ def write_weights(run_dir, path) -> Path:
         encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
         for control in controls:
             branch = _slim(open_run(run_dir, control=control).isel(round=slice(1, None)), LEFT_OUT + BRANCH_LEFT_OUT)
+            branch = _aligned(branch, main["round"])
             group = f"{CONTROLS_DIR}/{control}"
             encode_booleans(branch).to_netcdf(
                 temporary, mode="a", group=group, engine=ENGINE, encoding=_encoding(branch)
             )
     return path
+
+
+def _aligned(branch: xr.Dataset, rounds: xr.DataArray) -> xr.Dataset:
+    """A branch over the run's ``rounds`` (a superset of its own): absent rounds NaN, flags False."""
+    fill = {name: False for name, variable in branch.data_vars.items() if variable.dtype == bool}
+    return branch.reindex(
+        round=rounds, fill_value=fill | {name: np.nan for name in branch.data_vars if name not in fill}
+    )
+
+
+def _written_rounds(branch: xr.Dataset) -> xr.Dataset:
+    """A branch group's own rounds: after the dense one, with weights stored (files written before groups
+    were aligned hold only those)."""
+    stored = branch.weight.notnull().any([dim for dim in branch.weight.dims if dim != "round"])
+    return branch.isel(round=np.flatnonzero(stored.values & (branch["round"].values > 0)))
 
 
 def weights_controls(path) -> list[str]:
@@ -129,7 +148,7 @@ def open_weights(path, *, control: str | None = None) -> xr.Dataset:
             ds[name] = _over_rounds(ds[name], ds["round"]).where(ds["round"] == 0)
     if control is None:
         return ds
-    branch = _read_group(path, f"{CONTROLS_DIR}/{control}")
+    branch = _written_rounds(_read_group(path, f"{CONTROLS_DIR}/{control}"))
     dense = ds[[name for name in branch.data_vars]].isel(round=[0])
     combined = xr.concat([dense, branch], dim="round", data_vars="all", combine_attrs="override")
     for name in ONCE:

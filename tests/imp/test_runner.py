@@ -174,6 +174,10 @@ def test_control_branches_equal_runs_of_their_strategies_and_leave_the_run_as_it
             xr.testing.assert_equal(stored[name], full[name])
         for name in ("weight", "init_weight", "preact_excess_kurtosis", "test_accuracy"):
             xr.testing.assert_allclose(stored[name], full[name].astype(np.float32), rtol=1e-7)
+    # ... and the file opens as a tree, each branch a group aligned with the run at the root.
+    tree = xr.open_datatree(path, engine="netcdf4")
+    assert sorted(tree["controls"].children) == sorted(controls)
+    assert (tree["controls/one_shot"]["round"].values == tree["round"].values).all()
 
 
 def test_a_new_name_or_new_analysis_keeps_the_training_and_matches_a_fresh_run(tmp_path):
