@@ -29,6 +29,29 @@ PRESET_DIR = Path(__file__).with_name("presets")
 LATER = {"added_later": True}
 
 
+# The keys of the data table each source reads, besides ``source`` itself; a key of another source is
+# refused, and the stored config and the run's identity carry only these.
+SOURCE_KEYS = {
+    "synthetic": ("L", "dim", "xi", "gain", "n_train", "n_test"),
+    "arrays": ("path", "images_key", "labels_key", "test_path", "test_fraction", "classes", "shape", "constant_pixels"),
+    "photos": ("n_train", "n_test", "classes", "shape", "constant_pixels"),
+}
+
+
+def _foreign_data_key(source: str, keys) -> str | None:
+    """The message that refuses the first of ``keys`` that ``source`` does not read (None if all apply)."""
+    if source not in SOURCE_KEYS:
+        return None  # the source itself is refused by its own check
+    foreign = [key for key in keys if key != "source" and key not in SOURCE_KEYS[source]]
+    if not foreign:
+        return None
+    key = foreign[0]
+    owners = " or ".join(f'"{name}"' for name, keys in SOURCE_KEYS.items() if key in keys)
+    return f'data.{key} does not apply to data.source = "{source}", which reads {", ".join(SOURCE_KEYS[source])}' + (
+        f"; it belongs to data.source = {owners}" if owners else ""
+    )
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """The task: two classes, class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites; or
@@ -117,12 +140,11 @@ class DataConfig:
         # a group of labels read from TOML is a list: kept as a tuple, as every other list
         object.__setattr__(self, "classes", tuple(tuple(c) if isinstance(c, list | tuple) else c for c in self.classes))
         check_choice("data.constant_pixels", self.constant_pixels, ("drop", "refuse"))
-        arrays_only = ("path", "test_path", "test_fraction", "classes", "shape")
+        changed = [item.name for item in dataclasses.fields(self) if getattr(self, item.name) != item.default]
+        message = _foreign_data_key(self.source, changed)
+        if message:
+            raise ValueError(message)
         if self.source == "synthetic":
-            given = [key for key in arrays_only if getattr(self, key)]
-            given += ["constant_pixels"] if self.constant_pixels != "drop" else []
-            if given:
-                raise ValueError(f'data.{given[0]} reads a researcher\'s images: it needs data.source = "arrays"')
             return
         if self.source == "arrays" and self.path and not self.shape:
             from cavitykit.data.labelled import stored_image_shape  # the file's header alone
@@ -133,9 +155,6 @@ class DataConfig:
         for side in self.shape:
             check_int("data.shape", side, minimum=2)
         if self.source == "photos":
-            given = [key for key in ("path", "test_path", "test_fraction") if getattr(self, key)]
-            if given:
-                raise ValueError(f'data.{given[0]} reads a file: the photos need none (data.source = "photos")')
             groups = [group if isinstance(group, tuple) else (group,) for group in self.classes]
             if len(groups) < 2 or not all(groups):
                 raise ValueError(
@@ -499,8 +518,12 @@ class RunConfig:
         return tuple(sorted({0, *(min(max(step, 1), self.training.steps) for step in spaced)}))
 
     def to_dict(self) -> dict:
-        """The config as nested dicts (sections are tables), without later keys left at their default."""
-        return _without_later_defaults(self)
+        """The config as nested dicts (sections are tables), without later keys left at their default, and
+        with only the data keys of its source (``SOURCE_KEYS``)."""
+        values = _without_later_defaults(self)
+        own = ("source", *SOURCE_KEYS[self.data.source])
+        values["data"] = {key: value for key, value in values["data"].items() if key in own}
+        return values
 
     def to_toml(self) -> str:
         """The config as TOML (what is stored in the run and hashed)."""
@@ -596,6 +619,10 @@ def _build(cls, values: dict, where: str):
             close = difflib.get_close_matches(key, known, n=1)
             names.append(prefix + key + (f" (did you mean {prefix + close[0]}?)" if close else ""))
         raise ValueError(f"unknown config key(s) {', '.join(names)}; known: {sorted(known)}")
+    if cls is DataConfig:  # a key given at its default is refused too, which the dataclass cannot see
+        message = _foreign_data_key(values.get("source", "synthetic"), values)
+        if message:
+            raise ValueError(message)
     kwargs = {}
     for key, value in values.items():
         if key in _SECTIONS and not where:
@@ -639,6 +666,27 @@ def config_from_dict(values: dict) -> RunConfig:
     ValueError: ...
     """
     return _build(RunConfig, values, "")
+
+
+def stored_values(values: dict) -> dict:
+    """A stored config's tables as this version reads them: data keys of another source than the run's,
+    which runs stored before each source kept only its own, left out.
+
+    Examples
+    --------
+    >>> stored_values({"data": {"source": "photos", "gain": 3.0, "shape": [8, 8]}})
+    {'data': {'source': 'photos', 'shape': [8, 8]}}
+    """
+    data = values.get("data")
+    if not isinstance(data, dict) or data.get("source", "synthetic") not in SOURCE_KEYS:
+        return values
+    own = ("source", *SOURCE_KEYS[data.get("source", "synthetic")])
+    return values | {"data": {key: value for key, value in data.items() if key in own}}
+
+
+def load_stored_config(path) -> RunConfig:
+    """The config a run directory stores (``config.toml``), as ``stored_values`` reads it."""
+    return config_from_dict(stored_values(read_toml(path)))
 
 
 def read_toml(path, what: str = "config") -> dict:

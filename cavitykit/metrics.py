@@ -329,13 +329,20 @@ def compactness(weights, shape, *, periodic: bool = True) -> np.ndarray:
         return (squares * _linked(squares != 0, shape, periodic)).sum(axis=-1) / squares.sum(axis=-1)
 
 
-def connectivity_null(n_kept, shape, *, periodic: bool = True) -> np.ndarray:
+def _support(shape, support) -> np.ndarray:
+    """The pixels random placement may use, shape (D,): all of them when ``support`` is None."""
+    D = int(np.prod(shape))
+    return np.ones(D, dtype=bool) if support is None else np.asarray(support, dtype=bool).reshape(D)
+
+
+def connectivity_null(n_kept, shape, *, periodic: bool = True, support=None) -> np.ndarray:
     """Expected ``connectivity`` of ``n_kept`` pixels placed uniformly at random (exact).
 
     A kept pixel with d neighbours has none of them kept with probability
     C(D - 1 - d, n - 1) / C(D - 1, n - 1), the other n - 1 pixels falling among the D - 1 - d
     that are neither it nor its neighbours.  On a bounded grid (``periodic=False``) the edge and
-    corner pixels have fewer neighbours.
+    corner pixels have fewer neighbours; within a ``support`` (the pixels a network sees), D counts
+    its pixels and d a pixel's neighbours in it.
 
     Parameters
     ----------
@@ -343,6 +350,8 @@ def connectivity_null(n_kept, shape, *, periodic: bool = True) -> np.ndarray:
     shape : (L,), (L, L) or (H, W)
     periodic : bool
         A ring or torus, or a bounded grid.
+    support : array_like of bool, shape (D,), optional
+        The pixels placement may use (by default all).
 
     Returns
     -------
@@ -352,11 +361,16 @@ def connectivity_null(n_kept, shape, *, periodic: bool = True) -> np.ndarray:
     --------
     >>> connectivity_null([1, 2, 16], (16,))  # a pair on a ring of 16 is adjacent with probability 2/15
     array([0.        , 0.13333333, 1.        ])
+    >>> inner = np.pad(np.ones((2, 2), bool), 1).ravel()  # the 2 x 2 centre of a 4 x 4 image
+    >>> connectivity_null([2], (4, 4), periodic=False, support=inner)  # any two of its pixels: 4 of 6 pairs touch
+    array([0.66666667])
     """
     n = np.asarray(n_kept, dtype=np.float64)
     table = _neighbour_table(tuple(shape), periodic)
-    D = table.shape[0]
-    degrees, counts = np.unique((table < D).sum(axis=1), return_counts=True)
+    inside = _support(shape, support)
+    live = np.append(inside, False)[table].sum(axis=1)[inside]  # each support pixel's neighbours in it
+    D = int(inside.sum())
+    degrees, counts = np.unique(live, return_counts=True)
     isolated = np.zeros(n.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         for degree, count in zip(degrees, counts, strict=True):
@@ -429,17 +443,19 @@ def connection_distances(mask, shape, *, periodic: bool = False) -> np.ndarray:
     return counts.reshape((*mask.shape[:-1], len(edges) - 1))
 
 
-def connection_distances_null(n_kept, shape, *, periodic: bool = False) -> np.ndarray:
+def connection_distances_null(n_kept, shape, *, periodic: bool = False, support=None) -> np.ndarray:
     """Expected ``connection_distances`` of ``n_kept`` pixels placed uniformly at random (exact).
 
     Every two of n random pixels are a uniformly random pair of distinct pixels, so the expected count in
-    a bin is C(n, 2) times the share of all C(D, 2) pixel pairs that fall in it.
+    a bin is C(n, 2) times the share of all C(D, 2) pixel pairs that fall in it (pairs within ``support``).
 
     Parameters
     ----------
     n_kept : array_like of int
     shape : (L,), (L, L) or (H, W)
     periodic : bool
+    support : array_like of bool, shape (D,), optional
+        The pixels placement may use (by default all).
 
     Returns
     -------
@@ -451,9 +467,10 @@ def connection_distances_null(n_kept, shape, *, periodic: bool = False) -> np.nd
     array([[0.5       , 0.33333333, 0.16666667],
            [1.5       , 1.        , 0.5       ]])
     """
-    D = int(np.prod(shape))
+    inside = _support(shape, support)
+    D = int(inside.sum())
     edges = distance_bins(shape, periodic=periodic)
-    distances = _pixel_distances(tuple(shape), periodic)[np.triu_indices(D, k=1)]
+    distances = _pixel_distances(tuple(shape), periodic)[np.ix_(inside, inside)][np.triu_indices(D, k=1)]
     share = np.histogram(distances, edges)[0] / (D * (D - 1) / 2)
     n = np.asarray(n_kept, dtype=np.float64)
     return (n * (n - 1) / 2)[..., None] * share

@@ -579,7 +579,7 @@ def _training_time_lines(snapshots: xr.Dataset, pair: tuple[str, str]) -> list[s
 def _markdown(
     ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing, distances
 ) -> str:
-    config = ds.attrs["config"]
+    config = config_from_dict(run_config(ds)).to_toml()  # as this version reads it: only its source's data keys
     periodic = analysis.periodic_grid(ds)  # a ring or torus; images are bounded
     lines = [
         f"# cavitykit report: {run_name(ds)}",
@@ -614,7 +614,8 @@ def _markdown(
         "## Unit classes (from each unit's dense field)",
         "",
         "A unit learned a field when its share of power at low spatial frequency exceeds what a white-noise "
-        "field reaches with probability 0.001; learned fields narrower than 0.1 L are bumps, the others extended"
+        "field reaches with probability 0.001; learned fields narrower than a tenth of the grid's side are bumps, "
+        "the others extended"
         + ("" if periodic else " (on images, the width along each axis is the coordinates' standard deviation)")
         + ". The claims are judged on learned units; the noise-like ones are counted here and left out.",
         "",

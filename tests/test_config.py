@@ -107,7 +107,10 @@ def test_a_config_reads_its_data_paths_from_its_own_folder(tmp_path, monkeypatch
 
 
 def test_constant_pixels_takes_a_known_choice_and_only_for_images():
+    photos = {"source": "photos", "shape": [8, 8], "classes": [["astronaut"], ["coffee"]]}
     with pytest.raises(ValueError, match=r"data.constant_pixels must be one of 'drop', 'refuse'; got 'zero'"):
-        config_from_dict({"data": {"constant_pixels": "zero"}})
-    with pytest.raises(ValueError, match=r"data.constant_pixels reads a researcher's images"):
+        config_from_dict(
+            {"variants": ["images"], "training": {"mode": "batch"}, "data": photos | {"constant_pixels": "zero"}}
+        )
+    with pytest.raises(ValueError, match=r'data.constant_pixels does not apply to data.source = "synthetic"'):
         config_from_dict({"data": {"constant_pixels": "refuse"}})

@@ -279,3 +279,25 @@ def test_connection_distances_and_their_null_by_enumeration(rng):
     local[0, [0, 1, 3, 4]] = True  # a 2 x 2 block: all its pairs lie within 1.41
     assert metrics.connection_distances(local, shape)[0, 0] == 6
     assert metrics.connection_distances_null(4, shape)[0] < 6
+
+
+def test_the_random_placement_nulls_within_a_support_equal_brute_force():
+    """Placement among the pixels a network sees (the 4 x 5 inside of a 6 x 7 image): every n-subset of a
+    smaller support enumerated for the connectivity null, every pair for the distance null."""
+    from itertools import combinations
+
+    shape = (6, 7)
+    support = np.zeros(shape, bool)
+    support[1:5, 1:6] = True
+    inside = np.flatnonzero(support.ravel())
+    for n in (1, 2, 3):
+        masks = np.zeros((0, 42), bool)
+        for chosen in combinations(inside, n):
+            row = np.zeros((1, 42), bool)
+            row[0, list(chosen)] = True
+            masks = np.concatenate([masks, row])
+        exact = metrics.connectivity_null([n], shape, periodic=False, support=support.ravel())[0]
+        assert exact == pytest.approx(metrics.connectivity(masks, shape, periodic=False).mean(), rel=1e-12)
+        distances = metrics.connection_distances(masks, shape, periodic=False).mean(axis=0)
+        null = metrics.connection_distances_null([n], shape, periodic=False, support=support.ravel())[0]
+        np.testing.assert_allclose(null, distances, rtol=1e-12, atol=1e-12)

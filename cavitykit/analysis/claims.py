@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit.analysis.measurements import weight_movement
-from cavitykit.io.schema import counts_per_class
+from cavitykit.io.schema import counts_per_class, seen_pixels
 
 # Feature learning: the dense networks learned features when the mean cosine between each unit's
 # trained and initial weights is at most this (at most 81% of the trained weights' squared norm lies
@@ -53,7 +53,7 @@ def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
             "relative_change": movement.relative_change.mean(("replicate", "neuron")),
             "cosine": movement.cosine.mean(("replicate", "neuron")),
             "ipr": dense.ipr.mean(("replicate", "neuron")),
-            "random_ipr": 3.0 / (ds.sizes["input"] + 2.0),
+            "random_ipr": 3.0 / (seen_pixels(ds).sum() + 2.0),
             "test_accuracy": dense.test_accuracy.mean("replicate"),
             "chance_level": majority,
             "chance": majority + CHANCE_SE * np.sqrt(majority * (1.0 - majority) / n_test),

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit import metrics
-from cavitykit.io.schema import grid_shape, periodic_grid, run_config
+from cavitykit.io.schema import grid_shape, periodic_grid, run_config, seen_pixels
 
 
 def n_heldout(ds: xr.Dataset) -> int:
@@ -217,7 +217,7 @@ def snapshot_summary(ds: xr.Dataset) -> xr.Dataset:
             "localized": local.localized,
             "mean_ipr": local.ipr.mean(("replicate", "neuron")),
             "localized_fraction": local.localized.where(weights.notnull().all("input")).mean(("replicate", "neuron")),
-            "random_ipr": 3.0 / (ds.sizes["input"] + 2.0),
+            "random_ipr": 3.0 / (seen_pixels(ds).sum() + 2.0),
         }
     )
 
@@ -269,7 +269,8 @@ def connection_distance_ratio(ds: xr.Dataset) -> xr.DataArray:
     last = ds.isel(round=-1)
     kept = np.nan_to_num(last["mask"].transpose("variant", "replicate", "neuron", "input").values).astype(bool)
     counts = metrics.connection_distances(kept, shape, periodic=periodic).sum(axis=2)
-    null = metrics.connection_distances_null(kept.sum(axis=-1), shape, periodic=periodic).sum(axis=2)
+    null = metrics.connection_distances_null(kept.sum(axis=-1), shape, periodic=periodic, support=seen_pixels(ds))
+    null = null.sum(axis=2)
     edges = metrics.distance_bins(shape, periodic=periodic)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = counts / null

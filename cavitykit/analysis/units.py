@@ -10,7 +10,7 @@ import xarray as xr
 from scipy import stats
 
 from cavitykit import metrics
-from cavitykit.io.schema import grid_shape, periodic_grid
+from cavitykit.io.schema import grid_shape, periodic_grid, seen_pixels
 
 UNIT = ("variant", "replicate", "round", "neuron")
 
@@ -86,8 +86,8 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
     >>> bool((units.null_top <= units.null_random).all())  # the top n of D is flatter than n random entries
     True
     """
-    shape, periodic = grid_shape(ds), periodic_grid(ds)
-    D = ds.sizes["input"]
+    shape, periodic, seen = grid_shape(ds), periodic_grid(ds), seen_pixels(ds)
+    D = int(seen.sum())  # the nulls place a unit's weights among the pixels its network sees
     weight = ds.weight.transpose(*UNIT, "input")
     mask = ds["mask"].transpose(*UNIT, "input")
     present = weight.notnull().all("input")
@@ -111,7 +111,7 @@ def unit_measures(ds: xr.Dataset) -> xr.Dataset:
             "null_random": 3.0 / (n_kept + 2.0),
             "null_truncated": per_unit(metrics.truncated_ipr(dense[:, :, None], count)),
             "connectivity": per_unit(metrics.connectivity(kept, shape, periodic=periodic)),
-            "connectivity_null": per_unit(metrics.connectivity_null(count, shape, periodic=periodic)),
+            "connectivity_null": per_unit(metrics.connectivity_null(count, shape, periodic=periodic, support=seen)),
             "sign_coherence": per_unit(metrics.sign_coherence(values, shape, periodic=periodic)),
             "sublattice_share": per_unit(metrics.sublattice_share(values, shape)),
             "compactness": per_unit(metrics.compactness(values, shape, periodic=periodic)),

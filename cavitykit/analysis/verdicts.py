@@ -28,7 +28,7 @@ from cavitykit.analysis.mechanism import (
 )
 from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_classes, unit_measures
 from cavitykit.config import config_from_dict
-from cavitykit.io.schema import grid_shape, periodic_grid, run_config
+from cavitykit.io.schema import grid_shape, periodic_grid, run_config, seen_pixels
 from cavitykit.network.formulas import preactivation
 from cavitykit.samples import member_samples
 from cavitykit.stats import kstats
@@ -141,7 +141,7 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
     if not np.isfinite(n_star):
         raise ValueError(f"claim 1 needs learned units in both {pair[0]!r} and {pair[1]!r}: some network has none")
     at = {variant: _at(measures, variant, SHAPE_MEASURES, n_star) for variant in pair}
-    D = run.sizes["input"]
+    D = int(seen_pixels(run).sum())
     p = 1 - float(run.sparsity.isel(round=1).mean()) if run.sizes["round"] > 1 else 1.0
     grid = np.array(sorted({round(D * p**r) for r in range(run.sizes["round"])} | {round(n_star)}, reverse=True))
     curve = xr.Dataset(

@@ -17,6 +17,7 @@ from cavitykit.io.schema import (
     first_layer_sparsity,
     grid_shape,
     run_config,
+    seen_pixels,
     stored_mask,
     stored_pruning,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "run_config",
     "run_controls",
     "run_directory",
+    "seen_pixels",
     "stored_config_hash",
     "stored_mask",
     "stored_pruning",

@@ -420,7 +420,8 @@ def decode_round(dataset: xr.Dataset, *, source: str = "dataset") -> xr.Dataset:
 
 
 def run_config(ds: xr.Dataset) -> dict:
-    """The run's config as nested dicts, parsed from the ``config`` attribute every round file carries.
+    """The run's config as nested dicts, parsed from the ``config`` attribute every round file carries
+    (``cavitykit.config.stored_values``: only the data keys of its source).
 
     Examples
     --------
@@ -429,7 +430,9 @@ def run_config(ds: xr.Dataset) -> dict:
     >>> run_config(open_run(example_run()))["imp"]["rounds"]
     3
     """
-    return tomllib.loads(ds.attrs["config"])
+    from cavitykit.config import stored_values  # a stored config as this version reads it
+
+    return stored_values(tomllib.loads(ds.attrs["config"]))
 
 
 def periodic_grid(ds: xr.Dataset) -> bool:
@@ -460,6 +463,20 @@ def counts_per_class(ds: xr.Dataset) -> np.ndarray:
         return np.array(ds.attrs["data_test_class_counts"].split(), dtype=float)
     n_classes = ds.sizes["label"]
     return np.full(n_classes, float(run_config(ds)["data"]["n_test"]) / n_classes)
+
+
+def seen_pixels(ds: xr.Dataset) -> np.ndarray:
+    """(D,) bool: the pixels a run's networks see, all but those its ``dropped`` coordinate marks (constant
+    image pixels); the support of every null that places weights at random.
+
+    Examples
+    --------
+    >>> seen_pixels(xr.Dataset(coords={"input": range(3), "dropped": ("input", [True, False, False])})).tolist()
+    [False, True, True]
+    """
+    if "dropped" in ds.coords:
+        return ~ds["dropped"].values.astype(bool)
+    return np.ones(ds.sizes["input"], dtype=bool)
 
 
 def grid_shape(ds: xr.Dataset) -> tuple[int, ...]:

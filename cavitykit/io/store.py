@@ -17,7 +17,7 @@ from pathlib import Path
 import xarray as xr
 
 from cavitykit._extras import require
-from cavitykit.config import RunConfig, load_config
+from cavitykit.config import RunConfig, load_stored_config
 from cavitykit.io.schema import decode_round, encode_booleans, missing_as_false, rounds_present
 
 ENGINE = "netcdf4"
@@ -171,15 +171,7 @@ def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> x
     path = Path(path)
     if lazy:
         require("dask", "reading runs lazily (open_run(lazy=True), open_sweep)")
-    try:
-        dataset = _opened(path, chunks={}) if lazy else _opened(path, load=True)
-    except ValueError as error:
-        if not path.match(ROUND_GLOB):
-            raise
-        raise ValueError(
-            f"{error}: a round file cut short (an interrupted copy or a full disk?); delete it and run the same "
-            "`cavitykit run` again, which recomputes that round exactly as before"
-        ) from None
+    dataset = _opened(path, chunks={}) if lazy else _opened(path, load=True)
     dataset = decode_round(dataset, source=repr(str(path)))
     if config_hash is not None and dataset.attrs.get("config_hash") != config_hash:
         raise ValueError(
@@ -190,14 +182,20 @@ def read_round(path, *, config_hash: str | None = None, lazy: bool = False) -> x
 
 def _opened(path: Path, *, load: bool = False, **options) -> xr.Dataset:
     """``xarray.open_dataset`` of a netCDF4 file (with ``load``, read whole and closed), or a ValueError
-    that names the file."""
+    that names the file (and, for a round file, how to recompute it)."""
     try:
         if not load:
             return xr.open_dataset(path, engine=ENGINE, **options)
         with xr.open_dataset(path, engine=ENGINE, **options) as handle:
             return handle.load()
     except (OSError, ValueError, RuntimeError) as error:
-        raise ValueError(f"{str(path)!r} is not a readable netCDF4 file ({error})") from None
+        message = f"{str(path)!r} is not a readable netCDF4 file ({error})"
+        if path.match(ROUND_GLOB):
+            message += (
+                ": a round file cut short (an interrupted copy or a full disk?); delete it and run the same "
+                "`cavitykit run` again, which recomputes that round exactly as before"
+            )
+        raise ValueError(message) from None
 
 
 def stored_config_hash(path) -> str | None:
@@ -444,7 +442,7 @@ def run_directory(config: RunConfig, out) -> Path:
         return named
     for candidate in sorted(out.glob(f"*/{CONFIG_FILE}")):
         try:
-            if load_config(candidate).identity == config.identity:
+            if load_stored_config(candidate).identity == config.identity:
                 return candidate.parent
         except (OSError, ValueError):  # not a run of this version's configs: not ours
             continue
@@ -468,7 +466,7 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
     """
     config_file = run_dir / CONFIG_FILE
     if config_file.is_file():
-        stored = load_config(config_file)
+        stored = load_stored_config(config_file)
         if stored.identity != config.identity:
             raise ValueError(
                 f"{str(run_dir)!r} holds a run of a different training ({stored.name}, identity "

@@ -60,7 +60,7 @@ def receptive_fields(
         for k in range(n_units):
             ax = axes[row, k]
             if two_d:
-                limit = np.abs(weights[k]).max() or 1.0
+                limit = np.nanmax(np.abs(weights[k])) or 1.0
                 ax.imshow(weights[k].reshape(analysis.grid_shape(ds)), cmap="RdBu_r", vmin=-limit, vmax=limit)
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -333,7 +333,8 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
             ax.set_ylim(*limits)
         ax.grid(alpha=0.3)
         if not drawn:
-            ax.text(0.5, 0.5, "no learned unit", transform=ax.transAxes, ha="center", va="center", color="0.4")
+            empty = "no pixel kurtosis (images)" if name == "coherence" else "no learned unit"
+            ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="0.4")
     for ax in (axes[0], axes[2]):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)

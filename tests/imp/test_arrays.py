@@ -204,7 +204,11 @@ def test_a_network_narrower_than_its_classes_is_refused_before_anything_is_writt
             },
             r"data.classes must name two or more classes",
         ),
-        ({"data": {"path": "m.npz"}}, r'data.path reads a researcher\'s images: it needs data.source = "arrays"'),
+        (
+            {"data": {"path": "m.npz"}},
+            r'data.path does not apply to data.source = "synthetic", which reads L, dim, xi, gain, n_train, n_test; '
+            r'it belongs to data.source = "arrays"',
+        ),
         ({"variants": ["images"]}, r"'images' does not train on data.source = 'synthetic'"),
         (
             {
@@ -237,7 +241,12 @@ PHOTOS = {"source": "photos", "shape": [12, 12], "classes": [["astronaut", "rock
         ({"classes": [["astronaut"]]}, r"needs data.classes, two or more groups of photographs"),
         ({"classes": [["astronaut"], []]}, r"needs data.classes, two or more groups of photographs"),
         ({"classes": [["astronaut"], ["moon"]]}, r"data.classes must be one of 'camera', .*; got 'moon'"),
-        ({"path": "mine.npz"}, r"data.path reads a file: the photos need none"),
+        ({"path": "mine.npz"}, r'data.path does not apply to data.source = "photos"'),
+        (
+            {"gain": 1.0},
+            r'data.gain does not apply to data.source = "photos", .*; it belongs to data.source = "synthetic"',
+        ),
+        ({"gain": 3.0}, r'data.gain does not apply to data.source = "photos"'),  # given at its default, still refused
         ({"shape": [12]}, r"data.shape must give the images' height and width"),
     ],
 )
@@ -251,6 +260,20 @@ def test_synthetic_configs_keep_their_hash():
     from cavitykit.config import load_preset
 
     assert load_preset("quick").hash.startswith("74a1f8336311")  # the new data keys are left out at their defaults
+
+
+def test_an_image_config_stores_and_hashes_only_its_own_data_keys():
+    from cavitykit.config import DataConfig, load_preset, stored_values
+
+    photos = load_preset("photos")
+    stored = photos.to_dict()["data"]
+    assert sorted(stored) == ["classes", "n_test", "n_train", "shape", "source"]
+    assert "gain" not in photos.to_toml() and "\nL = " not in photos.to_toml()
+    with pytest.raises(ValueError, match=r'data.xi does not apply to data.source = "photos"'):
+        DataConfig(source="photos", shape=(8, 8), classes=(("astronaut",), ("coffee",)), xi=(2.0, 4.0))
+    # A config stored before each source kept only its own keys reads as the same run.
+    old = photos.to_dict() | {"data": stored | {"L": 40, "dim": 1, "xi": [1.0, 3.0], "gain": 3.0}}
+    assert config_from_dict(stored_values(old)).identity == photos.identity
 
 
 def test_a_changed_data_file_is_refused_on_resume(tmp_path):
@@ -344,6 +367,15 @@ def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tm
         tests = {row.astype(np.float32).tobytes() for row in real.test[0][real.test[1] == c]}
         assert {row.tobytes() for row in inputs} == tests
         assert len(clone.heldout[c]) == n
+    # Every null places weights among the 36 pixels the networks see, not the 64 of the grid.
+    from cavitykit import analysis, metrics
+
+    assert float(analysis.feature_learning(ds, ("images", "images_clone")).random_ipr) == pytest.approx(3 / 38)
+    units = analysis.unit_measures(ds)
+    dense = units.isel(round=0)
+    assert (dense.n_kept == 36).all() and np.allclose(dense.null_top, 3 / 38, rtol=0.01)  # Monte Carlo null
+    expected = metrics.connectivity_null(36, (8, 8), periodic=False, support=~border.ravel())
+    assert np.allclose(dense.connectivity_null, expected) and float(expected[()]) == 1.0  # all 36: all linked
     text = (run_dir / "report" / "report.md").read_text()
     assert text.startswith(f"# cavitykit report: {run_dir.name}\n")
     assert text.count("  - Criterion: ") == 4  # one under each verdict
