@@ -314,6 +314,7 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
     figure = Figure(figsize=(16, 3.6), layout="constrained")
     axes = figure.subplots(1, len(panels))
     rounds = trajectories["round"].values
+    anything = False  # some panel drawn: an empty coherence panel then means no pixel kurtosis (images)
     for ax, (name, (title, limits)) in zip(axes, panels.items(), strict=True):
         drawn = False
         for line in trajectories.line.values:
@@ -332,8 +333,9 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
         if limits is not None:
             ax.set_ylim(*limits)
         ax.grid(alpha=0.3)
+        anything |= drawn
         if not drawn:
-            empty = "no pixel kurtosis (images)" if name == "coherence" else "no learned unit"
+            empty = "no pixel kurtosis (images)" if name == "coherence" and anything else "no learned unit"
             ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="0.4")
     for ax in (axes[0], axes[2]):
         if ax.get_legend_handles_labels()[0]:
