@@ -97,6 +97,33 @@ def test_the_runtime_import_check_skips_annotation_only_imports(tmp_path):
     assert "cavitykit.config" not in imported_modules(module, runtime=True)
 
 
+def test_the_import_graph_of_the_packages_parts_has_no_cycle():
+    """Each top-level module or subpackage (``config``, ``data``, ``io``, ...) imports, at run time and inside
+    functions too, only parts that never import it back: the layers form an order."""
+    edges = {}
+    for path in PACKAGE.rglob("*.py"):
+        part = path.relative_to(PACKAGE).with_suffix("").parts[0]
+        if part == "__init__":  # the package's lazy re-exports name every part
+            continue
+        for name in imported_modules(path, runtime=True):
+            if name.startswith("cavitykit.") and name.split(".")[1] != part:
+                edges.setdefault(part, set()).add(name.split(".")[1])
+
+    def reaches(start, goal):
+        stack, seen = [start], set()
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            for after in edges.get(node, ()):
+                if after not in seen:
+                    seen.add(after)
+                    stack.append(after)
+        return False
+
+    assert sorted((a, b) for a, targets in edges.items() for b in targets if reaches(b, a)) == []
+
+
 def test_run_readers_never_import_torch():
     assert offending(TORCH_FREE, TORCH) == {}
 
