@@ -459,9 +459,11 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         if "cavity" in claims:
             errors = None
             figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
-            if "cavity_expansion" in ds:  # a weights file leaves the expansions out
+            if "cavity_expansion" in ds:
                 errors = analysis.expansion_error(ds)
                 figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=errors)
+            elif "expansion_error" in ds:  # a weights file keeps the expansions' errors, not the expansions
+                errors = ds.expansion_error
             sections.append(_cavity_lines(claims["cavity"], errors, pair))
         else:
             sections.append([f"Not tested: {judged['notes']['cavity']}."])

@@ -16,7 +16,6 @@ from cavitykit.analysis.claims import CHANCE_SE, FEATURE_COSINE, feature_learnin
 from cavitykit.analysis.measurements import (
     cavity_groups,
     connection_distance_ratio,
-    expansion_error,
     gaussian_kurtosis_sd,
     grid_shape,
     kurtosis_ipr_correlation,
@@ -57,6 +56,7 @@ from cavitykit.analysis.verdicts import (
     theory_agreement,
     weight_effect_correlation,
 )
+from cavitykit.io.schema import expansion_error
 
 __all__ = [
     "ACCURACY_DROP",

@@ -352,33 +352,6 @@ def _random_subset(candidates: np.ndarray, count, rng: np.random.Generator) -> n
     return chosen
 
 
-def expansion_error(ds: xr.Dataset) -> xr.DataArray:
-    """Median relative error |expansion - exact| / |exact| of the cavity expansion.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        A run with ``cavity_exact`` and ``cavity_expansion``.
-
-    Returns
-    -------
-    xarray.DataArray of shape (variant, approx_order)
-        Over every replicate, round, class and unpruned weight.
-
-    Examples
-    --------
-    >>> from cavitykit import open_run
-    >>> from cavitykit.testing import example_run
-    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
-    >>> error = expansion_error(ds)  # (variant, approx_order)
-    >>> bool((error.sel(approx_order=3) < error.sel(approx_order=1)).all())
-    True
-    """
-    exact = ds.cavity_exact
-    error = np.abs(ds.cavity_expansion - exact) / np.abs(exact)
-    return error.median(("replicate", "round", "label", "neuron", "input"), skipna=True)
-
-
 def kurtosis_ipr_correlation(ds: xr.Dataset) -> xr.DataArray:
     """Pearson correlation across units of |excess kurtosis| (mean over classes) and IPR.
 

@@ -465,6 +465,34 @@ def counts_per_class(ds: xr.Dataset) -> np.ndarray:
     return np.full(n_classes, float(run_config(ds)["data"]["n_test"]) / n_classes)
 
 
+def expansion_error(ds: xr.Dataset) -> xr.DataArray:
+    """Median relative error |expansion - exact| / |exact| of the cavity expansion.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``cavity_exact`` and ``cavity_expansion``.
+
+    Returns
+    -------
+    xarray.DataArray of shape (variant, approx_order)
+        Over every replicate, round, class and unpruned weight (a weights file keeps it as the variable
+        ``expansion_error``, the expansions themselves left out).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())  # 2 variants x 2 replicates x 3 rounds
+    >>> error = expansion_error(ds)  # (variant, approx_order)
+    >>> bool((error.sel(approx_order=3) < error.sel(approx_order=1)).all())
+    True
+    """
+    exact = ds.cavity_exact
+    error = np.abs(ds.cavity_expansion - exact) / np.abs(exact)
+    return error.median(("replicate", "round", "label", "neuron", "input"), skipna=True)
+
+
 def seen_pixels(ds: xr.Dataset) -> np.ndarray:
     """(D,) bool: the pixels a run's networks see, all but those its ``dropped`` coordinate marks (constant
     image pixels); the support of every null that places weights at random.

@@ -4,7 +4,8 @@ Each round's first-layer weights, masks and pruning, biases, readouts and pre-ac
 for the run and each of its control branches (netCDF groups ``controls/<name>``); for the run itself
 also the exact cavity effects and the training-time snapshots of round 0, both rounded to
 ``SIGNIFICANT_DIGITS`` significant digits (netCDF quantization) so that they compress; the rewind point
-once.  Left out: the cavity expansions and the independent-input predictions (derived), and the
+once.  Left out: the cavity expansions and the independent-input predictions (derived; the
+expansions' median relative errors, which the report prints, are kept as ``expansion_error``), and the
 branches' cavity effects and snapshots (no claim reads them).  Floats are float32, zlib-compressed.
 A branch's group runs over the run's rounds, those it lacks (its dense round, which is the run's, and
 any after its last) empty, so that every group is aligned with the root and the file opens as a tree
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cavitykit.io.schema import decode_round, encode_booleans
+from cavitykit.io.schema import decode_round, encode_booleans, expansion_error
 from cavitykit.io.store import CONTROLS_DIR, ENGINE, _branch_dense_round, atomic_target, open_run, run_controls
 
 # Variables of a run that a weights file leaves out (derived, or too large for a published file) ...
@@ -35,6 +36,7 @@ BRANCH_LEFT_OUT = (
     "init_bias",
     "init_readout",
 )
+EXPANSION_ERROR = "median relative error |expansion - exact| / |exact| of the cavity expansion"
 # Variables equal in every round (the rewind point; the weights masked by the round), stored once, unmasked.
 ONCE = ("init_weight", "init_bias", "init_readout")
 MASKS = {"init_weight": "mask"}
@@ -77,7 +79,11 @@ def write_weights(run_dir, path) -> Path:
         raise ValueError(f"path must end in .nc, got {str(path)!r}")
     controls = run_controls(run_dir)
     with atomic_target(path) as temporary:
-        main = _slim(open_run(run_dir), LEFT_OUT)
+        run = open_run(run_dir)
+        main = _slim(run, LEFT_OUT)
+        if "cavity_expansion" in run:
+            main["expansion_error"] = expansion_error(run).astype(np.float32)
+            main["expansion_error"].attrs = {"long_name": EXPANSION_ERROR, "units": "1"}
         main.attrs["controls"] = " ".join(controls)
         encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
         for control in controls:
