@@ -19,6 +19,8 @@ from pathlib import Path
 
 from cavitykit._toml import toml_value
 from cavitykit._validation import check_choice, check_int, check_real
+from cavitykit.branches import CONTROLS as CONTROL_BRANCHES
+from cavitykit.branches import branch_tables, ranks_on_heldout, without_controls
 from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
 from cavitykit.network.parameterization import PARAMETERIZATION_NAMES
 from cavitykit.variants import DEFAULT_VARIANTS, IMAGE_VARIANTS, RING_ONLY, SKIMAGE_PHOTOS, VARIANTS
@@ -300,8 +302,8 @@ class TrainingConfig:
 
 
 STRATEGIES = ("magnitude", "random", "one_shot", "dense", "cavity")
-# Strategies a magnitude-pruning run can also train as control branches from its dense round.
-CONTROLS = ("random", "one_shot", "cavity")
+# The control branches a magnitude-pruning run can also train from its dense round (``cavitykit.branches``).
+CONTROLS = tuple(CONTROL_BRANCHES)
 
 
 @dataclass(frozen=True)
@@ -478,7 +480,8 @@ class RunConfig:
                 "in x, which cannot tell apart classes that are symmetric under x -> -x (every variant's are); "
                 'set network.bias = true with network.bias_init = "split", or network.activation = "relu"'
             )
-        cavity_pruning = self.imp.strategy == "cavity" or "cavity" in self.imp.controls
+        strategies = (self.imp.strategy, *(CONTROL_BRANCHES[name].strategy for name in self.imp.controls))
+        cavity_pruning = any(ranks_on_heldout(strategy) for strategy in strategies)
         if cavity_pruning and (not self.analysis.cavity or self.network.prune_readout):
             raise ValueError(
                 'imp.strategy = "cavity" (or the cavity control) ranks weights by their exact cavity effects: '
@@ -543,9 +546,7 @@ class RunConfig:
     def hash(self) -> str:
         """sha256 of the canonical JSON of the config without ``imp.controls``, stored in every file the
         run writes: control branches do not change the main branch's files."""
-        values = self.to_dict()
-        values["imp"].pop("controls", None)
-        return _sha256(values)
+        return _sha256(without_controls(self.to_dict()))
 
     @property
     def identity(self) -> str:
@@ -563,10 +564,9 @@ class RunConfig:
         >>> renamed.identity == config.identity, renamed.hash == config.hash
         (True, False)
         """
-        values = self.to_dict()
+        values = without_controls(self.to_dict())
         del values["name"], values["analysis"]
-        values["imp"].pop("controls", None)
-        if self.imp.strategy == "cavity":
+        if ranks_on_heldout(self.imp.strategy):
             values["imp"]["ranked_on_heldout"] = self.analysis.n_heldout
         return _sha256(values)
 
@@ -580,7 +580,7 @@ class RunConfig:
         ('random', ())
         """
         check_choice("strategy", strategy, self.imp.controls)
-        return dataclasses.replace(self, imp=dataclasses.replace(self.imp, strategy=strategy, controls=()))
+        return config_from_dict(branch_tables(self.to_dict(), strategy))
 
 
 def _sha256(values: dict) -> str:

@@ -10,6 +10,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from cavitykit import analysis, metrics
+from cavitykit.branches import BRANCHES, ONE_SHOT
 from cavitykit.config import config_from_dict
 from cavitykit.io import (
     CUMULANTS_FILE,
@@ -45,7 +46,6 @@ CRITERIA = (
     "least {margin}, its 95% interval above 0",
 )
 VERDICTS = {True: "**supported**", False: "**not supported**", None: "**not tested**"}
-STRATEGY_NAMES = {"imp": "IMP", "random": "random pruning", "one_shot": "one-shot pruning", "cavity": "cavity-guided"}
 
 
 def _ci(value: dict, digits: int = 2, sign: bool = False) -> str:
@@ -115,7 +115,7 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
         )
     )
     for strategy, line in claim["controls"].items():
-        if strategy == "one_shot" and not np.isfinite(line["imp"]["bump"]["mean"]):
+        if strategy == ONE_SHOT.name and not np.isfinite(line["imp"]["bump"]["mean"]):
             lines.append(
                 f"Control, one-shot pruning ({name}): its learned units keep n = {line['n']:.1f} weights on average, "
                 "fewer than IMP's reach in any round, so no matched comparison exists; the two are compared at "
@@ -123,8 +123,8 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
             )
             continue
         lines.append(
-            f"Control, {STRATEGY_NAMES[strategy]} ({name}): "
-            + _shape_line(STRATEGY_NAMES[strategy], line["branch"], line["n"])
+            f"Control, {BRANCHES[strategy].label} ({name}): "
+            + _shape_line(BRANCHES[strategy].label, line["branch"], line["n"])
             + f"; IMP at the same n: bumps {_ci(line['imp']['bump'])}, "
             + f"IPR / top-n null {_ci(line['imp']['ipr_over_top'])}."
         )
@@ -307,7 +307,7 @@ def _iterative_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
     )
     for strategy, one in claim["equal_sparsity"].items():
         lines.append(
-            f"{STRATEGY_NAMES[strategy]}: bumps {_ci(one['bump'])} of learned units (a unit with no weight is not a "
+            f"{BRANCHES[strategy].label}: bumps {_ci(one['bump'])} of learned units (a unit with no weight is not a "
             f"bump); left with no weight {_ci(one['emptied'])}; surviving weights per learned unit "
             f"{_ci(one['n_kept'], 1)}; IPR / top-n null {_ci(one['ipr_over_top'])}; test accuracy "
             f"{one['accuracy']:.3f}."
@@ -440,7 +440,7 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         imp = analysis.connection_distance_ratio(ds)
         ratios = {f"IMP, {label(model)}": (model, imp), f"IMP, {label(clone)}": (clone, imp)}
         for name, branch in controls.items():
-            ratios[f"{STRATEGY_NAMES[name]}, {label(model)}"] = (model, analysis.connection_distance_ratio(branch))
+            ratios[f"{BRANCHES[name].label}, {label(model)}"] = (model, analysis.connection_distance_ratio(branch))
         figures["connection_distances"] = plot.connection_distances(ratios)
         distances = {
             name: analysis.replicate_interval(ratio.sel(variant=variant).isel(distance=slice(0, 4)))
@@ -496,7 +496,7 @@ def _missing_rounds(ds: xr.Dataset, controls: dict[str, xr.Dataset]) -> list[str
     config = config_from_dict(run_config(ds))
     branches = {"IMP": (ds, config.imp.n_trainings)}
     branches |= {
-        STRATEGY_NAMES[name]: (controls.get(name), config.branch(name).imp.n_trainings) for name in config.imp.controls
+        BRANCHES[name].label: (controls.get(name), config.branch(name).imp.n_trainings) for name in config.imp.controls
     }
     lines = []
     for name, (branch, expected) in branches.items():

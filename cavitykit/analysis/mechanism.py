@@ -15,6 +15,7 @@ import xarray as xr
 
 from cavitykit import metrics
 from cavitykit.analysis.units import unit_measures
+from cavitykit.branches import ONE_SHOT
 from cavitykit.data.nlgp import NLGP, marginal_cumulants
 from cavitykit.data.nlgp_cumulants import field_cumulants
 from cavitykit.io.schema import run_config
@@ -145,7 +146,7 @@ def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair:
             values = {name: one[name].astype(float) for name in ("bump", "compactness", "ipr_over_top", "abs_kurtosis")}
             values["coherence"] = one.ipr * np.nan if factor is None else factor.transpose(*one.ipr.dims)
             line = xr.Dataset(values).where(one.learned).mean("neuron")
-            if strategy == "one_shot":  # its one pruned round has the run's final sparsity
+            if strategy == ONE_SHOT.name:  # its one pruned round has the run's final sparsity
                 line = line.assign_coords(round=[0, int(run["round"][-1])])
             lines[f"{strategy}:{variant}"] = line
     return xr.concat(list(lines.values()), dim="line", join="outer").assign_coords(line=list(lines))

@@ -27,6 +27,7 @@ from cavitykit.analysis.mechanism import (
     pixel_excess_kurtosis,
 )
 from cavitykit.analysis.units import at_matched_survivors, replicate_interval, unit_classes, unit_measures
+from cavitykit.branches import CAVITY, IMP, ONE_SHOT, RANDOM
 from cavitykit.config import config_from_dict
 from cavitykit.io.schema import grid_shape, periodic_grid, run_config, seen_pixels
 from cavitykit.network.formulas import preactivation
@@ -154,7 +155,7 @@ def claim_localization(run: xr.Dataset, pair: tuple[str, str], controls: dict[st
         branch_measures = unit_measures(branch).sel(variant=[model])
         final = branch_measures.n_kept.where(branch_measures.learned).isel(round=-1)
         # at n* when every learned unit of the branch reaches it; else at the branch's mean final count
-        n = n_star if float(final.max()) <= n_star and name != "one_shot" else float(final.mean())
+        n = n_star if float(final.max()) <= n_star and name != ONE_SHOT.name else float(final.mean())
         lines[name] = {
             "n": n,
             "branch": _intervals(_at(branch_measures, model, SHAPE_MEASURES, n)),
@@ -377,7 +378,7 @@ def claim_cavity(
             out["feedback_rank"]["random"] = compactness_feedback(random_branch, model, random_units)
     out["supported"] = bool(out["pruned"]["low"] > 0.5 and out["gap"]["low"] > 0 and out["specific"]["low"] > 0)
     if cavity_branch is not None:
-        out["cavity"] = claim_localization(run, pair, {"cavity": cavity_branch})["controls"]["cavity"]
+        out["cavity"] = claim_localization(run, pair, {CAVITY.name: cavity_branch})["controls"][CAVITY.name]
     return out
 
 
@@ -646,14 +647,14 @@ def claim_iterative(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, 
         test ``accuracy``); ``supported``.
     """
     model = pair[0]
-    if "one_shot" not in controls:
+    if ONE_SHOT.name not in controls:
         return {"tested": False, "supported": False}
-    branches = {"imp": run} | {name: controls[name] for name in ("one_shot", "random") if name in controls}
+    branches = {IMP.name: run} | {name: controls[name] for name in (ONE_SHOT.name, RANDOM.name) if name in controls}
     final = {name: final_round_shapes(branch, model) for name, branch in branches.items()}
     equal = {name: _intervals(dict(one.data_vars)) for name, one in final.items()}
     for name, branch in branches.items():
         equal[name]["accuracy"] = float(branch.test_accuracy.sel(variant=model).isel(round=-1).mean())
-    units = matched_one_shot(run, controls["one_shot"], model)
+    units = matched_one_shot(run, controls[ONE_SHOT.name], model)
     compared = units.compared
     share = {key: units[key].where(compared).mean("neuron") for key in ("imp", "one_shot", "dense_cut")}
     counts = {
@@ -716,9 +717,9 @@ def judge(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset
         return out
     claims = out["claims"]
     claims["localization"] = claim_localization(run, pair, controls)
-    claims["kurtosis"] = claim_kurtosis(run, pair, controls.get("random"))
+    claims["kurtosis"] = claim_kurtosis(run, pair, controls.get(RANDOM.name))
     if "cavity_exact" in run:
-        claims["cavity"] = claim_cavity(run, pair, controls.get("cavity"), controls.get("random"))
+        claims["cavity"] = claim_cavity(run, pair, controls.get(CAVITY.name), controls.get(RANDOM.name))
     claims["iterative"] = claim_iterative(run, pair, controls)
     why_not = {
         "kurtosis": "the run has no random-pruning branch (imp.controls)",

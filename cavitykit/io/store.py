@@ -17,16 +17,14 @@ from pathlib import Path
 import xarray as xr
 
 from cavitykit._extras import require
-from cavitykit.config import RunConfig, load_stored_config
+from cavitykit.branches import CONTROLS, CONTROLS_DIR, branch_dir, branch_tables, without_controls
+from cavitykit.config import RunConfig, load_stored_config, stored_values
 from cavitykit.io.schema import decode_round, encode_booleans, missing_as_false, rounds_present
 
 ENGINE = "netcdf4"
 ROUND_GLOB = "*/replicate_*/round_*.nc"
 CONFIG_FILE = "config.toml"
 CUMULANTS_FILE = "cumulants.nc"
-
-
-CONTROLS_DIR = "controls"
 
 
 def round_path(run_dir, variant: str, replicate: int, round_index: int, *, control: str | None = None) -> Path:
@@ -44,7 +42,7 @@ def round_path(run_dir, variant: str, replicate: int, round_index: int, *, contr
     """
     base = Path(run_dir)
     if control is not None and round_index > 0:
-        base = base / CONTROLS_DIR / control
+        base = branch_dir(base, control)
     return base / variant / f"replicate_{replicate:02d}" / f"round_{round_index:03d}.nc"
 
 
@@ -292,8 +290,8 @@ def open_run(run_dir, *, lazy: bool = False, cumulants: bool = False, control: s
             )
         if cumulants:
             raise ValueError("cumulants are stored for the main branch only: open a control without cumulants")
-        branch = _branch_config(config, control)
-        own = sorted((run_dir / CONTROLS_DIR / control).glob(ROUND_GLOB))
+        branch = branch_tables(config, control)
+        own = sorted(branch_dir(run_dir, control).glob(ROUND_GLOB))
         dense = [path for path in files if path.name == "round_000.nc"]
         rounds = [_of_config(read_round(path, lazy=lazy), config, path) for path in dense]
         rounds += [_of_config(read_round(path, lazy=lazy), branch, path) for path in own]
@@ -350,18 +348,6 @@ def cumulants_mismatch(run: xr.Dataset, cumulants: xr.Dataset, *, max_order: int
     return None
 
 
-def _without_controls(config: dict) -> dict:
-    """The config as tables, ``imp.controls`` left out (the branches do not change the main branch)."""
-    imp = {key: value for key, value in config.get("imp", {}).items() if key != "controls"}
-    return config | {"imp": imp}
-
-
-def _branch_config(config: dict, control: str) -> dict:
-    """The tables of control branch ``control``'s config: the run's with that strategy and no controls."""
-    values = _without_controls(config)
-    return values | {"imp": values["imp"] | {"strategy": control}}
-
-
 def _branch_dense_round(branch: xr.Dataset) -> xr.Dataset:
     """A branch whose round 0 (the run's dense round) says what the branch pruned after it, not the run."""
     if branch.sizes["round"] < 2:
@@ -382,7 +368,8 @@ def _branch_dense_round(branch: xr.Dataset) -> xr.Dataset:
 
 def _of_config(dataset: xr.Dataset, config: dict, path: Path) -> xr.Dataset:
     """``dataset`` if the config it was written with is ``config`` (controls aside)."""
-    if _without_controls(tomllib.loads(dataset.attrs.get("config", ""))) != _without_controls(config):
+    stored = stored_values(tomllib.loads(dataset.attrs.get("config", "")))
+    if without_controls(stored) != without_controls(stored_values(config)):
         raise ValueError(
             f"{str(path)!r} belongs to config {dataset.attrs.get('config_hash', '?')[:12]}, "
             f"not to the {CONFIG_FILE} beside it"
@@ -472,17 +459,18 @@ def prepare_run_directory(config: RunConfig, run_dir: Path) -> None:
                 f"{str(run_dir)!r} holds a run of a different training ({stored.name}, identity "
                 f"{stored.identity[:12]}); choose another --out"
             )
-        cavity_branch = run_dir / CONTROLS_DIR / "cavity"
-        if (
-            "cavity" in config.imp.controls
-            and cavity_branch.is_dir()
-            and stored.analysis.n_heldout != config.analysis.n_heldout
-        ):
-            raise ValueError(
-                f"{str(cavity_branch)!r} was pruned by cavity effects on analysis.n_heldout = "
-                f"{stored.analysis.n_heldout} held-out inputs, not {config.analysis.n_heldout}: only training "
-                "again gives this config's rounds; choose another --out"
-            )
+        for name in config.imp.controls:
+            folder = branch_dir(run_dir, name)
+            if (
+                CONTROLS[name].ranks_on_heldout
+                and folder.is_dir()
+                and stored.analysis.n_heldout != config.analysis.n_heldout
+            ):
+                raise ValueError(
+                    f"{str(folder)!r} was pruned by cavity effects on analysis.n_heldout = "
+                    f"{stored.analysis.n_heldout} held-out inputs, not {config.analysis.n_heldout}: only training "
+                    "again gives this config's rounds; choose another --out"
+                )
         remove_temporaries(run_dir)
         if stored != config:
             with atomic_target(config_file) as temporary:

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from cavitykit.branches import CONTROLS_DIR
 from cavitykit.io.schema import decode_round, encode_booleans, expansion_error
-from cavitykit.io.store import CONTROLS_DIR, ENGINE, _branch_dense_round, atomic_target, open_run, run_controls
+from cavitykit.io.store import ENGINE, _branch_dense_round, atomic_target, open_run, run_controls
 
 # Variables of a run that a weights file leaves out (derived, or too large for a published file) ...
 LEFT_OUT = ("cavity_expansion", "cavity_theory", "theory_excess_kurtosis")

@@ -13,6 +13,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from cavitykit import analysis, metrics
+from cavitykit.branches import BRANCHES
 from cavitykit.variants import colour, label
 
 # Scatter plots draw at most this many points.
@@ -310,7 +311,6 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
         "abs_kurtosis": ("mean |excess kurtosis| of pre-activations", None),
         "coherence": ("coherence factor gamma_2 / (kappa_x IPR)", None),
     }
-    styles = {"imp": "o-", "random": "s--", "one_shot": "D:", "cavity": "^-."}
     figure = Figure(figsize=(16, 3.6), layout="constrained")
     axes = figure.subplots(1, len(panels))
     rounds = trajectories["round"].values
@@ -323,8 +323,8 @@ def claims_by_round(trajectories: xr.Dataset, pair: tuple[str, str]) -> Figure:
             mean, sd = values.mean("replicate").values, values.std("replicate").values
             if not np.isfinite(mean).any():
                 continue
-            text = f"{'IMP' if strategy == 'imp' else strategy.replace('_', '-')}, {label(variant)}"
-            _band(ax, rounds, mean, sd, colour(variant), text, styles.get(strategy, "o-"), alpha=0.12)
+            branch = BRANCHES[strategy]
+            _band(ax, rounds, mean, sd, colour(variant), f"{branch.label}, {label(variant)}", branch.style, alpha=0.12)
             drawn = True
         if name == "ipr_over_top":
             ax.axhline(1.0, color="grey", ls="--", lw=1, label="top-n null")

@@ -123,5 +123,5 @@ def test_claims_by_round_draws_each_strategy_s_mean_over_replicates():
     bump_axis = figure.axes[0]
     drawn = {line.get_label(): line.get_ydata() for line in bump_axis.get_lines()}
     np.testing.assert_allclose(drawn["IMP, NLGP"], [0.1, 0.6, 1.0])
-    np.testing.assert_allclose(drawn["random, NLGP"], [0.2, 0.2, 0.2])
+    np.testing.assert_allclose(drawn["random pruning, NLGP"], [0.2, 0.2, 0.2])
     assert "top-n null" in [line.get_label() for line in figure.axes[2].get_lines()]
