@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -382,8 +384,10 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         A run directory, or a run's weights file (``cavitykit.io.write_weights``; its spectra are
         recomputed on fresh held-out samples and nothing is written beside it but the report).
     out : str or Path, optional
-        The report folder, replaced whole; default ``RUN/report``.  An existing folder is replaced
-        only if it holds a report (``report.md``) or nothing.
+        The report folder; default ``RUN/report``.  An existing folder is used only if it holds a report
+        (``report.md``) or nothing; its report (``report.md`` and the figures) is replaced whole, any
+        other file in it (the weights file beside a published report, which the report may be read from)
+        kept.
     variant : {'nlgp', 'ising'}, optional
         The non-Gaussian model compared with its clone; by default the first of them the run
         holds with its clone.
@@ -482,6 +486,8 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         ds, summary, pair, sections, verdicts, notes, correlation, figures, features, classes, missing, distances
     )
     with atomic_directory(out) as folder:
+        for kept in _not_the_report(out):  # the same files, in the folder that replaces this one
+            shutil.copytree(kept, folder / kept.name) if kept.is_dir() else os.link(kept, folder / kept.name)
         for name, figure in tqdm(figures.items(), desc="figures", unit="figure", leave=False, disable=not progress):
             for suffix in ("png", "pdf"):
                 figure.savefig(folder / f"{name}.{suffix}", dpi=130, format=suffix)
@@ -489,6 +495,13 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     if keep is not None:
         write_dataset(keep, spectra)
     return out / "report.md"
+
+
+def _not_the_report(out: Path) -> list[Path]:
+    """The files of an existing report folder that the report does not write (a weights file, notes)."""
+    if not out.is_dir():
+        return []
+    return [path for path in out.iterdir() if path.name != "report.md" and path.suffix not in (".png", ".pdf")]
 
 
 def _missing_rounds(ds: xr.Dataset, controls: dict[str, xr.Dataset]) -> list[str]:

@@ -64,6 +64,16 @@ def test_the_weights_file_recomputes_claim_one_and_the_report(reported_run, tmp_
     assert main(["report", str(path), "--out", str(tmp_path / "again")]) == 0
     verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
     assert verdicts in (tmp_path / "again" / "report.md").read_text()
+    # Re-judged in the folder that holds it, as a published report is: the weights file stays, a stale
+    # figure goes.
+    published = tmp_path / "published"
+    published.mkdir()
+    (published / "weights.nc").write_bytes(path.read_bytes())
+    (published / "report.md").write_text("old\n")
+    (published / "stale.png").write_bytes(b"png")
+    assert main(["report", str(published / "weights.nc"), "--out", str(published)]) == 0
+    assert (published / "weights.nc").read_bytes() == path.read_bytes() and not (published / "stale.png").exists()
+    assert (published / "report.md").read_text() == (tmp_path / "again" / "report.md").read_text()
 
 
 # Random features: a wide erf network from unit-scale weights classifies by barely moving them.

@@ -83,8 +83,9 @@ def write_weights(run_dir, path) -> Path:
         run = open_run(run_dir)
         main = _slim(run, LEFT_OUT)
         if "cavity_expansion" in run:
-            main["expansion_error"] = expansion_error(run).astype(np.float32)
-            main["expansion_error"].attrs = {"long_name": EXPANSION_ERROR, "units": "1"}
+            # without the round files' encoding, whose text width is the first file's variant name's
+            errors = expansion_error(run).drop_encoding().astype(np.float32)
+            main["expansion_error"] = errors.assign_attrs(long_name=EXPANSION_ERROR, units="1")
         main.attrs["controls"] = " ".join(controls)
         encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
         for control in controls:

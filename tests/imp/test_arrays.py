@@ -378,6 +378,14 @@ def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tm
     assert np.allclose(dense.connectivity_null, expected) and float(expected[()]) == 1.0  # all 36: all linked
     text = (run_dir / "report" / "report.md").read_text()
     assert text.startswith(f"# cavitykit report: {run_dir.name}\n")
+    # Its weights file keeps both variants' names (of different lengths) and re-judges to the same verdicts.
+    from cavitykit.io import open_weights, write_weights
+    from cavitykit.report import write_report
+
+    weights = write_weights(run_dir, tmp_path / "weights.nc")
+    assert open_weights(weights).variant.values.tolist() == ["images", "images_clone"]
+    again = write_report(weights, out=tmp_path / "again", progress=False).read_text()
+    assert again.split("## Verdicts")[1].split("\n## ")[0] == text.split("## Verdicts")[1].split("\n## ")[0]
     assert text.count("  - Criterion: ") == 4  # one under each verdict
     # 200 training steps on 8 x 8 images form no field the low-frequency criterion can tell from noise:
     # the report says so, with the threshold it would have on larger images, and what else to change.
