@@ -138,7 +138,7 @@ def _localization_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
 def _kurtosis_lines(claim: dict, pair: tuple[str, str]) -> list[str]:
     name = LABELS[pair[0]]
     lines = [
-        f"Rise of the mean |excess kurtosis| of {name}'s learned units from round 0 to round {claim['round']} "
+        f"Rise of the mean |excess kurtosis| of the learned units of {name} from round 0 to round {claim['round']} "
         f"(the last accurate round): IMP {_ci(claim['imp'], 3, sign=True)}; the clone's "
         f"{_ci(claim['clone'], 3, sign=True)}.",
     ]
@@ -176,8 +176,8 @@ def _coherence_lines(coherence: dict | None, name: str) -> list[str]:
         "pixels and larger the more of the field's weight lies on correlated pixels of one sign; pruning a learned "
         "field lowers it (fewer pixels), scattering the survivors lowers it more. Any sparsification raises the IPR; "
         "C is the part that speaks to localization. Reading: IMP's C above random pruning's at a common per-unit "
-        f"survivor count (paired interval above 0), n = {coherence['n']:.0f} weights per unit ({name}'s learned "
-        "units).",
+        f"survivor count (paired interval above 0), n = {coherence['n']:.0f} weights per unit (learned units "
+        f"of {name}).",
         f"At n = {coherence['n']:.0f}: coherence factor IMP {_ci(imp['coherence'])}, "
         f"random {_ci(random['coherence'])}, "
         f"IMP - random {_ci(coherence['gap'], sign=True)} (IMP's {'higher' if coherence['higher'] else 'not higher'}); "
@@ -227,7 +227,7 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
     name = LABELS[pair[0]]
     feedback = claim["feedback"]
     lines = [
-        f"Share of the weights IMP prunes next whose exact removal raises |excess kurtosis| ({name}'s learned units, "
+        f"Share of the weights IMP prunes next whose exact removal raises |excess kurtosis| (learned units of {name}, "
         f"accurate rounds, per replicate): {_ci(claim['pruned'])}; of the weights it keeps {_ci(claim['kept'])}; "
         f"the clone's pruned weights {_ci(claim['clone_pruned'])}.",
         f"Pruned - clone {_ci(claim['gap'], sign=True)}; pruned - kept {_ci(claim['specific'], sign=True)} "
@@ -236,7 +236,7 @@ def _cavity_lines(claim: dict, errors: xr.DataArray | None, pair: tuple[str, str
         + (
             f"independent-input prediction {_ci(claim['rho_theory'])}, "
             if claim["rho_theory"] is not None
-            else "independent-input prediction not stored (a weights file), "
+            else "no independent-input prediction (no single pixel excess kurtosis for these data), "
         )
         + f"clone {_ci(claim['rho_clone'])}. In the independent-input theory removing a small weight raises "
         "|excess kurtosis| by an amount growing with |w| up to a threshold, so the prediction is positive.",

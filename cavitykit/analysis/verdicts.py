@@ -270,6 +270,22 @@ def _rank_correlation(x: np.ndarray, y: np.ndarray, selected: np.ndarray) -> flo
     return float(stats.spearmanr(x[selected], y[selected]).statistic)
 
 
+def _independent_prediction(ds: xr.Dataset) -> xr.DataArray | None:
+    """The independent-input Delta|excess kurtosis| of removing each kept weight, kappa_x IPR before and
+    after, for the variants with one pixel excess kurtosis (NaN for the others); None if none has one."""
+    predicted = []
+    for variant in ds.variant.values:
+        change = independent_effects(ds, str(variant))
+        if change is None:
+            predicted.append(xr.full_like(ds.cavity_exact.sel(variant=variant).isel(label=0, drop=True), np.nan))
+            continue
+        statistic = pixel_excess_kurtosis(ds, str(variant)) * ds.ipr.sel(variant=variant)
+        predicted.append(metrics.abs_kurtosis_change(statistic, change))
+    if all(bool(one.isnull().all()) for one in predicted):
+        return None
+    return xr.concat(predicted, dim="variant")
+
+
 def weight_effect_correlation(ds: xr.Dataset) -> xr.Dataset:
     """Per unit and round, the rank correlation between |w| and the exact Delta|excess kurtosis| of
     removing each kept weight (mean over classes), and the same for the independent-input prediction.
@@ -278,8 +294,9 @@ def weight_effect_correlation(ds: xr.Dataset) -> xr.Dataset:
 
     Returns
     -------
-    xarray.Dataset over (variant, replicate, round, neuron): ``exact`` and, where ``ds`` holds the
-    prediction, ``theory``.
+    xarray.Dataset over (variant, replicate, round, neuron): ``exact`` and ``theory``, the prediction as
+    the run stored it or, from a weights file, recomputed from the weights where a variant has one pixel
+    excess kurtosis (``independent_effects``); no ``theory`` when neither applies.
 
     Examples
     --------
@@ -293,8 +310,10 @@ def weight_effect_correlation(ds: xr.Dataset) -> xr.Dataset:
     magnitude = np.abs(ds.weight.transpose(*ordered).values)
     kept = np.nan_to_num(ds["mask"].transpose(*ordered).values).astype(bool)
     effects = {"exact": metrics.abs_kurtosis_change(ds.preact_excess_kurtosis, ds.cavity_exact).mean("label")}
-    if "cavity_theory" in ds:  # a weights file leaves the prediction out
+    if "cavity_theory" in ds:
         effects["theory"] = metrics.abs_kurtosis_change(ds.theory_excess_kurtosis, ds.cavity_theory).mean("label")
+    elif (theory := _independent_prediction(ds)) is not None:  # a weights file leaves it out: derived
+        effects["theory"] = theory
     out = {}
     for name, effect in effects.items():
         values = effect.transpose(*ordered).values
