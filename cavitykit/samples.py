@@ -3,7 +3,9 @@ mode), the test set, and the held-out inputs of each class behind every per-roun
 
 The runner trains and measures on them; ``cavitykit cumulants`` and the report compute a run's
 cumulant spectra on the same held-out inputs, so that a run's spectra and its per-round statistics
-describe the same samples.  Imports neither torch nor the IMP engine.
+describe the same samples; ``kurtosis_after_pruning`` measures a member's networks on them once the
+weights IMP prunes next are removed (what claim 3's feedback reads, and a weights file keeps).  Imports
+neither torch nor the IMP engine.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import numpy as np
 
 from cavitykit.data import two_class, variant_models
 from cavitykit.data.labelled import task_images
+from cavitykit.network.formulas import preactivation
+from cavitykit.stats import kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
 
 
@@ -110,3 +114,46 @@ def member_samples(config, variant: str, replicate: int) -> MemberSamples:
         for model, n in zip(models, heldout_counts(config), strict=True)
     ]
     return MemberSamples(models, train, test, heldout)
+
+
+def kurtosis_after_pruning(config, variant: str, replicate: int, weight, mask, pruned_next, bias=None) -> np.ndarray:
+    """Excess kurtosis k_4 / k_2^2 of each unit's pre-activation, each round, once the weights pruned next
+    are removed and nothing retrained, on the member's held-out inputs (those of its round statistics).
+
+    Parameters
+    ----------
+    config : RunConfig
+    variant : str
+    replicate : int
+    weight : ndarray of shape (R, K, D)
+        Each round's first-layer weights (NaN for a round the member lacks).
+    mask, pruned_next : ndarray of bool, shape (R, K, D)
+        Kept weights, and those the round prunes next.
+    bias : ndarray of shape (R, K), optional
+
+    Returns
+    -------
+    ndarray of shape (R, C, K): NaN for a missing round and for a unit left with no weight.
+
+    Examples
+    --------
+    >>> from cavitykit.config import load_preset
+    >>> config = load_preset("quick")
+    >>> w = np.ones((1, 1, 40)); keep = np.ones((1, 1, 40), bool)
+    >>> after = kurtosis_after_pruning(config, "nlgp", 0, w, keep, ~keep)  # nothing pruned: the round's own
+    >>> after.shape
+    (1, 2, 1)
+    """
+    heldout = member_samples(config, variant, replicate).heldout
+    weight = np.asarray(weight, dtype=np.float64)
+    out = np.full((weight.shape[0], len(heldout), weight.shape[1]), np.nan)
+    for r in range(weight.shape[0]):
+        if not np.isfinite(weight[r]).all():
+            continue  # a round this member lacks
+        kept = np.asarray(mask[r], dtype=bool) & ~np.asarray(pruned_next[r], dtype=bool)
+        shift = None if bias is None else np.asarray(bias[r], dtype=np.float64)
+        for label, inputs in enumerate(heldout):
+            k = kstats(preactivation(inputs.astype(np.float64), weight[r] * kept, shift), 4)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[r, label] = np.where(kept.any(axis=1), k[3] / k[1] ** 2, np.nan)
+    return out

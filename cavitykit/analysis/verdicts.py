@@ -30,9 +30,7 @@ from cavitykit.analysis.units import at_matched_survivors, replicate_interval, u
 from cavitykit.branches import CAVITY, IMP, ONE_SHOT, RANDOM
 from cavitykit.config import config_from_dict
 from cavitykit.io.schema import grid_shape, periodic_grid, run_config, seen_pixels
-from cavitykit.network.formulas import preactivation
-from cavitykit.samples import member_samples
-from cavitykit.stats import kstats
+from cavitykit.samples import kurtosis_after_pruning
 
 # The pruned networks count as still classifying while their mean test accuracy is within this of
 # the dense networks' (absolute); claims are read on those rounds only.
@@ -545,23 +543,21 @@ def feedback_loop(run: xr.Dataset, model: str, measures: xr.Dataset | None = Non
 
 
 def _kurtosis_after_pruning(run: xr.Dataset, model: str, replicate) -> np.ndarray:
-    """Excess kurtosis k_4 / k_2^2 of each unit's pre-activation, each round, once the weights IMP prunes
-    next are removed and nothing retrained, on the replicate's held-out samples; shape (round, label, K)."""
-    one = run.sel(variant=model, replicate=replicate).transpose("round", "neuron", "input", ...)
-    heldout = member_samples(config_from_dict(run_config(run)), model, int(replicate)).heldout
-    out = np.full((one.sizes["round"], len(heldout), one.sizes["neuron"]), np.nan)
-    for r in range(one.sizes["round"]):
-        weight = np.nan_to_num(one.weight.values[r]).astype(np.float64)
-        if not np.isfinite(one.weight.values[r]).all():
-            continue  # a round this replicate lacks
-        kept = np.nan_to_num(one["mask"].values[r]).astype(bool)
-        kept &= ~np.nan_to_num(one.pruned_next.values[r]).astype(bool)
-        bias = one.bias.values[r].astype(np.float64) if "bias" in one else None
-        for label, inputs in enumerate(heldout):
-            k = kstats(preactivation(inputs.astype(np.float64), weight * kept, bias), 4)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[r, label] = np.where(kept.any(axis=1), k[3] / k[1] ** 2, np.nan)
-    return out
+    """``samples.kurtosis_after_pruning`` of one replicate, shape (round, label, K): as a weights file keeps
+    it, or measured again on the replicate's held-out samples."""
+    one = run.sel(variant=model, replicate=replicate)
+    if "kurtosis_after_pruning" in one:
+        return one.kurtosis_after_pruning.transpose("round", "label", "neuron").values.astype(np.float64)
+    one = one.transpose("round", "neuron", "input", ...)
+    return kurtosis_after_pruning(
+        config_from_dict(run_config(run)),
+        model,
+        int(replicate),
+        one.weight.values,
+        np.nan_to_num(one["mask"].values).astype(bool),
+        np.nan_to_num(one.pruned_next.values).astype(bool),
+        one.bias.values if "bias" in one else None,
+    )
 
 
 def final_round_shapes(ds: xr.Dataset, model: str) -> xr.Dataset:

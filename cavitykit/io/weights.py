@@ -6,7 +6,10 @@ also the exact cavity effects and the training-time snapshots of round 0, both r
 ``SIGNIFICANT_DIGITS`` significant digits (netCDF quantization) so that they compress; the rewind point
 once.  Left out: the cavity expansions and the independent-input predictions (derived; the
 expansions' median relative errors, which the report prints, are kept as ``expansion_error``), and the
-branches' cavity effects and snapshots (no claim reads them).  Floats are float32, zlib-compressed.
+branches' cavity effects and snapshots (no claim reads them).  Kept beside them, measured when the file
+is written: each unit's excess kurtosis right after the weights pruned next are removed
+(``kurtosis_after_pruning``, which claim 3 reads and which would otherwise need the held-out inputs and,
+for a researcher's images, their file).  Floats are float32, zlib-compressed.
 A branch's group runs over the run's rounds, those it lacks (its dense round, which is the run's, and
 any after its last) empty, so that every group is aligned with the root and the file opens as a tree
 (``xarray.open_datatree``).
@@ -38,6 +41,7 @@ BRANCH_LEFT_OUT = (
     "init_readout",
 )
 EXPANSION_ERROR = "median relative error |expansion - exact| / |exact| of the cavity expansion"
+KURTOSIS_AFTER_PRUNING = "excess kurtosis of the pre-activation once the weights pruned next are removed"
 # Variables equal in every round (the rewind point; the weights masked by the round), stored once, unmasked.
 ONCE = ("init_weight", "init_bias", "init_readout")
 MASKS = {"init_weight": "mask"}
@@ -86,6 +90,8 @@ def write_weights(run_dir, path) -> Path:
             # without the round files' encoding, whose text width is the first file's variant name's
             errors = expansion_error(run).drop_encoding().astype(np.float32)
             main["expansion_error"] = errors.assign_attrs(long_name=EXPANSION_ERROR, units="1")
+        if "cavity_exact" in run:
+            main["kurtosis_after_pruning"] = _kurtosis_after_pruning(run)
         main.attrs["controls"] = " ".join(controls)
         encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
         for control in controls:
@@ -111,6 +117,43 @@ def _written_rounds(branch: xr.Dataset) -> xr.Dataset:
     were aligned hold only those)."""
     stored = branch.weight.notnull().any([dim for dim in branch.weight.dims if dim != "round"])
     return branch.isel(round=np.flatnonzero(stored.values & (branch["round"].values > 0)))
+
+
+def _kurtosis_after_pruning(run: xr.Dataset) -> xr.DataArray:
+    """``samples.kurtosis_after_pruning`` of every member, float32, over (variant, replicate, round, label,
+    neuron)."""
+    from cavitykit.config import config_from_dict
+    from cavitykit.io.schema import run_config
+    from cavitykit.samples import kurtosis_after_pruning  # the held-out inputs: the data layer, on demand
+
+    config = config_from_dict(run_config(run))
+    ordered = run.transpose("variant", "replicate", "round", "neuron", "input", ...)
+    values = np.stack(
+        [
+            np.stack(
+                [
+                    kurtosis_after_pruning(
+                        config,
+                        str(variant),
+                        int(replicate),
+                        one.weight.values,
+                        np.nan_to_num(one["mask"].values).astype(bool),
+                        np.nan_to_num(one.pruned_next.values).astype(bool),
+                        one.bias.values if "bias" in one else None,
+                    )
+                    for replicate in run["replicate"].values
+                    for one in [ordered.sel(variant=variant, replicate=replicate)]
+                ]
+            )
+            for variant in run.variant.values
+        ]
+    )
+    return xr.DataArray(
+        values.astype(np.float32),
+        dims=("variant", "replicate", "round", "label", "neuron"),
+        coords={name: run[name].values for name in ("variant", "replicate", "round", "label", "neuron")},
+        attrs={"long_name": KURTOSIS_AFTER_PRUNING, "units": "1"},
+    )
 
 
 def weights_controls(path) -> list[str]:

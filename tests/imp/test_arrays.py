@@ -384,6 +384,13 @@ def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tm
 
     weights = write_weights(run_dir, tmp_path / "weights.nc")
     assert open_weights(weights).variant.values.tolist() == ["images", "images_clone"]
+    # It keeps what claim 3 reads from the held-out images, so the feedback needs no data file.
+    stored = analysis.feedback_loop(open_weights(weights), "images")
+    (folder / "digits.npz").rename(folder / "elsewhere.npz")
+    xr.testing.assert_allclose(analysis.feedback_loop(open_weights(weights), "images"), stored)
+    (folder / "elsewhere.npz").rename(folder / "digits.npz")
+    fresh = analysis.feedback_loop(open_run(run_dir), "images")
+    xr.testing.assert_allclose(stored, fresh, rtol=1e-5)
     again = write_report(weights, out=tmp_path / "again", progress=False).read_text()
     assert again.split("## Verdicts")[1].split("\n## ")[0] == text.split("## Verdicts")[1].split("\n## ")[0]
     assert text.count("  - Criterion: ") == 4  # one under each verdict
