@@ -497,6 +497,19 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     return out / "report.md"
 
 
+def _heldout_note(ds: xr.Dataset) -> str:
+    """On images, the held-out inputs per class behind the statistics when some class has fewer test images
+    than ``analysis.n_heldout`` asks for ('' otherwise)."""
+    counts = ds.attrs.get("data_heldout_counts", "").split()
+    wanted = int(run_config(ds)["analysis"]["n_heldout"])
+    if not counts or all(int(count) == wanted for count in counts):
+        return ""
+    return (
+        f" The statistics use each class's test images, each once: {', '.join(counts)} per class "
+        f"(analysis.n_heldout = {wanted} asks for more than the test set has), the clone as many draws."
+    )
+
+
 def _not_the_report(out: Path) -> list[Path]:
     """The files of an existing report folder that the report does not write (a weights file, notes)."""
     if not out.is_dir():
@@ -648,7 +661,7 @@ def _markdown(
             f"{LABELS.get(str(v), str(v))} {float(summary.test_accuracy.sel(variant=v, round=0)):.3f}"
             for v in summary.variant.values
         )
-        + f" (chance: {float(features.chance_level):.3g}).",
+        + f" (chance: {float(features.chance_level):.3g}).{_heldout_note(ds)}",
         "",
         "IPR columns pool every unit, learned or not; the nulls are means over units of each unit's own "
         "survivor count n (which differs between variants at equal layer sparsity: magnitude pruning strips "
@@ -684,7 +697,8 @@ def _markdown(
             "Pairs of a unit's surviving input connections at each distance at the last round, over their "
             "number had the same survivors been placed at random (1: random placement; above 1 at short "
             "distance: local fields), each network's units pooled; mean over replicates, with the 95% Student t "
-            "interval at distance 1:",
+            "interval at distance 1. Distances are Euclidean, in bins of width 1 centred on d = 1, 2, ...: "
+            "d = 1 holds side and diagonal neighbours (distances 1 and 1.41):",
             "",
         ]
         for name, ratio in distances.items():

@@ -394,6 +394,8 @@ def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tm
     again = write_report(weights, out=tmp_path / "again", progress=False).read_text()
     assert again.split("## Verdicts")[1].split("\n## ")[0] == text.split("## Verdicts")[1].split("\n## ")[0]
     assert text.count("  - Criterion: ") == 4  # one under each verdict
+    shown = ", ".join(map(str, counts))
+    assert f"each class's test images, each once: {shown} per class (analysis.n_heldout = 500 asks for more" in text
     # 200 training steps on 8 x 8 images form no field the low-frequency criterion can tell from noise:
     # the report says so, with the threshold it would have on larger images, and what else to change.
     assert "No unit of real images formed a field" in text and "threshold at 16 x 16: 0.13" in text
