@@ -424,9 +424,9 @@ def preactivation_cumulants(
             "variant": ds.variant,
             "replicate": ds.replicate,
             "round": ds["round"],
-            "sample_set": sets,
+            "sample_set": ("sample_set", sets, {"long_name": "the samples: a class's held-out inputs, or a file"}),
             "neuron": ds.neuron,
-            "order": np.arange(1, max_order + 1),
+            "order": ("order", np.arange(1, max_order + 1), {"long_name": "cumulant order"}),
         },
         attrs={
             "cavitykit_schema": SCHEMA,

@@ -33,6 +33,7 @@ def test_a_runs_spectra_describe_its_held_out_samples(tiny_run_dir):
     files = sorted(tiny_run_dir.rglob("*"))
     result = preactivation_cumulants(tiny_run_dir, max_order=6)
     assert sorted(tiny_run_dir.rglob("*")) == files  # nothing written unasked
+    assert all("long_name" in result[name].attrs for name in ("sample_set", "order"))
     config = load_config(tiny_run_dir / "config.toml")
     class_0, class_1 = (x.astype(np.float64) for x in member_samples(config, "gaussian_clone", 0).heldout)
     run = open_run(tiny_run_dir)
