@@ -20,7 +20,6 @@ BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 N_DRAWN = 100_000  # samples drawn from --model by default
 # Options that describe samples drawn from --model (argparse names); refused beside --samples FILE.
 MODEL_OPTIONS = ("n_samples", "xi", "gain", "dim", "seed", "chunk_size")
-CAVITY_BLOCK = 64  # units per block of cavity effects (the progress bar's step)
 
 
 def _chosen_config(args: argparse.Namespace):
@@ -148,34 +147,15 @@ def _weights_cumulants(args: argparse.Namespace) -> int:
 
 def _cavity(args: argparse.Namespace) -> int:
     """``cavitykit cavity --weights FILE ...``: exact cavity effects of every weight of one's own layer."""
-    import numpy as np
-    import xarray as xr
-    from tqdm import tqdm
-
     from cavitykit import cavity
     from cavitykit.io import write_dataset
-    from cavitykit.network.formulas import as_scaled, preactivation_formula
 
     if args.statistic not in cavity.STATISTICS:
         raise ValueError(f"--statistic must be one of {', '.join(cavity.STATISTICS)}; got {args.statistic!r}")
     weights, bias, samples, source = _own_layer(args, streamed=False)
-    kept = weights != 0
-    empty = np.flatnonzero(~kept.any(axis=1))
-    if empty.size:
-        warnings.warn(
-            f"neuron(s) {', '.join(map(str, empty))} have no weight left: their effects are NaN", stacklevel=2
-        )
-    scaled = as_scaled(weights, args.convention)
-    blocks = np.array_split(np.arange(len(weights)), -(-len(weights) // CAVITY_BLOCK))
-    parts = []
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*have no weight left")  # said once above, with the layer's indices
-        for block in tqdm(blocks, desc="cavity effects", unit="block", leave=False, disable=args.quiet):
-            # units are independent: each block of them is exact on its own
-            part = cavity.exact(scaled[block], samples, statistic=args.statistic, mask=kept[block])
-            parts.append(part.assign_coords(neuron=block))
-    effects = xr.concat(parts, "neuron", combine_attrs="override")
-    effects.attrs["preactivation"] = preactivation_formula(args.convention, with_bias=bias is not None)
+    effects = cavity.layer_effects(
+        weights, samples, statistic=args.statistic, convention=args.convention, bias=bias, progress=not args.quiet
+    )
     dataset = effects.to_dataset(name="cavity_exact").assign_attrs(
         **_layer_source(args),
         samples=source,

@@ -152,7 +152,7 @@ def test_cavity_command_matches_scipy_by_brute_force_in_either_convention(tmp_pa
     import scipy.stats
     import xarray as xr
 
-    from cavitykit.cli import CAVITY_BLOCK
+    from cavitykit.cavity.exact import LAYER_BLOCK as CAVITY_BLOCK
 
     rng = np.random.default_rng(5)
     n_units, n_inputs = CAVITY_BLOCK + 6, 6

@@ -3,6 +3,8 @@ and first-layer removals seen by the next layer."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 import xarray as xr
@@ -20,8 +22,11 @@ from cavitykit.cavity._statistics import exact_change, polynomials, value
 from cavitykit.device import resolve_device
 from cavitykit.network import parameterization as network_parameterization
 from cavitykit.network.ensemble import activation_function
-from cavitykit.network.formulas import preactivation, readout_sum
+from cavitykit.network.formulas import as_scaled, preactivation, preactivation_formula, readout_sum
 from cavitykit.stats import preactivation_statistics, standardize_kstats
+
+# Units per block of ``layer_effects`` (the progress bar's step).
+LAYER_BLOCK = 64
 
 
 def exact(
@@ -75,6 +80,71 @@ def exact(
     """
     layer = first_layer_polynomials(weights, inputs, statistic, mask, batch_size, device, route)
     return layer.labelled(exact_change(layer.stat, layer.polys, layer.step), method="exact")
+
+
+def layer_effects(
+    weights, inputs, *, statistic="excess_kurtosis", convention="scaled", bias=None, block=LAYER_BLOCK, progress=False
+) -> xr.DataArray:
+    """``exact`` for a whole layer of one's own, ``block`` units at a time (units are independent, so each
+    block is exact on its own and memory stays that of one block), in either pre-activation convention.
+
+    Parameters
+    ----------
+    weights : array_like of shape (K, D)
+        The layer's weights; exact zeros are pruned weights (a unit with none left gets NaN effects, with a
+        warning that names it).
+    inputs : array_like of shape (P, D)
+    statistic : str
+        As ``exact``.
+    convention : {'scaled', 'linear'}
+        How the weights make the pre-activation (``network.formulas.PREACTIVATION_CONVENTIONS``): the
+        runs' w . x / sqrt(D) + b, or ``torch.nn.Linear``'s x W^T + b.
+    bias : array_like of shape (K,), optional
+        Shifts the pre-activation and changes no cumulant of order 2 or more; recorded in the
+        ``preactivation`` attribute.
+    block : int
+        Units per block (the progress bar's step).
+    progress : bool
+        A progress bar over the blocks (tqdm, on stderr).
+
+    Returns
+    -------
+    xarray.DataArray of shape (K, D), as ``exact``, with the attribute ``preactivation``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> W, x = rng.standard_normal((5, 8)), rng.standard_normal((4000, 8))
+    >>> together = exact(W * np.sqrt(8), x)  # nn.Linear's W, in the runs' convention
+    >>> bool(np.allclose(layer_effects(W, x, convention="linear", block=2), together))
+    True
+    """
+    from tqdm import tqdm
+
+    weights = np.asarray(weights, dtype=np.float64)
+    block = check_int("block", block, minimum=1)
+    kept = weights != 0
+    empty = np.flatnonzero(~kept.any(axis=1))
+    if empty.size:
+        warnings.warn(
+            f"neuron(s) {', '.join(map(str, empty))} have no weight left: their effects are NaN", stacklevel=2
+        )
+    scaled = as_scaled(weights, convention)
+    parts = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*have no weight left")  # said once above, for the layer
+        for units in tqdm(
+            np.array_split(np.arange(len(weights)), -(-len(weights) // block)),
+            desc="cavity effects",
+            unit="block",
+            leave=False,
+            disable=not progress,
+        ):
+            part = exact(scaled[units], inputs, statistic=statistic, mask=kept[units])
+            parts.append(part.assign_coords(neuron=units))
+    effects = xr.concat(parts, "neuron", combine_attrs="override")
+    effects.attrs["preactivation"] = preactivation_formula(convention, with_bias=bias is not None)
+    return effects
 
 
 def standard_error(

@@ -753,5 +753,12 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
         check_int("group_size", group_size, minimum=1)
     device = resolve_device(device)
     run_dir = prepare_run(config, out)
+    dropped = int(dropped_pixels(config.data).sum())
+    if dropped:
+        tqdm.write(
+            f"data: {dropped} of {config.data.D} pixels are constant over the training images and left out "
+            '(data.constant_pixels = "drop")',
+            file=sys.stdout,
+        )
     run_members(config, run_dir, None, device, progress=progress, group_size=group_size)
     return run_dir

@@ -477,3 +477,14 @@ def test_a_unit_pruned_away_gets_nan_and_a_warning_and_the_rest_is_computed(rout
     with pytest.warns(UserWarning, match="no weight left"):
         expanded = cavity.expansion(weights * mask, inputs, mask=mask, order=2)
     assert np.isnan(expanded[2]).all() and np.isfinite(expanded[alive].values[mask[alive]]).all()
+
+
+def test_a_layer_in_blocks_equals_the_layer_at_once_in_either_convention(rng):
+    """Blocks of 2 units cross a unit with no weight left; nn.Linear's W gives the effects of W sqrt(D)."""
+    W, x = rng.standard_normal((5, 6)), rng.standard_normal((3000, 6))
+    W[2] = 0.0
+    whole = cavity.exact(W * np.sqrt(6), x)
+    with pytest.warns(UserWarning, match=r"neuron\(s\) 2 have no weight left"):
+        blocks = cavity.layer_effects(W, x, convention="linear", bias=np.ones(5), block=2)
+    np.testing.assert_allclose(blocks.values, whole.values, rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert np.isnan(blocks.sel(neuron=2)).all() and "+ b" in blocks.attrs["preactivation"]

@@ -325,7 +325,7 @@ def bordered_digits(path, n=300, seed=0):
 
 
 @pytest.mark.slow
-def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tmp_path, monkeypatch):
+def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tmp_path, monkeypatch, capsys):
     """The route a researcher takes with digits-like images: a config beside the data, read from elsewhere,
     with neither data.shape nor anything done to the images; more held-out inputs asked for than a class has."""
     from cavitykit.samples import heldout_counts, member_samples
@@ -344,6 +344,7 @@ def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tm
     monkeypatch.chdir(tmp_path)  # the data path is read from the config's folder, not from here
     with pytest.warns(UserWarning, match=r"analysis.n_heldout = 500 is more than some classes' test images"):
         assert cli.main(["run", "study/run.toml", "--out", "runs", "--quiet", "--report"]) == 0
+    assert "data: 28 of 64 pixels are constant over the training images and left out" in capsys.readouterr().out
     run_dir = next((tmp_path / "runs").glob("digits-*"))
     ds = open_run(run_dir)
     border = np.ones((8, 8), bool)
