@@ -13,7 +13,7 @@ from tests.imp.tiny import tiny_config
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cavitykit"
 # Modules below the IMP engine, the report and the command line.
-LOWER = ["io", "data", "stats", "metrics.py", "network", "plot", "variants.py", "config.py", "xr.py"]
+LOWER = ["io", "data", "stats", "metrics", "network", "plot", "variants.py", "config.py", "xr.py"]
 UPPER = ("cavitykit.imp", "cavitykit.report", "cavitykit.cli", "cavitykit.sweep")
 # Modules that read and analyse runs: no torch, directly or through the engine.
 TORCH_FREE = [
