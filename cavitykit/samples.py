@@ -116,7 +116,7 @@ def member_samples(config, variant: str, replicate: int) -> MemberSamples:
     return MemberSamples(models, train, test, heldout)
 
 
-def kurtosis_after_pruning(config, variant: str, replicate: int, weight, mask, pruned_next, bias=None) -> np.ndarray:
+def kurtosis_after_pruning(config, variant: str, replicate: int, member) -> np.ndarray:
     """Excess kurtosis k_4 / k_2^2 of each unit's pre-activation, each round, once the weights pruned next
     are removed and nothing retrained, on the member's held-out inputs (those of its round statistics).
 
@@ -125,35 +125,36 @@ def kurtosis_after_pruning(config, variant: str, replicate: int, weight, mask, p
     config : RunConfig
     variant : str
     replicate : int
-    weight : ndarray of shape (R, K, D)
-        Each round's first-layer weights (NaN for a round the member lacks).
-    mask, pruned_next : ndarray of bool, shape (R, K, D)
-        Kept weights, and those the round prunes next.
-    bias : ndarray of shape (R, K), optional
+    member : xarray.Dataset
+        The member's rounds (a run, or a weights file, selected to one variant and replicate):
+        ``weight``, ``mask`` and ``pruned_next`` over (round, neuron, input), ``bias`` if it has one.
 
     Returns
     -------
-    ndarray of shape (R, C, K): NaN for a missing round and for a unit left with no weight.
+    ndarray of shape (R, C, K): NaN for a round the member lacks and for a unit left with no weight.
 
     Examples
     --------
-    >>> from cavitykit.config import load_preset
-    >>> config = load_preset("quick")
-    >>> w = np.ones((1, 1, 40)); keep = np.ones((1, 1, 40), bool)
-    >>> after = kurtosis_after_pruning(config, "nlgp", 0, w, keep, ~keep)  # nothing pruned: the round's own
-    >>> after.shape
-    (1, 2, 1)
+    >>> from cavitykit import open_run
+    >>> from cavitykit.config import load_config
+    >>> from cavitykit.testing import example_run
+    >>> member = open_run(example_run()).sel(variant="nlgp", replicate=0)
+    >>> kurtosis_after_pruning(load_config(example_run() / "config.toml"), "nlgp", 0, member).shape
+    (3, 2, 8)
     """
+    member = member.transpose("round", "neuron", "input", ...)
+    weight = member.weight.values.astype(np.float64)
+    mask = np.nan_to_num(member["mask"].values).astype(bool)
+    pruned_next = np.nan_to_num(member.pruned_next.values).astype(bool)
+    bias = member.bias.values.astype(np.float64) if "bias" in member else None
     heldout = member_samples(config, variant, replicate).heldout
-    weight = np.asarray(weight, dtype=np.float64)
     out = np.full((weight.shape[0], len(heldout), weight.shape[1]), np.nan)
     for r in range(weight.shape[0]):
         if not np.isfinite(weight[r]).all():
             continue  # a round this member lacks
-        kept = np.asarray(mask[r], dtype=bool) & ~np.asarray(pruned_next[r], dtype=bool)
-        shift = None if bias is None else np.asarray(bias[r], dtype=np.float64)
+        kept = mask[r] & ~pruned_next[r]
         for label, inputs in enumerate(heldout):
-            k = kstats(preactivation(inputs.astype(np.float64), weight[r] * kept, shift), 4)
+            k = kstats(preactivation(inputs.astype(np.float64), weight[r] * kept, None if bias is None else bias[r]), 4)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[r, label] = np.where(kept.any(axis=1), k[3] / k[1] ** 2, np.nan)
     return out

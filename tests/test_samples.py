@@ -48,7 +48,7 @@ def test_the_kurtosis_after_pruning_is_scipys_g2_of_the_pruned_preactivations():
     one = open_run(example_run()).sel(variant="nlgp", replicate=1).transpose("round", "neuron", "input", ...)
     mask, pruned = one["mask"].values.astype(bool), one.pruned_next.values.astype(bool)
     bias = one.bias.values if "bias" in one else np.zeros(one.weight.shape[:2])
-    after = kurtosis_after_pruning(config, "nlgp", 1, one.weight.values, mask, pruned, bias)
+    after = kurtosis_after_pruning(config, "nlgp", 1, one)
     heldout = member_samples(config, "nlgp", 1).heldout
     assert after.shape == (one.sizes["round"], len(heldout), one.sizes["neuron"]) and pruned.any()
     for r in range(one.sizes["round"]):

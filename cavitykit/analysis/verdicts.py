@@ -548,16 +548,7 @@ def _kurtosis_after_pruning(run: xr.Dataset, model: str, replicate) -> np.ndarra
     one = run.sel(variant=model, replicate=replicate)
     if "kurtosis_after_pruning" in one:
         return one.kurtosis_after_pruning.transpose("round", "label", "neuron").values.astype(np.float64)
-    one = one.transpose("round", "neuron", "input", ...)
-    return kurtosis_after_pruning(
-        config_from_dict(run_config(run)),
-        model,
-        int(replicate),
-        one.weight.values,
-        np.nan_to_num(one["mask"].values).astype(bool),
-        np.nan_to_num(one.pruned_next.values).astype(bool),
-        one.bias.values if "bias" in one else None,
-    )
+    return kurtosis_after_pruning(config_from_dict(run_config(run)), model, int(replicate), one)
 
 
 def final_round_shapes(ds: xr.Dataset, model: str) -> xr.Dataset:

@@ -127,29 +127,15 @@ def _kurtosis_after_pruning(run: xr.Dataset) -> xr.DataArray:
     from cavitykit.samples import kurtosis_after_pruning  # the held-out inputs: the data layer, on demand
 
     config = config_from_dict(run_config(run))
-    ordered = run.transpose("variant", "replicate", "round", "neuron", "input", ...)
-    values = np.stack(
+    values = [
         [
-            np.stack(
-                [
-                    kurtosis_after_pruning(
-                        config,
-                        str(variant),
-                        int(replicate),
-                        one.weight.values,
-                        np.nan_to_num(one["mask"].values).astype(bool),
-                        np.nan_to_num(one.pruned_next.values).astype(bool),
-                        one.bias.values if "bias" in one else None,
-                    )
-                    for replicate in run["replicate"].values
-                    for one in [ordered.sel(variant=variant, replicate=replicate)]
-                ]
-            )
-            for variant in run.variant.values
+            kurtosis_after_pruning(config, str(variant), int(replicate), run.sel(variant=variant, replicate=replicate))
+            for replicate in run["replicate"].values
         ]
-    )
+        for variant in run.variant.values
+    ]
     return xr.DataArray(
-        values.astype(np.float32),
+        np.array(values, dtype=np.float32),
         dims=("variant", "replicate", "round", "label", "neuron"),
         coords={name: run[name].values for name in ("variant", "replicate", "round", "label", "neuron")},
         attrs={"long_name": KURTOSIS_AFTER_PRUNING, "units": "1"},
