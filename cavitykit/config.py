@@ -382,6 +382,11 @@ class IMPConfig:
         return 2 if self.strategy == "one_shot" else rounds
 
 
+# The fewest held-out inputs of a class behind its statistics (a class of images may have fewer test
+# images than analysis.n_heldout asks for, never fewer than this).
+MIN_HELDOUT = 8
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     """Per-round statistics on held-out samples of each class.
@@ -406,7 +411,7 @@ class AnalysisConfig:
     expansion_orders: tuple[int, ...] = (1, 2, 3)
 
     def __post_init__(self):
-        check_int("analysis.n_heldout", self.n_heldout, minimum=8)
+        check_int("analysis.n_heldout", self.n_heldout, minimum=MIN_HELDOUT)
         for order in self.expansion_orders:
             check_int("analysis.expansion_orders", order, minimum=1, maximum=8)
 

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
-from cavitykit.config import RunConfig, config_from_dict
+from cavitykit.config import MIN_HELDOUT, RunConfig, config_from_dict
 from cavitykit.data.labelled import data_digest, dropped_pixels, task_class_count, task_images
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
@@ -658,8 +658,6 @@ def run_members(
                 train_round(rounds, pending[start : start + size], round_index, progress)
 
 
-# The fewest held-out inputs of a class behind its statistics (as ``analysis.n_heldout``'s least).
-MIN_HELDOUT = 8
 # Beside config.toml in a run on a researcher's arrays: the sha256 of the files it trains on.
 DATA_DIGEST_FILE = "data.sha256"
 

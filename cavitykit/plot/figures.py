@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from cavitykit import analysis, metrics
 from cavitykit.branches import BRANCHES
+from cavitykit.io import seen_pixels
 from cavitykit.variants import colour, label
 
 # Scatter plots draw at most this many points.
@@ -93,9 +94,9 @@ def _rounds_shown(ds: xr.Dataset, rounds) -> str:
 
 
 def _blank_dropped(ds: xr.Dataset, weights: np.ndarray) -> np.ndarray:
-    """``weights`` (..., D) with NaN (drawn blank) on the pixels left out of the inputs (the ``dropped``
-    coordinate of constant image pixels)."""
-    return np.where(ds["dropped"].values, np.nan, weights) if "dropped" in ds.coords else weights
+    """``weights`` (..., D) with NaN (drawn blank) on the pixels left out of the inputs (constant image
+    pixels: all but ``io.seen_pixels``)."""
+    return np.where(seen_pixels(ds), weights, np.nan)
 
 
 def _mosaic(weights: np.ndarray, shape: tuple[int, int], columns: int) -> np.ndarray:
@@ -173,7 +174,7 @@ def receptive_field_maps(ds: xr.Dataset, pair: tuple[str, str], *, replicate: in
                 f"{tiles.size} of {n_units} units are bumps",
                 fontsize=9,
             )
-    blank = " (blank: pixels constant in the training images)" if "dropped" in ds.coords and ds.dropped.any() else ""
+    blank = " (blank: pixels constant in the training images)" if not seen_pixels(ds).all() else ""
     fig.suptitle(f"Receptive fields of all {n_units} units, replicate {replicate} (dot: centre of a bump){blank}")
     fig.tight_layout()
     fig.colorbar(image, ax=axes, shrink=0.6, label="weight / largest |weight| of its unit")
