@@ -16,7 +16,7 @@ from pathlib import Path
 
 from _timing import command_line
 
-from cavitykit.sweep import run_sweep
+from cavitykit.sweep_runner import run_sweep
 
 SWEEP = """name = "scaling"
 base = "quick"

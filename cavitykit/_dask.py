@@ -12,7 +12,7 @@ def dask_client(scheduler: str | None, workers: int):
     """A client of the scheduler at ``scheduler`` or, without one, of a ``LocalCluster`` of ``workers``
     single-threaded worker processes; the cluster is closed on exit.
 
-    Used by ``cavitykit.sweep.run_sweep`` and ``cavitykit cumulants --chunk-size``.
+    Used by ``cavitykit.sweep_runner.run_sweep`` and ``cavitykit cumulants --chunk-size``.
     """
     distributed = require("dask.distributed", "a dask cluster (sweeps, streamed spectra)")
     Client, LocalCluster = distributed.Client, distributed.LocalCluster

@@ -256,7 +256,7 @@ def _streaming(args: argparse.Namespace):
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from cavitykit.sweep import SweepFailed, run_sweep
+    from cavitykit.sweep_runner import SweepFailed, run_sweep
 
     try:
         run_dirs = run_sweep(

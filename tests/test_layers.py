@@ -14,7 +14,7 @@ from tests.imp.tiny import tiny_config
 PACKAGE = Path(__file__).resolve().parents[1] / "cavitykit"
 # Modules below the IMP engine, the report and the command line.
 LOWER = ["io", "data", "stats", "metrics", "network", "plot", "variants.py", "config.py", "xr.py"]
-UPPER = ("cavitykit.imp", "cavitykit.report", "cavitykit.cli", "cavitykit.sweep")
+UPPER = ("cavitykit.imp", "cavitykit.report", "cavitykit.cli", "cavitykit.sweep_runner")
 # Modules that read and analyse runs: no torch, directly or through the engine.
 TORCH_FREE = [
     "io",

@@ -29,7 +29,7 @@ from cavitykit.analysis.measurements import (
     weight_movement,
 )
 from cavitykit.analysis.mechanism import coherence_factor, learned_trajectories
-from cavitykit.analysis.sweeps import point_verdicts, sweep_verdicts
+from cavitykit.analysis.sweep_claims import point_verdicts, sweep_verdicts
 from cavitykit.analysis.units import (
     at_matched_survivors,
     class_counts,

@@ -38,7 +38,7 @@ from cavitykit.io.store import (
     with_cumulants,
     write_dataset,
 )
-from cavitykit.io.sweeps import open_sweep, read_sweep_index, sweep_points, write_sweep_index
+from cavitykit.io.sweep_index import open_sweep, read_sweep_index, sweep_points, write_sweep_index
 from cavitykit.io.weights import open_weights, weights_controls, write_weights
 
 __all__ = [

@@ -293,7 +293,7 @@ def test_a_changed_data_file_is_refused_on_resume(tmp_path):
 @pytest.mark.slow
 def test_a_sweep_of_runs_on_arrays(tmp_path):
     from cavitykit.analysis import sweep_verdicts
-    from cavitykit.sweep import run_sweep
+    from cavitykit.sweep_runner import run_sweep
 
     path = planted_images(tmp_path / "mine.npz", n=400)
     values = planted_config(path).to_dict()

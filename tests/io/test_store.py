@@ -182,7 +182,7 @@ def test_booleans_survive_a_netcdf_file_and_missing_flags_stay_numbers(tmp_path)
 
 def test_swept_dims_and_pixel_coordinates_by_hand():
     from cavitykit.io.schema import pixel_coordinates
-    from cavitykit.io.sweeps import swept_dims
+    from cavitykit.io.sweep_index import swept_dims
 
     assert swept_dims(["data.gain", "imp.rounds", "x.rounds"]) == {
         "data.gain": "gain",

@@ -9,7 +9,7 @@ import xarray as xr
 
 from cavitykit.analysis.verdicts import CLAIMS, judge
 from cavitykit.io.store import open_run, run_controls
-from cavitykit.io.sweeps import on_grid, sweep_points
+from cavitykit.io.sweep_index import on_grid, sweep_points
 from cavitykit.variants import compared_pair
 
 # Each claim's number with its replicate interval: (column prefix, claim, path into the claim's dict).

@@ -14,7 +14,7 @@ and a grid of dotted keys::
     "imp.prune_fraction" = [0.2, 0.3]
 
 Every point of the Cartesian product is an ordinary run directory ``OUT/<name>-<identity>``, listed
-with its values in ``OUT/<name>-sweep.toml`` (``cavitykit.io.sweeps``); every (point, variant,
+with its values in ``OUT/<name>-sweep.toml`` (``cavitykit.io.sweep_index``); every (point, variant,
 replicate) is one dask task writing its own round files, so tasks never share a file, a killed
 sweep or worker resumes like a single run, and finished rounds are never recomputed.
 ``cavitykit.open_sweep(OUT)`` reads them all as one Dataset.

@@ -19,7 +19,7 @@ from cavitykit import cli
 from cavitykit.imp import run
 from cavitykit.io import open_run, open_sweep, read_sweep_index
 from cavitykit.io.store import ROUND_GLOB
-from cavitykit.sweep import SweepFailed, load_sweep, run_sweep
+from cavitykit.sweep_runner import SweepFailed, load_sweep, run_sweep
 from tests.imp.tiny import tiny_config
 
 BIN = Path(sys.executable).parent
