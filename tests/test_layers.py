@@ -20,7 +20,7 @@ TORCH_FREE = [
     "io",
     "plot",
     "analysis",
-    "report.py",
+    "report",
     "spectra.py",
     "variants.py",
     "config.py",

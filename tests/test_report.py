@@ -7,7 +7,7 @@ from cavitykit import analysis
 from cavitykit.cli import main
 from cavitykit.imp import run
 from cavitykit.io import open_run
-from cavitykit.report import STATEMENTS, VERDICTS
+from cavitykit.report import VERDICTS
 from cavitykit.variants import compared_pair
 from tests.imp.tiny import tiny_config
 
@@ -30,19 +30,21 @@ def test_report_states_the_verdicts_and_numbers_of_the_analyses(reported_run):
     run_dir, report = reported_run
     ds = open_run(run_dir)
     pair = compared_pair(ds.variant.values)
-    localization = analysis.claim_localization(ds, pair, {})
-    kurtosis = analysis.claim_kurtosis(ds, pair, None)
-    cavity = analysis.claim_cavity(ds, pair, None)
+    evidence = analysis.Evidence(ds, pair)
+    localization = analysis.claim_localization(evidence)
+    kurtosis = analysis.claim_kurtosis(evidence)
+    cavity = analysis.claim_cavity(evidence, localization)
     assert bool(analysis.feature_learning(ds, pair).passed)
-    assert not kurtosis["tested"]  # no random-pruning branch: the only control that can fail is missing
-    expected = [localization["supported"], None, cavity["supported"], None]
+    assert not kurtosis.tested  # no random-pruning branch: the only control that can fail is missing
+    expected = [localization.supported, None, cavity.supported, None]
     verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
-    for claim, verdict in zip(STATEMENTS, expected, strict=True):
-        assert f"- {claim.format(label='NLGP')} {VERDICTS[verdict]}" in verdicts
-    gap = localization["bump_gap"]["mean"]
+    for kind, verdict in zip(analysis.CLAIM_TYPES, expected, strict=True):
+        assert f"- {kind.statement.format(label='NLGP')} {VERDICTS[verdict]}" in verdicts
+        assert f"  - Criterion: {kind.criterion_text()}." in verdicts
+    gap = localization.bump_gap.mean
     assert f"Bump share NLGP - clone {gap:+.2f}" in report
-    assert f"n* = {localization['n_star']:.0f} weights per unit" in report
-    assert f"pruned - kept {cavity['specific']['mean']:+.2f}" in report
+    assert f"n* = {localization.n_star:.0f} weights per unit" in report
+    assert f"pruned - kept {cavity.specific.mean:+.2f}" in report
     counts = analysis.class_counts(analysis.unit_classes(ds)).sel(variant="nlgp").sum("replicate")
     assert "NLGP: " + ", ".join(f"{c} {int(counts.sel(unit_class=c))}" for c in counts.unit_class.values) in report
     errors = analysis.expansion_error(ds).sel(variant="nlgp").values
@@ -55,12 +57,12 @@ def test_the_weights_file_recomputes_claim_one_and_the_report(reported_run, tmp_
     run_dir, report = reported_run
     path = write_weights(run_dir, tmp_path / "weights.nc")
     pair = ("nlgp", "gaussian_clone")
-    full = analysis.claim_localization(open_run(run_dir), pair, {})
-    again = analysis.claim_localization(open_weights(path), pair, {})
-    assert again["n_star"] == full["n_star"] and again["supported"] == full["supported"]
+    full = analysis.claim_localization(analysis.Evidence(open_run(run_dir), pair))
+    again = analysis.claim_localization(analysis.Evidence(open_weights(path), pair))
+    assert again.n_star == full.n_star and again.supported == full.supported
     for side in ("model", "clone"):
-        for name, value in full[side].items():
-            assert again[side][name]["mean"] == pytest.approx(value["mean"], rel=1e-4, abs=1e-6), (side, name)
+        for name, value in getattr(full, side).items():
+            assert getattr(again, side)[name].mean == pytest.approx(value.mean, rel=1e-4, abs=1e-6), (side, name)
     assert main(["report", str(path), "--out", str(tmp_path / "again")]) == 0
     verdicts = report.split("## Verdicts")[1].split("\n## ")[0]
     assert verdicts in (tmp_path / "again" / "report.md").read_text()

@@ -2,17 +2,40 @@
 
 * ``measurements``: localization, the per-replicate reduction (``per_replicate``) and its round summary,
   weight movement, localization over training time, cavity effects by group, the expansion's error;
-* ``claims``: the feature-learning check;
+* ``features``: the feature-learning check;
 * ``units``: each unit's class from its dense field and its measures per round beside the nulls of its
   survivor count; means at matched survivor counts; intervals over replicates;
-* ``verdicts``: each claim's statistic, controls, criterion and verdict (``docs/report.md``);
-* ``sweeps``: the claims, judged as the report judges them, at every grid point of a sweep.
+* ``claims``: a module per claim, each judging an ``Evidence`` (the run, its controls and the unit
+  measures, computed once) into a frozen result: statistic, controls, criterion and verdict
+  (``docs/report.md``);
+* ``verdicts``: which claims can be judged, and all of them judged (``judge``);
+* ``sweep_claims``: the claims, judged as the report judges them, at every grid point of a sweep.
 
 The report only formats these results and the plots only draw them.  Nothing here imports torch or
 the IMP engine.
 """
 
-from cavitykit.analysis.claims import CHANCE_SE, FEATURE_COSINE, feature_learning
+from cavitykit.analysis.claims import (
+    ACCURACY_DROP,
+    BUMP_MARGIN,
+    CLAIM_TYPES,
+    CLAIMS,
+    MIN_SHAPE_SURVIVORS,
+    Evidence,
+    Interval,
+    accurate_rounds,
+    claim_cavity,
+    claim_iterative,
+    claim_kurtosis,
+    claim_localization,
+    coherence_at_matched_survivors,
+    feedback_loop,
+    final_round_shapes,
+    matched_one_shot,
+    theory_agreement,
+    weight_effect_correlation,
+)
+from cavitykit.analysis.features import CHANCE_SE, FEATURE_COSINE, feature_learning
 from cavitykit.analysis.measurements import (
     cavity_groups,
     connection_distance_ratio,
@@ -37,25 +60,7 @@ from cavitykit.analysis.units import (
     unit_classes,
     unit_measures,
 )
-from cavitykit.analysis.verdicts import (
-    ACCURACY_DROP,
-    BUMP_MARGIN,
-    CLAIMS,
-    FEATURE_CLAIMS,
-    MIN_SHAPE_SURVIVORS,
-    accurate_rounds,
-    claim_cavity,
-    claim_iterative,
-    claim_kurtosis,
-    claim_localization,
-    coherence_at_matched_survivors,
-    feedback_loop,
-    final_round_shapes,
-    judge,
-    matched_one_shot,
-    theory_agreement,
-    weight_effect_correlation,
-)
+from cavitykit.analysis.verdicts import FEATURE_CLAIMS, Verdicts, judge
 from cavitykit.io.schema import expansion_error
 
 __all__ = [
@@ -63,9 +68,13 @@ __all__ = [
     "BUMP_MARGIN",
     "CHANCE_SE",
     "CLAIMS",
+    "CLAIM_TYPES",
     "FEATURE_CLAIMS",
     "FEATURE_COSINE",
     "MIN_SHAPE_SURVIVORS",
+    "Evidence",
+    "Interval",
+    "Verdicts",
     "accurate_rounds",
     "at_matched_survivors",
     "cavity_groups",

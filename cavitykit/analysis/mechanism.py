@@ -124,10 +124,23 @@ def independent_effects(run: xr.Dataset, variant: str) -> xr.DataArray | None:
     return xr.apply_ufunc(change, field, input_core_dims=[["input"]], output_core_dims=[["input"]]).where(kept)
 
 
-def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair: tuple[str, str]) -> xr.Dataset:
+def learned_trajectories(
+    run: xr.Dataset,
+    controls: dict[str, xr.Dataset],
+    pair: tuple[str, str],
+    measures: dict[str, xr.Dataset] | None = None,
+) -> xr.Dataset:
     """What the claims read, round by round: the means over each replicate's learned units of the bump
     indicator, compactness, IPR over the top-n null, |excess kurtosis| and coherence factor, for IMP on
     the model and on its clone and for each control branch on the model.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+    controls : dict of str to xarray.Dataset
+    pair : (model, clone)
+    measures : dict of str to xarray.Dataset, optional
+        ``unit_measures`` of the run (``'imp'``) and of each branch, when the caller has them.
 
     Returns
     -------
@@ -139,9 +152,9 @@ def learned_trajectories(run: xr.Dataset, controls: dict[str, xr.Dataset], pair:
     model, clone = pair
     lines = {}
     for strategy, branch in {"imp": run, **controls}.items():
-        measures = unit_measures(branch)
+        branch_measures = unit_measures(branch) if measures is None else measures[strategy]
         for variant in (model, clone) if strategy == "imp" else (model,):
-            one = measures.sel(variant=variant)
+            one = branch_measures.sel(variant=variant)
             factor = coherence_factor(branch, variant)
             values = {name: one[name].astype(float) for name in ("bump", "compactness", "ipr_over_top", "abs_kurtosis")}
             values["coherence"] = one.ipr * np.nan if factor is None else factor.transpose(*one.ipr.dims)

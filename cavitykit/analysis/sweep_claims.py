@@ -1,5 +1,5 @@
 """The four claims judged at every grid point of a sweep, with the criteria of the report
-(``analysis.verdicts``): one row of numbers per point, gathered over the swept dims.
+(``analysis.claims``): one row of numbers per point, gathered over the swept dims.
 """
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from cavitykit.analysis.verdicts import CLAIMS, judge
+from cavitykit.analysis.verdicts import judge
 from cavitykit.io.store import open_run, run_controls
 from cavitykit.io.sweep_index import on_grid, sweep_points
 from cavitykit.variants import compared_pair
 
-# Each claim's number with its replicate interval: (column prefix, claim, path into the claim's dict).
+# Each claim's number with its replicate interval: (column prefix, claim, path of attributes and keys
+# into the claim's result to an Interval).
 _INTERVALS = {
     "bump_model": ("localization", ("model", "bump")),
     "bump_clone": ("localization", ("clone", "bump")),
@@ -62,25 +63,24 @@ def point_verdicts(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, x
     dict of str to float
         ``learned_model`` and ``learned_clone`` (learned units per network, mean over replicates);
         ``n_star``; for every name of ``_INTERVALS`` its replicate mean, ``<name>_low`` and
-        ``<name>_high`` (95% Student t), NaN where not computed; and per claim of ``CLAIMS``
+        ``<name>_high`` (95% Student t), NaN where not computed; and per claim of ``analysis.CLAIMS``
         ``<claim>_supported``: 1 or 0, NaN where ``judge`` does not judge it; ``reason`` (str), why no
         claim is judged at all, or "".
     """
     judged = judge(run, pair, controls)
-    learned = (judged["classes"] != "noise").sum("neuron").mean("replicate")
+    learned = (judged.classes != "noise").sum("neuron").mean("replicate")
     out = {f"learned_{role}": float(learned.sel(variant=v)) for role, v in zip(("model", "clone"), pair, strict=True)}
-    claims = judged["claims"]
-    out["n_star"] = claims["localization"]["n_star"] if "localization" in claims else np.nan
+    n_star = judged.claims["localization"].n_star
+    out["n_star"] = np.nan if n_star is None else n_star
     for name, (claim, path) in _INTERVALS.items():
-        value = claims.get(claim)
+        value = judged.claims[claim]
         for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
+            value = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
         for suffix in ("mean", "low", "high"):
-            out[name if suffix == "mean" else f"{name}_{suffix}"] = np.nan if value is None else value[suffix]
-    for claim in CLAIMS:
-        verdict = judged["verdicts"][claim]
+            out[name if suffix == "mean" else f"{name}_{suffix}"] = np.nan if value is None else getattr(value, suffix)
+    for claim, verdict in judged.verdicts.items():
         out[f"{claim}_supported"] = np.nan if verdict is None else float(verdict)
-    out["reason"] = judged["reason"] or ""
+    out["reason"] = judged.reason or ""
     return out
 
 

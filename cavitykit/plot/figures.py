@@ -357,7 +357,7 @@ def matched_survivors(curve: xr.Dataset, n_star: float) -> Figure:
     Parameters
     ----------
     curve : xarray.Dataset over (variant, replicate, n)
-        ``bump`` and ``ipr_over_top`` (``claim_localization(...)["curve"]``).
+        ``bump`` and ``ipr_over_top`` (``claim_localization(...).curve``).
     n_star : float
 
     Returns

@@ -7,7 +7,7 @@ import xarray as xr
 
 from cavitykit import analysis, metrics
 from cavitykit.analysis import mechanism
-from cavitykit.analysis.verdicts import coherence_at_matched_survivors, theory_agreement
+from cavitykit.analysis.claims import coherence_at_matched_survivors, theory_agreement
 from cavitykit.data import NLGP, marginal_cumulants
 from cavitykit.data.nlgp_cumulants import field_cumulants
 from tests.analysis.test_verdicts import PAIR, hand_made_run
@@ -25,7 +25,8 @@ def test_pixel_kurtosis_is_known_for_nlgp_and_ising_and_unknown_otherwise():
     assert mechanism.pixel_excess_kurtosis(run, "ising") == -2.0
     assert mechanism.pixel_excess_kurtosis(run, "gaussian_clone") is None
     assert mechanism.pixel_excess_kurtosis(hand_made_run(), "nlgp") is None  # the config states no gain
-    assert analysis.claim_kurtosis(hand_made_run(), PAIR, hand_made_run(seed=1))["coherence"] is None
+    evidence = analysis.Evidence(hand_made_run(), PAIR, {"random": hand_made_run(seed=1)})
+    assert analysis.claim_kurtosis(evidence).coherence is None
 
 
 def test_coherence_factor_is_gamma_over_kappa_x_ipr_and_compared_at_matched_survivors():
@@ -38,18 +39,18 @@ def test_coherence_factor_is_gamma_over_kappa_x_ipr_and_compared_at_matched_surv
     )
     last = imp.sizes["round"] - 1
     compared = coherence_at_matched_survivors(imp, random, "nlgp", last)
-    assert compared["n"] == pytest.approx(12 * 12 / 4)  # both prune every unit to D / 4 by the last round
+    assert compared.n == pytest.approx(12 * 12 / 4)  # both prune every unit to D / 4 by the last round
     learned = analysis.unit_measures(imp).learned.sel(variant="nlgp")  # classed on the dense round
 
     def expected(run):
         values = mechanism.coherence_factor(run, "nlgp").isel(round=last).where(learned).mean("neuron")
         return float(values.mean("replicate"))
 
-    assert compared["imp"]["coherence"]["mean"] == pytest.approx(expected(imp))
-    assert compared["random"]["coherence"]["mean"] == pytest.approx(expected(random))
-    assert compared["gap"]["mean"] == pytest.approx(expected(imp) - expected(random))
-    assert compared["higher"] == (compared["gap"]["low"] > 0)
-    assert compared["higher"]  # the same fields, IMP's kurtosis rising three times faster
+    assert compared.imp["coherence"].mean == pytest.approx(expected(imp))
+    assert compared.random["coherence"].mean == pytest.approx(expected(random))
+    assert compared.gap.mean == pytest.approx(expected(imp) - expected(random))
+    assert compared.higher == (compared.gap.low > 0)
+    assert compared.higher  # the same fields, IMP's kurtosis rising three times faster
 
 
 def theory_run(exact_from):
@@ -75,11 +76,11 @@ def test_a_theory_that_is_the_exact_effect_ranks_it_perfectly(source):
     kept = run["mask"].sel(variant="nlgp")
     pruned = xr.zeros_like(kept) | (np.abs(run.weight.sel(variant="nlgp")) < 0.3) & kept
     result = theory_agreement(run, "nlgp", units, pruned)
-    assert result[source]["mean"] == pytest.approx(1.0)
+    assert getattr(result, source).mean == pytest.approx(1.0)
     other = "independent" if source == "correlated" else "correlated"
-    assert result[other]["mean"] < 1.0
-    assert result["n_units"] == int(units.sum())
-    assert 0 <= result["pruned_raise"]["mean"] <= 1 and 0 <= result["kept_raise"]["mean"] <= 1
+    assert getattr(result, other).mean < 1.0
+    assert result.n_units == int(units.sum())
+    assert 0 <= result.pruned_raise.mean <= 1 and 0 <= result.kept_raise.mean <= 1
 
 
 def test_correlated_theory_predicts_each_class_with_its_own_correlation_length():
@@ -114,7 +115,7 @@ def test_compactness_feedback_correlates_the_predicted_step_with_the_next_rounds
     from scipy import stats
 
     from cavitykit import cavity
-    from cavitykit.analysis.verdicts import compactness_feedback
+    from cavitykit.analysis.claims import compactness_feedback
 
     run = with_gain(hand_made_run())
     # Nested random survivors (144, 72, 36 per unit), so that compactness changes from round to round.
@@ -147,9 +148,9 @@ def test_compactness_feedback_correlates_the_predicted_step_with_the_next_rounds
         predicted += list(np.mean(step, axis=0))
         after = (one.weight * one["mask"]).isel(round=r + 1).values[learned]
         change += list(metrics.compactness(after, (12, 12)) - metrics.compactness(field, (12, 12)))
-    assert result["pairs"] == int(units.sum()) * (run.sizes["round"] - 1)
+    assert result.pairs == int(units.sum()) * (run.sizes["round"] - 1)
     single = compactness_feedback(run.isel(replicate=[0]), "nlgp", units.isel(replicate=[0]))
-    assert single["rho"]["mean"] == pytest.approx(stats.spearmanr(predicted, change).statistic)
+    assert single.rho.mean == pytest.approx(stats.spearmanr(predicted, change).statistic)
 
 
 def test_learned_trajectories_put_one_shot_at_the_runs_final_round():

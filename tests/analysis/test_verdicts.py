@@ -79,30 +79,31 @@ def test_unit_classes_find_the_learned_units_and_leave_noise_apart():
 
 
 def test_claim_one_is_supported_for_bumps_against_smooth_fields_and_not_for_equal_fields():
-    claim = analysis.claim_localization(hand_made_run(), PAIR, {})
-    assert claim["n_star"] == pytest.approx(L * L / 4)  # every round classifies: the last round's n
-    assert claim["model"]["bump"]["mean"] == 1.0 and claim["clone"]["bump"]["mean"] == 0.0
-    assert claim["bump_gap"]["low"] == 1.0  # no spread over replicates
-    assert claim["supported"]
-    equal = analysis.claim_localization(hand_made_run(("bump", "bump")), PAIR, {})
-    assert equal["bump_gap"]["mean"] == 0.0 and not equal["supported"]
+    claim = analysis.claim_localization(analysis.Evidence(hand_made_run(), PAIR))
+    assert claim.n_star == pytest.approx(L * L / 4)  # every round classifies: the last round's n
+    assert claim.model["bump"].mean == 1.0 and claim.clone["bump"].mean == 0.0
+    assert claim.bump_gap.low == 1.0  # no spread over replicates
+    assert claim.supported and claim.verdict is True
+    equal = analysis.claim_localization(analysis.Evidence(hand_made_run(("bump", "bump")), PAIR))
+    assert equal.bump_gap.mean == 0.0 and equal.verdict is False
 
 
 def test_claim_one_reads_only_rounds_that_still_classify():
-    claim = analysis.claim_localization(hand_made_run(accuracy_drop=0.1), PAIR, {})
-    assert claim["accurate_round"] == {"nlgp": 1, "gaussian_clone": 1}
-    assert claim["n_star"] == pytest.approx(L * L / 2)
+    claim = analysis.claim_localization(analysis.Evidence(hand_made_run(accuracy_drop=0.1), PAIR))
+    assert claim.accurate_round == {"nlgp": 1, "gaussian_clone": 1}
+    assert claim.n_star == pytest.approx(L * L / 2)
 
 
 def test_claim_two_fails_when_random_pruning_raises_kurtosis_as_much():
     run = hand_made_run(kurtosis_rise=(0.3, 0.0))
     weaker = hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1)
     stronger = hand_made_run(kurtosis_rise=(0.5, 0.0), seed=2)
-    assert not analysis.claim_kurtosis(run, PAIR, None)["tested"]
-    beats = analysis.claim_kurtosis(run, PAIR, weaker)
-    assert beats["imp"]["mean"] == pytest.approx(0.6, abs=0.03)  # 2 rounds of +0.3
-    assert beats["gap"]["mean"] == pytest.approx(0.4, abs=0.05) and beats["supported"]
-    assert not analysis.claim_kurtosis(run, PAIR, stronger)["supported"]
+    alone = analysis.claim_kurtosis(analysis.Evidence(run, PAIR))
+    assert alone.verdict is None and "no random-pruning branch" in alone.note and alone.gap is None
+    beats = analysis.claim_kurtosis(analysis.Evidence(run, PAIR, {"random": weaker}))
+    assert beats.imp.mean == pytest.approx(0.6, abs=0.03)  # 2 rounds of +0.3
+    assert beats.gap.mean == pytest.approx(0.4, abs=0.05) and beats.verdict is True
+    assert analysis.claim_kurtosis(analysis.Evidence(run, PAIR, {"random": stronger})).verdict is False
 
 
 def test_replicate_interval_is_the_student_t_interval():
@@ -115,7 +116,7 @@ def test_replicate_interval_is_the_student_t_interval():
 
 
 def test_kurtosis_after_removing_nothing_is_the_rounds_own(tmp_path):
-    from cavitykit.analysis.verdicts import _kurtosis_after_pruning
+    from cavitykit.analysis.claims.cavity import _kurtosis_after_pruning
     from cavitykit.imp import run
     from cavitykit.io import open_run
     from tests.imp.tiny import tiny_config
@@ -132,16 +133,20 @@ def test_kurtosis_after_removing_nothing_is_the_rounds_own(tmp_path):
 def test_judge_gates_the_claims_as_the_report_does():
     random_branch = hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1)
     judged = analysis.judge(hand_made_run(), PAIR, {"random": random_branch})
-    assert judged["reason"] is None
-    assert judged["verdicts"] == {"localization": True, "kurtosis": True, "cavity": None, "iterative": None}
-    assert "no cavity effects" in judged["notes"]["cavity"] and "no one-shot branch" in judged["notes"]["iterative"]
-    # Networks that never left their initialization: only claim 2, about pre-activations, is judged.
+    assert judged.reason is None
+    assert judged.verdicts == {"localization": True, "kurtosis": True, "cavity": None, "iterative": None}
+    claims = judged.claims
+    assert "no cavity effects" in claims["cavity"].note and "no one-shot branch" in claims["iterative"].note
+    # Networks that never left their initialization: only claim 2, about pre-activations, is judged; claim
+    # 1's numbers are computed, its verdict withheld.
     still = analysis.judge(hand_made_run(moved=False), PAIR, {"random": random_branch})
-    assert still["verdicts"]["localization"] is None and still["verdicts"]["kurtosis"] is True
-    assert "did not learn features" in still["notes"]["localization"]
+    assert still.verdicts["localization"] is None and still.verdicts["kurtosis"] is True
+    assert still.claims["localization"].tested and still.claims["localization"].n_star == pytest.approx(L * L / 4)
+    assert "did not learn features" in still.claims["localization"].note
     # At chance (0.5 < 0.5 + 3 SE of 4000 samples) nothing is judged.
     chance = analysis.judge(hand_made_run(dense_accuracy=0.5), PAIR, {})
-    assert "chance" in chance["reason"] and set(chance["verdicts"].values()) == {None}
+    assert "chance" in chance.reason and set(chance.verdicts.values()) == {None}
+    assert all(claim.note == chance.reason for claim in chance.claims.values())
 
 
 def test_point_verdicts_flatten_the_judged_claims():
@@ -190,34 +195,58 @@ def test_claim_four_compares_each_unit_at_its_one_shot_survivor_count():
         ),
     }
     claims = {
-        name: analysis.claim_iterative(imp, PAIR, {"one_shot": one_shot_branch(imp, keep)})
+        name: analysis.claim_iterative(analysis.Evidence(imp, PAIR, {"one_shot": one_shot_branch(imp, keep)}))
         for name, keep in cases.items()
     }
-    same = claims["top 72"]["matched"]
-    assert claims["top 72"]["tested"] and same["compared"] == REPLICATES and same["outside"] == REPLICATES
+    same = claims["top 72"].matched
+    assert claims["top 72"].tested and same.compared == REPLICATES and same.outside == REPLICATES
     # at n = 72 IMP's unit is its round-1 field (a bump); one-shot's is the dense field cut to 72, the control itself
-    assert same["imp"]["mean"] == 1.0 and same["one_shot"]["mean"] == same["dense_cut"]["mean"] == 1.0
-    assert same["gap"]["mean"] == 0.0 and not claims["top 72"]["supported"]
+    assert same.imp.mean == 1.0 and same.one_shot.mean == same.dense_cut.mean == 1.0
+    assert same.gap.mean == 0.0 and claims["top 72"].verdict is False
     apart = claims["scattered 72"]
-    assert apart["matched"]["one_shot"]["mean"] == 0.0 and apart["matched"]["gap"]["mean"] == 1.0
-    assert apart["supported"]
+    assert apart.matched.one_shot.mean == 0.0 and apart.matched.gap.mean == 1.0
+    assert apart.verdict is True
     none = claims["emptied, too few, outside"]
-    assert not none["tested"] and not none["supported"]
-    assert (none["matched"]["emptied"], none["matched"]["too_few"], none["matched"]["compared"]) == (
-        REPLICATES,
-        REPLICATES,
-        0,
-    )
-    assert "equal_sparsity" in none and none["equal_sparsity"]["one_shot"]["emptied"]["mean"] == 0.5
+    assert none.verdict is None and not none.supported and "no comparison" in none.note
+    assert (none.matched.emptied, none.matched.too_few, none.matched.compared) == (REPLICATES, REPLICATES, 0)
+    assert none.equal_sparsity["one_shot"].emptied.mean == 0.5
+    assert analysis.claim_iterative(analysis.Evidence(imp, PAIR)).matched is None  # no one-shot branch
 
 
 def test_share_intervals_are_clipped_to_the_range_a_share_can_take():
-    from cavitykit.analysis.verdicts import SHARE, _interval, _intervals
+    from cavitykit.analysis.claims._common import SHARE, Interval, intervals
 
     shares = xr.DataArray([0.0, 0.0, 0.1], dims="replicate")  # mean 0.033, Student t interval below 0
-    free = _interval(shares)
-    assert free["low"] < 0
-    clipped = _interval(shares, SHARE)
-    assert clipped["low"] == 0.0 and clipped["mean"] == free["mean"] and clipped["high"] == free["high"]
-    named = _intervals({"bump": shares, "ipr_over_top": shares - 1})
-    assert named["bump"]["low"] == 0.0 and named["ipr_over_top"]["low"] == free["low"] - 1
+    free = Interval.over_replicates(shares)
+    assert free.low < 0
+    clipped = Interval.over_replicates(shares, SHARE)
+    assert clipped.low == 0.0 and clipped.mean == free.mean and clipped.high == free.high
+    named = intervals({"bump": shares, "ipr_over_top": shares - 1})
+    assert named["bump"].low == 0.0 and named["ipr_over_top"].low == free.low - 1
+
+
+def test_a_claim_s_result_is_frozen_and_carries_its_own_statement_and_criterion():
+    import dataclasses
+
+    judged = analysis.judge(hand_made_run(), PAIR, {})
+    assert list(judged.claims) == list(analysis.CLAIMS) == [kind.name for kind in analysis.CLAIM_TYPES]
+    for name, claim in judged.claims.items():
+        assert claim.name == name and claim.statement.startswith(f"{analysis.CLAIMS.index(name) + 1}. ")
+        assert str(analysis.BUMP_MARGIN) in claim.criterion_text() or "{margin}" not in claim.criterion
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            claim.supported = not claim.supported
+
+
+def test_the_evidence_measures_each_branch_once_for_every_claim(monkeypatch):
+    from cavitykit.analysis.claims import _common, cavity, iterative, kurtosis
+
+    calls = []
+    real = _common.unit_measures
+    for module in (_common, cavity, iterative, kurtosis):  # every module of the claims that can measure
+        monkeypatch.setattr(module, "unit_measures", lambda ds: calls.append(ds) or real(ds))
+    imp = hand_made_run()
+    one_shot = one_shot_branch(imp, lambda unit, field: top(field, 72))
+    controls = {"random": hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1), "one_shot": one_shot}
+    judged = analysis.judge(imp, PAIR, controls)
+    assert judged.verdicts["kurtosis"] is True and judged.claims["iterative"].tested
+    assert len(calls) == 1 + len(controls)  # the run and each branch, measured once for all four claims

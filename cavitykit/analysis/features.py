@@ -1,5 +1,5 @@
 """The feature-learning check that decides whether the claims about learned features can be tested at
-all (the claims themselves are judged in ``cavitykit.analysis.verdicts``).
+all (the claims themselves are judged in ``cavitykit.analysis.claims``).
 """
 
 from __future__ import annotations
