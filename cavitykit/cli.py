@@ -90,6 +90,13 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index(args: argparse.Namespace) -> int:
+    from cavitykit.report.published import write_results_index
+
+    print(f"index: {write_results_index(args.folder)}")
+    return 0
+
+
 def _cumulants(args: argparse.Namespace) -> int:
     from cavitykit.io import CUMULANTS_FILE
     from cavitykit.spectra import preactivation_cumulants
@@ -333,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
         "`cavitykit report FILE.nc` re-judges every claim",
     )
     report.set_defaults(handler=_report)
+
+    index = commands.add_parser(
+        "index", help="README.md of a folder of published reports, every number from their weights files"
+    )
+    index.add_argument(
+        "folder", metavar="FOLDER", help="a folder whose subfolders hold weights.nc and the report written from it"
+    )
+    index.set_defaults(handler=_index)
 
     cumulants = commands.add_parser(
         "cumulants", help="cumulant spectra of pre-activations: every round of a run, or weights from a file"

@@ -33,3 +33,12 @@ def test_a_published_report_is_what_its_weights_file_re_judges_today(name, tmp_p
     again = write_report(RESULTS / name / "weights.nc", out=tmp_path / name, progress=False).read_text()
     published = (RESULTS / name / "report.md").read_text()
     assert again == published, f"docs/results/{name}/report.md is stale: regenerate it from its weights.nc"
+
+
+@pytest.mark.slow
+def test_the_results_index_is_what_the_weights_files_give_today():
+    from cavitykit.report.published import results_index
+
+    assert (RESULTS / "README.md").read_text() == results_index(RESULTS), (
+        "docs/results/README.md is stale: run `cavitykit index docs/results`"
+    )

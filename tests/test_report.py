@@ -128,6 +128,27 @@ def test_a_dense_run_judges_no_claim(tmp_path):
     assert verdicts.count("**not tested** (the run has one round: no pruning to judge)") == 4
 
 
+def test_the_index_of_published_reports_states_each_weights_file_s_verdicts_and_numbers(reported_run, tmp_path):
+    from cavitykit.io.weights import open_weights, write_weights
+
+    run_dir, _ = reported_run
+    folder = tmp_path / "results"
+    assert main(["index", str(folder)]) == 2 and not folder.exists()  # nothing to index: nothing written
+    path = write_weights(run_dir, folder / "tiny" / "weights.nc")
+    assert main(["index", str(folder)]) == 0
+    index = (folder / "README.md").read_text()
+    judged = analysis.judge(open_weights(path), ("nlgp", "gaussian_clone"), {})
+    rows = [line for line in index.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 4 and all(row.replace("\\|", "").count("|") == 4 for row in rows)  # 3 cells each
+    for row, claim in zip(rows, judged.claims.values(), strict=True):
+        assert row.startswith(f"| {analysis.CLAIMS.index(claim.name) + 1} | {VERDICTS[claim.verdict]} |")
+    localization = judged.claims["localization"]
+    assert f"at n* = {localization.n_star:.0f} weights per learned unit" in rows[0]
+    assert f"gap {localization.bump_gap.mean:+.2f}" in rows[0]
+    assert "no random-pruning branch" in rows[1]  # claim 2 has numbers, and says why it has no verdict
+    assert "with the configuration its report ends with" in index  # not a shipped preset
+
+
 def test_report_writes_every_figure(reported_run):
     run_dir, report = reported_run
     for name in (
