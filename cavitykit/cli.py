@@ -93,7 +93,8 @@ def _report(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     from cavitykit.report.published import write_results_index
 
-    print(f"index: {write_results_index(args.folder)}")
+    for page in write_results_index(args.folder):
+        print(f"page: {page}")
     return 0
 
 
@@ -342,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     index = commands.add_parser(
-        "index", help="README.md of a folder of published reports, every number from their weights files"
+        "index", help="README.md of a folder of published reports (and its sweeps' pages), every number from their data files"
     )
     index.add_argument(
         "folder", metavar="FOLDER", help="a folder whose subfolders hold weights.nc and the report written from it"

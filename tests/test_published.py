@@ -36,9 +36,10 @@ def test_a_published_report_is_what_its_weights_file_re_judges_today(name, tmp_p
 
 
 @pytest.mark.slow
-def test_the_results_index_is_what_the_weights_files_give_today():
-    from cavitykit.report.published import results_index
+def test_the_results_pages_are_what_the_weights_and_sweep_files_give_today():
+    from cavitykit.report.published import results_pages
 
-    assert (RESULTS / "README.md").read_text() == results_index(RESULTS), (
-        "docs/results/README.md is stale: run `cavitykit index docs/results`"
-    )
+    pages = results_pages(RESULTS)
+    assert RESULTS / "README.md" in pages
+    for path, text in pages.items():
+        assert path.read_text() == text, f"{path.relative_to(RESULTS)} is stale: run `cavitykit index docs/results`"

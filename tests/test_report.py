@@ -285,3 +285,32 @@ def test_spectra_of_too_few_orders_are_recomputed_and_stale_ones_refused(tmp_pat
     (run_dir / "nlgp" / "replicate_00" / "round_001.nc").unlink()
     with pytest.raises(ValueError, match="is stale: it was computed for rounds"):
         open_run(run_dir, cumulants=True)
+
+
+def test_a_stored_sweep_gives_its_tables_and_where_each_claim_holds(tmp_path):
+    import xarray as xr
+
+    from cavitykit.io import read_sweep_verdicts, write_sweep_verdicts
+    from cavitykit.report.published import sweep_tables, sweeps_index
+    from cavitykit.testing import example_run
+    from tests.analysis.test_verdicts import PAIR, hand_made_run
+
+    random = {"random": hand_made_run(kurtosis_rise=(0.1, 0.0), seed=1)}
+    rows = [  # gain 1: bumps against extended fields; gain 10: bumps on both sides, claim 1 fails
+        analysis.point_verdicts(hand_made_run(), PAIR, random),
+        analysis.point_verdicts(hand_made_run(("bump", "bump")), PAIR, random),
+    ]
+    verdicts = xr.Dataset({key: ("gain", [row[key] for row in rows]) for key in rows[0]}, coords={"gain": [1.0, 10.0]})
+    config = open_run(example_run()).attrs["config"]
+    verdicts.attrs = {"sweep": "gain", "swept": ["data.gain"], "pair": list(PAIR), "config": config}
+    path = write_sweep_verdicts(tmp_path / "sweeps" / "demo" / "gain.nc", verdicts)
+    stored = read_sweep_verdicts(path)
+    assert stored.attrs["swept"] == ["data.gain"]
+    index = sweeps_index(tmp_path / "sweeps")
+    assert "| 1.0 | **yes** | **yes** | not tested | not tested |" in index
+    assert "| 10.0 | no | **yes** | not tested | not tested |" in index
+    assert "- Claim 1 is supported at gain = 1.0." in index and "- Claim 3 is supported at no gain." in index
+    tables = sweep_tables(stored)
+    assert f"| 1.0 | 2.0 / 2.0 | {rows[0]['n_star']:.0f} | 1.00 [1.00, 1.00] | 0.00 [0.00, 0.00] |" in tables
+    with pytest.raises(ValueError, match="holds no stored sweep"):
+        sweeps_index(tmp_path)

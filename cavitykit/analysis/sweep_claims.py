@@ -100,7 +100,7 @@ def sweep_verdicts(path, *, name: str | None = None, variant: str | None = None)
     -------
     xarray.Dataset over the swept dims
         The numbers of ``point_verdicts`` (NaN at points not finished); attributes ``sweep``,
-        ``swept`` and ``pair``.
+        ``swept``, ``pair`` and ``config`` (the first finished point's stored configuration, TOML).
 
     Examples
     --------
@@ -115,11 +115,12 @@ def sweep_verdicts(path, *, name: str | None = None, variant: str | None = None)
     ({'gain': 1}, True)
     """
     dims, points, attrs = sweep_points(path, name=name)
-    rows, labels, pair = [], [], None
+    rows, labels, pair, config = [], [], None, None
     for point, run_dir in points:
         if run_dir is None:
             continue
         run = open_run(run_dir)
+        config = run.attrs["config"] if config is None else config
         pair = compared_pair(run.variant.values, variant)
         controls = {control: open_run(run_dir, control=control) for control in run_controls(run_dir)}
         rows.append(point_verdicts(run, pair, controls))
@@ -129,5 +130,5 @@ def sweep_verdicts(path, *, name: str | None = None, variant: str | None = None)
     index = {dim: ("point", [label[dim] for label in labels]) for dim in dims}
     stacked = xr.Dataset({key: ("point", [row[key] for row in rows]) for key in rows[0]}, coords=index)
     out = on_grid(stacked, dims)
-    out.attrs = attrs | {"pair": list(pair)}
+    out.attrs = attrs | {"pair": list(pair), "config": config}
     return out

@@ -38,7 +38,14 @@ from cavitykit.io.store import (
     with_cumulants,
     write_dataset,
 )
-from cavitykit.io.sweep_index import open_sweep, read_sweep_index, sweep_points, write_sweep_index
+from cavitykit.io.sweep_index import (
+    open_sweep,
+    read_sweep_index,
+    read_sweep_verdicts,
+    sweep_points,
+    write_sweep_index,
+    write_sweep_verdicts,
+)
 from cavitykit.io.weights import open_weights, weights_controls, write_weights
 
 __all__ = [
@@ -61,6 +68,7 @@ __all__ = [
     "prepare_run_directory",
     "read_round",
     "read_sweep_index",
+    "read_sweep_verdicts",
     "remove_temporaries",
     "round_path",
     "run_config",
@@ -75,5 +83,6 @@ __all__ = [
     "with_cumulants",
     "write_dataset",
     "write_sweep_index",
+    "write_sweep_verdicts",
     "write_weights",
 ]

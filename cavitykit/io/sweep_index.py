@@ -225,3 +225,37 @@ def on_grid(stacked: xr.Dataset, dims: dict[str, list]) -> xr.Dataset:
     else:
         out = stacked.set_index(point=list(dims)).unstack("point")
     return out.reindex(dims).transpose(*dims, ...)
+
+
+def write_sweep_verdicts(path, verdicts: xr.Dataset) -> Path:
+    """Store ``analysis.sweep_verdicts`` in netCDF (a few tens of kB), written whole or not at all: what a
+    sweep's published pages are generated from, without its run directories.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    with atomic_target(path) as partial:
+        verdicts.to_netcdf(partial, engine="netcdf4")
+    return path
+
+
+def read_sweep_verdicts(path) -> xr.Dataset:
+    """A sweep's verdicts as ``write_sweep_verdicts`` stored them, loaded, with ``swept`` and ``pair`` as
+    lists (netCDF keeps a one-element list as a string).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> verdicts = xr.Dataset({"n_star": ("gain", [11.0])}, coords={"gain": [10.0]})
+    >>> verdicts.attrs = {"sweep": "gain", "swept": ["data.gain"], "pair": ["nlgp", "gaussian_clone"]}
+    >>> path = write_sweep_verdicts(pathlib.Path(tempfile.mkdtemp()) / "gain.nc", verdicts)
+    >>> read_sweep_verdicts(path).attrs["swept"]
+    ['data.gain']
+    """
+    with xr.open_dataset(path, engine="netcdf4") as stored:
+        verdicts = stored.load()
+    for key in ("swept", "pair"):
+        verdicts.attrs[key] = [str(value) for value in np.atleast_1d(verdicts.attrs[key])]
+    return verdicts

@@ -10,13 +10,17 @@ of the project compares the committed one with what the files give today.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
+import numpy as np
+import xarray as xr
+
 from cavitykit import analysis
-from cavitykit.analysis.claims import Cavity, Interval, Iterative, Kurtosis, Localization
+from cavitykit.analysis.claims import CLAIMS, Cavity, Interval, Iterative, Kurtosis, Localization
 from cavitykit.branches import BRANCHES, CONTROLS
-from cavitykit.config import RunConfig, config_from_dict, load_preset, presets
-from cavitykit.io import atomic_target, open_weights, run_config, weights_controls
+from cavitykit.config import RunConfig, config_from_dict, load_preset, presets, stored_values
+from cavitykit.io import atomic_target, open_weights, read_sweep_verdicts, run_config, weights_controls
 from cavitykit.report.markdown import VERDICTS, _ci
 from cavitykit.variants import LABELS, compared_pair, label
 
@@ -24,6 +28,8 @@ WEIGHTS_FILE = "weights.nc"
 INDEX_FILE = "README.md"
 # Where hand-written notes beside the index live, when a folder has them.
 NOTES_FILE = "notes.md"
+# The subfolder of stored sweeps (GROUP/NAME.nc), with pages of their own.
+SWEEPS_DIR = "sweeps"
 
 
 def _command(config: RunConfig) -> str:
@@ -177,6 +183,143 @@ def _interval_at_one(branch, variant: str) -> Interval:
     return Interval.over_replicates(ratio)
 
 
+SWEEP_VERDICTS = {1.0: "**yes**", 0.0: "no"}
+
+
+def _cell(one, name: str, digits: int = 2, sign: bool = False) -> str:
+    """A replicate mean with its 95% interval, or a dash where the point has none."""
+    value = float(one[name]) if name in one else np.nan
+    if not np.isfinite(value):
+        return "–"
+    form = f"{'+' if sign else ''}.{digits}f"
+    return f"{value:{form}} [{float(one[f'{name}_low']):{form}}, {float(one[f'{name}_high']):{form}}]"
+
+
+def _verdict(one, claim: str) -> str:
+    value = float(one[f"{claim}_supported"])
+    return SWEEP_VERDICTS.get(value, "not tested")
+
+
+def sweep_tables(verdicts: xr.Dataset) -> str:
+    """A sweep's numbers as Markdown tables, one per claim (replicate means and 95% intervals), from
+    ``analysis.sweep_verdicts`` over one swept dim."""
+    (axis,) = verdicts.dims
+    model = label(verdicts.attrs["pair"][0])
+    sections = {
+        "Claim 1: localization at matched survivors n* (learned units)": (
+            f"| {axis} | learned units {model} / clone | n* | bumps {model} | bumps clone | bump gap "
+            f"| IPR / top-n null {model} | IPR / top-n null clone | IPR gap | supported |",
+            lambda one: (
+                f"{float(one.learned_model):.1f} / {float(one.learned_clone):.1f} | {float(one.n_star):.0f} | "
+                f"{_cell(one, 'bump_model')} | {_cell(one, 'bump_clone')} | {_cell(one, 'bump_gap', sign=True)} | "
+                f"{_cell(one, 'ipr_over_top_model')} | {_cell(one, 'ipr_over_top_clone')} | "
+                f"{_cell(one, 'ipr_gap', sign=True)} | {_verdict(one, 'localization')} |"
+            ),
+        ),
+        "Claim 2: rise of the learned units' mean |excess kurtosis|": (
+            f"| {axis} | IMP ({model}) | random pruning | IMP - random | clone | supported |",
+            lambda one: (
+                f"{_cell(one, 'rise_imp', 3, True)} | {_cell(one, 'rise_random', 3, True)} | "
+                f"{_cell(one, 'rise_gap', 3, True)} | {_cell(one, 'rise_clone', 3, True)} | "
+                f"{_verdict(one, 'kurtosis')} |"
+            ),
+        ),
+        "Claim 3: share of the weights IMP prunes whose removal raises |excess kurtosis|": (
+            f"| {axis} | pruned ({model}) | kept | clone's pruned | pruned - clone | pruned - kept "
+            f"| rank corr. abs(w), effect | prediction | supported |",
+            lambda one: (
+                f"{_cell(one, 'raising_pruned')} | {_cell(one, 'raising_kept')} | "
+                f"{_cell(one, 'raising_clone')} | {_cell(one, 'raising_gap', sign=True)} | "
+                f"{_cell(one, 'raising_specific', sign=True)} | {_cell(one, 'rho', sign=True)} | "
+                f"{_cell(one, 'rho_theory', sign=True)} | {_verdict(one, 'cavity')} |"
+            ),
+        ),
+        "Claim 4: bumps among learned units at one-shot pruning's per-unit survivor count": (
+            f"| {axis} | IMP ({model}) | one-shot | dense field cut to n | IMP - one-shot | supported |",
+            lambda one: (
+                f"{_cell(one, 'bump_imp_matched')} | {_cell(one, 'bump_one_shot_matched')} | "
+                f"{_cell(one, 'bump_dense_cut_matched')} | {_cell(one, 'iterative_gap', sign=True)} | "
+                f"{_verdict(one, 'iterative')} |"
+            ),
+        ),
+    }
+    lines = []
+    for value in verdicts[axis].values:
+        reason = str(verdicts.reason.sel({axis: value}).values) if "reason" in verdicts else ""
+        if reason and reason != "nan":
+            lines += [f"At {axis} = {value} no claim is judged: {reason.removesuffix('; see the unit classes')}.", ""]
+    for title, (head, row) in sections.items():
+        lines += [f"### {title}", "", head, "|" + "---|" * (head.count("|") - 1)]
+        lines += [f"| {value} | {row(verdicts.sel({axis: value}))}" for value in verdicts[axis].values]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _sweep_section(group: str, path: Path) -> list[str]:
+    """The sweeps index's section for one stored sweep: what its points are and where each claim holds."""
+    verdicts = read_sweep_verdicts(path)
+    (axis,) = verdicts.dims
+    name, swept = verdicts.attrs["sweep"], verdicts.attrs["swept"]
+    config = config_from_dict(stored_values(tomllib.loads(verdicts.attrs["config"])))
+    lines = [
+        f"## `{group}/{name}`: along {', '.join(f'`{key}`' for key in swept)}",
+        "",
+        f"[Figure]({group}/{name}.png), [tables]({group}/{name}.md). The first point: {_what(config)} The points "
+        f"differ in {', '.join(f'`{key}`' for key in swept)} only.",
+        "",
+        f"| {axis} | " + " | ".join(f"claim {number}" for number in range(1, len(CLAIMS) + 1)) + " |",
+        "|" + "---|" * (len(CLAIMS) + 1),
+    ]
+    values = verdicts[axis].values
+    for value in values:
+        one = verdicts.sel({axis: value})
+        lines.append(f"| {value} | " + " | ".join(_verdict(one, claim) for claim in CLAIMS) + " |")
+    lines.append("")
+    for number, claim in enumerate(CLAIMS, start=1):
+        held = [str(value) for value in values if float(verdicts[f"{claim}_supported"].sel({axis: value})) == 1.0]
+        lines.append(
+            f"- Claim {number} is supported at {axis} = {', '.join(held)}."
+            if held
+            else f"- Claim {number} is supported at no {axis}."
+        )
+    return [*lines, ""]
+
+
+def sweeps_index(folder) -> str:
+    """``README.md`` of a folder of stored sweeps, ``GROUP/NAME.nc`` (``io.write_sweep_verdicts``).
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    str
+    """
+    folder = Path(folder)
+    stored = sorted(folder.glob("*/*.nc"))
+    if not stored:
+        raise ValueError(f"folder {str(folder)!r} holds no stored sweep (GROUP/NAME.nc)")
+    lines = [
+        "# Sweeps: where each claim holds",
+        "",
+        "Generated by `cavitykit index` from the stored sweeps below; do not edit.",
+        "",
+        "Every point of every sweep is judged exactly as `cavitykit report` judges a run ([the",
+        "criteria](../../report.md)), by `analysis.sweep_verdicts`: on the units that learned a field in the dense",
+        "round, at matched survivor counts, within the rounds where the pruned networks still classify, against",
+        "the nulls of magnitude pruning and the control branches each point carries, with 95% Student t",
+        "intervals over replicates. A claim is marked supported only where it passes its criterion; not tested",
+        "where a check or a control is missing. Each `GROUP/NAME.nc` holds a sweep's verdicts as",
+        "`python experiments/sweep_figures.py ROOT --name NAME --out docs/results/sweeps/GROUP` stored them from",
+        "the sweep's run directories (`cavitykit sweep FILE --out ROOT`); its figure and tables beside it.",
+        "",
+    ]
+    for path in stored:
+        lines += _sweep_section(path.parent.name, path)
+    return "\n".join(lines)
+
+
 def results_index(folder) -> str:
     """``README.md`` of a folder of published reports: a section per subfolder with a ``weights.nc``.
 
@@ -225,16 +368,39 @@ def results_index(folder) -> str:
     return "\n".join(lines)
 
 
-def write_results_index(folder) -> Path:
-    """Write ``results_index(folder)`` to ``FOLDER/README.md`` (whole, or not at all).
+def results_pages(folder) -> dict[Path, str]:
+    """Every generated page of a results folder, by path: ``README.md`` (``results_index``) and, where
+    ``FOLDER/sweeps`` holds stored sweeps, each sweep's tables ``GROUP/NAME.md`` and the sweeps'
+    ``README.md`` (``sweeps_index``).
+
+    Parameters
+    ----------
+    folder : str or Path
 
     Returns
     -------
-    Path
-        The index file.
+    dict of Path to str
     """
-    text = results_index(folder)
-    target = Path(folder) / INDEX_FILE
-    with atomic_target(target) as partial:
-        Path(partial).write_text(text)
-    return target
+    folder = Path(folder)
+    pages = {folder / INDEX_FILE: results_index(folder)}
+    sweeps = folder / SWEEPS_DIR
+    if any(sweeps.glob("*/*.nc")):
+        for path in sorted(sweeps.glob("*/*.nc")):
+            pages[path.with_suffix(".md")] = sweep_tables(read_sweep_verdicts(path))
+        pages[sweeps / INDEX_FILE] = sweeps_index(sweeps)
+    return pages
+
+
+def write_results_index(folder) -> list[Path]:
+    """Write every page of ``results_pages(folder)``, each whole or not at all.
+
+    Returns
+    -------
+    list of Path
+        The pages written.
+    """
+    pages = results_pages(folder)
+    for target, text in pages.items():
+        with atomic_target(target) as partial:
+            Path(partial).write_text(text)
+    return list(pages)
