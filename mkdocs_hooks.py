@@ -68,11 +68,15 @@ def config_reference() -> str:
         "# Configuration keys",
         "",
         "Generated from the dataclasses of `cavitykit.config` at every build. A run's TOML file has top-level",
-        "keys and one table per section; a missing key takes its default, an unknown one is an error.",
+        "keys and one table per section; a missing key takes its default, an unknown one is an error. The",
+        "`[data]` table holds the keys of its `source` only; a key of another source is refused.",
     ]
-    sections = [("top level", run_config.RunConfig)] + [
-        (f"[{name}]", cls) for name, cls in run_config._SECTIONS.items()
-    ]
+    sections = [("top level", run_config.RunConfig)]
+    for name, cls in run_config._SECTIONS.items():
+        if name == "data":  # a table per source, each with only its own keys
+            sections += [(f'[data], source = "{source}"', one) for source, one in run_config.DATA_SOURCES.items()]
+        else:
+            sections.append((f"[{name}]", cls))
     for title, cls in sections:
         described = _parameter_docs(cls)
         parts += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]

@@ -343,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     index = commands.add_parser(
-        "index", help="README.md of a folder of published reports (and its sweeps' pages), every number from their data files"
+        "index",
+        help="README.md of a folder of published reports (and its sweeps' pages), every number from their data files",
     )
     index.add_argument(
         "folder", metavar="FOLDER", help="a folder whose subfolders hold weights.nc and the report written from it"

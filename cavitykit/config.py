@@ -31,33 +31,10 @@ PRESET_DIR = Path(__file__).with_name("presets")
 LATER = {"added_later": True}
 
 
-# The keys of the data table each source reads, besides ``source`` itself; a key of another source is
-# refused, and the stored config and the run's identity carry only these.
-SOURCE_KEYS = {
-    "synthetic": ("L", "dim", "xi", "gain", "n_train", "n_test"),
-    "arrays": ("path", "images_key", "labels_key", "test_path", "test_fraction", "classes", "shape", "constant_pixels"),
-    "photos": ("n_train", "n_test", "classes", "shape", "constant_pixels"),
-}
-
-
-def _foreign_data_key(source: str, keys) -> str | None:
-    """The message that refuses the first of ``keys`` that ``source`` does not read (None if all apply)."""
-    if source not in SOURCE_KEYS:
-        return None  # the source itself is refused by its own check
-    foreign = [key for key in keys if key != "source" and key not in SOURCE_KEYS[source]]
-    if not foreign:
-        return None
-    key = foreign[0]
-    owners = " or ".join(f'"{name}"' for name, keys in SOURCE_KEYS.items() if key in keys)
-    return f'data.{key} does not apply to data.source = "{source}", which reads {", ".join(SOURCE_KEYS[source])}' + (
-        f"; it belongs to data.source = {owners}" if owners else ""
-    )
-
-
 @dataclass(frozen=True)
-class DataConfig:
-    """The task: two classes, class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites; or
-    C >= 2 classes of images (``source``).
+class SyntheticData:
+    """The two-class synthetic task: class c ~ model(xi[c]) on a ring (dim=1) or torus (dim=2) of L sites
+    (``data.source = "synthetic"``, the default).
 
     Parameters
     ----------
@@ -72,43 +49,15 @@ class DataConfig:
         take the temperature whose infinite-chain correlation length is xi[c].
     n_train, n_test : int
         Samples of the fixed training set (minibatch mode) and of the test set.
-    source : {'synthetic', 'arrays', 'photos'}
-        'synthetic': the models above (variants 'nlgp', 'ising' and their clones).  'arrays': a
-        researcher's own labelled images (variants 'images' and 'images_clone'), read from ``path``;
-        ``L``, ``dim``, ``xi``, ``gain``, ``n_train`` and ``n_test`` then play no part.  'photos':
-        patches of the photographs scikit-image ships (``cavitykit.data.SKIMAGE_PHOTOS``), a class
-        per group of photographs (``classes``), ``n_train`` and ``n_test`` patches in all, training
-        and test patches cut from disjoint regions of each photograph.
-    path : str
-        With 'arrays': a .npz holding the images and labels, or a folder of ``<key>.npy`` files
-        (``cavitykit.data.read_labelled``).  ``load_config`` reads a relative path (and ``test_path``)
-        from the config file's folder; ``config_from_dict`` from the working directory.
-    images_key, labels_key : str
-        The arrays' names.
-    test_path : str
-        A test set in the same form; or
-    test_fraction : float
-        the share of each class's images held out for testing (a fixed draw).
-    classes : list of labels or label groups
-        The C >= 2 classes, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` (CIFAR-10 vehicles against
-        animals); by default a class per label of the file.  With 'photos': groups of photograph names,
-        a class each, e.g. ``[["astronaut", "rocket"], ["coffee", "brick"]]``.  Two classes train a
-        network of one output; C > 2 a readout of C outputs.
-    shape : list of two ints
-        With 'arrays': the images' height and width, by default read from the file (given, the file
-        must match); with 'photos': the patches'.
-    constant_pixels : {'drop', 'refuse'}
-        With images: what to do with pixels constant over the training images (the blank border of
-        handwritten digits).  'drop' leaves them out: they are 0 in every input, the networks start
-        without weights on them, pruning rates count the other weights, and maps show them blank.
-        'refuse' stops with an error naming the first.
+    source : 'synthetic'
+        The source, the default: the NLGP and Ising models and their Gaussian clones.
 
     Examples
     --------
-    >>> DataConfig(L=20, dim=2, xi=(2.0, 10.0)).D
+    >>> SyntheticData(L=20, dim=2, xi=(2.0, 10.0)).D
     400
-    >>> DataConfig(source="arrays", path="mine.npz", shape=(24, 32), test_fraction=0.2).grid
-    (24, 32)
+    >>> [type(model).__name__ for model in SyntheticData(L=10).models("gaussian_clone")]
+    ['GaussianClone', 'GaussianClone']
     """
 
     L: int = 40
@@ -118,16 +67,9 @@ class DataConfig:
     n_train: int = 8000
     n_test: int = 4000
     source: str = field(default="synthetic", metadata=LATER)
-    path: str = field(default="", metadata=LATER)
-    images_key: str = field(default="X", metadata=LATER)
-    labels_key: str = field(default="y", metadata=LATER)
-    test_path: str = field(default="", metadata=LATER)
-    test_fraction: float = field(default=0.0, metadata=LATER)
-    classes: tuple = field(default=(), metadata=LATER)
-    shape: tuple[int, ...] = field(default=(), metadata=LATER)
-    constant_pixels: str = field(default="drop", metadata=LATER)
 
     def __post_init__(self):
+        _check_source(self, "synthetic")
         check_int("data.L", self.L, minimum=2)
         if self.dim not in (1, 2):
             raise ValueError(f"data.dim must be 1 or 2, got {self.dim!r}")
@@ -138,36 +80,167 @@ class DataConfig:
         check_real("data.gain", self.gain, nonnegative=True)
         check_int("data.n_train", self.n_train, minimum=2)
         check_int("data.n_test", self.n_test, minimum=2)
-        check_choice("data.source", self.source, ("synthetic", "arrays", "photos"))
+
+    @property
+    def D(self) -> int:
+        """Pixels per input: L^dim."""
+        return math.prod(self.grid)
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """The pixel grid, periodic: (L,) or (L, L)."""
+        return (self.L,) * self.dim
+
+    @property
+    def periodic(self) -> bool:
+        """The grid wraps around (a ring or torus)."""
+        return True
+
+    @property
+    def class_count(self) -> int:
+        """C = 2."""
+        return 2
+
+    def describe(self) -> str:
+        """The task in words.
+
+        Examples
+        --------
+        >>> SyntheticData(L=20, dim=2).describe()
+        'a 20 x 20 torus, correlation lengths xi = 1, 3, gain g = 3'
+        """
+        grid = f"a ring of {self.L} pixels" if self.dim == 1 else f"a {self.L} x {self.L} torus"
+        return f"{grid}, correlation lengths xi = {', '.join(f'{x:g}' for x in self.xi)}, gain g = {self.gain:g}"
+
+    def files(self) -> list[Path]:
+        """None: the models are sampled."""
+        return []
+
+    def dropped_pixels(self):
+        """(D,) bool: no pixel of the synthetic models is left out."""
+        import numpy as np
+
+        return np.zeros(self.D, dtype=bool)
+
+    def models(self, variant: str) -> tuple:
+        """The data models of class 0 and class 1 of a synthetic variant, in float32
+        (``cavitykit.data.tasks.synthetic_models``)."""
+        from cavitykit.data.tasks import synthetic_models
+
+        return synthetic_models(variant, self.L, self.dim, self.xi, self.gain)
+
+
+class _Images:
+    """What the two image sources share: a C >= 2 class task of (H, W) images read into
+    ``LabelledImages`` (``load_images``), its variants 'images' (each class's test images) and
+    'images_clone' (each class's Gaussian clone)."""
+
+    def _check_images(self):
         # a group of labels read from TOML is a list: kept as a tuple, as every other list
         object.__setattr__(self, "classes", tuple(tuple(c) if isinstance(c, list | tuple) else c for c in self.classes))
         check_choice("data.constant_pixels", self.constant_pixels, ("drop", "refuse"))
-        changed = [item.name for item in dataclasses.fields(self) if getattr(self, item.name) != item.default]
-        message = _foreign_data_key(self.source, changed)
-        if message:
-            raise ValueError(message)
-        if self.source == "synthetic":
-            return
-        if self.source == "arrays" and self.path and not self.shape:
-            from cavitykit.data.labelled import stored_image_shape  # the file's header alone
 
-            object.__setattr__(self, "shape", stored_image_shape(self.path, self.images_key))
+    def _check_shape(self):
         if len(self.shape) != 2:
             raise ValueError(f"data.shape must give the images' height and width, got {list(self.shape)!r}")
         for side in self.shape:
             check_int("data.shape", side, minimum=2)
-        if self.source == "photos":
-            groups = [group if isinstance(group, tuple) else (group,) for group in self.classes]
-            if len(groups) < 2 or not all(groups):
-                raise ValueError(
-                    'data.source = "photos" needs data.classes, two or more groups of photographs, e.g. '
-                    f'[["astronaut", "rocket"], ["coffee", "brick"]]; got {list(self.classes)!r}'
-                )
-            for name in (name for group in groups for name in group):
-                check_choice("data.classes", name, SKIMAGE_PHOTOS)
-            return
+
+    @property
+    def D(self) -> int:
+        """Pixels per input: H W."""
+        return math.prod(self.grid)
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """The images' (H, W), a bounded grid."""
+        return tuple(self.shape)
+
+    @property
+    def periodic(self) -> bool:
+        """Images have edges."""
+        return False
+
+    @property
+    def class_count(self) -> int:
+        """C: a class per group of ``classes``, or (arrays without ``classes``) a class per label of the file."""
+        return len(self.classes) if self.classes else self.images().n_classes
+
+    def images(self):
+        """The task's ``LabelledImages``, read once per process and again when a file changes
+        (``cavitykit.data.labelled.task_images``)."""
+        from cavitykit.data.labelled import task_images
+
+        return task_images(self)
+
+    def dropped_pixels(self):
+        """(D,) bool: the pixels constant over the training images, left out of the inputs
+        (``LabelledImages.dropped``)."""
+        return self.images().dropped
+
+    def models(self, variant: str) -> tuple:
+        """Each class's model of an image variant: its test images ('images'), drawn without repeats, or its
+        Gaussian clone ('images_clone')."""
+        images = self.images()
+        return tuple(images.class_models("test") if variant == "images" else images.gaussian_clone())
+
+
+@dataclass(frozen=True)
+class ArraysData(_Images):
+    """A researcher's own labelled images (``data.source = "arrays"``).
+
+    Parameters
+    ----------
+    source : 'arrays'
+        The source: variants 'images' and 'images_clone'.
+    path : str
+        A .npz holding the images and labels, or a folder of ``<key>.npy`` files
+        (``cavitykit.data.read_labelled``).  ``load_config`` reads a relative path (and ``test_path``)
+        from the config file's folder; ``config_from_dict`` from the working directory.
+    images_key, labels_key : str
+        The arrays' names.
+    test_path : str
+        A test set in the same form; or
+    test_fraction : float
+        the share of each class's images held out for testing (a fixed draw).
+    classes : list of labels or label groups
+        The C >= 2 classes, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` (CIFAR-10 vehicles against
+        animals); by default a class per label of the file.  Two classes train a network of one output;
+        C > 2 a readout of C outputs.
+    shape : list of two ints
+        The images' height and width, by default read from the file (given, the file must match).
+    constant_pixels : {'drop', 'refuse'}
+        What to do with pixels constant over the training images (the blank border of handwritten
+        digits).  'drop' leaves them out: they are 0 in every input, the networks start without weights
+        on them, pruning rates count the other weights, and maps show them blank.  'refuse' stops with an
+        error naming the first.
+
+    Examples
+    --------
+    >>> ArraysData(path="mine.npz", shape=(24, 32), test_fraction=0.2).grid
+    (24, 32)
+    """
+
+    source: str = "arrays"
+    path: str = field(default="", metadata=LATER)
+    images_key: str = field(default="X", metadata=LATER)
+    labels_key: str = field(default="y", metadata=LATER)
+    test_path: str = field(default="", metadata=LATER)
+    test_fraction: float = field(default=0.0, metadata=LATER)
+    classes: tuple = field(default=(), metadata=LATER)
+    shape: tuple[int, ...] = field(default=(), metadata=LATER)
+    constant_pixels: str = field(default="drop", metadata=LATER)
+
+    def __post_init__(self):
+        _check_source(self, "arrays")
+        self._check_images()
         if not self.path:
             raise ValueError('data.source = "arrays" needs data.path, the .npz file (or folder) of images and labels')
+        if not self.shape:
+            from cavitykit.data.labelled import stored_image_shape  # the file's header alone
+
+            object.__setattr__(self, "shape", stored_image_shape(self.path, self.images_key))
+        self._check_shape()
         if bool(self.test_path) == bool(self.test_fraction):
             raise ValueError(
                 'data.source = "arrays" needs a test set: data.test_path or data.test_fraction (one of them), '
@@ -178,20 +251,173 @@ class DataConfig:
         if self.classes and len(self.classes) < 2:
             raise ValueError(f"data.classes must name two or more classes, got {list(self.classes)!r}")
 
-    @property
-    def D(self) -> int:
-        """Pixels per input: L^dim, or H W for images."""
-        return math.prod(self.grid)
+    def describe(self) -> str:
+        """The task in words."""
+        return f"{' x '.join(str(side) for side in self.shape)} images from {Path(self.path).name}"
 
-    @property
-    def grid(self) -> tuple[int, ...]:
-        """The pixel grid: (L,) or (L, L), periodic; or the images' (H, W), bounded."""
-        return (self.L,) * self.dim if self.periodic else tuple(self.shape)
+    def files(self) -> list[Path]:
+        """The files the task reads: the images and labels, and the test set's."""
+        files = []
+        for given in (self.path, self.test_path):
+            if given:
+                path = Path(given)
+                keys = (self.images_key, self.labels_key)
+                files += [path / f"{key}.npy" for key in keys] if path.is_dir() else [path]
+        return files
 
-    @property
-    def periodic(self) -> bool:
-        """Whether the grid wraps around (a ring or torus) or has edges (images)."""
-        return self.source == "synthetic"
+    def load_images(self):
+        """The labelled images, read from the files and checked against ``shape`` (no cache: ``images``)."""
+        from cavitykit.data.labelled import LabelledImages
+
+        images = LabelledImages.load(
+            self.path,
+            images_key=self.images_key,
+            labels_key=self.labels_key,
+            classes=self.classes or None,
+            test_path=self.test_path or None,
+            test_fraction=self.test_fraction or None,
+            constant_pixels=self.constant_pixels,
+        )
+        if images.shape != tuple(self.shape):
+            raise ValueError(
+                f"data.shape is {list(self.shape)}, but the images in {self.path!r} are {list(images.shape)}"
+            )
+        return images
+
+
+@dataclass(frozen=True)
+class PhotosData(_Images):
+    """Patches of the photographs scikit-image ships (``data.source = "photos"``,
+    ``cavitykit.data.SKIMAGE_PHOTOS``): a class per group of photographs, training and test patches cut
+    from disjoint regions of each photograph.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Patches in all, for training and for testing.
+    source : 'photos'
+        The source: variants 'images' and 'images_clone'.
+    classes : list of groups of photograph names
+        A class each, e.g. ``[["astronaut", "rocket"], ["coffee", "brick"]]``.
+    shape : list of two ints
+        The patches' height and width.
+    constant_pixels : {'drop', 'refuse'}
+        As for ``ArraysData``.
+
+    Examples
+    --------
+    >>> PhotosData(classes=(("astronaut",), ("coffee",), ("brick",)), shape=(8, 8)).class_count
+    3
+    """
+
+    n_train: int = 8000
+    n_test: int = 4000
+    source: str = "photos"
+    classes: tuple = field(default=(), metadata=LATER)
+    shape: tuple[int, ...] = field(default=(), metadata=LATER)
+    constant_pixels: str = field(default="drop", metadata=LATER)
+
+    def __post_init__(self):
+        _check_source(self, "photos")
+        check_int("data.n_train", self.n_train, minimum=2)
+        check_int("data.n_test", self.n_test, minimum=2)
+        self._check_images()
+        self._check_shape()
+        groups = [group if isinstance(group, tuple) else (group,) for group in self.classes]
+        if len(groups) < 2 or not all(groups):
+            raise ValueError(
+                'data.source = "photos" needs data.classes, two or more groups of photographs, e.g. '
+                f'[["astronaut", "rocket"], ["coffee", "brick"]]; got {list(self.classes)!r}'
+            )
+        for name in (name for group in groups for name in group):
+            check_choice("data.classes", name, SKIMAGE_PHOTOS)
+
+    def describe(self) -> str:
+        """The task in words.
+
+        Examples
+        --------
+        >>> PhotosData(classes=(("astronaut", "rocket"), ("coffee",)), shape=(16, 16)).describe()
+        '16 x 16 patches of photographs (astronaut + rocket against coffee)'
+        """
+        groups = " against ".join(" + ".join(group) for group in self.classes)
+        return f"{' x '.join(str(side) for side in self.shape)} patches of photographs ({groups})"
+
+    def files(self) -> list[Path]:
+        """None: the photographs ship with scikit-image."""
+        return []
+
+    def load_images(self):
+        """The patches (``cavitykit.data.labelled.photo_task``; no cache: ``images``)."""
+        from cavitykit.data.labelled import photo_task
+
+        return photo_task(self.classes, tuple(self.shape), self.n_train, self.n_test)
+
+
+# The data sources: ``data.source`` picks the table's class, which holds only that source's keys.
+DATA_SOURCES = {"synthetic": SyntheticData, "arrays": ArraysData, "photos": PhotosData}
+DataConfig = SyntheticData | ArraysData | PhotosData
+# The keys of the data table each source reads, besides ``source`` itself (its class's fields).
+SOURCE_KEYS = {
+    name: tuple(item.name for item in dataclasses.fields(cls) if item.name != "source")
+    for name, cls in DATA_SOURCES.items()
+}
+
+
+def _check_source(data, source: str) -> None:
+    """A data table built directly must carry its own source's name."""
+    if data.source != source:
+        raise ValueError(f'{type(data).__name__} is data.source = "{source}", got data.source = {data.source!r}')
+
+
+def _foreign_data_key(source: str, keys) -> str | None:
+    """The message that refuses the first of ``keys`` that ``source`` does not read (None if all apply)."""
+    foreign = [key for key in keys if key != "source" and key not in SOURCE_KEYS[source]]
+    if not foreign:
+        return None
+    key = foreign[0]
+    owners = " or ".join(f'"{name}"' for name, keys in SOURCE_KEYS.items() if key in keys)
+    return f'data.{key} does not apply to data.source = "{source}", which reads {", ".join(SOURCE_KEYS[source])}' + (
+        f"; it belongs to data.source = {owners}" if owners else ""
+    )
+
+
+def data_config(values: dict | None = None, **keys) -> DataConfig:
+    """The data table of its source: ``SyntheticData``, ``ArraysData`` or ``PhotosData``, as
+    ``data.source`` (default 'synthetic') names.
+
+    Parameters
+    ----------
+    values : dict, optional
+        The table's keys (from TOML), or give them as keyword arguments.
+
+    Raises
+    ------
+    ValueError
+        An unknown source, a key of another source (named in one line with the source it belongs to),
+        or a value out of range.
+
+    Examples
+    --------
+    >>> data_config(source="photos", shape=(8, 8), classes=[["astronaut"], ["coffee"]]).class_count
+    2
+    >>> data_config(source="photos", gain=3.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: data.gain does not apply to data.source = "photos", ...; it belongs to data.source = "synthetic"
+    """
+    values = dict(values or {}) | keys
+    source = values.get("source", "synthetic")
+    check_choice("data.source", source, tuple(DATA_SOURCES))
+    message = _foreign_data_key(source, values)  # at its default too, which the dataclass cannot see
+    if message:
+        raise ValueError(message)
+    cls = DATA_SOURCES[source]
+    kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as error:
+        raise ValueError(f"data: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -436,9 +662,10 @@ class RunConfig:
         Independent initializations and data draws.
     variants : tuple of str
         Data variants (``cavitykit.variants.VARIANTS``), each trained separately.
-    data, network, training, imp, analysis
-        The sections ``DataConfig``, ``NetworkConfig``, ``TrainingConfig``, ``IMPConfig``,
-        ``AnalysisConfig``.
+    data : SyntheticData, ArraysData or PhotosData
+        The data table of its source (``data_config``).
+    network, training, imp, analysis
+        The sections ``NetworkConfig``, ``TrainingConfig``, ``IMPConfig``, ``AnalysisConfig``.
 
     Examples
     --------
@@ -453,7 +680,7 @@ class RunConfig:
     seed: int = 0
     replicates: int = 1
     variants: tuple[str, ...] = DEFAULT_VARIANTS
-    data: DataConfig = field(default_factory=DataConfig)
+    data: DataConfig = field(default_factory=SyntheticData)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     imp: IMPConfig = field(default_factory=IMPConfig)
@@ -526,12 +753,9 @@ class RunConfig:
         return tuple(sorted({0, *(min(max(step, 1), self.training.steps) for step in spaced)}))
 
     def to_dict(self) -> dict:
-        """The config as nested dicts (sections are tables), without later keys left at their default, and
-        with only the data keys of its source (``SOURCE_KEYS``)."""
-        values = _without_later_defaults(self)
-        own = ("source", *SOURCE_KEYS[self.data.source])
-        values["data"] = {key: value for key, value in values["data"].items() if key in own}
-        return values
+        """The config as nested dicts (sections are tables), without later keys left at their default; the
+        data table holds its source's keys only."""
+        return _without_later_defaults(self)
 
     def to_toml(self) -> str:
         """The config as TOML (what is stored in the run and hashed)."""
@@ -604,7 +828,7 @@ def _without_later_defaults(instance) -> dict:
 
 
 _SECTIONS = {
-    "data": DataConfig,
+    "data": data_config,
     "network": NetworkConfig,
     "training": TrainingConfig,
     "imp": IMPConfig,
@@ -615,19 +839,12 @@ _SECTIONS = {
 def _build(cls, values: dict, where: str):
     if not isinstance(values, dict):
         raise ValueError(f"{where or 'config'} must be a table, got {values!r}")
+    if cls is data_config:
+        known = {key for keys in SOURCE_KEYS.values() for key in keys} | {"source"}
+        _refuse_unknown(values, known, where)
+        return data_config(values)
     known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        prefix = f"{where}." if where else ""
-        names = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, known, n=1)
-            names.append(prefix + key + (f" (did you mean {prefix + close[0]}?)" if close else ""))
-        raise ValueError(f"unknown config key(s) {', '.join(names)}; known: {sorted(known)}")
-    if cls is DataConfig:  # a key given at its default is refused too, which the dataclass cannot see
-        message = _foreign_data_key(values.get("source", "synthetic"), values)
-        if message:
-            raise ValueError(message)
+    _refuse_unknown(values, known, where)
     kwargs = {}
     for key, value in values.items():
         if key in _SECTIONS and not where:
@@ -641,6 +858,19 @@ def _build(cls, values: dict, where: str):
     except TypeError as error:  # a wrong type: the checks name its dotted key; anything else gets the table's
         message = str(error)
         raise ValueError(message if not where or where in message else f"{where}: {message}") from None
+
+
+def _refuse_unknown(values: dict, known, where: str) -> None:
+    """Refuse the keys of a table that no field takes, each with the closest known key."""
+    unknown = sorted(set(values) - set(known))
+    if not unknown:
+        return
+    prefix = f"{where}." if where else ""
+    names = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        names.append(prefix + key + (f" (did you mean {prefix + close[0]}?)" if close else ""))
+    raise ValueError(f"unknown config key(s) {', '.join(names)}; known: {sorted(known)}")
 
 
 def config_from_dict(values: dict) -> RunConfig:

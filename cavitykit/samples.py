@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cavitykit.data import two_class, variant_models
-from cavitykit.data.labelled import task_images
+from cavitykit.data import two_class
 from cavitykit.network.formulas import preactivation
 from cavitykit.stats import kstats
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
@@ -28,7 +27,7 @@ class MemberSamples:
     Attributes
     ----------
     models : tuple
-        The data model of each class (``cavitykit.data.variant_models``).
+        The data model of each class (``config.data.models``).
     train : tuple of ndarray, or None
         (x of shape (n_train, D), y of shape (n_train,)) in minibatch mode; None for online training,
         which draws fresh samples.
@@ -62,14 +61,14 @@ def heldout_counts(config) -> list[int]:
     n = config.analysis.n_heldout
     if config.data.periodic:
         return [n, n]
-    tests = np.bincount(task_images(config.data).test[1])
+    tests = np.bincount(config.data.images().test[1])
     return [min(n, int(count)) for count in tests]
 
 
 def _image_sets(config, variant: str, models, rng) -> tuple[tuple, tuple]:
     """The training and test sets of an image variant: the images' own, or as many draws of each class
     from its Gaussian clone (shuffled)."""
-    images = task_images(config.data)
+    images = config.data.images()
     if variant == "images":
         return images.train, images.test
     sets = []
@@ -102,7 +101,7 @@ def member_samples(config, variant: str, replicate: int) -> MemberSamples:
     >>> samples.test[0].shape, [x.shape for x in samples.heldout]  # test set; held-out inputs per class
     ((4000, 40), [(20000, 40), (20000, 40)])
     """
-    models = variant_models(variant, config.data)
+    models = config.data.models(variant)
     rng = np.random.default_rng(seed(config.seed, replicate, Stream.DATA, VARIANT_INDEX[variant]))
     if not config.data.periodic:  # images (a researcher's arrays or the photographs): their own splits
         train, test = _image_sets(config, variant, models, rng)

@@ -19,7 +19,6 @@ from cavitykit._validation import as_real_array, check_finite, check_int, check_
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import config_from_dict, load_stored_config
-from cavitykit.data import variant_models
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
 from cavitykit.network.formulas import as_scaled, preactivation_formula
@@ -371,7 +370,7 @@ def preactivation_cumulants(
         variant, replicate = ds.variant.values[v], ds.replicate.values[r]
         rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
         draw = seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
-        models = variant_models(str(variant), config.data)
+        models = config.data.models(str(variant))
         if chunk_size is not None:
             streamed += [
                 (

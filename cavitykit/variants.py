@@ -1,5 +1,6 @@
 """The experiment's vocabulary, defined once: data variants, their labels and colours, clone pairs and
-seed streams (the data models behind each variant are built by ``cavitykit.data.variant_models``).
+seed streams (the data models behind each variant are built by its data table's ``models``, e.g.
+``cavitykit.config.SyntheticData.models``).
 
 A *variant* names the data a network is trained on: a non-Gaussian model ('nlgp', 'ising'), a
 researcher's own images ('images'), or its Gaussian clone (same mean and covariance, every higher

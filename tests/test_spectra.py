@@ -7,7 +7,7 @@ import scipy.stats
 import cavitykit
 from cavitykit.cli import main
 from cavitykit.config import load_config
-from cavitykit.data import NLGP, named_model, variant_models
+from cavitykit.data import NLGP, named_model
 from cavitykit.imp import run
 from cavitykit.io import open_run
 from cavitykit.samples import member_samples
@@ -61,7 +61,7 @@ def test_more_samples_than_the_run_held_out_come_from_a_stream_of_their_own(tiny
     result = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000)
     config = load_config(tiny_run_dir / "config.toml")
     rng = np.random.default_rng(seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["gaussian_clone"]))
-    _, class_1 = (m.sample(3000, rng).astype(np.float64) for m in variant_models("gaussian_clone", config.data))
+    _, class_1 = (m.sample(3000, rng).astype(np.float64) for m in config.data.models("gaussian_clone"))
     one = open_run(tiny_run_dir).sel(variant="gaussian_clone", replicate=0, round=2)
     alive = one["mask"].values.any(axis=1)
     got = result.sel(variant="gaussian_clone", replicate=0, round=2, sample_set="class_1")
@@ -266,7 +266,7 @@ def test_streamed_run_spectra_equal_the_same_samples_in_memory(tiny_run_dir):
     streamed = preactivation_cumulants(tiny_run_dir, max_order=4, n_samples=3000, chunk_size=700)
     config = load_config(tiny_run_dir / "config.toml")
     draw = seed(config.seed, 0, Stream.CUMULANTS, VARIANT_INDEX["nlgp"])
-    class_1 = variant_models("nlgp", config.data)[1]
+    class_1 = config.data.models("nlgp")[1]
     x = np.concatenate(
         [class_1.sample(size, np.random.default_rng([draw, 1, i])) for i, size in sample_chunks(3000, 700)]
     )

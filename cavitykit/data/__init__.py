@@ -13,7 +13,7 @@ from cavitykit.data.nlgp import (
     marginal_cumulants,
     named_model,
 )
-from cavitykit.data.tasks import two_class, two_class_batches, variant_models
+from cavitykit.data.tasks import synthetic_models, two_class, two_class_batches
 
 __all__ = [
     "NLGP",
@@ -34,7 +34,7 @@ __all__ = [
     "named_model",
     "periodic_autocorrelation",
     "read_labelled",
+    "synthetic_models",
     "two_class",
     "two_class_batches",
-    "variant_models",
 ]

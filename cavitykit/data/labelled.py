@@ -499,50 +499,11 @@ def patch_task(photos: dict, groups, shape, n_train: int, n_test: int, *, seed: 
     return LabelledImages.from_arrays(train_x, train_y, test=(test_x, test_y), source=source)
 
 
-def task_class_count(data) -> int:
-    """C, the number of classes of a run's ``data`` table: 2 for the synthetic models, a class per group of
-    ``data.classes``, or (arrays without ``classes``) a class per label of the file.
-
-    Examples
-    --------
-    >>> from cavitykit.config import DataConfig
-    >>> task_class_count(DataConfig()), task_class_count(DataConfig(source="photos", shape=(8, 8),
-    ...     classes=(("astronaut",), ("coffee",), ("brick",))))
-    (2, 3)
-    """
-    if data.source == "synthetic":
-        return 2
-    return len(data.classes) if data.classes else task_images(data).n_classes
-
-
-def dropped_pixels(data) -> np.ndarray:
-    """(D,) bool: the pixels of a run's ``data`` table left out of its inputs (``LabelledImages.dropped``);
-    none for the synthetic models.
-
-    Examples
-    --------
-    >>> from cavitykit.config import DataConfig
-    >>> dropped_pixels(DataConfig(L=5)).tolist()
-    [False, False, False, False, False]
-    """
-    return np.zeros(data.D, dtype=bool) if data.periodic else task_images(data).dropped
-
-
-def _data_files(data) -> list[Path]:
-    """The files a run's ``data.source = "arrays"`` reads: the images and labels, and the test set's."""
-    files = []
-    for given in (data.path, data.test_path):
-        if given:
-            path = Path(given)
-            files += [path / f"{key}.npy" for key in (data.images_key, data.labels_key)] if path.is_dir() else [path]
-    return files
-
-
 def data_digest(data) -> str:
-    """sha256 of the files a run's ``data.source = "arrays"`` reads, in a fixed order: what the run trained
-    on, beyond the paths its config names."""
+    """sha256 of the files a run's image task reads (``data.files()``), in a fixed order: what the run
+    trained on, beyond the paths its config names."""
     digest = hashlib.sha256()
-    for file in _data_files(data):
+    for file in data.files():
         with open(file, "rb") as handle:
             for block in iter(lambda handle=handle: handle.read(1 << 24), b""):
                 digest.update(block)
@@ -550,36 +511,21 @@ def data_digest(data) -> str:
 
 
 def task_images(data) -> LabelledImages:
-    """The labelled images of a run's ``data`` table (``data.source`` 'arrays' or 'photos'), checked against it:
-    images of ``data.shape``.  Read once per process, and again when a file changes (its size or
-    modification time).
+    """The labelled images of a run's image task (``data.load_images()``), read once per process and again
+    when a file changes (its size or modification time).
 
     Parameters
     ----------
-    data : cavitykit.config.DataConfig
-        ``data.source`` 'arrays' (a file) or 'photos' (``photo_task``).
+    data : cavitykit.config.ArraysData or cavitykit.config.PhotosData
     """
-    stamps = tuple((file.stat().st_size, file.stat().st_mtime_ns) for file in _data_files(data) if file.is_file())
+    stamps = tuple((file.stat().st_size, file.stat().st_mtime_ns) for file in data.files() if file.is_file())
     return _task_images(data, stamps)
 
 
 @functools.lru_cache(maxsize=4)
 def _task_images(data, stamps: tuple) -> LabelledImages:
     """``task_images`` for files in the state ``stamps`` (the cache's key)."""
-    if data.source == "photos":
-        return photo_task(data.classes, tuple(data.shape), data.n_train, data.n_test)
-    images = LabelledImages.load(
-        data.path,
-        images_key=data.images_key,
-        labels_key=data.labels_key,
-        classes=data.classes or None,
-        test_path=data.test_path or None,
-        test_fraction=data.test_fraction or None,
-        constant_pixels=data.constant_pixels,
-    )
-    if images.shape != tuple(data.shape):
-        raise ValueError(f"data.shape is {list(data.shape)}, but the images in {data.path!r} are {list(images.shape)}")
-    return images
+    return data.load_images()
 
 
 def _live(dropped, D: int) -> np.ndarray:

@@ -9,7 +9,6 @@ import numpy as np
 
 from cavitykit._validation import check_generator, check_int
 from cavitykit.data.ising import Ising, ising_temperature
-from cavitykit.data.labelled import task_images
 from cavitykit.data.nlgp import NLGP, GaussianClone
 from cavitykit.variants import source_model
 
@@ -86,19 +85,19 @@ def two_class_batches(model0, model1, batch_size, rng) -> Iterator[tuple[np.ndar
         yield X, y
 
 
-def variant_models(variant: str, data) -> tuple:
-    """The data models of class 0 and class 1 of a variant, in float32.
+def synthetic_models(variant: str, L: int, dim: int, xi, gain: float) -> tuple:
+    """The data models of class 0 and class 1 of a synthetic variant, in float32.
 
     Parameters
     ----------
     variant : str
-        One of ``cavitykit.variants.VARIANTS``.
-    data : DataConfig or any object with ``L``, ``dim``, ``xi`` (two lengths) and ``gain``
-        The two-class task: class c has correlation length ``xi[c]``.  NLGP variants use
-        ``gain``; Ising variants (ring only) use the temperature whose infinite-chain
-        correlation length is ``xi[c]``.  The image variants read the DataConfig's labelled
-        images (``cavitykit.data.labelled.task_images``): 'images' draws among each class's test
-        images, 'images_clone' from each class's Gaussian clone.
+        One of ``cavitykit.variants.VARIANTS`` but the image variants.
+    L, dim : int
+        A ring (dim 1) or torus (dim 2) of L sites per side.
+    xi : two floats
+        Class c has correlation length ``xi[c]``: NLGP variants with gain ``gain``; Ising variants (ring
+        only) at the temperature whose infinite-chain correlation length is ``xi[c]``.
+    gain : float
 
     Returns
     -------
@@ -107,27 +106,22 @@ def variant_models(variant: str, data) -> tuple:
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> models = variant_models("gaussian_clone", SimpleNamespace(L=10, dim=1, xi=(1.0, 3.0), gain=3.0))
-    >>> [type(m).__name__ for m in models]
+    >>> [type(m).__name__ for m in synthetic_models("gaussian_clone", 10, 1, (1.0, 3.0), 3.0)]
     ['GaussianClone', 'GaussianClone']
     """
     source = source_model(variant)
-    if source == "images":  # the test images of each class, or each class's Gaussian clone
-        images = task_images(data)
-        return tuple(images.class_models("test") if variant == source else images.gaussian_clone())
     if source == "nlgp":
-        models = [NLGP(data.L, xi, data.gain, dim=data.dim, dtype="float32") for xi in data.xi]
+        models = [NLGP(L, length, gain, dim=dim, dtype="float32") for length in xi]
     else:
         # Single-spin dynamics relax in about xi^2 sweeps: burn in and thin in proportion.
         models = [
             Ising(
-                data.L,
-                ising_temperature(xi),
-                burn_in=max(1000, math.ceil(10 * xi**2)),
-                thin=max(10, math.ceil(xi**2 / 2)),
+                L,
+                ising_temperature(length),
+                burn_in=max(1000, math.ceil(10 * length**2)),
+                thin=max(10, math.ceil(length**2 / 2)),
                 dtype="float32",
             )
-            for xi in data.xi
+            for length in xi
         ]
     return tuple(models) if variant == source else tuple(GaussianClone(model) for model in models)

@@ -25,7 +25,7 @@ from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.buffers import Scratch
 from cavitykit.config import MIN_HELDOUT, RunConfig, config_from_dict
-from cavitykit.data.labelled import data_digest, dropped_pixels, task_class_count, task_images
+from cavitykit.data.labelled import data_digest
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
@@ -94,7 +94,7 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
 def initial_network(config: RunConfig, replicate: int) -> Network:
     """A replicate's network at initialization (a model and its clone start from the same one), with one
     output for two classes and an output per class for more.  Weights on dropped pixels
-    (``cavitykit.data.labelled.dropped_pixels``) start pruned.
+    (the data table's ``dropped_pixels()``) start pruned.
 
     Examples
     --------
@@ -112,13 +112,13 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
         bias=net.bias,
         bias_init=net.bias_init,
         trains_readout=parameterization(net.parameterization).trains_readout,
-        n_classes=task_class_count(config.data),
+        n_classes=config.data.class_count,
         generator=torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT)),
     )
     readout = state["readout"].double().numpy()
     n_outputs = 1 if readout.ndim == 1 else len(readout)
     mask = Mask.dense(net.width, config.data.D, n_outputs=n_outputs, prunes_readout=net.prune_readout)
-    mask.weight[:, dropped_pixels(config.data)] = False
+    mask.weight[:, config.data.dropped_pixels()] = False
     return Network(
         weight=state["weight"].double().numpy() * mask.weight,
         readout=readout,
@@ -138,7 +138,7 @@ def prunable_counts(config: RunConfig, network: Network) -> list[int]:
     >>> prunable_counts(config, initial_network(config, 0))  # 8 units x 40 pixels
     [320]
     """
-    live = int((~dropped_pixels(config.data)).sum())
+    live = int((~config.data.dropped_pixels()).sum())
     return [layer.size if i else layer.shape[0] * live for i, layer in enumerate(network.mask.layers())]
 
 
@@ -277,7 +277,7 @@ def data_description(config: RunConfig, models, test_labels: np.ndarray) -> dict
     """
     if config.data.periodic:
         return models[0].describe()
-    images = task_images(config.data)
+    images = config.data.images()
     counts = np.bincount(np.asarray(test_labels, dtype=np.int64), minlength=len(models))
     return {
         "model": models[0].describe()["model"],
@@ -396,7 +396,7 @@ class _Rounds:
         description = data_description(self.config, task.models, task.y_test.cpu().numpy())
         write_dataset(
             self.path(member, record.round_index),
-            encode_round(record, self.config, data_description=description, dropped=dropped_pixels(self.config.data)),
+            encode_round(record, self.config, data_description=description, dropped=self.config.data.dropped_pixels()),
         )
         self._starts[member] = next_start
 
@@ -519,7 +519,7 @@ def train_round(rounds: _Rounds, group: list[Member], round_index: int, progress
         stored = record(trained, e, member=member, round_index=round_index, statistics=statistics, pruned=pruned)
         rounds.write(stored, member, trained.starts[e].after(pruned))
         branch = "" if rounds.control is None else f" ({rounds.control})"
-        sparsity = first_layer_sparsity(stored.mask, dropped_pixels(config.data))
+        sparsity = first_layer_sparsity(stored.mask, config.data.dropped_pixels())
         tqdm.write(
             f"{member.variant:15s} rep {member.replicate} round {round_index}{branch}: "
             f"sparsity {sparsity:.3f}  test acc {stored.test_accuracy:.3f}  "
@@ -615,7 +615,7 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
                     statistics = round_statistics(branch, network, samples.heldout, kurtosis, scratch=scratch)
                 record = _stored_record(one, statistics)
                 description = data_description(branch, samples.models, samples.test[1])
-                dropped = dropped_pixels(branch.data)
+                dropped = branch.data.dropped_pixels()
                 write_dataset(path, encode_round(record, branch, data_description=description, dropped=dropped))
                 rewritten += 1
     return rewritten
@@ -693,8 +693,9 @@ def prepare_run(config: RunConfig, out) -> Path:
         The run directory.
     """
     run_dir = run_directory(config, out)
-    if config.data.source == "arrays":
-        task_images(config.data)
+    read = bool(config.data.files())  # a task read from files: their digest is kept beside the run
+    if read:
+        config.data.images()
         digest, recorded = data_digest(config.data), run_dir / DATA_DIGEST_FILE
         if recorded.is_file() and recorded.read_text().strip() != digest:
             raise ValueError(
@@ -703,14 +704,14 @@ def prepare_run(config: RunConfig, out) -> Path:
             )
     if not config.data.periodic:
         _check_heldout_counts(config)
-    n_classes = task_class_count(config.data)
+    n_classes = config.data.class_count
     if n_classes > config.network.width:
         raise ValueError(
             f"network.width = {config.network.width} is fewer than the {n_classes} classes of the task: "
             "a readout of an output per class needs at least one unit per output"
         )
     prepare_run_directory(config, run_dir)
-    if config.data.source == "arrays" and not recorded.is_file():
+    if read and not recorded.is_file():
         with atomic_target(recorded) as temporary:
             temporary.write_text(digest + "\n")
     return run_dir
@@ -751,7 +752,7 @@ def run(config: RunConfig, out, *, device=None, progress: bool = True, group_siz
         check_int("group_size", group_size, minimum=1)
     device = resolve_device(device)
     run_dir = prepare_run(config, out)
-    dropped = int(dropped_pixels(config.data).sum())
+    dropped = int(config.data.dropped_pixels().sum())
     if dropped:
         tqdm.write(
             f"data: {dropped} of {config.data.D} pixels are constant over the training images and left out "

@@ -226,7 +226,7 @@ def encode_round(record: RoundRecord, config, *, data_description: dict, dropped
     data_description : dict
         What the data are (``cavitykit.imp.runner.data_description``), stored as ``data_*`` attributes.
     dropped : ndarray of bool, shape (D,), optional
-        Pixels left out of the inputs (``cavitykit.data.labelled.dropped_pixels``), stored as the
+        Pixels left out of the inputs (the data table's ``dropped_pixels()``), stored as the
         ``dropped`` coordinate of ``input`` when there are any; ``sparsity`` counts the others' weights.
         None: no pixel.
 

@@ -40,18 +40,6 @@ def _command(config: RunConfig) -> str:
     return f"`cavitykit run {config.name}.toml --out results --report`, with the configuration its report ends with"
 
 
-def _data(config: RunConfig) -> str:
-    data = config.data
-    if data.source == "synthetic":
-        grid = f"a ring of {data.L} pixels" if data.dim == 1 else f"a {data.L} x {data.L} torus"
-        return f"{grid}, correlation lengths xi = {', '.join(f'{x:g}' for x in data.xi)}, gain g = {data.gain:g}"
-    shape = " x ".join(str(side) for side in data.shape) if data.shape else "stored-size"
-    if data.source == "photos":
-        groups = " against ".join(" + ".join(group) for group in data.classes)
-        return f"{shape} patches of photographs ({groups})"
-    return f"{shape} images from {Path(data.path).name}"
-
-
 def _what(config: RunConfig) -> str:
     """What the run is, in one sentence, from its stored configuration."""
     imp, network = config.imp, config.network
@@ -64,7 +52,7 @@ def _what(config: RunConfig) -> str:
     )
     controls = ", ".join(BRANCHES[name].label for name in imp.controls if name in CONTROLS)
     return (
-        f"{variants[0].upper()}{variants[1:]} on {_data(config)}; {network.width} hidden units "
+        f"{variants[0].upper()}{variants[1:]} on {config.data.describe()}; {network.width} hidden units "
         f"({network.activation}); {training.steps} {training.optimizer} steps of batch {training.batch_size} "
         f"per round; {rounds}; "
         f"{config.replicates} replicates" + (f"; control branches: {controls}" if controls else "") + "."

@@ -263,14 +263,17 @@ def test_synthetic_configs_keep_their_hash():
 
 
 def test_an_image_config_stores_and_hashes_only_its_own_data_keys():
-    from cavitykit.config import DataConfig, load_preset, stored_values
+    from cavitykit.config import PhotosData, data_config, load_preset, stored_values
 
     photos = load_preset("photos")
     stored = photos.to_dict()["data"]
     assert sorted(stored) == ["classes", "n_test", "n_train", "shape", "source"]
     assert "gain" not in photos.to_toml() and "\nL = " not in photos.to_toml()
+    assert type(photos.data) is PhotosData and not hasattr(photos.data, "gain")  # holds only its own keys
     with pytest.raises(ValueError, match=r'data.xi does not apply to data.source = "photos"'):
-        DataConfig(source="photos", shape=(8, 8), classes=(("astronaut",), ("coffee",)), xi=(2.0, 4.0))
+        data_config(source="photos", shape=(8, 8), classes=(("astronaut",), ("coffee",)), xi=(2.0, 4.0))
+    with pytest.raises(ValueError, match=r'data.xi does not apply to data.source = "photos"'):
+        config_from_dict({"data": {"source": "photos", "shape": [8, 8], "classes": [["rocket"], ["brick"]], "xi": 1}})
     # A config stored before each source kept only its own keys reads as the same run.
     old = photos.to_dict() | {"data": stored | {"L": 40, "dim": 1, "xi": [1.0, 3.0], "gain": 3.0}}
     assert config_from_dict(stored_values(old)).identity == photos.identity
