@@ -23,7 +23,7 @@ from cavitykit.branches import CONTROLS as CONTROL_BRANCHES
 from cavitykit.branches import branch_tables, ranks_on_heldout, without_controls
 from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, ODD_ACTIVATIONS
 from cavitykit.network.parameterization import PARAMETERIZATION_NAMES
-from cavitykit.variants import DEFAULT_VARIANTS, IMAGE_VARIANTS, RING_ONLY, SKIMAGE_PHOTOS, VARIANTS
+from cavitykit.variants import DEFAULT_VARIANTS, FASHION_MNIST, IMAGE_VARIANTS, RING_ONLY, SKIMAGE_PHOTOS, VARIANTS
 
 PRESET_DIR = Path(__file__).with_name("presets")
 # Keys added after runs were first stored: at their default they are left out of the stored config
@@ -354,9 +354,89 @@ class PhotosData(_Images):
         return photo_task(self.classes, tuple(self.shape), self.n_train, self.n_test)
 
 
+@dataclass(frozen=True)
+class IdxData(_Images):
+    """MNIST-format idx files (``data.source = "idx"``): Fashion-MNIST, MNIST or one's own, the four files
+    ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+    ``t10k-labels-idx1-ubyte`` (each possibly gzipped) of a folder (``cavitykit.data.idx``).
+
+    Parameters
+    ----------
+    source : 'idx'
+        The source: variants 'images' and 'images_clone'.
+    path : str
+        The folder; by default where ``apt-get install dataset-fashion-mnist`` puts Fashion-MNIST on
+        Debian and Ubuntu.  A missing file is refused in one line that says how to get them.
+    classes : list of labels or label groups
+        The C >= 2 classes, e.g. ``[[0, 2, 4, 6], [5, 7, 9]]`` (Fashion-MNIST's tops against footwear); by
+        default a class per label (10).
+    shape : list of two ints
+        The images' height and width, by default read from the training images' header.
+    n_train, n_test : int
+        The first this many training and test images of the files (0: all of them).
+    constant_pixels : {'drop', 'refuse'}
+        As for ``ArraysData``.
+    """
+
+    source: str = "idx"
+    path: str = FASHION_MNIST
+    classes: tuple = ()
+    shape: tuple[int, ...] = ()
+    n_train: int = 0
+    n_test: int = 0
+    constant_pixels: str = "drop"
+
+    def __post_init__(self):
+        _check_source(self, "idx")
+        self._check_images()
+        check_int("data.n_train", self.n_train, minimum=0)
+        check_int("data.n_test", self.n_test, minimum=0)
+        if not self.shape:
+            from cavitykit.data.idx import idx_image_shape  # the header alone
+
+            object.__setattr__(self, "shape", idx_image_shape(self.path))
+        self._check_shape()
+        if self.classes and len(self.classes) < 2:
+            raise ValueError(f"data.classes must name two or more classes, got {list(self.classes)!r}")
+
+    def describe(self) -> str:
+        """The task in words."""
+        return f"{' x '.join(str(side) for side in self.shape)} idx images from {self.path}"
+
+    def files(self) -> list[Path]:
+        """The four idx files."""
+        from cavitykit.data.idx import idx_files
+
+        return list(idx_files(self.path).values())
+
+    def load_images(self):
+        """The labelled images of the four files, the first ``n_train`` and ``n_test`` of each split
+        (no cache: ``images``)."""
+        from cavitykit.data.idx import read_idx_set
+        from cavitykit.data.labelled import LabelledImages
+
+        sets = read_idx_set(self.path)
+        (train_x, train_y), (test_x, test_y) = (
+            (x[:n], y[:n]) if n else (x, y)
+            for (x, y), n in ((sets["train"], self.n_train), (sets["test"], self.n_test))
+        )
+        if train_x.shape[1:] != tuple(self.shape):
+            raise ValueError(
+                f"data.shape is {list(self.shape)}, but the images in {self.path!r} are {list(train_x.shape[1:])}"
+            )
+        return LabelledImages.from_arrays(
+            train_x,
+            train_y,
+            classes=self.classes or None,
+            test=(test_x, test_y),
+            source=f"idx {self.path}",
+            constant_pixels=self.constant_pixels,
+        )
+
+
 # The data sources: ``data.source`` picks the table's class, which holds only that source's keys.
-DATA_SOURCES = {"synthetic": SyntheticData, "arrays": ArraysData, "photos": PhotosData}
-DataConfig = SyntheticData | ArraysData | PhotosData
+DATA_SOURCES = {"synthetic": SyntheticData, "arrays": ArraysData, "photos": PhotosData, "idx": IdxData}
+DataConfig = SyntheticData | ArraysData | PhotosData | IdxData
 # The keys of the data table each source reads, besides ``source`` itself (its class's fields).
 SOURCE_KEYS = {
     name: tuple(item.name for item in dataclasses.fields(cls) if item.name != "source")

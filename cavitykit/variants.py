@@ -22,10 +22,12 @@ VARIANTS = ("nlgp", "gaussian_clone", "ising", "ising_clone", "images", "images_
 DEFAULT_VARIANTS = ("nlgp", "gaussian_clone")
 # Each non-Gaussian model and its Gaussian clone.
 CLONES = {"nlgp": "gaussian_clone", "ising": "ising_clone", "images": "images_clone"}
-# Variants of labelled images (``data.source = "arrays"`` or ``"photos"``); the others are synthetic.
+# Variants of labelled images (``data.source = "arrays"``, ``"photos"`` or ``"idx"``); the others are synthetic.
 IMAGE_VARIANTS = ("images", "images_clone")
 # Natural photographs and textures bundled in the scikit-image wheel (read offline).
 SKIMAGE_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
+# Where Debian's package dataset-fashion-mnist installs its four idx files (``cavitykit.data.idx``).
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 # Data models one's own weights can be fed from by name (``cavitykit.data.named_model``).
 SAMPLE_MODELS = ("nlgp", "gaussian_clone", "independent_pixels")
 LABELS = {
