@@ -39,6 +39,10 @@ class Branch:
         Its matplotlib line style in the per-round figures.
     ranks_on_heldout : bool
         Its pruning ranks weights by statistics of the held-out inputs.
+    reinitializes : bool
+        Each of its rounds trains IMP's mask of that round from a fresh random initialization (Frankle and
+        Carbin's control of the lottery ticket) instead of pruning by its strategy; the strategy then only
+        says what ``pruned_next`` records.
     """
 
     name: str
@@ -46,14 +50,16 @@ class Branch:
     label: str
     style: str
     ranks_on_heldout: bool = False
+    reinitializes: bool = False
 
 
 IMP = Branch("imp", "magnitude", "IMP", "o-")
 RANDOM = Branch("random", "random", "random pruning", "s--")
 ONE_SHOT = Branch("one_shot", "one_shot", "one-shot pruning", "D:")
 CAVITY = Branch("cavity", "cavity", "cavity-guided", "^-.", ranks_on_heldout=True)
-# The control branches a magnitude-pruning run can train from its dense round, by name.
-CONTROLS = {branch.name: branch for branch in (RANDOM, ONE_SHOT, CAVITY)}
+REINIT = Branch("reinit", "magnitude", "random re-initialisation", "v-.", reinitializes=True)
+# The control branches a magnitude-pruning run can train beside it, by name.
+CONTROLS = {branch.name: branch for branch in (RANDOM, ONE_SHOT, CAVITY, REINIT)}
 # Every branch, IMP first.
 BRANCHES = {IMP.name: IMP} | CONTROLS
 

@@ -635,12 +635,14 @@ class IMPConfig:
         'cavity' removes as many weights as IMP, those whose exact removal most raises the
         |excess kurtosis| of their unit (mean over classes, held-out inputs): the causal test
         of whether non-Gaussianity drives localization.
-    controls : tuple of {'random', 'one_shot', 'cavity'}
-        Control branches of a 'magnitude' run, as open_lth's branches: each strategy prunes the same
-        dense (round-0) networks and trains its own rounds, stored in the same run under
-        ``controls/<strategy>/``.  A branch equals a run of that strategy, round for round.
-        Controls leave the main branch as it is and are not part of the run's hash: adding one to
-        an existing run trains only the branch.
+    controls : tuple of {'random', 'one_shot', 'cavity', 'reinit'}
+        Control branches of a 'magnitude' run, as open_lth's branches (``cavitykit.branches``): each
+        of 'random', 'one_shot' and 'cavity' prunes the same dense (round-0) networks by its strategy
+        and trains its own rounds, round for round a run of that strategy; 'reinit' trains each round's
+        IMP mask from a fresh random initialization (Frankle and Carbin's control of the lottery ticket),
+        as many steps as IMP's round.  They are stored in the same run under ``controls/<name>/``, leave
+        the main branch as it is and are not part of the run's hash: adding one to an existing run
+        trains only the branch.
 
     Examples
     --------

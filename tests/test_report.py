@@ -314,3 +314,39 @@ def test_a_stored_sweep_gives_its_tables_and_where_each_claim_holds(tmp_path):
     assert f"| 1.0 | 2.0 / 2.0 | {rows[0]['n_star']:.0f} | 1.00 [1.00, 1.00] | 0.00 [0.00, 0.00] |" in tables
     with pytest.raises(ValueError, match="holds no stored sweep"):
         sweeps_index(tmp_path)
+
+
+def test_the_lottery_ticket_section_states_each_branch_s_accuracy_and_where_it_leaves_the_dense_value(tmp_path):
+    config = tiny_config(**LEARNING, imp={"rounds": 3, "controls": ["reinit", "random"]})
+    run_dir = run(config, tmp_path, progress=False)
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "report"), "--quiet"]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert (tmp_path / "report" / "lottery_ticket.png").is_file()
+    section = text.split("## The lottery ticket: IMP against random re-initialisation of its masks")[1].split("\n## ")[
+        0
+    ]
+    ds, reinit = open_run(run_dir), open_run(run_dir, control="reinit")
+    for r in (1, 2):
+        left = 1 - float(ds.sparsity.sel(variant="nlgp", round=r).mean())
+        imp = float(ds.test_accuracy.sel(variant="nlgp", round=r).mean())
+        again = float(reinit.test_accuracy.sel(variant="nlgp", round=r).mean())
+        assert f"r{r} ({left:.1%} left): {imp:.3f}" in section and f" / {again:.3f}" in section
+
+
+def test_the_lottery_ticket_finds_where_each_branch_leaves_the_dense_accuracy():
+    import xarray as xr
+
+    def branch(accuracies):
+        values = np.array(accuracies)[None, None, :]  # (variant, replicate, round)
+        sparsity = np.array([0.0, 0.5, 0.75])[None, None, :]
+        dims = ("variant", "replicate", "round")
+        return xr.Dataset(
+            {"test_accuracy": (dims, values), "sparsity": (dims, sparsity)},
+            coords={"variant": ["nlgp"], "round": [0, 1, 2]},
+        )
+
+    run_ = branch([0.90, 0.89, 0.80])  # within 0.03 at round 1, out at round 2
+    lottery = analysis.lottery_ticket(run_, {"reinit": branch([0.90, 0.85, 0.70])}, "nlgp")
+    assert lottery.leaves_at.values.tolist() == [2, 1]
+    assert lottery.weights_left.sel(branch="imp").values.tolist() == [1.0, 0.5, 0.25]
+    assert analysis.lottery_ticket(run_, {"random": run_}, "nlgp") is None

@@ -375,3 +375,67 @@ def kurtosis_ipr_correlation(ds: xr.Dataset) -> xr.DataArray:
     """
     abs_kurt = np.abs(ds.preact_excess_kurtosis).mean("label")
     return xr.corr(abs_kurt, ds.ipr, dim=("replicate", "round", "neuron"))
+
+
+def lottery_ticket(
+    run: xr.Dataset, controls: dict[str, xr.Dataset], variant: str, *, drop: float = 0.03
+) -> xr.Dataset | None:
+    """The lottery ticket, as Frankle and Carbin test it: test accuracy against the share of first-layer
+    weights left, for IMP (rewinding its survivors) against the same masks trained from a fresh random
+    initialization (the ``reinit`` control) and, where the run has them, random and one-shot pruning.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+    controls : dict of str to xarray.Dataset
+        The run's control branches; without ``reinit`` there is no ticket to test (None).
+    variant : str
+    drop : float
+        A branch's accuracy "leaves the dense value" at its first round whose mean over replicates falls
+        more than this below the dense round's.
+
+    Returns
+    -------
+    xarray.Dataset over (branch, round), or None
+        ``weights_left`` (mean over replicates), ``test_accuracy`` with ``low`` and ``high`` (its 95%
+        Student t interval; NaN where a branch has no such round), and over ``branch`` ``leaves_at`` (the
+        round where its accuracy leaves the dense value, -1 if it never does).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> lottery_ticket(open_run(example_run()), {}, "nlgp") is None  # no re-initialization control
+    True
+    """
+    from cavitykit.analysis.units import replicate_interval
+    from cavitykit.branches import IMP, ONE_SHOT, RANDOM, REINIT
+
+    if REINIT.name not in controls:
+        return None
+    names = [name for name in (REINIT.name, RANDOM.name, ONE_SHOT.name) if name in controls]
+    branches = {IMP.name: run} | {name: controls[name] for name in names}
+    last = int(run["round"][-1])
+    lines = []
+    for name, branch in branches.items():
+        if name == ONE_SHOT.name:  # its one pruned round has the run's final sparsity
+            branch = branch.isel(round=[0, -1]).assign_coords(round=[0, last])
+        one = branch[["test_accuracy", "sparsity"]].sel(variant=variant).reindex(round=run["round"])
+        dense = run[["test_accuracy", "sparsity"]].sel(variant=variant).isel(round=0, drop=True)
+        one = one.where(one["round"] > 0, dense)  # every branch's round 0 is IMP's
+        accuracy = replicate_interval(one.test_accuracy)
+        lines.append(
+            xr.Dataset(
+                {
+                    "weights_left": 1 - one.sparsity.mean("replicate"),
+                    "test_accuracy": accuracy["mean"],
+                    "low": accuracy.low,
+                    "high": accuracy.high,
+                }
+            )
+        )
+    out = xr.concat(lines, dim="branch").assign_coords(branch=list(branches))
+    dense = out.test_accuracy.isel(round=0)
+    below = (out.test_accuracy < dense - drop).values
+    out["leaves_at"] = ("branch", [int(out["round"][row.argmax()]) if row.any() else -1 for row in below])
+    return out

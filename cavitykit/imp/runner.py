@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
+from cavitykit.branches import CONTROLS
 from cavitykit.buffers import Scratch
 from cavitykit.config import MIN_HELDOUT, RunConfig, config_from_dict
 from cavitykit.data.labelled import data_digest
@@ -91,10 +92,13 @@ def make_task(config: RunConfig, member: Member, device) -> tuple[Task, list[np.
     return Task(x_test, y_test, samples.models, x_train, y_train), samples.heldout
 
 
-def initial_network(config: RunConfig, replicate: int) -> Network:
+def initial_network(config: RunConfig, replicate: int, *, fresh_round: int | None = None) -> Network:
     """A replicate's network at initialization (a model and its clone start from the same one), with one
     output for two classes and an output per class for more.  Weights on dropped pixels
     (the data table's ``dropped_pixels()``) start pruned.
+
+    With ``fresh_round``, a fresh draw of the same law for that round (``Stream.REINIT``): the start of the
+    re-initialization control.
 
     Examples
     --------
@@ -113,7 +117,11 @@ def initial_network(config: RunConfig, replicate: int) -> Network:
         bias_init=net.bias_init,
         trains_readout=parameterization(net.parameterization).trains_readout,
         n_classes=config.data.class_count,
-        generator=torch.Generator().manual_seed(seed(config.seed, replicate, Stream.INIT)),
+        generator=torch.Generator().manual_seed(
+            seed(config.seed, replicate, Stream.INIT)
+            if fresh_round is None
+            else seed(config.seed, replicate, Stream.REINIT, fresh_round)
+        ),
     )
     readout = state["readout"].double().numpy()
     n_outputs = 1 if readout.ndim == 1 else len(readout)
@@ -369,10 +377,16 @@ class _Rounds:
         return [m for m in self.members if not self.path(m, round_index).is_file()]
 
     def start(self, member: Member, round_index: int) -> Start:
-        """Round 0: the initialization, unmasked.  Later: the rewind point and masks left by the last round."""
+        """Round 0: the initialization, unmasked.  Later: the rewind point and masks left by the last round;
+        for the re-initialization control, IMP's mask of this round on a fresh initialization."""
         if round_index == 0:
             initial = initial_network(self.config, member.replicate)
             return Start(initial, initial.mask)
+        if self.control is not None and CONTROLS[self.control].reinitializes:
+            imp_path = round_path(self.run_dir, member.variant, member.replicate, round_index)
+            imp_round = read_round(imp_path, config_hash=self.run_config.hash)
+            fresh = initial_network(self.config, member.replicate, fresh_round=round_index)
+            return Start(fresh, stored_mask(imp_round.isel(variant=0, replicate=0, round=0)))
         if member not in self._starts:
             if self.control is not None and round_index == 1:
                 dense = read_round(self.path(member, 0), config_hash=self.run_config.hash)

@@ -493,6 +493,51 @@ def connection_distances(ratios: dict[str, tuple[str, xr.DataArray]]) -> Figure:
     return fig
 
 
+def lottery_ticket(lottery: xr.Dataset, variant: str) -> Figure:
+    """The lottery ticket: test accuracy against the share of first-layer weights left, IMP beside the same
+    masks re-initialized (and random and one-shot pruning where the run has them); bars: 95% intervals
+    over replicates.
+
+    Parameters
+    ----------
+    lottery : xarray.Dataset over (branch, round)
+        ``analysis.lottery_ticket``.
+    variant : str
+        The variant it is of, named in the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> lottery = xr.Dataset(
+    ...     {name: (("branch", "round"), [[1.0, 0.5], [1.0, 0.5]]) for name in ("weights_left", "low", "high")}
+    ...     | {"test_accuracy": (("branch", "round"), [[0.9, 0.9], [0.9, 0.8]])},
+    ...     coords={"branch": ["imp", "reinit"], "round": [0, 1]},
+    ... )
+    >>> len(lottery_ticket(lottery, "nlgp").axes[0].lines) >= 2
+    True
+    """
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for name in lottery.branch.values:
+        one = lottery.sel(branch=name)
+        drawn = one.test_accuracy.notnull().values
+        x, y = one.weights_left.values[drawn], one.test_accuracy.values[drawn]
+        errors = np.abs(np.stack([y - one.low.values[drawn], one.high.values[drawn] - y]))
+        branch = BRANCHES[str(name)]
+        ax.errorbar(x, y, yerr=np.nan_to_num(errors), fmt=branch.style, ms=4, capsize=2, label=branch.label)
+    ax.set_xscale("log")
+    ax.invert_xaxis()  # pruning moves right
+    ax.set_xlabel("share of first-layer weights left")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"The lottery ticket on {label(variant)} (mean over replicates)", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def exact_vs_expansion(ds: xr.Dataset, variant: str = "nlgp", *, errors: xr.DataArray | None = None) -> Figure:
     """Truncated expansions against exact cavity effects, one panel per order, with the identity line.
 

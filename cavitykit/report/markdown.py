@@ -83,6 +83,8 @@ class ReportText:
         Per variant whose every unit is noise-like.
     snapshots : xarray.Dataset or None
         ``analysis.snapshot_summary`` when the run kept snapshots over training time.
+    lottery : xarray.Dataset or None
+        ``analysis.lottery_ticket`` of the model, when the run has the re-initialization control.
     missing : list of str
         Lines naming the rounds not written yet.
     distances : dict of str to xarray.Dataset
@@ -106,6 +108,7 @@ class ReportText:
     class_counts: xr.DataArray
     no_field: dict[str, NoField]
     snapshots: xr.Dataset | None
+    lottery: xr.Dataset | None
     missing: list[str]
     distances: dict[str, xr.Dataset]
     heldout: tuple[list[int], int]
@@ -477,6 +480,48 @@ def _no_field_lines(no_field: dict[str, NoField]) -> list[str]:
     return lines
 
 
+def _lottery_lines(lottery: xr.Dataset, pair: tuple[str, str]) -> list[str]:
+    name = LABELS[pair[0]]
+    branches = [str(branch) for branch in lottery.branch.values]
+    labels = " / ".join(BRANCHES[branch].label for branch in branches)
+    lines = [
+        f"Frankle and Carbin's test on {name}: each round's IMP mask trained from IMP's rewind point (the ticket) and "
+        "from a fresh random initialization (random re-initialisation, as many steps as IMP's round); beside them "
+        "the run's random and one-shot pruning. Test accuracy, mean over replicates with its 95% interval.",
+        f"Dense (round 0): {_accuracy_at(lottery, 'imp', 0)}. Then per round, with the share of first-layer "
+        f"weights left ({labels}): "
+        + "; ".join(
+            f"r{int(r)} ({float(lottery.weights_left.sel(branch='imp', round=r)):.1%} left): "
+            + " / ".join(_accuracy_at(lottery, branch, r) for branch in branches)
+            for r in lottery["round"].values[1:]
+        )
+        + ".",
+    ]
+    dense = float(lottery.test_accuracy.sel(branch="imp").isel(round=0))
+    for branch in branches:
+        at = int(lottery.leaves_at.sel(branch=branch))
+        left = float(lottery.weights_left.sel(branch=branch, round=at)) if at >= 0 else np.nan
+        lines.append(
+            f"{BRANCHES[branch].label}: "
+            + (
+                f"its accuracy leaves the dense value ({dense:.3f}) at round {at}, {left:.1%} of the first layer left "
+                f"(more than {ACCURACY_DROP:g} below)."
+                if at >= 0
+                else f"its accuracy stays within {ACCURACY_DROP:g} of the dense value ({dense:.3f}) in every round."
+            )
+        )
+    return lines
+
+
+def _accuracy_at(lottery: xr.Dataset, branch: str, r) -> str:
+    one = lottery.sel(branch=branch, round=r)
+    if not np.isfinite(float(one.test_accuracy)):
+        return "-"
+    if not np.isfinite(float(one.low)):  # one replicate
+        return f"{float(one.test_accuracy):.3f}"
+    return _ci(Interval(float(one.test_accuracy), float(one.low), float(one.high)), 3)
+
+
 def _heldout_note(counts: list[int], wanted: int) -> str:
     """On images, the held-out inputs per class behind the statistics when some class has fewer test images
     than ``analysis.n_heldout`` asks for ('' otherwise)."""
@@ -550,6 +595,10 @@ def report_markdown(text: ReportText) -> str:
     ] + [f"- {line}" for line in _class_lines(text.class_counts) + _no_field_lines(text.no_field)]
     for claim, section in zip(judged.claims.values(), _sections(text).values(), strict=True):
         lines += ["", f"## {claim.statement.format(label=label)}", ""] + [f"- {line}" for line in section]
+    if text.lottery is not None:
+        lines += ["", "## The lottery ticket: IMP against random re-initialisation of its masks", ""] + [
+            f"- {line}" for line in _lottery_lines(text.lottery, pair)
+        ]
     if text.snapshots is not None:
         lines += ["", "## Over training time (round 0)", ""] + [
             f"- {line}" for line in _training_time_lines(text.snapshots, pair)

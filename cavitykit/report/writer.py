@@ -121,6 +121,9 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
             figures["cavity_delta_histograms"] = plot.delta_histograms(ds)
             if "cavity_expansion" in ds:
                 figures["exact_vs_expansion"] = plot.exact_vs_expansion(ds, pair[0], errors=cavity.expansion_error)
+    lottery = analysis.lottery_ticket(ds, controls, pair[0], drop=analysis.ACCURACY_DROP)
+    if lottery is not None:
+        figures["lottery_ticket"] = plot.lottery_ticket(lottery, pair[0])
     snapshots = None
     if "snapshot_weight" in ds:
         snapshots = analysis.snapshot_summary(ds)
@@ -140,6 +143,7 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         class_counts=analysis.class_counts(judged.classes),
         no_field=_no_field(ds, judged.classes, judged.features),
         snapshots=snapshots,
+        lottery=lottery,
         missing=_missing_rounds(ds, controls),
         distances=distances,
         heldout=([int(count) for count in counts], int(run_config(ds)["analysis"]["n_heldout"])),

@@ -180,6 +180,28 @@ def test_control_branches_equal_runs_of_their_strategies_and_leave_the_run_as_it
     assert (tree["controls/one_shot"]["round"].values == tree["round"].values).all()
 
 
+def test_the_reinit_control_trains_imp_s_masks_from_fresh_initializations(tmp_path):
+    from cavitykit.variants import Stream, seed
+
+    config = tiny_config(imp={"rewind_step": 5, "controls": ["reinit"]}, analysis={"cavity": False, "n_heldout": 100})
+    run_dir = run(config, tmp_path, progress=False)
+    imp, reinit = open_run(run_dir), open_run(run_dir, control="reinit")
+    assert reinit["round"].values.tolist() == imp["round"].values.tolist()
+    xr.testing.assert_equal(reinit["mask"], imp["mask"])  # round r: IMP's mask of round r, the dense round shared
+    for r in range(1, imp.sizes["round"]):
+        fresh = initial_network(config, 0, fresh_round=r)
+        stored = reinit.init_weight.sel(variant="nlgp", replicate=0, round=r).values
+        kept = reinit["mask"].sel(variant="nlgp", replicate=0, round=r).values
+        np.testing.assert_array_equal(stored, fresh.weight * kept)  # a fresh draw per round, seeded (Stream.REINIT)
+        assert np.abs(stored - imp.init_weight.sel(variant="nlgp", replicate=0, round=r).values).max() > 0.1
+    assert seed(config.seed, 0, Stream.REINIT, 1) != seed(config.seed, 0, Stream.INIT)
+    assert not (reinit.weight.isel(round=1) == imp.weight.isel(round=1)).all()  # trained from elsewhere
+    # Resuming trains nothing, and the branch leaves the run's own rounds as they were.
+    before = xr.load_dataset(round_path(run_dir, "nlgp", 0, 2, control="reinit"))
+    assert run(config, tmp_path, progress=False) == run_dir
+    _same_round_files(before, xr.load_dataset(round_path(run_dir, "nlgp", 0, 2, control="reinit")))
+
+
 def test_a_new_name_or_new_analysis_keeps_the_training_and_matches_a_fresh_run(tmp_path):
     """Renamed, or re-measured under other analysis settings: the stored rounds become, bit for bit, what a
     fresh run of the new config stores, and nothing is trained again."""
