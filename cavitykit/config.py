@@ -16,6 +16,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from cavitykit._toml import toml_value
 from cavitykit._validation import check_choice, check_int, check_real
@@ -221,6 +222,9 @@ class ArraysData(_Images):
     (24, 32)
     """
 
+    # The keys that give the task more test images.
+    test_set_keys: ClassVar[str] = "data.test_fraction or data.test_path"
+
     source: str = "arrays"
     path: str = field(default="", metadata=LATER)
     images_key: str = field(default="X", metadata=LATER)
@@ -310,6 +314,8 @@ class PhotosData(_Images):
     3
     """
 
+    test_set_keys: ClassVar[str] = "data.n_test"
+
     n_train: int = 8000
     n_test: int = 4000
     source: str = "photos"
@@ -373,10 +379,13 @@ class IdxData(_Images):
     shape : list of two ints
         The images' height and width, by default read from the training images' header.
     n_train, n_test : int
-        The first this many training and test images of the files (0: all of them).
+        The first this many training and test images of the files (0: all of them), counted before the
+        images of labels outside ``classes`` are left out.
     constant_pixels : {'drop', 'refuse'}
         As for ``ArraysData``.
     """
+
+    test_set_keys: ClassVar[str] = "data.n_test (0: the whole test file)"
 
     source: str = "idx"
     path: str = FASHION_MNIST
@@ -391,11 +400,19 @@ class IdxData(_Images):
         self._check_images()
         check_int("data.n_train", self.n_train, minimum=0)
         check_int("data.n_test", self.n_test, minimum=0)
-        if not self.shape:
-            from cavitykit.data.idx import idx_image_shape  # the header alone
+        from cavitykit.data.idx import idx_image_counts  # the headers alone
 
-            object.__setattr__(self, "shape", idx_image_shape(self.path))
+        stored = idx_image_counts(self.path)
+        if not self.shape:
+            object.__setattr__(self, "shape", stored["train"][1:])
         self._check_shape()
+        if tuple(self.shape) != stored["train"][1:]:
+            raise ValueError(
+                f"data.shape is {list(self.shape)}, but the images in {self.path!r} are {list(stored['train'][1:])}"
+            )
+        for split, n in (("train", self.n_train), ("test", self.n_test)):
+            if n > stored[split][0]:
+                raise ValueError(f"data.n_{split} = {n} exceeds the {stored[split][0]} {split} images in {self.path!r}")
         if self.classes and len(self.classes) < 2:
             raise ValueError(f"data.classes must name two or more classes, got {list(self.classes)!r}")
 
@@ -420,10 +437,6 @@ class IdxData(_Images):
             (x[:n], y[:n]) if n else (x, y)
             for (x, y), n in ((sets["train"], self.n_train), (sets["test"], self.n_test))
         )
-        if train_x.shape[1:] != tuple(self.shape):
-            raise ValueError(
-                f"data.shape is {list(self.shape)}, but the images in {self.path!r} are {list(train_x.shape[1:])}"
-            )
         return LabelledImages.from_arrays(
             train_x,
             train_y,

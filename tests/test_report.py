@@ -130,11 +130,15 @@ def test_a_dense_run_judges_no_claim(tmp_path):
 
 def test_the_index_of_published_reports_states_each_weights_file_s_verdicts_and_numbers(reported_run, tmp_path):
     from cavitykit.io.weights import open_weights, write_weights
+    from cavitykit.report.published import results_index
 
     run_dir, _ = reported_run
     folder = tmp_path / "results"
     assert main(["index", str(folder)]) == 2 and not folder.exists()  # nothing to index: nothing written
     path = write_weights(run_dir, folder / "tiny" / "weights.nc")
+    with pytest.raises(ValueError, match=r"hold.* a weights\.nc but no report\.md; write it first: cavitykit report"):
+        results_index(folder)
+    assert main(["report", str(path), "--out", str(folder / "tiny"), "--quiet"]) == 0
     assert main(["index", str(folder)]) == 0
     index = (folder / "README.md").read_text()
     judged = analysis.judge(open_weights(path), ("nlgp", "gaussian_clone"), {})

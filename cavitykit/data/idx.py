@@ -33,7 +33,7 @@ HOW_TO_GET = (
 
 
 def idx_files(folder) -> dict[tuple[str, str], Path]:
-    """The four files of the idx data set in ``folder``, plain or gzipped.
+    """The four files of the idx data set in ``folder``, plain or gzipped (the plain one where both are).
 
     Raises
     ------
@@ -41,6 +41,9 @@ def idx_files(folder) -> dict[tuple[str, str], Path]:
         A file is missing: one line that says how to get them.
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.is_file() else "does not exist"
+        raise FileNotFoundError(f"data.path: {str(folder)!r} {what}; {HOW_TO_GET}")
     found = {}
     for key, name in IDX_FILES.items():
         candidates = [folder / name, folder / f"{name}.gz"]
@@ -158,9 +161,11 @@ def write_idx(path, values: np.ndarray) -> Path:
     return path
 
 
-def idx_image_shape(folder) -> tuple[int, int]:
-    """(H, W) of the training images of the idx data set in ``folder``, from the header alone."""
-    return idx_header(idx_files(folder)[("train", "images")], 3)[1][1:]
+def idx_image_counts(folder) -> dict[str, tuple[int, ...]]:
+    """The shape, (N, H, W), of the training and of the test images of the idx data set in ``folder``, from
+    the headers alone."""
+    files = idx_files(folder)
+    return {split: idx_header(files[(split, "images")], 3)[1] for split in ("train", "test")}
 
 
 def read_idx_set(folder) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -176,13 +181,15 @@ def read_idx_set(folder) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     FileNotFoundError
         A file is missing (how to get them, in one line).
     ValueError
-        A corrupt or truncated file, images and labels of different counts, or test images of another
-        size than the training images.
+        A corrupt or truncated file, labels that are not integers, images and labels of different
+        counts, or test images of another size than the training images.
     """
     files = idx_files(folder)
     out = {}
     for split in ("train", "test"):
         images, labels = read_idx(files[(split, "images")], 3), read_idx(files[(split, "labels")], 1)
+        if labels.dtype.kind not in "iu":
+            raise ValueError(f"{str(files[(split, 'labels')])!r} holds {labels.dtype} labels: labels must be integers")
         if len(images) != len(labels):
             raise ValueError(
                 f"{str(files[(split, 'images')])!r} holds {len(images)} images but "

@@ -684,7 +684,7 @@ def _check_heldout_counts(config: RunConfig) -> None:
         c = int(np.argmin(counts))
         raise ValueError(
             f"data: class {c} has {counts[c]} test images; its held-out statistics need at least {MIN_HELDOUT} "
-            "(give a larger test set: data.test_fraction or data.test_path)"
+            f"(give a larger test set: {config.data.test_set_keys})"
         )
     if min(counts) < wanted:
         warnings.warn(
@@ -713,7 +713,8 @@ def prepare_run(config: RunConfig, out) -> Path:
         digest, recorded = data_digest(config.data), run_dir / DATA_DIGEST_FILE
         if recorded.is_file() and recorded.read_text().strip() != digest:
             raise ValueError(
-                f"data.path: {config.data.path!r} is not the file {str(run_dir)!r} was trained on (its sha256 is now "
+                f"data.path: {config.data.path!r} is not the data {str(run_dir)!r} was trained on (the sha256 of its "
+                "files is now "
                 f"{digest[:12]}, was {recorded.read_text()[:12]}): restore it, or choose another --out"
             )
     if not config.data.periodic:

@@ -47,7 +47,13 @@ def round_path(run_dir, variant: str, replicate: int, round_index: int, *, contr
 
 
 def run_controls(run_dir) -> list[str]:
-    """The control branches of a run with at least one round written, sorted.
+    """The control branches of a run with at least one round written, sorted (of a weights file:
+    ``cavitykit.io.weights_controls``).
+
+    Raises
+    ------
+    ValueError
+        ``run_dir`` is a file (a weights file has its own ``weights_controls``), or does not exist.
 
     Examples
     --------
@@ -55,6 +61,12 @@ def run_controls(run_dir) -> list[str]:
     >>> run_controls(example_run())
     []
     """
+    if Path(run_dir).is_file():
+        raise ValueError(
+            f"run_dir {str(run_dir)!r} is a file: the controls of a weights file are weights_controls(path)"
+        )
+    if not Path(run_dir).is_dir():
+        raise ValueError(f"run_dir {str(run_dir)!r} does not exist")
     folder = Path(run_dir) / CONTROLS_DIR
     return sorted(p.name for p in folder.iterdir() if any(p.glob(ROUND_GLOB))) if folder.is_dir() else []
 

@@ -359,7 +359,7 @@ def cavity_lines(claim: Cavity, pair: tuple[str, str]) -> list[str]:
 
 def iterative_lines(claim: Iterative, pair: tuple[str, str]) -> list[str]:
     if claim.matched is None:
-        return ["Not tested: the run has no one-shot branch (imp.controls)."]
+        return [f"Not tested: {claim.note}."]
     name = LABELS[pair[0]]
     matched = claim.matched
     lines = [
@@ -372,7 +372,7 @@ def iterative_lines(claim: Iterative, pair: tuple[str, str]) -> list[str]:
         f"{MIN_SHAPE_SURVIVORS}, {matched.outside} at a count outside IMP's rounds.",
     ]
     if not claim.tested:
-        lines.append("Not tested: fewer than two replicates have a unit to compare at a common survivor count.")
+        lines.append(f"Not tested: {claim.reason}.")
     else:
         lines.append(
             f"At their one-shot survivor counts (mean n = {matched.n:.0f}): bumps under IMP {_ci(matched.imp)}, "

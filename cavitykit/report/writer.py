@@ -74,7 +74,9 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     run_dir = Path(run_dir)
     from_file = run_dir.is_file()  # a published weights file (cavitykit.io.write_weights)
     out = (run_dir.parent if from_file else run_dir) / "report" if out is None else Path(out)
-    if out.exists() and not (out / "report.md").is_file() and (out.is_file() or any(out.iterdir())):
+    # a folder that holds nothing, a report, or only the weights file being reported
+    foreign = out.is_file() or (out.is_dir() and any(path.resolve() != run_dir.resolve() for path in out.iterdir()))
+    if out.exists() and not (out / "report.md").is_file() and foreign:
         raise ValueError(f"out {str(out)!r} exists and is not a report folder (no report.md): choose another")
     keep = None  # the spectra to store beside the run once the report is written
     if from_file:

@@ -207,7 +207,8 @@ def test_claim_four_compares_each_unit_at_its_one_shot_survivor_count():
     assert apart.matched.one_shot.mean == 0.0 and apart.matched.gap.mean == 1.0
     assert apart.verdict is True
     none = claims["emptied, too few, outside"]
-    assert none.verdict is None and not none.supported and "no comparison" in none.note
+    assert none.verdict is None and not none.supported and none.matched.replicates_compared == 0
+    assert none.note.endswith(f"in 0 of {REPLICATES} replicates, two needed")
     assert (none.matched.emptied, none.matched.too_few, none.matched.compared) == (REPLICATES, REPLICATES, 0)
     assert none.equal_sparsity["one_shot"].emptied.mean == 0.5
     assert analysis.claim_iterative(analysis.Evidence(imp, PAIR)).matched is None  # no one-shot branch

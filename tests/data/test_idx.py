@@ -95,6 +95,21 @@ def test_missing_files_say_how_to_get_them_and_the_command_writes_nothing(tmp_pa
     assert not (tmp_path / "runs").exists()
 
 
+def test_float_labels_a_file_for_a_folder_a_wrong_shape_and_too_many_images_are_refused(tmp_path):
+    folder = idx_set(tmp_path / "set", n_train=20, n_test=10)
+    with pytest.raises(ValueError, match=r"data\.shape is \[28, 28\], but the images in .* are \[6, 10\]"):
+        IdxData(path=str(folder), shape=(28, 28))  # from the header, when the config is read
+    with pytest.raises(ValueError, match=r"data\.n_train = 21 exceeds the 20 train images"):
+        IdxData(path=str(folder), n_train=21)
+    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
+        IdxData(path=str(folder / "train-labels-idx1-ubyte.gz"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        IdxData(path=str(tmp_path / "nowhere"))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.full(20, 3.5, np.float32))
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte\.gz' holds float32 labels: labels must be integers"):
+        read_idx_set(folder)
+
+
 def test_an_idx_table_holds_its_own_keys_and_reads_its_shape_from_the_header(tmp_path):
     folder = idx_set(tmp_path / "set", n_train=20, n_test=10, gzipped=False)
     data = config_from_dict(

@@ -288,7 +288,7 @@ def test_a_changed_data_file_is_refused_on_resume(tmp_path):
     run_dir = run(config, tmp_path / "runs", progress=False)
     planted_images(path, n=200, seed=1)  # other images at the same path
     before = {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}
-    with pytest.raises(ValueError, match=r"is not the file .* was trained on \(its sha256 is now"):
+    with pytest.raises(ValueError, match=r"is not the data .* was trained on \(the sha256 of its files is now"):
         run(config, tmp_path / "runs", progress=False)
     assert before == {p: p.read_bytes() for p in run_dir.glob("**/*") if p.is_file()}
 

@@ -192,3 +192,14 @@ def test_swept_dims_and_pixel_coordinates_by_hand():
     ring, torus = pixel_coordinates((4,)), pixel_coordinates((2, 2))
     assert ring["x"][1].tolist() == [0, 1, 2, 3] and set(ring) == {"x"}
     assert torus["x"][1].tolist() == [0, 1, 0, 1] and torus["y"][1].tolist() == [0, 0, 1, 1]
+
+
+def test_run_controls_refuses_a_weights_file_and_a_missing_folder(tmp_path):
+    from cavitykit.io import run_controls
+
+    (tmp_path / "weights.nc").write_bytes(b"")
+    with pytest.raises(ValueError, match="is a file: the controls of a weights file are weights_controls"):
+        run_controls(tmp_path / "weights.nc")
+    with pytest.raises(ValueError, match="does not exist"):
+        run_controls(tmp_path / "nowhere")
+    assert run_controls(tmp_path) == []

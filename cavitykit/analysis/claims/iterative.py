@@ -38,6 +38,8 @@ class Matched:
     learned, compared, emptied, too_few, outside : int
         Unit counts over all replicates: learned units; compared; left with no weight; with fewer than
         ``MIN_SHAPE_SURVIVORS``; at a count outside IMP's rounds.
+    replicates_compared : int
+        Replicates with at least one compared unit (the claim needs two).
     """
 
     imp: Interval
@@ -50,6 +52,7 @@ class Matched:
     emptied: int
     too_few: int
     outside: int
+    replicates_compared: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,11 +93,8 @@ class Iterative(Claim):
     equal_sparsity: dict[str, FinalShapes] | None = None
 
 
-# Why claim 4 is not tested.
-WITHOUT_COMPARISON = (
-    "no comparison at a common per-unit survivor count (no one-shot branch, or one-shot pruning leaves the "
-    "learned units no shape at a count IMP's rounds pass; see the claim)"
-)
+# Why claim 4 is not tested without a one-shot branch.
+WITHOUT_ONE_SHOT = "the run has no one-shot branch (imp.controls)"
 
 
 def final_round_shapes(ds: xr.Dataset, model: str, measures: xr.Dataset | None = None) -> xr.Dataset:
@@ -222,7 +222,7 @@ def claim_iterative(evidence: Evidence) -> Iterative:
     """
     run, model, controls = evidence.run, evidence.model, evidence.controls
     if ONE_SHOT.name not in controls:
-        return Iterative.untested(WITHOUT_COMPARISON)
+        return Iterative.untested(WITHOUT_ONE_SHOT)
     names = [name for name in (ONE_SHOT.name, RANDOM.name) if name in controls]
     branches = {IMP.name: (run, evidence.measures)} | {
         name: (controls[name], evidence.branch_measures(name)) for name in names
@@ -245,12 +245,17 @@ def claim_iterative(evidence: Evidence) -> Iterative:
     }
     counts["outside"] = counts["learned"] - counts["compared"] - counts["emptied"] - counts["too_few"]
     gap = Interval.over_replicates(share["imp"] - share["one_shot"], DIFFERENCE)
+    counts["replicates_compared"] = int(compared.any("neuron").sum())
     matched = Matched(gap=gap, n=float(units.n.where(compared).mean()), **intervals(share), **counts)
-    tested = int(compared.any("neuron").sum()) >= 2
+    tested = counts["replicates_compared"] >= 2
+    reason = (
+        f"one-shot pruning leaves a learned unit a shape at a count IMP's rounds pass in "
+        f"{counts['replicates_compared']} of {compared.sizes['replicate']} replicates, two needed"
+    )
     return Iterative(
         tested=tested,
         supported=bool(tested and gap.mean >= BUMP_MARGIN and gap.above_zero),
-        reason="" if tested else WITHOUT_COMPARISON,
+        reason="" if tested else reason,
         matched=matched,
         sparsity=float(run.sparsity.sel(variant=model).isel(round=-1).mean()),
         equal_sparsity=equal,
