@@ -183,6 +183,11 @@ def _cell(one, name: str, digits: int = 2, sign: bool = False) -> str:
     return f"{value:{form}} [{float(one[f'{name}_low']):{form}}, {float(one[f'{name}_high']):{form}}]"
 
 
+def _count(value) -> str:
+    """A survivor count, or a dash where the point has none."""
+    return f"{float(value):.0f}" if np.isfinite(float(value)) else "–"
+
+
 def _verdict(one, claim: str) -> str:
     value = float(one[f"{claim}_supported"])
     return SWEEP_VERDICTS.get(value, "not tested")
@@ -198,7 +203,7 @@ def sweep_tables(verdicts: xr.Dataset) -> str:
             f"| {axis} | learned units {model} / clone | n* | bumps {model} | bumps clone | bump gap "
             f"| IPR / top-n null {model} | IPR / top-n null clone | IPR gap | supported |",
             lambda one: (
-                f"{float(one.learned_model):.1f} / {float(one.learned_clone):.1f} | {float(one.n_star):.0f} | "
+                f"{float(one.learned_model):.1f} / {float(one.learned_clone):.1f} | {_count(one.n_star)} | "
                 f"{_cell(one, 'bump_model')} | {_cell(one, 'bump_clone')} | {_cell(one, 'bump_gap', sign=True)} | "
                 f"{_cell(one, 'ipr_over_top_model')} | {_cell(one, 'ipr_over_top_clone')} | "
                 f"{_cell(one, 'ipr_gap', sign=True)} | {_verdict(one, 'localization')} |"
