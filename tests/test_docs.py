@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cavitykit.config import _SECTIONS, RunConfig
+from cavitykit.config import _SECTIONS, DATA_SOURCES, RunConfig
 from cavitykit.io.schema import CUMULANT_VARIABLES, VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,11 +74,17 @@ def test_generated_reference_documents_every_variable_and_config_key():
     schema_page, config_page = mkdocs_hooks.schema_reference(), mkdocs_hooks.config_reference()
     for name in [*VARIABLES, *CUMULANT_VARIABLES]:
         assert f"| `{name}` |" in schema_page, f"the schema page misses the round variable {name}"
-    for cls in (RunConfig, *_SECTIONS.values()):
+    tables = (
+        {"top level": RunConfig}
+        | {f"[{name}]": cls for name, cls in _SECTIONS.items() if name != "data"}
+        | {f'[data], source = "{source}"': cls for source, cls in DATA_SOURCES.items()}
+    )
+    for title, cls in tables.items():
+        table = config_page.split(f"## {title}\n")[1].split("\n## ")[0]  # each source's keys in its own table
         for item in dataclasses.fields(cls):
             if item.name not in _SECTIONS:
-                row = next(line for line in config_page.splitlines() if line.startswith(f"| `{item.name}` |"))
-                assert not row.endswith("|  |"), f"config key {item.name} has no description"
+                row = next(line for line in table.splitlines() if line.startswith(f"| `{item.name}` |"))
+                assert not row.endswith("|  |"), f"config key {item.name} of {title} has no description"
 
 
 def test_nothing_points_outside_the_repository():

@@ -147,6 +147,7 @@ def _shape_line(name: str, values: dict[str, Interval], n: float) -> str:
 
 
 def localization_lines(claim: Localization, pair: tuple[str, str]) -> list[str]:
+    """Claim 1's section of ``report.md``: its numbers and control lines, one Markdown item each."""
     name = LABELS[pair[0]]
     accurate = ", ".join(f"{LABELS.get(v, v)} up to round {r}" for v, r in claim.accurate_round.items())
     lines = [
@@ -209,6 +210,7 @@ def localization_lines(claim: Localization, pair: tuple[str, str]) -> list[str]:
 
 
 def kurtosis_lines(claim: Kurtosis, pair: tuple[str, str]) -> list[str]:
+    """Claim 2's section of ``report.md``: the rises, the random-pruning control and the coherence diagnostic."""
     name = LABELS[pair[0]]
     lines = [
         f"Rise of the mean |excess kurtosis| of the learned units of {name} from round 0 to round {claim.round} "
@@ -297,6 +299,7 @@ def _feedback_rank_lines(feedback: dict[str, FeedbackRank] | None) -> list[str]:
 
 
 def cavity_lines(claim: Cavity, pair: tuple[str, str]) -> list[str]:
+    """Claim 3's section of ``report.md``: the shares, the theories, the feedback and the causal test."""
     if not claim.tested:
         return [f"Not tested: {claim.note}."]
     name = LABELS[pair[0]]
@@ -358,6 +361,7 @@ def cavity_lines(claim: Cavity, pair: tuple[str, str]) -> list[str]:
 
 
 def iterative_lines(claim: Iterative, pair: tuple[str, str]) -> list[str]:
+    """Claim 4's section of ``report.md``: the units compared per unit, and equal layer sparsity beside them."""
     if claim.matched is None:
         return [f"Not tested: {claim.note}."]
     name = LABELS[pair[0]]
