@@ -14,7 +14,7 @@ from cavitykit.config import presets
 from cavitykit.network.formulas import PREACTIVATION_CONVENTIONS
 from cavitykit.variants import CLONES, SAMPLE_MODELS
 
-BENCHMARKS = ("cumulants", "data", "cavity", "theory", "imp", "sweep", "stream")
+BENCHMARKS = ("cumulants", "data", "cavity", "theory", "imp", "images", "sweep", "stream")
 # The benchmarks are scripts beside the package in a source checkout (benchmarks/bench_NAME.py).
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 N_DRAWN = 100_000  # samples drawn from --model by default

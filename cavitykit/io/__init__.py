@@ -8,6 +8,7 @@ or the IMP engine.
 """
 
 from cavitykit.io.schema import (
+    CUMULANT_VARIABLES,
     MEASURED,
     SCHEMA,
     VARIABLES,
@@ -51,6 +52,7 @@ from cavitykit.io.weights import open_weights, weights_controls, write_weights
 __all__ = [
     "CONFIG_FILE",
     "CUMULANTS_FILE",
+    "CUMULANT_VARIABLES",
     "MEASURED",
     "SCHEMA",
     "VARIABLES",

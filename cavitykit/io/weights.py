@@ -9,7 +9,9 @@ expansions' median relative errors, which the report prints, are kept as ``expan
 branches' cavity effects and snapshots (no claim reads them).  Kept beside them, measured when the file
 is written: each unit's excess kurtosis right after the weights pruned next are removed
 (``kurtosis_after_pruning``, which claim 3 reads and which would otherwise need the held-out inputs and,
-for a researcher's images, their file).  Floats are float32, zlib-compressed.
+for a researcher's images, their file); and the run's cumulant spectra where its ``cumulants.nc``
+describes it up to order ``SPECTRA_ORDER`` (``CUMULANT_VARIABLES``; the report's spectra figure then needs
+no data file either).  Floats are float32, zlib-compressed.
 A branch's group runs over the run's rounds, those it lacks (its dense round, which is the run's, and
 any after its last) empty, so that every group is aligned with the root and the file opens as a tree
 (``xarray.open_datatree``).
@@ -25,8 +27,18 @@ import numpy as np
 import xarray as xr
 
 from cavitykit.branches import CONTROLS_DIR
-from cavitykit.io.schema import decode_round, encode_booleans, expansion_error
-from cavitykit.io.store import ENGINE, _branch_dense_round, atomic_target, open_run, run_controls
+from cavitykit.io.schema import CUMULANT_VARIABLES, decode_round, encode_booleans, expansion_error
+from cavitykit.io.store import (
+    CUMULANTS_FILE,
+    ENGINE,
+    _branch_dense_round,
+    atomic_target,
+    cumulants_mismatch,
+    open_run,
+    read_round,
+    run_controls,
+    with_cumulants,
+)
 
 # Variables of a run that a weights file leaves out (derived, or too large for a published file) ...
 LEFT_OUT = ("cavity_expansion", "cavity_theory", "theory_excess_kurtosis")
@@ -46,6 +58,8 @@ KURTOSIS_AFTER_PRUNING = "excess kurtosis of the pre-activation once the weights
 ONCE = ("init_weight", "init_bias", "init_readout")
 MASKS = {"init_weight": "mask"}
 SNAPSHOTS = ("snapshot_weight", "snapshot_bias", "snapshot_readout")
+# The cumulant orders the report draws: a run's stored spectra go into its weights file when they reach it.
+SPECTRA_ORDER = 8
 # Stored rounded to this many significant digits (relative error below 5e-4), so that they compress.
 SIGNIFICANT_DIGITS = 4
 ROUNDED = ("cavity_exact", *SNAPSHOTS)
@@ -92,6 +106,9 @@ def write_weights(run_dir, path) -> Path:
             main["expansion_error"] = errors.assign_attrs(long_name=EXPANSION_ERROR, units="1")
         if "cavity_exact" in run:
             main["kurtosis_after_pruning"] = _kurtosis_after_pruning(run)
+        spectra = _current_spectra(Path(run_dir), run)
+        if spectra is not None:
+            main = with_cumulants(main, _slim(spectra[list(CUMULANT_VARIABLES)], ()))
         main.attrs["controls"] = " ".join(controls)
         encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
         for control in controls:
@@ -102,6 +119,15 @@ def write_weights(run_dir, path) -> Path:
                 temporary, mode="a", group=group, engine=ENGINE, encoding=_encoding(branch)
             )
     return path
+
+
+def _current_spectra(run_dir: Path, run: xr.Dataset) -> xr.Dataset | None:
+    """The run's ``cumulants.nc`` when it describes the run as it stands up to ``SPECTRA_ORDER``, else None."""
+    path = run_dir / CUMULANTS_FILE
+    if not path.is_file():
+        return None
+    stored = read_round(path)
+    return None if cumulants_mismatch(run, stored, max_order=SPECTRA_ORDER) else stored
 
 
 def _aligned(branch: xr.Dataset, rounds: xr.DataArray) -> xr.Dataset:

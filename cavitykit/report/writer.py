@@ -16,6 +16,7 @@ from cavitykit import analysis, metrics
 from cavitykit.branches import BRANCHES
 from cavitykit.config import config_from_dict
 from cavitykit.io import (
+    CUMULANT_VARIABLES,
     CUMULANTS_FILE,
     atomic_directory,
     cumulants_mismatch,
@@ -82,7 +83,10 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
     if from_file:
         ds = open_weights(run_dir)
         controls = {name: open_weights(run_dir, control=name) for name in weights_controls(run_dir)}
-        spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress)
+        if "preact_cumulant" in ds:  # kept by the weights file: no data file needed
+            spectra = ds[list(CUMULANT_VARIABLES)]
+        else:
+            spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress)
     else:
         ds = open_run(run_dir)
         controls = {name: open_run(run_dir, control=name) for name in run_controls(run_dir)}

@@ -395,7 +395,16 @@ def test_small_images_with_blank_borders_and_no_shape_run_from_file_to_report(tm
     (folder / "elsewhere.npz").rename(folder / "digits.npz")
     fresh = analysis.feedback_loop(open_run(run_dir), "images")
     xr.testing.assert_allclose(stored, fresh, rtol=1e-5)
-    again = write_report(weights, out=tmp_path / "again", progress=False).read_text()
+    # The run's report kept its spectra beside it (cumulants.nc), and the weights file keeps them: the whole
+    # report, spectra figure included, is written from the weights file with the data file gone.
+    spectra = xr.load_dataset(run_dir / "cumulants.nc")
+    xr.testing.assert_allclose(open_weights(weights).preact_cumulant, spectra.preact_cumulant.astype(np.float32))
+    (folder / "digits.npz").rename(folder / "elsewhere.npz")
+    try:
+        again = write_report(weights, out=tmp_path / "again", progress=False).read_text()
+    finally:
+        (folder / "elsewhere.npz").rename(folder / "digits.npz")
+    assert (tmp_path / "again" / "cumulant_spectra.png").is_file()
     assert again.split("## Verdicts")[1].split("\n## ")[0] == text.split("## Verdicts")[1].split("\n## ")[0]
     assert text.count("  - Criterion: ") == 4  # one under each verdict
     shown = ", ".join(map(str, counts))
