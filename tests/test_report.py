@@ -350,7 +350,7 @@ def test_the_lottery_ticket_finds_where_each_branch_leaves_the_dense_accuracy():
         )
 
     run_ = branch([0.90, 0.89, 0.80])  # within 0.03 at round 1, out at round 2
-    lottery = analysis.lottery_ticket(run_, {"reinit": branch([0.90, 0.85, 0.70])}, "nlgp")
+    lottery = analysis.lottery_ticket(run_, {"reinit": branch([0.90, 0.85, 0.70])}, "nlgp", drop=0.03)
     assert lottery.leaves_at.values.tolist() == [2, 1]
     assert lottery.weights_left.sel(branch="imp").values.tolist() == [1.0, 0.5, 0.25]
-    assert analysis.lottery_ticket(run_, {"random": run_}, "nlgp") is None
+    assert analysis.lottery_ticket(run_, {"random": run_}, "nlgp", drop=0.03) is None

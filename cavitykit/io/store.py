@@ -389,6 +389,28 @@ def _of_config(dataset: xr.Dataset, config: dict, path: Path) -> xr.Dataset:
     return dataset
 
 
+def current_cumulants(path, run: xr.Dataset, *, max_order: int) -> tuple[xr.Dataset | None, str]:
+    """A run's stored ``cumulants.nc`` if it describes the run as it stands up to ``max_order``
+    (``cumulants_mismatch``), and why not otherwise.
+
+    Returns
+    -------
+    spectra : xarray.Dataset or None
+        None when the file is absent, unreadable or stale.
+    why : str
+        '' when the spectra are current or there is no file; else what is wrong with it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None, ""
+    try:
+        stored = read_round(path)
+    except ValueError as error:
+        return None, str(error)
+    stale = cumulants_mismatch(run, stored, max_order=max_order)
+    return (None, f"{str(path)!r} is stale ({stale})") if stale else (stored, "")
+
+
 def with_cumulants(run: xr.Dataset, cumulants: xr.Dataset) -> xr.Dataset:
     """The run with the pre-activation cumulant spectra of ``cavitykit cumulants`` merged in.
 

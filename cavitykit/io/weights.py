@@ -33,9 +33,8 @@ from cavitykit.io.store import (
     ENGINE,
     _branch_dense_round,
     atomic_target,
-    cumulants_mismatch,
+    current_cumulants,
     open_run,
-    read_round,
     run_controls,
     with_cumulants,
 )
@@ -106,8 +105,8 @@ def write_weights(run_dir, path) -> Path:
             main["expansion_error"] = errors.assign_attrs(long_name=EXPANSION_ERROR, units="1")
         if "cavity_exact" in run:
             main["kurtosis_after_pruning"] = _kurtosis_after_pruning(run)
-        spectra = _current_spectra(Path(run_dir), run)
-        if spectra is not None:
+        spectra, _ = current_cumulants(Path(run_dir) / CUMULANTS_FILE, run, max_order=SPECTRA_ORDER)
+        if spectra is not None:  # absent, unreadable or stale spectra are left out: a report recomputes them
             main = with_cumulants(main, _slim(spectra[list(CUMULANT_VARIABLES)], ()))
         main.attrs["controls"] = " ".join(controls)
         encode_booleans(main).to_netcdf(temporary, engine=ENGINE, format="NETCDF4", encoding=_encoding(main))
@@ -119,15 +118,6 @@ def write_weights(run_dir, path) -> Path:
                 temporary, mode="a", group=group, engine=ENGINE, encoding=_encoding(branch)
             )
     return path
-
-
-def _current_spectra(run_dir: Path, run: xr.Dataset) -> xr.Dataset | None:
-    """The run's ``cumulants.nc`` when it describes the run as it stands up to ``SPECTRA_ORDER``, else None."""
-    path = run_dir / CUMULANTS_FILE
-    if not path.is_file():
-        return None
-    stored = read_round(path)
-    return None if cumulants_mismatch(run, stored, max_order=SPECTRA_ORDER) else stored
 
 
 def _aligned(branch: xr.Dataset, rounds: xr.DataArray) -> xr.Dataset:

@@ -19,16 +19,16 @@ from cavitykit.io import (
     CUMULANT_VARIABLES,
     CUMULANTS_FILE,
     atomic_directory,
-    cumulants_mismatch,
+    current_cumulants,
     open_run,
     open_weights,
-    read_round,
     run_config,
     run_controls,
     weights_controls,
     with_cumulants,
     write_dataset,
 )
+from cavitykit.io.weights import SPECTRA_ORDER
 from cavitykit.report.markdown import NoField, ReportText, report_markdown
 from cavitykit.variants import LABELS, compared_pair, label
 
@@ -86,13 +86,15 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         if "preact_cumulant" in ds:  # kept by the weights file: no data file needed
             spectra = ds[list(CUMULANT_VARIABLES)]
         else:
-            spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress)
+            spectra = preactivation_cumulants(run_dir, max_order=SPECTRA_ORDER, run=ds, progress=progress)
     else:
         ds = open_run(run_dir)
         controls = {name: open_run(run_dir, control=name) for name in run_controls(run_dir)}
-        spectra = _stored_spectra(run_dir / CUMULANTS_FILE, ds)
+        spectra, why = current_cumulants(run_dir / CUMULANTS_FILE, ds, max_order=SPECTRA_ORDER)
+        if why:
+            warnings.warn(f"{why}; recomputing the cumulant spectra", stacklevel=2)
         if spectra is None:
-            spectra = preactivation_cumulants(run_dir, max_order=8, run=ds, progress=progress)
+            spectra = preactivation_cumulants(run_dir, max_order=SPECTRA_ORDER, run=ds, progress=progress)
             if out.resolve().parent == run_dir.resolve():
                 keep = run_dir / CUMULANTS_FILE
     ds = with_cumulants(ds, spectra)
@@ -233,23 +235,6 @@ def _missing_rounds(ds: xr.Dataset, controls: dict[str, xr.Dataset]) -> list[str
         "",
         *lines,
     ]
-
-
-def _stored_spectra(path: Path, run: xr.Dataset) -> xr.Dataset | None:
-    """The run's stored cumulant spectra if they describe it as it stands (``cumulants_mismatch``), else
-    None, with a warning that says why they are recomputed."""
-    if not path.is_file():
-        return None
-    try:
-        stored = read_round(path)
-    except ValueError as error:
-        warnings.warn(f"{error}; recomputing the cumulant spectra", stacklevel=3)
-        return None
-    stale = cumulants_mismatch(run, stored, max_order=8)
-    if stale:
-        warnings.warn(f"{str(path)!r} is stale ({stale}); recomputing the cumulant spectra", stacklevel=3)
-        return None
-    return stored
 
 
 def run_name(ds) -> str:
