@@ -3,7 +3,8 @@
 The route a Fashion-MNIST run takes (``data.source = "idx"``), on idx files this benchmark writes itself
 (28 x 28 images of two classes, 6000 for training): one hidden layer of K = 300 ReLU units with biases,
 ``standard`` parameterization f = (1/sqrt K) sum_k v_k relu(w_k . x / sqrt(D) + b_k), MSE on +-1 targets,
-Adam in minibatches of 60 from the fixed training set, the first layer half pruned (a round of IMP).
+Adam in minibatches of 60 from the fixed training set, the first layer half pruned (a round of IMP);
+then LeNet-300-100 (hidden layers of 300 and 100, each layer half pruned, the readout too).
 
 Contenders, timed side by side in interleaved rounds: the ensemble trainer with E = 6 members (3
 replicates of the images and their clone) on the route it takes ('auto'), and with E = 1; the peer, the
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +29,11 @@ from cavitykit.imp.prune import random_prune
 from cavitykit.imp.runner import Member, initial_network, make_task
 from cavitykit.imp.train import train_ensemble
 from cavitykit.network import parameterization
-from cavitykit.network.ensemble import Ensemble
+from cavitykit.network.ensemble import Ensemble, Network
 
-WIDTH, BATCH, SIDE = 300, 60, 28
+BATCH, SIDE = 60, 28
+# The networks timed: one hidden layer of 300 units, and LeNet-300-100.
+NETWORKS = ((300,), (300, 100))
 
 
 def write_images(folder: Path, n_train: int = 6000, n_test: int = 1000) -> Path:
@@ -48,18 +50,28 @@ def write_images(folder: Path, n_train: int = 6000, n_test: int = 1000) -> Path:
 
 def peer_loop(network, x: torch.Tensor, y: torch.Tensor, n_steps: int, learning_rate: float, seed: int) -> None:
     """The hand-written loop: masked weights, Adam, minibatches drawn uniformly from the training set."""
-    weight = torch.nn.Parameter(torch.as_tensor(network.weight, dtype=torch.float32))
-    bias = torch.nn.Parameter(torch.as_tensor(network.bias, dtype=torch.float32))
-    readout = torch.nn.Parameter(torch.as_tensor(network.readout, dtype=torch.float32).reshape(-1))
-    mask = torch.as_tensor(network.mask.weight, dtype=torch.float32)
-    optimizer = torch.optim.Adam([weight, bias, readout], lr=learning_rate)
+
+    def parameter(value):
+        return torch.nn.Parameter(torch.as_tensor(value, dtype=torch.float32))
+
+    def flags(value):
+        return torch.as_tensor(value, dtype=torch.float32)
+
+    weights = [parameter(w) for w in (network.weight, *network.deep)]
+    biases = [parameter(b) for b in (network.bias, *network.deep_bias)]
+    masks = [flags(m) for m in (network.mask.weight, *network.mask.deep)]
+    readout = parameter(network.readout.reshape(-1))
+    readout_mask = flags(network.mask.readout.reshape(-1))
+    optimizer = torch.optim.Adam([*weights, *biases, readout], lr=learning_rate)
     target = 2 * y.float() - 1
     generator = torch.Generator().manual_seed(seed)
-    root_d, root_k = math.sqrt(x.shape[1]), math.sqrt(weight.shape[0])
     for _ in range(n_steps):
         batch = torch.randint(len(x), (BATCH,), generator=generator)
-        hidden = torch.relu(x[batch] @ (weight * mask).T / root_d + bias)
-        loss = 0.5 * ((hidden @ readout / root_k - target[batch]) ** 2).mean()
+        hidden = x[batch]
+        for weight, bias, mask in zip(weights, biases, masks, strict=True):
+            hidden = torch.relu(hidden @ (weight * mask).T / math.sqrt(hidden.shape[1]) + bias)
+        output = hidden @ (readout * readout_mask) / math.sqrt(hidden.shape[1])
+        loss = 0.5 * ((output - target[batch]) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -67,13 +79,26 @@ def peer_loop(network, x: torch.Tensor, y: torch.Tensor, n_steps: int, learning_
 
 def main(scale: float = 1.0, repeats: int = 3) -> None:
     n_steps = max(20, int(500 * scale))
+    for hidden in NETWORKS:
+        _time_network(hidden, n_steps, repeats)
+
+
+def _time_network(hidden: tuple[int, ...], n_steps: int, repeats: int) -> None:
+    """Time the contenders on the network of ``hidden`` widths and print their ratios to the peer."""
     with tempfile.TemporaryDirectory() as folder:
         config = config_from_dict(
             {
                 "replicates": 3,
                 "variants": ["images", "images_clone"],
                 "data": {"source": "idx", "path": str(write_images(Path(folder)))},
-                "network": {"width": WIDTH, "activation": "relu", "bias": True, "bias_init": "zero", "init_scale": 0.1},
+                "network": {
+                    "hidden": list(hidden),
+                    "activation": "relu",
+                    "bias": True,
+                    "bias_init": "zero",
+                    "init_scale": 0.1,
+                    "prune_readout": len(hidden) > 1,
+                },
                 "training": {
                     "mode": "batch",
                     "optimizer": "adam",
@@ -87,11 +112,11 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
         members = [Member(v, r) for r in range(config.replicates) for v in config.variants]
         tasks = [make_task(config, m, "cpu")[0] for m in members]
         networks = []
-        for e, member in enumerate(members):  # the first layer half pruned, as after a round of IMP
+        for e, member in enumerate(members):  # every prunable layer half pruned, as after a round of IMP
             network = initial_network(config, member.replicate)
-            removed = random_prune([network.mask.weight], [network.mask.weight.size // 2], np.random.default_rng(e))
-            mask = network.mask.without(removed)
-            networks.append(replace(network, weight=network.weight * mask.weight, mask=mask))
+            masks = network.mask.layers()
+            removed = random_prune(masks, [mask.size // 2 for mask in masks], np.random.default_rng(e))
+            networks.append(Network.from_state(network.state(), network.mask.without(removed)))
     chosen = parameterization(config.network.parameterization)
     seeds = list(range(len(members)))
 
@@ -109,9 +134,10 @@ def main(scale: float = 1.0, repeats: int = 3) -> None:
     contenders |= {"single network (E=1)": (ensemble_of(1), 1), "peer loop (torch, masked)": (peer, 1)}
     times = best_times({name: func for name, (func, _) in contenders.items()}, repeats=repeats)
     per_step = {name: times[name] / (n_steps * contenders[name][1]) for name in times}
+    layers = " + ".join(str(width) for width in hidden)
     print(
-        f"idx images {SIDE} x {SIDE}, K = {WIDTH} ReLU, Adam, batch {BATCH}, first layer half pruned, {n_steps} steps, "
-        f"cpu ({torch.get_num_threads()} threads):"
+        f"idx images {SIDE} x {SIDE}, hidden {layers} ReLU, Adam, batch {BATCH}, every prunable layer half pruned, "
+        f"{n_steps} steps, cpu ({torch.get_num_threads()} threads):"
     )
     peer_time = per_step["peer loop (torch, masked)"]
     for name, seconds in per_step.items():

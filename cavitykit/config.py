@@ -8,6 +8,8 @@ engine: reading a config never imports torch.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import difflib
 import hashlib
@@ -30,6 +32,19 @@ PRESET_DIR = Path(__file__).with_name("presets")
 # Keys added after runs were first stored: at their default they are left out of the stored config
 # and its hash, so a run directory made before they existed keeps its name and resumes.
 LATER = {"added_later": True}
+# Whether a data table reads its files' headers when built: ``stored_config`` and ``load_preset(...,
+# check_files=False)`` build one without, so that a run, its weights file and its report open where the
+# data are not (a stored idx table keeps the shape the headers gave).
+_CHECKS_FILES = contextvars.ContextVar("checks_files", default=True)
+
+
+@contextlib.contextmanager
+def _files_unchecked():
+    token = _CHECKS_FILES.set(False)
+    try:
+        yield
+    finally:
+        _CHECKS_FILES.reset(token)
 
 
 @dataclass(frozen=True)
@@ -400,6 +415,9 @@ class IdxData(_Images):
         self._check_images()
         check_int("data.n_train", self.n_train, minimum=0)
         check_int("data.n_test", self.n_test, minimum=0)
+        if self.shape and not _CHECKS_FILES.get():
+            self._check_shape()
+            return
         from cavitykit.data.idx import idx_image_counts  # the headers alone
 
         stored = idx_image_counts(self.path)
@@ -515,12 +533,18 @@ def data_config(values: dict | None = None, **keys) -> DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The two-layer network f(x) = c_K sum_k v_k sigma(w_k . x / sqrt(D) + b_k).
+    """The two-layer network f(x) = c_K sum_k v_k sigma(w_k . x / sqrt(D) + b_k), or a deeper one.
 
     Parameters
     ----------
     width : int
-        K hidden units.
+        K hidden units (of the first hidden layer).
+    hidden : tuple of int
+        The widths of every hidden layer, e.g. ``[300, 100]`` (LeNet-300-100): layer l computes
+        sigma(W_l h_(l-1) / sqrt(K_(l-1)) + b_l) from the layer below, and the readout reads the last.  Its
+        first entry is ``width`` (given alone, it sets ``width``); empty or one entry: one hidden layer.
+        A deeper network trains on the torch route with the 'standard' parameterization, without
+        snapshots; the statistics and cavity effects are those of its first layer.
     activation : {'erf', 'relu'}
         sigma; 'erf' is erf(z / sqrt 2).
     bias : bool
@@ -552,13 +576,40 @@ class NetworkConfig:
     init_scale: float = 1.0
     prune_readout: bool = False
     parameterization: str = field(default="standard", metadata=LATER)
+    hidden: tuple[int, ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self):
         check_int("network.width", self.width, minimum=1)
+        if not isinstance(self.hidden, tuple):
+            raise ValueError(f"network.hidden must be a list of widths, got {self.hidden!r}")
+        for width in self.hidden:
+            check_int("network.hidden", width, minimum=1)
+        if self.hidden and self.hidden[0] != self.width:
+            raise ValueError(
+                f"network.hidden starts with {self.hidden[0]} units but network.width is {self.width}: the first "
+                "hidden layer is network.width (give one of the two)"
+            )
+        if len(self.hidden) == 1:  # one hidden layer: the network of network.width alone, and its hash
+            object.__setattr__(self, "hidden", ())
         check_choice("network.parameterization", self.parameterization, PARAMETERIZATION_NAMES)
         check_choice("network.activation", self.activation, ACTIVATION_NAMES)
         check_choice("network.bias_init", self.bias_init, BIAS_INITS)
         check_real("network.init_scale", self.init_scale, positive=True)
+        if self.depth > 1 and self.parameterization != "standard":
+            raise ValueError(
+                f"network.hidden = {list(self.hidden)} trains with the 'standard' parameterization only, got "
+                f"network.parameterization = {self.parameterization!r}"
+            )
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """The width of every hidden layer, first to last."""
+        return self.hidden or (self.width,)
+
+    @property
+    def depth(self) -> int:
+        """The number of hidden layers."""
+        return len(self.widths)
 
 
 @dataclass(frozen=True)
@@ -635,6 +686,10 @@ class IMPConfig:
         Trainings (round 0 is the dense network).
     prune_fraction : float
         Fraction p of the remaining weights each round removes, in (0, 1).
+    layer_fractions : tuple of float
+        The fractions of the prunable layers after the first (the hidden layers 2..L, then the readout
+        when ``network.prune_readout``), e.g. ``[0.2, 0.1]`` for LeNet-300-100 (Frankle and Carbin prune
+        the output layer at half the rate); empty: every layer at ``prune_fraction``.
     scope : {'layer', 'global'}
         One magnitude threshold per layer, or one across the prunable layers.
     rewind_step : int
@@ -670,12 +725,16 @@ class IMPConfig:
     target_sparsity: float = 0.0
     strategy: str = "magnitude"
     controls: tuple[str, ...] = field(default=(), metadata=LATER)
+    layer_fractions: tuple[float, ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self):
         check_int("imp.rounds", self.rounds, minimum=1)
-        fraction = check_real("imp.prune_fraction", self.prune_fraction)
-        if not 0 < fraction < 1:
-            raise ValueError(f"imp.prune_fraction must be in (0, 1), got {fraction}")
+        if not isinstance(self.layer_fractions, tuple):
+            raise ValueError(f"imp.layer_fractions must be a list of fractions, got {self.layer_fractions!r}")
+        given = [("imp.prune_fraction", self.prune_fraction)]
+        for key, fraction in given + [("imp.layer_fractions", value) for value in self.layer_fractions]:
+            if not 0 < check_real(key, fraction) < 1:
+                raise ValueError(f"{key} must be in (0, 1), got {fraction}")
         check_choice("imp.scope", self.scope, ("layer", "global"))
         check_int("imp.rewind_step", self.rewind_step, minimum=0)
         target = check_real("imp.target_sparsity", self.target_sparsity)
@@ -691,6 +750,17 @@ class IMPConfig:
                 f"imp.controls branch from a magnitude-pruning (IMP) run; imp.strategy is {self.strategy!r}: "
                 'set imp.strategy = "magnitude" or imp.controls = []'
             )
+
+    def fractions(self, n_layers: int) -> tuple[float, ...]:
+        """The pruning fraction of each of ``n_layers`` prunable layers: ``prune_fraction``, then
+        ``layer_fractions`` (or ``prune_fraction`` again where it is empty).
+
+        Examples
+        --------
+        >>> IMPConfig(prune_fraction=0.2, layer_fractions=(0.2, 0.1)).fractions(3)
+        (0.2, 0.2, 0.1)
+        """
+        return (self.prune_fraction, *(self.layer_fractions or (self.prune_fraction,) * (n_layers - 1)))
 
     @property
     def n_trainings(self) -> int:
@@ -816,6 +886,7 @@ class RunConfig:
                 f"(got {str(self.analysis.cavity).lower()}) and a first layer only, network.prune_readout = false "
                 f"(got {str(self.network.prune_readout).lower()})"
             )
+        self._check_depth(cavity_pruning)
         if not self.data.periodic and self.training.mode != "batch":
             raise ValueError(
                 f"data.source = {self.data.source!r} trains on fixed training images: training.mode must be "
@@ -825,6 +896,28 @@ class RunConfig:
             raise ValueError(
                 f"imp.rewind_step must be below training.steps={self.training.steps}, got {self.imp.rewind_step}"
             )
+
+    def _check_depth(self, cavity_pruning: bool) -> None:
+        """What a network of several hidden layers does not (yet) do, and a fraction for every prunable layer."""
+        net = self.network
+        after_first = net.depth - 1 + int(net.prune_readout)
+        if self.imp.layer_fractions and len(self.imp.layer_fractions) != after_first:
+            raise ValueError(
+                f"imp.layer_fractions gives {len(self.imp.layer_fractions)} fraction(s); the network has {after_first} "
+                f"prunable layer(s) after the first ({net.depth - 1} more hidden, "
+                f"{'and' if net.prune_readout else 'not'} the readout)"
+            )
+        if net.depth == 1:
+            return
+        refused = [
+            ("training.snapshots", self.training.snapshots > 0),
+            ('imp.strategy = "cavity" or the cavity control', cavity_pruning),
+        ]
+        for key, given in refused:
+            if given:
+                raise ValueError(
+                    f"{key} is not available for network.hidden = {list(net.hidden)} (one hidden layer only)"
+                )
 
     def snapshot_steps(self) -> tuple[int, ...]:
         """The steps at which training keeps the weights: 0, then ``training.snapshots`` log-spaced
@@ -948,6 +1041,8 @@ def _build(cls, values: dict, where: str):
             kwargs[key] = tuple(value)
         else:
             kwargs[key] = value
+    if cls is NetworkConfig and kwargs.get("hidden") and "width" not in kwargs:
+        kwargs["width"] = kwargs["hidden"][0]  # network.hidden alone sets the first layer's width
     try:
         return cls(**kwargs)
     except TypeError as error:  # a wrong type: the checks name its dotted key; anything else gets the table's
@@ -1014,9 +1109,23 @@ def stored_values(values: dict) -> dict:
     return values | {"data": {key: value for key, value in data.items() if key in own}}
 
 
+def stored_config(values: dict) -> RunConfig:
+    """The RunConfig of a stored config's tables (a run's ``config.toml``, a file's ``config`` attribute), as
+    ``stored_values`` reads them, built without reading the data files (which training alone needs).
+
+    Examples
+    --------
+    >>> stored = {"data": {"source": "idx", "path": "/nowhere", "shape": [28, 28]}, "variants": ["images"]}
+    >>> stored_config(stored).data.D
+    784
+    """
+    with _files_unchecked():
+        return config_from_dict(stored_values(values))
+
+
 def load_stored_config(path) -> RunConfig:
-    """The config a run directory stores (``config.toml``), as ``stored_values`` reads it."""
-    return config_from_dict(stored_values(read_toml(path)))
+    """The config a run directory stores (``config.toml``), as ``stored_config`` builds it."""
+    return stored_config(read_toml(path))
 
 
 def read_toml(path, what: str = "config") -> dict:
@@ -1089,13 +1198,16 @@ def presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
-def load_preset(name: str) -> RunConfig:
+def load_preset(name: str, *, check_files: bool = True) -> RunConfig:
     """A shipped preset's config.
 
     Parameters
     ----------
     name : str
         One of ``presets()``.
+    check_files : bool
+        Read the data files' headers as a new run does (False: a preset that names its data's shape
+        loads where its data are not, e.g. to compare its identity with a published run's).
 
     Returns
     -------
@@ -1107,4 +1219,7 @@ def load_preset(name: str) -> RunConfig:
     'quick'
     """
     check_choice("preset", name, tuple(presets()))
-    return load_config(PRESET_DIR / f"{name}.toml")
+    if check_files:
+        return load_config(PRESET_DIR / f"{name}.toml")
+    with _files_unchecked():
+        return load_config(PRESET_DIR / f"{name}.toml")

@@ -18,7 +18,7 @@ from cavitykit._extras import require
 from cavitykit._validation import as_real_array, check_finite, check_int, check_layer_inputs
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
-from cavitykit.config import config_from_dict, load_stored_config
+from cavitykit.config import load_stored_config, stored_config
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
 from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
 from cavitykit.network.formulas import as_scaled, preactivation_formula
@@ -348,7 +348,7 @@ def preactivation_cumulants(
     if samples is not None and (n_samples is not None or chunk_size is not None):
         raise ValueError("samples (a file) cannot be combined with n_samples or chunk_size, which draw samples")
     ds = open_run(run_dir) if run is None else run
-    config = load_stored_config(Path(run_dir) / CONFIG_FILE) if run is None else config_from_dict(run_config(ds))
+    config = load_stored_config(Path(run_dir) / CONFIG_FILE) if run is None else stored_config(run_config(ds))
     own_heldout = samples is None and n_samples is None and chunk_size is None
     if n_samples is None:
         n_samples = config.analysis.n_heldout

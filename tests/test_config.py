@@ -1,15 +1,30 @@
+from pathlib import Path
+
 import pytest
 
-from cavitykit.config import config_from_dict, load_config, load_preset, presets
+from cavitykit.config import config_from_dict, load_config, load_preset, presets, read_toml, stored_config
 from tests.imp.tiny import tiny_config
 
 
 def test_presets_load_and_round_trip_through_toml(tmp_path):
-    assert {"quick", "paper"} <= set(presets())
+    assert {"quick", "paper", "fashion_mnist", "lenet_300_100"} <= set(presets())
     for name in presets():
-        config = load_preset(name)
+        config = load_preset(name, check_files=False)  # the idx presets name their shape: no file needed
         (tmp_path / f"{name}.toml").write_text(config.to_toml())
-        assert load_config(tmp_path / f"{name}.toml").hash == config.hash
+        assert stored_config(read_toml(tmp_path / f"{name}.toml")).hash == config.hash
+
+
+def test_an_idx_preset_checks_its_files_as_a_run_does(tmp_path):
+    config = load_preset("fashion_mnist", check_files=False)
+    assert config.data.source == "idx" and config.data.D == 784 and config.network.width == 256
+    assert load_preset("lenet_300_100", check_files=False).network.widths == (300, 100)
+    if Path(config.data.path).is_dir():
+        assert load_preset("fashion_mnist").identity == config.identity
+    text = config.to_toml().replace(config.data.path, str(tmp_path / "nowhere"))
+    (tmp_path / "moved.toml").write_text(text)
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_config(tmp_path / "moved.toml")
+    assert stored_config(read_toml(tmp_path / "moved.toml")).data.shape == (28, 28)  # a stored config opens anyway
 
 
 def test_hash_changes_with_any_setting():

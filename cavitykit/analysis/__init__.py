@@ -51,6 +51,7 @@ from cavitykit.analysis.measurements import (
     round_summary,
     snapshot_summary,
     weight_movement,
+    weights_left,
 )
 from cavitykit.analysis.mechanism import coherence_factor, learned_trajectories
 from cavitykit.analysis.sweep_claims import point_verdicts, sweep_verdicts
@@ -113,4 +114,5 @@ __all__ = [
     "unit_measures",
     "weight_effect_correlation",
     "weight_movement",
+    "weights_left",
 ]

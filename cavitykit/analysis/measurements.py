@@ -377,10 +377,37 @@ def kurtosis_ipr_correlation(ds: xr.Dataset) -> xr.DataArray:
     return xr.corr(abs_kurt, ds.ipr, dim=("replicate", "round", "neuron"))
 
 
+def weights_left(ds: xr.Dataset) -> xr.DataArray:
+    """The share of weights each network keeps, over (variant, replicate, round): of the first layer's (on
+    the pixels it sees) for a network of one hidden layer, of every layer's, readout included, for a deeper
+    one (Frankle and Carbin's "weights remaining"); NaN for rounds a network has not written.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> weights_left(open_run(example_run())).sel(variant="nlgp", replicate=0).values.round(2)  # 30% a round
+    array([1.  , 0.7 , 0.49])
+    """
+    if "layer_mask" not in ds:
+        return (1 - ds.sparsity).where(ds.test_accuracy.notnull())
+    seen = seen_pixels(ds)
+    masks = [ds["mask"].isel(input=seen), ds["layer_mask"], ds["readout_mask"]]
+    kept = sum(mask.sum([dim for dim in mask.dims if dim not in ("variant", "replicate", "round")]) for mask in masks)
+    layer_total = int((ds["layer_width"] * ds["layer_fan_in"]).sum())
+    total = (
+        ds.sizes["neuron"] * int(seen.sum())
+        + layer_total
+        + ds["readout_mask"].isel(variant=0, replicate=0, round=0).size
+    )
+    return (kept / total).where(ds.test_accuracy.notnull())
+
+
 def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: str, *, drop: float) -> xr.Dataset | None:
-    """The lottery ticket, as Frankle and Carbin test it: test accuracy against the share of first-layer
-    weights left, for IMP (rewinding its survivors) against the same masks trained from a fresh random
-    initialization (the ``reinit`` control) and, where the run has them, random and one-shot pruning.
+    """The lottery ticket, as Frankle and Carbin test it: test accuracy against the share of weights left
+    (``weights_left``: of the first layer's, of every layer's for a deeper network), for IMP (rewinding its
+    survivors) against the same masks trained from a fresh random initialization (the ``reinit`` control)
+    and, where the run has them, random and one-shot pruning.
 
     Parameters
     ----------
@@ -397,7 +424,8 @@ def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: st
     xarray.Dataset over (branch, round), or None
         ``weights_left`` (mean over replicates), ``test_accuracy`` with ``low`` and ``high`` (its 95%
         Student t interval; NaN where a branch has no such round), and over ``branch`` ``leaves_at`` (the
-        round where its accuracy leaves the dense value, -1 if it never does).
+        round where its accuracy leaves the dense value, -1 if it never does); the attribute
+        ``weights_counted`` says which weights the share counts ('first-layer' or 'all').
 
     Examples
     --------
@@ -418,14 +446,17 @@ def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: st
     for name, branch in branches.items():
         if name == ONE_SHOT.name:  # its one pruned round has the run's final sparsity
             branch = branch.isel(round=[0, -1]).assign_coords(round=[0, last])
-        one = branch[["test_accuracy", "sparsity"]].sel(variant=variant).reindex(round=run["round"])
-        dense = run[["test_accuracy", "sparsity"]].sel(variant=variant).isel(round=0, drop=True)
-        one = one.where(one["round"] > 0, dense)  # every branch's round 0 is IMP's
+        one = xr.Dataset({"test_accuracy": branch.test_accuracy, "weights_left": weights_left(branch)})
+        one = one.sel(variant=variant).reindex(round=run["round"])
+        dense = xr.Dataset({"test_accuracy": run.test_accuracy, "weights_left": weights_left(run)})
+        one = one.where(
+            one["round"] > 0, dense.sel(variant=variant).isel(round=0, drop=True)
+        )  # every branch's round 0 is IMP's
         accuracy = replicate_interval(one.test_accuracy)
         lines.append(
             xr.Dataset(
                 {
-                    "weights_left": 1 - one.sparsity.mean("replicate"),
+                    "weights_left": one.weights_left.mean("replicate"),
                     "test_accuracy": accuracy["mean"],
                     "low": accuracy.low,
                     "high": accuracy.high,
@@ -433,6 +464,7 @@ def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: st
             )
         )
     out = xr.concat(lines, dim="branch").assign_coords(branch=list(branches))
+    out.attrs["weights_counted"] = "all" if "layer_mask" in run else "first-layer"
     dense = out.test_accuracy.isel(round=0)
     below = (out.test_accuracy < dense - drop).values
     out["leaves_at"] = ("branch", [int(out["round"][row.argmax()]) if row.any() else -1 for row in below])

@@ -25,29 +25,32 @@ from cavitykit import cavity, metrics
 from cavitykit._validation import check_int
 from cavitykit.branches import CONTROLS
 from cavitykit.buffers import Scratch
-from cavitykit.config import MIN_HELDOUT, RunConfig, config_from_dict
+from cavitykit.config import MIN_HELDOUT, RunConfig, stored_config
 from cavitykit.data.labelled import data_digest
 from cavitykit.device import resolve_device
 from cavitykit.imp.prune import STRATEGIES, kept_count
 from cavitykit.imp.train import Task, accuracy, train_ensemble
 from cavitykit.io import (
+    LAYER_VARIABLES,
     MEASURED,
     RoundRecord,
     atomic_target,
     encode_round,
     first_layer_sparsity,
+    padded_layers,
     prepare_run_directory,
     read_round,
     round_path,
     run_config,
     run_directory,
     stored_config_hash,
+    stored_layers,
     stored_mask,
     stored_pruning,
     write_dataset,
 )
 from cavitykit.network import parameterization
-from cavitykit.network.ensemble import Ensemble, Network, initial_parameters, member_of
+from cavitykit.network.ensemble import Ensemble, Network, bias_names, initial_parameters, member_of, weight_names
 from cavitykit.network.mask import Mask
 from cavitykit.samples import heldout_counts, member_samples
 from cavitykit.stats import preactivation_statistics, standardize_kstats
@@ -122,22 +125,19 @@ def initial_network(config: RunConfig, replicate: int, *, fresh_round: int | Non
             if fresh_round is None
             else seed(config.seed, replicate, Stream.REINIT, fresh_round)
         ),
+        deeper=net.widths[1:],
     )
-    readout = state["readout"].double().numpy()
-    n_outputs = 1 if readout.ndim == 1 else len(readout)
-    mask = Mask.dense(net.width, config.data.D, n_outputs=n_outputs, prunes_readout=net.prune_readout)
+    state = {name: value.double().numpy() for name, value in state.items()}
+    n_outputs = 1 if state["readout"].ndim == 1 else len(state["readout"])
+    mask = Mask.dense(net.widths, config.data.D, n_outputs=n_outputs, prunes_readout=net.prune_readout)
     mask.weight[:, config.data.dropped_pixels()] = False
-    return Network(
-        weight=state["weight"].double().numpy() * mask.weight,
-        readout=readout,
-        mask=mask,
-        bias=state["bias"].double().numpy() if net.bias else None,
-    )
+    state["weight"] = state["weight"] * mask.weight
+    return Network.from_state(state, mask)
 
 
 def prunable_counts(config: RunConfig, network: Network) -> list[int]:
     """The weights of each prunable layer (``Mask.layers``) that pruning rates count from: the first
-    layer's on pixels not dropped, then the readout's.
+    layer's on pixels not dropped, then every weight of any deeper layer and of a prunable readout.
 
     Examples
     --------
@@ -156,8 +156,8 @@ def next_pruning(
     """What the strategy (``imp.prune.STRATEGIES``) removes after this round (for 'dense': what one IMP
     round would remove).
 
-    Each layer is pruned down to round(N (1 - p)^t) kept weights (N: ``prunable_counts``), t the number
-    of prunings the next
+    Each layer is pruned down to round(N (1 - p)^t) kept weights (N: ``prunable_counts``, p: the layer's
+    fraction, ``IMPConfig.fractions``), t the number of prunings the next
     round has had (``Strategy.prunings``: round_index + 1, or all rounds - 1 at once for 'one_shot'
     after round 0).  The 'cavity' strategy ranks weights by the mean over classes of
     Delta|excess kurtosis| from ``statistics`` (``round_statistics`` of this round).  Returns a boolean
@@ -177,7 +177,8 @@ def next_pruning(
     target = strategy.prunings(imp.rounds, round_index)
     counts = prunable_counts(config, network)
     n_remove = [
-        max(0, int(m.sum()) - kept_count(n, imp.prune_fraction, target)) for m, n in zip(masks, counts, strict=True)
+        max(0, int(m.sum()) - kept_count(n, fraction, target))
+        for m, n, fraction in zip(masks, counts, imp.fractions(len(masks)), strict=True)
     ]
     return strategy.remove(weights, masks, n_remove, scope=imp.scope, seed=seed, statistics=statistics)
 
@@ -327,27 +328,30 @@ def _start_from_round(dataset: xr.Dataset, pruned: list[np.ndarray] | None = Non
     """The next round's start recovered from a stored round (for resuming), or, given ``pruned``,
     after that pruning instead of the stored one (a control branch leaving the dense round)."""
     one = dataset.isel(variant=0, replicate=0, round=0)
-    mask = stored_mask(one)
     if pruned is None:
         pruned = stored_pruning(one)
-    rewind = Network(
-        weight=one.init_weight.values,
-        readout=one.init_readout.values,
-        mask=mask,
-        bias=one.init_bias.values if "init_bias" in one else None,
-    )
-    return Start(rewind, mask).after(pruned)
+    rewind = _stored_network(one, "init_")
+    return Start(rewind, rewind.mask).after(pruned)
+
+
+def _stored_network(one: xr.Dataset, prefix: str) -> Network:
+    """The network one stored round holds: trained (``prefix`` '') or at its rewind point ('init_')."""
+    mask = stored_mask(one)
+    state = {
+        "weight": one[f"{prefix}weight"].values,
+        "readout": one[f"{prefix}readout"].values,
+        **dict(zip(weight_names(1 + len(mask.deep))[1:], stored_layers(one, f"layer_{prefix}weight"), strict=True)),
+    }
+    if f"{prefix}bias" in one:
+        state["bias"] = one[f"{prefix}bias"].values
+        state |= dict(zip(bias_names(1 + len(mask.deep))[1:], stored_layers(one, f"layer_{prefix}bias"), strict=True))
+    return Network.from_state(state, mask)
 
 
 def _trained_network(dataset: xr.Dataset) -> tuple[Network, dict[str, np.ndarray]]:
     """The trained network a stored round holds, and the statistics a pruning strategy may rank by."""
     one = dataset.isel(variant=0, replicate=0, round=0)
-    network = Network(
-        weight=one.weight.values,
-        readout=one.readout.values,
-        mask=stored_mask(one),
-        bias=one.bias.values if "bias" in one else None,
-    )
+    network = _stored_network(one, "")
     statistics = {name: one[name].values for name in ("preact_excess_kurtosis", "cavity_exact") if name in one}
     return network, statistics
 
@@ -488,7 +492,15 @@ def record(
     """What member ``index`` of a trained group stores as ``member``'s round ``round_index``: its network,
     ``statistics`` (``round_statistics``) and what the strategy removes next, ``pruned`` per prunable layer."""
     network, start = trained.networks[index], trained.starts[index]
-    pruned_next, readout_pruned_next = network.mask.split(pruned)
+    pruned_next, deep_pruned_next, readout_pruned_next = network.mask.split(pruned)
+    layers = {
+        "layer_weight": padded_layers(network.deep, np.nan),
+        "layer_init_weight": padded_layers(start.rewind.deep, np.nan),
+        "layer_mask": padded_layers(network.mask.deep, False),
+        "layer_pruned_next": padded_layers(deep_pruned_next, False),
+        "layer_bias": padded_layers(network.deep_bias, np.nan),
+        "layer_init_bias": padded_layers(start.rewind.deep_bias, np.nan),
+    }
     return RoundRecord(
         variant=member.variant,
         replicate=member.replicate,
@@ -507,6 +519,7 @@ def record(
         init_bias=start.rewind.bias,
         **statistics,
         **trained.snapshots[index],
+        **layers,
     )
 
 
@@ -569,7 +582,15 @@ def _snapshots(config: RunConfig, captured: dict[int, dict], index: int, like: N
 def _stored_record(one: xr.Dataset, statistics: dict) -> RoundRecord:
     """The record a stored round (one network's) was written from, with ``statistics`` in place of its own."""
     values = {name: one[name].values for name in ("weight", "init_weight", "readout", "init_readout")}
-    optional = ("bias", "init_bias", "readout_pruned_next", "snapshot_weight", "snapshot_bias", "snapshot_readout")
+    optional = (
+        "bias",
+        "init_bias",
+        "readout_pruned_next",
+        "snapshot_weight",
+        "snapshot_bias",
+        "snapshot_readout",
+        *LAYER_VARIABLES,
+    )
     values |= {name: one[name].values for name in optional if name in one}
     if "time" in one.coords:
         values["snapshot_time"] = one["time"].values
@@ -611,7 +632,7 @@ def remeasure(config: RunConfig, run_dir: Path, members: list[Member]) -> int:
                 if not path.is_file() or stored_config_hash(path) == branch.hash:
                     continue
                 stored = read_round(path)
-                before = config_from_dict(run_config(stored))
+                before = stored_config(run_config(stored))
                 if before.identity != branch.identity:  # e.g. a file copied in from another run
                     raise ValueError(
                         f"{str(path)!r} holds a round of another training (identity {before.identity[:12]}, not "

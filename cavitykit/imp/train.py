@@ -7,7 +7,7 @@ member's gradient is its own.  Two routes, chosen per call:
 
 * **torch** (any mode, optimizer and device, CPU or CUDA): batched matmuls, autograd, a torch
   optimizer over the stacked parameters (SGD and Adam act elementwise, so members stay independent).
-* **kernel** (online SGD with batch 1 on a CPU): a Numba kernel runs a whole block of steps of every
+* **kernel** (online SGD with batch 1 on a CPU, one hidden layer): a Numba kernel runs a whole block of steps of every
   member per call.  Batch-1 SGD is bound by per-call overhead, and this route pays it once per block
   instead of once per step (``cavitykit bench imp`` measures both).
 
@@ -269,9 +269,13 @@ def train_ensemble(
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
     device = ensemble.weight.device
-    use_kernel = route == "kernel" or (route == "auto" and kernel_route_applies(config, device))
-    if use_kernel and not kernel_route_applies(config, device):
-        raise ValueError(f"route='kernel' needs online SGD with batch_size 1 on a CPU, got {config}")
+    kernel_applies = kernel_route_applies(config, device) and not ensemble.deep
+    use_kernel = route == "kernel" or (route == "auto" and kernel_applies)
+    if use_kernel and not kernel_applies:
+        raise ValueError(
+            f"route='kernel' needs online SGD with batch_size 1 on a CPU and one hidden layer, got {config} "
+            f"with {1 + len(ensemble.deep)} hidden layer(s)"
+        )
     if len(tasks) != ensemble.size or len(seeds) != ensemble.size:
         raise ValueError(f"need one task and one seed per member ({ensemble.size}), got {len(tasks)} and {len(seeds)}")
     captures = sorted(set(capture_steps))

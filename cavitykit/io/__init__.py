@@ -9,6 +9,7 @@ or the IMP engine.
 
 from cavitykit.io.schema import (
     CUMULANT_VARIABLES,
+    LAYER_VARIABLES,
     MEASURED,
     SCHEMA,
     VARIABLES,
@@ -17,8 +18,10 @@ from cavitykit.io.schema import (
     encode_round,
     first_layer_sparsity,
     grid_shape,
+    padded_layers,
     run_config,
     seen_pixels,
+    stored_layers,
     stored_mask,
     stored_pruning,
 )
@@ -54,6 +57,7 @@ __all__ = [
     "CONFIG_FILE",
     "CUMULANTS_FILE",
     "CUMULANT_VARIABLES",
+    "LAYER_VARIABLES",
     "MEASURED",
     "SCHEMA",
     "VARIABLES",
@@ -69,6 +73,7 @@ __all__ = [
     "open_run",
     "open_sweep",
     "open_weights",
+    "padded_layers",
     "prepare_run_directory",
     "read_round",
     "read_sweep_index",
@@ -80,6 +85,7 @@ __all__ = [
     "run_directory",
     "seen_pixels",
     "stored_config_hash",
+    "stored_layers",
     "stored_mask",
     "stored_pruning",
     "sweep_points",

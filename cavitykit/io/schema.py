@@ -30,6 +30,18 @@ BOOLEAN_FLAG = {"flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings"
 
 WEIGHTS = ("neuron", "input")
 PER_CLASS = ("label", "neuron")
+# A deeper network's hidden layers 2..L, stacked along ``layer`` and padded to the widest (NaN weights,
+# false flags beyond a layer's own shape, which its ``layer_width`` and ``layer_fan_in`` coordinates give);
+# its readout's units are the last layer's, ``last_neuron``.
+LAYERS = ("layer", "layer_neuron", "layer_input")
+LAYER_VARIABLES = (
+    "layer_weight",
+    "layer_mask",
+    "layer_init_weight",
+    "layer_pruned_next",
+    "layer_bias",
+    "layer_init_bias",
+)
 # name: (dims inside one round, long_name); every variable is dimensionless (units "1").
 VARIABLES = {
     "weight": (WEIGHTS, "trained first-layer weights (masked)"),
@@ -65,6 +77,12 @@ VARIABLES = {
     "snapshot_weight": (("time", *WEIGHTS), "first-layer weights at training time t (NaN before the round began)"),
     "snapshot_bias": (("time", "neuron"), "hidden biases at training time t (NaN before the round began)"),
     "snapshot_readout": (("time", "neuron"), "readout weights at training time t (NaN before the round began)"),
+    "layer_weight": (LAYERS, "trained weights of the hidden layers after the first (masked)"),
+    "layer_mask": (LAYERS, "mask of the hidden layers after the first: true where the weight is kept"),
+    "layer_init_weight": (LAYERS, "weights of the hidden layers after the first at the rewind point"),
+    "layer_pruned_next": (LAYERS, "weights of the hidden layers after the first the strategy removes after this round"),
+    "layer_bias": (LAYERS[:2], "trained biases of the hidden layers after the first"),
+    "layer_init_bias": (LAYERS[:2], "biases of the hidden layers after the first at the rewind point"),
 }
 # The variables computed from a trained network on held-out inputs (the runner's ``round_statistics``),
 # so the ones a round stored under other analysis settings has replaced when the runner re-measures it.
@@ -80,7 +98,7 @@ MEASURED = (
 )
 # The boolean flags among them: a round a member has not written reads False (kept nothing, pruned
 # nothing); which rounds exist is read from test_accuracy (NaN where missing).
-BOOLEANS = ("mask", "readout_mask", "pruned_next", "readout_pruned_next")
+BOOLEANS = ("mask", "readout_mask", "pruned_next", "readout_pruned_next", "layer_mask", "layer_pruned_next")
 CUMULANT_DIMS = ("variant", "replicate", "round", "sample_set", "neuron", "order")
 CUMULANT_VARIABLES = {
     "preact_kstat": "k-statistic k_n of the pre-activation",
@@ -101,7 +119,8 @@ class RoundRecord:
     weight, mask, init_weight, pruned_next : ndarray of shape (K, D)
         Trained weights (zero where pruned), the boolean mask, the weights at the rewind
         point (masked) and what the strategy removes after this round.
-    readout, init_readout : ndarray of shape (K,), or (C, K) for a readout of C outputs
+    readout, init_readout : ndarray of shape (K,), or (C, K) for a readout of C outputs (K_L, the last hidden
+        layer's width, for a deeper network)
     readout_mask : ndarray of bool, shape of ``readout``
         All true when the readout is not prunable.
     train_loss, test_accuracy : float
@@ -126,6 +145,9 @@ class RoundRecord:
         The independent-input predictions (``cavitykit.cavity.independent_theory``) of the change
         and of the excess kurtosis itself, kappa_x IPR, with the class's pixel excess kurtosis
         kappa_x; with the cavity effects.
+    layer_weight, layer_mask, layer_init_weight, layer_pruned_next : ndarray of shape (L - 1, K_max, K_max'), optional
+        A deeper network's hidden layers 2..L as ``padded_layers`` stacks them; the biases
+        ``layer_bias``, ``layer_init_bias`` of shape (L - 1, K_max) with biases.
 
     Examples
     --------
@@ -162,6 +184,54 @@ class RoundRecord:
     snapshot_weight: np.ndarray | None = None
     snapshot_bias: np.ndarray | None = None
     snapshot_readout: np.ndarray | None = None
+    layer_weight: np.ndarray | None = None
+    layer_mask: np.ndarray | None = None
+    layer_init_weight: np.ndarray | None = None
+    layer_pruned_next: np.ndarray | None = None
+    layer_bias: np.ndarray | None = None
+    layer_init_bias: np.ndarray | None = None
+
+
+def padded_layers(layers, fill) -> np.ndarray | None:
+    """Arrays of the hidden layers 2..L (each (K_l, K_(l-1)), or (K_l,) for biases) stacked along a first
+    ``layer`` axis, padded with ``fill`` to the widest; None for no layer (one hidden layer).
+
+    Examples
+    --------
+    >>> padded_layers([np.ones((2, 3)), np.ones((1, 2))], np.nan)[1]
+    array([[ 1.,  1., nan],
+           [nan, nan, nan]])
+    """
+    if not layers:
+        return None
+    shape = tuple(max(sizes) for sizes in zip(*(layer.shape for layer in layers), strict=True))
+    stacked = np.full((len(layers), *shape), fill, dtype=np.result_type(layers[0], fill))
+    for index, layer in enumerate(layers):
+        stacked[(index, *(slice(0, size) for size in layer.shape))] = layer
+    return stacked
+
+
+def stored_layers(one: xr.Dataset, name: str) -> tuple[np.ndarray, ...]:
+    """The hidden layers 2..L of one stored network (a round selected down to its own dims) that ``name``
+    (one of ``LAYER_VARIABLES``) holds, each unpadded to its (K_l, K_(l-1)) (or (K_l,)); () for one hidden layer.
+
+    Examples
+    --------
+    >>> from cavitykit.io.store import read_round, round_path
+    >>> from cavitykit.testing import example_run
+    >>> one = read_round(round_path(example_run(), "nlgp", 0, 0)).isel(variant=0, replicate=0, round=0)
+    >>> stored_layers(one, "layer_mask")  # a network of one hidden layer
+    ()
+    """
+    if name not in one:
+        return ()
+    values = one[name].transpose("layer", *(dim for dim in LAYERS[1:] if dim in one[name].dims)).values
+    widths, fan_ins = one["layer_width"].values, one["layer_fan_in"].values
+    if values.ndim == 2:
+        return tuple(values[index, :width] for index, width in enumerate(widths))
+    return tuple(
+        values[index, :width, :fan_in] for index, (width, fan_in) in enumerate(zip(widths, fan_ins, strict=True))
+    )
 
 
 # What each coordinate of a round file counts (its ``long_name``).
@@ -178,6 +248,12 @@ COORDINATE_NAMES = {
     "output": "readout output",
     "approx_order": "truncation order of the cavity expansion",
     "time": "training time steps / D, from the start of round 0",
+    "layer": "hidden layer after the first: 2 reads the first hidden layer",
+    "layer_neuron": "unit of a hidden layer after the first",
+    "layer_input": "unit of the layer below",
+    "layer_width": "units of the hidden layer",
+    "layer_fan_in": "units of the layer below",
+    "last_neuron": "unit of the last hidden layer, which the readout reads",
 }
 
 
@@ -235,7 +311,8 @@ def encode_round(record: RoundRecord, config, *, data_description: dict, dropped
     xarray.Dataset
         Dims ``variant``, ``replicate``, ``round`` (length 1), ``neuron`` (K), ``input`` (D),
         ``label`` (classes), with a readout of C outputs ``output``, with cavity effects
-        ``approx_order``, with snapshots ``time``.
+        ``approx_order``, with snapshots ``time``; for a deeper network ``layer``, ``layer_neuron``,
+        ``layer_input`` and the readout's ``last_neuron``.
 
     Examples
     --------
@@ -251,10 +328,15 @@ def encode_round(record: RoundRecord, config, *, data_description: dict, dropped
     values["init_weight"] = record.init_weight * record.mask
     n_units = record.weight.shape[0]
     outputs = record.readout.ndim == 2
+    deep = record.layer_weight is not None
+    if deep:
+        values["layer_init_weight"] = record.layer_init_weight * record.layer_mask
+    readout_units = "last_neuron" if deep else "neuron"
 
     def dims(name):
-        if outputs and name in READOUT_VARIABLES:
-            return (*(d for d in VARIABLES[name][0] if d != "neuron"), "output", "neuron")
+        if name in READOUT_VARIABLES:
+            inner = ("output", readout_units) if outputs else (readout_units,)
+            return (*(d for d in VARIABLES[name][0] if d != "neuron"), *inner)
         return VARIABLES[name][0]
 
     dataset = xr.Dataset(
@@ -273,6 +355,8 @@ def encode_round(record: RoundRecord, config, *, data_description: dict, dropped
     )
     if outputs:
         dataset = dataset.assign_coords(output=np.arange(len(record.readout)))
+    if deep:
+        dataset = dataset.assign_coords(_layer_coordinates(config.network.widths))
     if record.cavity_expansion is not None:
         dataset = dataset.assign_coords(approx_order=np.array(config.analysis.expansion_orders))
     if record.snapshot_weight is not None:
@@ -298,6 +382,19 @@ def encode_round(record: RoundRecord, config, *, data_description: dict, dropped
     return dataset
 
 
+def _layer_coordinates(widths: tuple[int, ...]) -> dict:
+    """The coordinates of a deeper network's ``layer`` dims from its hidden widths (first to last): each
+    layer's number, width and fan-in."""
+    return {
+        "layer": np.arange(2, len(widths) + 1),
+        "layer_width": ("layer", np.array(widths[1:])),
+        "layer_fan_in": ("layer", np.array(widths[:-1])),
+        "layer_neuron": np.arange(max(widths[1:])),
+        "layer_input": np.arange(max(widths[:-1])),
+        "last_neuron": np.arange(widths[-1]),
+    }
+
+
 def stored_mask(one: xr.Dataset) -> Mask:
     """The mask of one stored network (a round selected down to its ``neuron`` and ``input`` dims); its
     readout is prunable when the round says what the readout loses next.
@@ -315,14 +412,17 @@ def stored_mask(one: xr.Dataset) -> Mask:
         one["mask"].values.astype(bool),
         one["readout_mask"].values.astype(bool),
         prunes_readout="readout_pruned_next" in one,
+        deep=tuple(layer.astype(bool) for layer in stored_layers(one, "layer_mask")),
     )
 
 
 def stored_pruning(one: xr.Dataset) -> list[np.ndarray]:
     """What one stored network's strategy removes after its round, per prunable layer (``Mask.layers``)."""
     pruned = [one["pruned_next"].values.astype(bool)]
+    pruned += [layer.astype(bool) for layer in stored_layers(one, "layer_pruned_next")]
     if "readout_pruned_next" in one:
-        pruned.append(one["readout_pruned_next"].values.astype(bool).reshape(-1, one.sizes["neuron"]))
+        readout = one["readout_pruned_next"].values.astype(bool)
+        pruned.append(readout.reshape(-1, readout.shape[-1]))
     return pruned
 
 

@@ -50,12 +50,14 @@ BRANCH_LEFT_OUT = (
     "init_weight",
     "init_bias",
     "init_readout",
+    "layer_init_weight",
+    "layer_init_bias",
 )
 EXPANSION_ERROR = "median relative error |expansion - exact| / |exact| of the cavity expansion"
 KURTOSIS_AFTER_PRUNING = "excess kurtosis of the pre-activation once the weights pruned next are removed"
 # Variables equal in every round (the rewind point; the weights masked by the round), stored once, unmasked.
-ONCE = ("init_weight", "init_bias", "init_readout")
-MASKS = {"init_weight": "mask"}
+ONCE = ("init_weight", "init_bias", "init_readout", "layer_init_weight", "layer_init_bias")
+MASKS = {"init_weight": "mask", "layer_init_weight": "layer_mask"}
 SNAPSHOTS = ("snapshot_weight", "snapshot_bias", "snapshot_readout")
 # The cumulant orders the report draws: a run's stored spectra go into its weights file when they reach it.
 SPECTRA_ORDER = 8
@@ -138,11 +140,11 @@ def _written_rounds(branch: xr.Dataset) -> xr.Dataset:
 def _kurtosis_after_pruning(run: xr.Dataset) -> xr.DataArray:
     """``samples.kurtosis_after_pruning`` of every member, float32, over (variant, replicate, round, label,
     neuron)."""
-    from cavitykit.config import config_from_dict
+    from cavitykit.config import stored_config
     from cavitykit.io.schema import run_config
     from cavitykit.samples import kurtosis_after_pruning  # the held-out inputs: the data layer, on demand
 
-    config = config_from_dict(run_config(run))
+    config = stored_config(run_config(run))
     values = [
         [
             kurtosis_after_pruning(config, str(variant), int(replicate), run.sel(variant=variant, replicate=replicate))

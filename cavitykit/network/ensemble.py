@@ -1,13 +1,15 @@
 """The network in torch: activations, initialization, one member's parameters and the ensemble that trains.
 
 A run trains all its networks (members) as one ``Ensemble``: stacked parameters (weights (E, K, D),
-biases (E, K) and readouts (E, K), or (E, C, K) for C > 2 classes) with their own masks.  ``Network``
+biases (E, K) and readouts (E, K), or (E, C, K) for C > 2 classes; a deeper network also the weights
+(E, K_l, K_(l-1)) and biases (E, K_l) of its hidden layers 2..L) with their own masks.  ``Network``
 is one member's parameters in float64 numpy, as the runner prunes, measures and stores them;
 ``Ensemble.stack`` and ``member_of`` convert between the two.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -52,13 +54,14 @@ def initial_parameters(
     trains_readout=True,
     n_classes=2,
     generator=None,
+    deeper=(),
 ) -> dict[str, torch.Tensor]:
-    """Initial parameters of the two-layer network, drawn in a fixed order from ``generator``.
+    """Initial parameters of the two-layer network (or a deeper one), drawn in a fixed order from ``generator``.
 
     Parameters
     ----------
     n_inputs, width : int
-        D and K.
+        D and K, the first hidden layer's width.
     init_scale : float
         Standard deviation of the weights w_ki and of a trained readout v_k (both Gaussian).
     bias : bool
@@ -74,11 +77,16 @@ def initial_parameters(
     n_classes : int
         C: two classes take one output (its sign the class), C > 2 classes C outputs (the largest the class).
     generator : torch.Generator, optional
+    deeper : tuple of int
+        The widths K_2..K_L of the hidden layers after the first; their weights are drawn after the
+        readout's (so a network of one hidden layer draws what it always drew), with the same law, and
+        the readout reads the last layer.
 
     Returns
     -------
     dict
-        ``weight`` (K, D), ``readout`` (K,) (one output) or (C, K), and, with biases, ``bias`` (K,); float32.
+        ``weight`` (K, D), ``readout`` (K_L,) (one output) or (C, K_L), and, with biases, ``bias`` (K,);
+        for each deeper layer l = 2..L ``weight_l`` (K_l, K_(l-1)) and, with biases, ``bias_l`` (K_l,); float32.
 
     Examples
     --------
@@ -93,41 +101,84 @@ def initial_parameters(
             f"the class count must lie in 2..network.width = {width} (an output per class), got {n_classes!r}"
         )
     n_outputs = 1 if n_classes == 2 else int(n_classes)
+    widths = (width, *deeper)
+    last = widths[-1]
     state = {
         "weight": torch.randn((width, n_inputs), generator=generator) * init_scale,
-        "readout": torch.randn((n_outputs, width), generator=generator) * init_scale,
+        "readout": torch.randn((n_outputs, last), generator=generator) * init_scale,
     }
+    for layer, (below, out) in enumerate(itertools.pairwise(widths), start=2):
+        state[f"weight_{layer}"] = torch.randn((out, below), generator=generator) * init_scale
     if n_outputs == 1:
         state["readout"] = state["readout"][0]
     if not trains_readout:
-        units = torch.arange(width)
+        units = torch.arange(last)
         committee = (units % n_outputs == torch.arange(n_outputs)[:, None]).float()
-        state["readout"] = torch.ones(width) if n_outputs == 1 else committee
+        state["readout"] = torch.ones(last) if n_outputs == 1 else committee
     if bias:
-        split = torch.where(torch.arange(width) < width // 2, 1.0, -1.0)
-        state["bias"] = split if bias_init == "split" else torch.zeros(width)
+        for name, size in zip(bias_names(len(widths)), widths, strict=True):
+            split = torch.where(torch.arange(size) < size // 2, 1.0, -1.0)
+            state[name] = split if bias_init == "split" else torch.zeros(size)
     return state
+
+
+def weight_names(depth: int) -> list[str]:
+    """The names of the hidden layers' weights in a network's state: ``weight``, then ``weight_2``..``weight_L``."""
+    return ["weight", *(f"weight_{layer}" for layer in range(2, depth + 1))]
+
+
+def bias_names(depth: int) -> list[str]:
+    """The names of the hidden layers' biases: ``bias``, then ``bias_2``..``bias_L``."""
+    return ["bias", *(f"bias_{layer}" for layer in range(2, depth + 1))]
 
 
 @dataclass
 class Network:
     """One member's parameters (float64) and mask.
 
-    weight : (K, D); readout : (K,) for one output, (C, K) for C; bias : (K,), None without biases;
-    mask : ``Mask`` of the weight's and the readout's shapes.
+    weight : (K, D); readout : (K_L,) for one output, (C, K_L) for C; bias : (K,), None without biases;
+    mask : ``Mask`` of the weights' and the readout's shapes; deep, deep_bias : the weights (K_l, K_(l-1))
+    and biases (K_l,) of the hidden layers 2..L of a deeper network (biases () without), () for one hidden
+    layer.
     """
 
     weight: np.ndarray
     readout: np.ndarray
     mask: Mask
     bias: np.ndarray | None = None
+    deep: tuple[np.ndarray, ...] = ()
+    deep_bias: tuple[np.ndarray, ...] = ()
 
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Prunable layers' weights and masks: the first layer, then the readout (as (C, K), C = 1 for one
-        output) if prunable."""
-        readout = self.readout.reshape(-1, self.weight.shape[0])
-        weights = [self.weight, readout] if self.mask.prunes_readout else [self.weight]
-        return weights, self.mask.layers()
+        """Prunable layers' weights and masks: the first layer, any deeper hidden layers, then the readout
+        (as (C, K_L), C = 1 for one output) if prunable."""
+        readout = [self.readout.reshape(-1, self.readout.shape[-1])] if self.mask.prunes_readout else []
+        return [self.weight, *self.deep, *readout], self.mask.layers()
+
+    @property
+    def depth(self) -> int:
+        """The number of hidden layers."""
+        return 1 + len(self.deep)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The parameters by the names of ``initial_parameters`` and ``Ensemble.state``."""
+        weights = dict(zip(weight_names(self.depth), (self.weight, *self.deep), strict=True))
+        biases = (
+            dict(zip(bias_names(self.depth), (self.bias, *self.deep_bias), strict=False))
+            if self.bias is not None
+            else {}
+        )
+        return weights | biases | {"readout": self.readout}
+
+    @classmethod
+    def from_state(cls, state: dict, mask: Mask) -> Network:
+        """The network of parameters named as ``state`` gives them (float64 numpy arrays), under ``mask``."""
+        depth = 1 + len(mask.deep)
+        weights = [state[name] for name in weight_names(depth)]
+        biases = [state[name] for name in bias_names(depth)] if "bias" in state else []
+        return cls(
+            weights[0], state["readout"], mask, biases[0] if biases else None, tuple(weights[1:]), tuple(biases[1:])
+        )
 
 
 class Ensemble:
@@ -135,7 +186,9 @@ class Ensemble:
 
     lambda_ek = w_ek . x / sqrt(D) + b_ek, r = readout * readout mask, c_K the output scale of
     the parameterization (``cavitykit.network.formulas``).  With a readout of C outputs, each member
-    has C outputs f_ec = c_K sum_k r_eck sigma(lambda_ek), one per class.
+    has C outputs f_ec = c_K sum_k r_eck sigma(lambda_ek), one per class.  A deeper network's hidden
+    layer l computes sigma(W_l h_(l-1) / sqrt(K_(l-1)) + b_l) from the one below, and the readout reads
+    the last (K = K_L).
 
     Parameters
     ----------
@@ -146,6 +199,8 @@ class Ensemble:
         Of shape (E, K, D) and the readout's (``Mask.stack``); a boolean array (E, K, D) for a first-layer
         mask alone (one output).
     bias : array_like of shape (E, K), optional
+    deep, deep_bias : sequence of array_like of shapes (E, K_l, K_(l-1)) and (E, K_l), optional
+        The hidden layers 2..L of deeper networks (``mask.deep`` their masks); biases with ``bias``.
     activation : {'erf', 'relu'}
     parameterization : str or Parameterization
         Output scale, trained or fixed readout, and per-parameter learning rates
@@ -159,6 +214,8 @@ class Ensemble:
         The mask as float32 (E, K, D) and the readout's shape (``Mask.keep``; ``readout_keep`` None when the readout is
         not prunable), which multiply the parameters after every step (``apply_masks``) and feed the SGD
         kernel.
+    deep_keep : tuple of torch.Tensor
+        The deeper layers' masks, float32 (empty for one hidden layer).
 
     Examples
     --------
@@ -180,6 +237,8 @@ class Ensemble:
         mask,
         *,
         bias=None,
+        deep=(),
+        deep_bias=(),
         activation="erf",
         parameterization="standard",
         device="cpu",
@@ -191,7 +250,15 @@ class Ensemble:
         self.weight = torch.tensor(np.asarray(weight), **float32)
         self.readout = torch.tensor(np.asarray(readout), **float32)
         self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
+        self.deep = [torch.tensor(np.asarray(layer), **float32) for layer in deep]
+        self.deep_bias = [torch.tensor(np.asarray(layer), **float32) for layer in deep_bias]
         self.mask = mask if isinstance(mask, Mask) else Mask(np.asarray(mask))
+        deep_shapes = [tuple(layer.shape) for layer in self.deep]
+        if deep_shapes != [layer.shape for layer in self.mask.deep] or len(self.deep_bias) not in (0, len(self.deep)):
+            raise ValueError(
+                f"the deeper layers' weights {deep_shapes} must match their masks "
+                f"{[layer.shape for layer in self.mask.deep]} (and have a bias each, or none)"
+            )
         if self.mask.weight.shape != self.weight.shape or self.readout.shape != self.mask.readout.shape:
             raise ValueError(
                 f"weight (E, K, D), readout (E, K) or (E, C, K) and their mask must agree, got "
@@ -199,18 +266,24 @@ class Ensemble:
                 f"{self.mask.readout.shape}"
             )
         # float copies for the in-place masking after every step: a bool mask would be cast on every call
-        self.keep, self.readout_keep = self.mask.keep(device)
-        self.output_scale = self.parameterization.output_scale(self.weight.shape[1])
+        self.keep, self.readout_keep, self.deep_keep = self.mask.keep(device)
+        self.output_scale = self.parameterization.output_scale(self.readout.shape[-1])
         self.apply_masks()
 
     @classmethod
     def stack(cls, networks: list[Network], *, activation: str, parameterization, device) -> Ensemble:
         """The members' networks as one ensemble on ``device`` (which zeroes their pruned weights)."""
+
+        def stacked(layers):
+            return [np.stack(members) for members in zip(*layers, strict=True)]
+
         return cls(
             np.stack([n.weight for n in networks]),
             np.stack([n.readout for n in networks]),
             Mask.stack([n.mask for n in networks]),
             bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
+            deep=stacked([n.deep for n in networks]),
+            deep_bias=stacked([n.deep_bias for n in networks]),
             activation=activation,
             parameterization=parameterization,
             device=device,
@@ -226,27 +299,44 @@ class Ensemble:
         """1 (two classes, the sign of f) or C (C classes, the largest f_c)."""
         return self.mask.n_outputs
 
+    def _parameters(self) -> dict[str, torch.Tensor]:
+        """Every parameter by its name (``initial_parameters``'): the hidden layers' weights and biases
+        (when the network has biases), then the readout."""
+        depth = 1 + len(self.deep)
+        weights = dict(zip(weight_names(depth), [self.weight, *self.deep], strict=True))
+        biases = (
+            dict(zip(bias_names(depth), [self.bias, *self.deep_bias], strict=True)) if self.bias is not None else {}
+        )
+        return weights | biases | {"readout": self.readout}
+
     def trained(self) -> dict[str, torch.Tensor]:
-        """The trained parameters by name: ``weight``, ``bias`` (if any) and, when the parameterization trains
-        it, ``readout``."""
-        names = ("weight", "bias", "readout") if self.parameterization.trains_readout else ("weight", "bias")
-        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        """The trained parameters by name: ``weight``, ``bias`` (if any), a deeper network's ``weight_l`` and
+        ``bias_l`` and, when the parameterization trains it, ``readout``."""
+        parameters = self._parameters()
+        if not self.parameterization.trains_readout:
+            del parameters["readout"]
+        return parameters
 
     def parameters(self) -> list[torch.Tensor]:
         """The trained parameters (``trained``), in that order."""
         return list(self.trained().values())
 
     def learning_rates(self, learning_rate: float) -> dict[str, float]:
-        """Each trained parameter's learning rate, by the names of ``trained``."""
+        """Each trained parameter's learning rate, by the names of ``trained`` (a deeper layer's weights and
+        biases at the first layer's rates)."""
         K, D = self.weight.shape[1:]
-        rates = self.parameterization.learning_rates(learning_rate, width=K, n_inputs=D)
-        by_name = dict(zip(("weight", "bias", "readout"), rates, strict=True))
-        return {name: by_name[name] for name in self.trained()}
+        weight, bias, readout = self.parameterization.learning_rates(learning_rate, width=K, n_inputs=D)
+        return {
+            name: readout if name == "readout" else bias if name.startswith("bias") else weight
+            for name in self.trained()
+        }
 
     @torch.no_grad()
     def apply_masks(self) -> None:
         """Zero the pruned weights in place."""
         self.weight.mul_(self.keep)
+        for layer, keep in zip(self.deep, self.deep_keep, strict=True):
+            layer.mul_(keep)
         if self.readout_keep is not None:
             self.readout.mul_(self.readout_keep)
 
@@ -256,24 +346,22 @@ class Ensemble:
         The pruned weights are zero (the constructor and ``apply_masks``, after every optimizer step, keep
         them so), so the forward pass needs no mask: a pruned weight's gradient is wiped with its update.
         """
-        bias = None if self.bias is None else self.bias[:, None, :]
-        hidden = self.sigma(preactivation(x, self.weight, bias))
+        biases = [None] * (1 + len(self.deep)) if self.bias is None else [self.bias, *self.deep_bias]
+        hidden = x
+        for weight, bias in zip([self.weight, *self.deep], biases, strict=True):
+            hidden = self.sigma(preactivation(hidden, weight, None if bias is None else bias[:, None, :]))
         outputs = readout_sum if self.n_outputs == 1 else readout_sums
         return outputs(hidden, self.readout, self.output_scale)
 
     def state(self) -> dict[str, torch.Tensor]:
-        """A copy of the parameters (weight, readout and, with biases, bias)."""
-        names = ("weight", "bias", "readout")
-        return {name: getattr(self, name).detach().clone() for name in names if getattr(self, name) is not None}
+        """A copy of the parameters, by the names of ``initial_parameters``."""
+        return {name: parameter.detach().clone() for name, parameter in self._parameters().items()}
 
 
 def member_of(state: dict[str, torch.Tensor], index: int, like: Network) -> Network:
     """Member ``index`` of an ensemble's ``state()`` as a float64 Network with ``like``'s masks."""
-
-    def member(name):
-        return state[name][index].detach().cpu().double().numpy() if name in state else None
-
-    return Network(member("weight"), member("readout"), like.mask, member("bias"))
+    member = {name: value[index].detach().cpu().double().numpy() for name, value in state.items()}
+    return Network.from_state(member, like.mask)
 
 
 def _as_parameterization(value) -> Parameterization:

@@ -494,7 +494,7 @@ def connection_distances(ratios: dict[str, tuple[str, xr.DataArray]]) -> Figure:
 
 
 def lottery_ticket(lottery: xr.Dataset, variant: str) -> Figure:
-    """The lottery ticket: test accuracy against the share of first-layer weights left, IMP beside the same
+    """The lottery ticket: test accuracy against the share of weights left (``weights_counted``), IMP beside the same
     masks re-initialized (and random and one-shot pruning where the run has them); bars: 95% intervals
     over replicates.
 
@@ -530,7 +530,7 @@ def lottery_ticket(lottery: xr.Dataset, variant: str) -> Figure:
         ax.errorbar(x, y, yerr=np.nan_to_num(errors), fmt=branch.style, ms=4, capsize=2, label=branch.label)
     ax.set_xscale("log")
     ax.invert_xaxis()  # pruning moves right
-    ax.set_xlabel("share of first-layer weights left")
+    ax.set_xlabel(f"share of {lottery.attrs['weights_counted']} weights left")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"The lottery ticket on {label(variant)} (mean over replicates)", fontsize=9)
     ax.legend(fontsize=8)

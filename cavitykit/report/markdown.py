@@ -492,8 +492,8 @@ def _lottery_lines(lottery: xr.Dataset, pair: tuple[str, str]) -> list[str]:
         f"Frankle and Carbin's test on {name}: each round's IMP mask trained from IMP's rewind point (the ticket) and "
         "from a fresh random initialization (random re-initialisation, as many steps as IMP's round); beside them "
         "the run's random and one-shot pruning. Test accuracy, mean over replicates with its 95% interval.",
-        f"Dense (round 0): {_accuracy_at(lottery, 'imp', 0)}. Then per round, with the share of first-layer "
-        f"weights left ({labels}): "
+        f"Dense (round 0): {_accuracy_at(lottery, 'imp', 0)}. Then per round, with the share of "
+        f"{lottery.attrs['weights_counted']} weights left ({labels}): "
         + "; ".join(
             f"r{int(r)} ({float(lottery.weights_left.sel(branch='imp', round=r)):.1%} left): "
             + " / ".join(_accuracy_at(lottery, branch, r) for branch in branches)
@@ -508,13 +508,17 @@ def _lottery_lines(lottery: xr.Dataset, pair: tuple[str, str]) -> list[str]:
         lines.append(
             f"{BRANCHES[branch].label}: "
             + (
-                f"its accuracy leaves the dense value ({dense:.3f}) at round {at}, {left:.1%} of the first layer left "
-                f"(more than {ACCURACY_DROP:g} below)."
+                f"its accuracy leaves the dense value ({dense:.3f}) at round {at}, {left:.1%} of "
+                f"{_counted(lottery)} left (more than {ACCURACY_DROP:g} below)."
                 if at >= 0
                 else f"its accuracy stays within {ACCURACY_DROP:g} of the dense value ({dense:.3f}) in every round."
             )
         )
     return lines
+
+
+def _counted(lottery: xr.Dataset) -> str:
+    return "the first layer" if lottery.attrs["weights_counted"] == "first-layer" else "all weights"
 
 
 def _accuracy_at(lottery: xr.Dataset, branch: str, r) -> str:

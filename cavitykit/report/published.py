@@ -19,7 +19,7 @@ import xarray as xr
 from cavitykit import analysis
 from cavitykit.analysis.claims import CLAIMS, Cavity, Interval, Iterative, Kurtosis, Localization
 from cavitykit.branches import BRANCHES, CONTROLS
-from cavitykit.config import RunConfig, config_from_dict, load_preset, presets, stored_values
+from cavitykit.config import RunConfig, load_preset, presets, stored_config
 from cavitykit.io import atomic_target, open_weights, read_sweep_verdicts, run_config, weights_controls
 from cavitykit.report.markdown import VERDICTS, _ci
 from cavitykit.variants import LABELS, compared_pair, label
@@ -35,7 +35,7 @@ SWEEPS_DIR = "sweeps"
 def _command(config: RunConfig) -> str:
     """The command that makes the run again: its preset's when the run is the preset as shipped (the same
     identity), else one of the configuration its report ends with."""
-    if config.name in presets() and load_preset(config.name).identity == config.identity:
+    if config.name in presets() and load_preset(config.name, check_files=False).identity == config.identity:
         return f"`cavitykit run --preset {config.name} --out results --report`"
     return f"`cavitykit run {config.name}.toml --out results --report`, with the configuration its report ends with"
 
@@ -124,7 +124,7 @@ def report_entry(folder: Path) -> list[str]:
     path = folder / WEIGHTS_FILE
     ds = open_weights(path)
     controls = {name: open_weights(path, control=name) for name in weights_controls(path)}
-    config = config_from_dict(run_config(ds))
+    config = stored_config(run_config(ds))
     pair = compared_pair(ds.variant.values)
     judged = analysis.judge(ds, pair, controls)
     model = LABELS[pair[0]]
@@ -253,7 +253,7 @@ def _sweep_section(group: str, path: Path) -> list[str]:
     verdicts = read_sweep_verdicts(path)
     (axis,) = verdicts.dims
     name, swept = verdicts.attrs["sweep"], verdicts.attrs["swept"]
-    config = config_from_dict(stored_values(tomllib.loads(verdicts.attrs["config"])))
+    config = stored_config(tomllib.loads(verdicts.attrs["config"]))
     lines = [
         f"## `{group}/{name}`: along {', '.join(f'`{key}`' for key in swept)}",
         "",

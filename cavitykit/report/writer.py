@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from cavitykit import analysis, metrics
 from cavitykit.branches import BRANCHES
-from cavitykit.config import config_from_dict
+from cavitykit.config import stored_config
 from cavitykit.io import (
     CUMULANT_VARIABLES,
     CUMULANTS_FILE,
@@ -158,7 +158,7 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
         periodic=analysis.periodic_grid(ds),
         figures=list(figures),
         # as this version reads the config: only its source's data keys
-        config=config_from_dict(run_config(ds)).to_toml(),
+        config=stored_config(run_config(ds)).to_toml(),
     )
     with atomic_directory(out) as folder:
         for kept in _not_the_report(out):  # the same files, in the folder that replaces this one
@@ -208,7 +208,7 @@ def _not_the_report(out: Path) -> list[Path]:
 
 def _missing_rounds(ds: xr.Dataset, controls: dict[str, xr.Dataset]) -> list[str]:
     """Lines that say which rounds of the run and its branches are not written yet (none when complete)."""
-    config = config_from_dict(run_config(ds))
+    config = stored_config(run_config(ds))
     branches = {"IMP": (ds, config.imp.n_trainings)}
     branches |= {
         BRANCHES[name].label: (controls.get(name), config.branch(name).imp.n_trainings) for name in config.imp.controls
@@ -247,5 +247,5 @@ def run_name(ds) -> str:
     >>> run_name(open_run(example_run()))
     'example-...'
     """
-    config = config_from_dict(run_config(ds))
+    config = stored_config(run_config(ds))
     return f"{config.name}-{config.identity[:12]}"

@@ -15,12 +15,17 @@ TINY = {
 }
 
 
-def tiny_config(**sections):
-    """TINY with some sections' keys replaced, e.g. tiny_config(imp={"strategy": "random"})."""
+def tiny_values(**sections) -> dict:
+    """TINY's tables with some sections' keys replaced, e.g. tiny_values(imp={"strategy": "random"})."""
     values = {key: (dict(value) if isinstance(value, dict) else value) for key, value in TINY.items()}
     for section, changes in sections.items():
         if isinstance(changes, dict):
             values[section] = values[section] | changes
         else:
             values[section] = changes
-    return config_from_dict(values)
+    return values
+
+
+def tiny_config(**sections):
+    """TINY with some sections' keys replaced, e.g. tiny_config(imp={"strategy": "random"})."""
+    return config_from_dict(tiny_values(**sections))

@@ -23,9 +23,24 @@ def test_removing_weights_from_each_prunable_layer():
     assert smaller.weight.tolist() == [[True, False, True], [True, True, False]]
     assert smaller.readout.tolist() == [False, True]
     assert mask.weight.all()  # the original is unchanged
-    first, readout = smaller.split(removed)
-    assert first is removed[0] and readout.tolist() == [True, False]
-    assert Mask.dense(2, 3).split(removed[:1])[1] is None
+    first, deep, readout = smaller.split(removed)
+    assert first is removed[0] and deep == () and readout.tolist() == [True, False]
+    assert Mask.dense(2, 3).split(removed[:1])[2] is None
+
+
+def test_a_deeper_network_prunes_each_hidden_layer_then_the_readout():
+    mask = Mask.dense((3, 2), 4, n_outputs=5, prunes_readout=True)  # D = 4 -> 3 -> 2 -> 5 outputs
+    assert [layer.shape for layer in mask.layers()] == [(3, 4), (2, 3), (5, 2)]
+    removed = [np.zeros((3, 4), bool), np.eye(2, 3, dtype=bool), np.zeros((5, 2), bool)]
+    removed[2][4, 1] = True
+    smaller = mask.without(removed)
+    assert smaller.deep[0].tolist() == [[False, True, True], [True, False, True]]
+    assert smaller.readout[4].tolist() == [True, False] and smaller.readout.sum() == 9
+    assert smaller.weight.all() and mask.deep[0].all()
+    stacked = Mask.stack([smaller, mask])
+    assert stacked.deep[0].shape == (2, 2, 3) and int(stacked.keep("cpu")[2][0].sum()) == 10
+    with pytest.raises(ValueError, match="deeper layer"):
+        Mask(np.ones((3, 4), bool), deep=(np.ones((2, 2), bool),))  # fan-in 2, but the layer below has 3 units
 
 
 def test_members_stack_along_a_leading_axis_and_give_float_views():
@@ -33,8 +48,8 @@ def test_members_stack_along_a_leading_axis_and_give_float_views():
     masks = [Mask.dense(2, 3, prunes_readout=True).without([np.eye(2, 3, dtype=bool), np.zeros((1, 2), bool)])] * 2
     stacked = Mask.stack(masks)
     assert stacked.weight.shape == (2, 2, 3) and stacked.readout.shape == (2, 2)
-    weight, readout = stacked.keep("cpu")
-    assert weight.dtype == torch.float32 and weight.sum().item() == 8 and readout.sum().item() == 4
+    weight, readout, deep = stacked.keep("cpu")
+    assert weight.dtype == torch.float32 and weight.sum().item() == 8 and readout.sum().item() == 4 and deep == ()
     assert Mask.dense(2, 3).keep("cpu")[1] is None  # an unprunable readout is never multiplied
 
 
@@ -68,7 +83,7 @@ def test_a_readout_of_three_outputs_is_a_prunable_layer_of_three_rows():
     removed = [np.zeros((2, 3), bool), np.array([[True, False], [False, False], [False, True]])]
     smaller = mask.without(removed)
     assert smaller.readout.tolist() == [[False, True], [True, True], [True, False]]
-    assert smaller.split(removed)[1].shape == (3, 2)
+    assert smaller.split(removed)[2].shape == (3, 2)
     stacked = Mask.stack([smaller, mask])
     assert stacked.readout.shape == (2, 3, 2) and stacked.n_outputs == 3
     with pytest.raises(ValueError, match=r"\(\.\.\., C, K\)"):

@@ -16,7 +16,7 @@ from cavitykit.analysis.claims.localization import AtSurvivors, Localization
 from cavitykit.analysis.mechanism import correlated_theory, independent_effects, pixel_excess_kurtosis
 from cavitykit.analysis.units import unit_measures
 from cavitykit.branches import CAVITY, RANDOM
-from cavitykit.config import config_from_dict
+from cavitykit.config import stored_config
 from cavitykit.io.schema import expansion_error, run_config
 from cavitykit.samples import kurtosis_after_pruning
 
@@ -326,7 +326,7 @@ def _kurtosis_after_pruning(run: xr.Dataset, model: str, replicate) -> np.ndarra
     one = run.sel(variant=model, replicate=replicate)
     if "kurtosis_after_pruning" in one:
         return one.kurtosis_after_pruning.transpose("round", "label", "neuron").values.astype(np.float64)
-    return kurtosis_after_pruning(config_from_dict(run_config(run)), model, int(replicate), one)
+    return kurtosis_after_pruning(stored_config(run_config(run)), model, int(replicate), one)
 
 
 def claim_cavity(evidence: Evidence, localization: Localization | None = None) -> Cavity:

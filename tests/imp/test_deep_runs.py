@@ -1,0 +1,158 @@
+"""IMP on deeper networks (``network.hidden``): per-layer pruning rates, every layer's masks and weights in
+the round files under a ``layer`` coordinate, resuming, the control branches and the weights file."""
+
+import numpy as np
+import pytest
+
+from cavitykit.analysis import lottery_ticket, weights_left
+from cavitykit.config import config_from_dict
+from cavitykit.imp import run
+from cavitykit.imp.prune import kept_count
+from cavitykit.imp.runner import initial_network, next_pruning
+from cavitykit.io import open_run, open_weights, round_path, stored_layers, write_weights
+from tests.imp.tiny import TINY, tiny_config, tiny_values
+
+WIDTHS = (6, 5, 4)
+FRACTIONS = (0.3, 0.2, 0.25, 0.1)  # first layer, layers 2 and 3, the readout
+
+
+def _network(**keys):
+    """TINY's network table without its width, with ``keys``."""
+    return {key: value for key, value in TINY["network"].items() if key != "width"} | keys
+
+
+def _config(network, **sections):
+    """TINY with its network table replaced by ``network`` and other sections' keys by ``sections``."""
+    return config_from_dict(tiny_values(**sections) | {"network": network})
+
+
+def _deep_config(**sections):
+    return _config(
+        _network(hidden=list(WIDTHS), prune_readout=True),
+        imp={"rounds": 3, "prune_fraction": FRACTIONS[0], "layer_fractions": list(FRACTIONS[1:])}
+        | sections.pop("imp", {}),
+        analysis={"cavity": False, "n_heldout": 100},
+        **sections,
+    )
+
+
+@pytest.fixture(scope="module")
+def deep_run(tmp_path_factory):
+    config = _deep_config(imp={"controls": ["reinit", "random"]})
+    run_dir = run(config, tmp_path_factory.mktemp("deep"), progress=False)
+    return config, run_dir, open_run(run_dir)
+
+
+def test_hidden_sets_the_first_width_and_one_layer_keeps_the_plain_network_s_hash():
+    config = _deep_config()
+    assert config.network.width == 6 and config.network.widths == WIDTHS and config.network.depth == 3
+    assert _config(_network(hidden=[4])).hash == tiny_config().hash  # one hidden layer is network.width
+    assert config.imp.fractions(4) == FRACTIONS
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        ({"network": _network(hidden=[6, 5], width=4)}, "network.width is 4"),
+        ({"network": _network(hidden=[6, 0])}, "network.hidden"),
+        ({"network": _network(hidden=[6, 5], parameterization="mean_field")}, "'standard' parameterization"),
+        ({"network": _network(hidden=[6, 5]), "training": {"snapshots": 3}}, "training.snapshots"),
+        ({"network": _network(hidden=[6, 5]), "imp": {"layer_fractions": [0.2, 0.1]}}, "gives 2 fraction"),
+        (
+            {"imp": {"layer_fractions": [1.5]}, "network": _network(hidden=[6, 5])},
+            r"imp.layer_fractions must be in \(0, 1\)",
+        ),
+        ({"imp": {"layer_fractions": [0.2]}}, "0 prunable layer"),
+        (
+            {"network": _network(hidden=[6, 5]), "imp": {"strategy": "cavity"}, "analysis": {"cavity": True}},
+            "cavity",
+        ),
+    ],
+)
+def test_what_a_deeper_network_cannot_take_is_refused_naming_the_key(sections, message):
+    with pytest.raises(ValueError, match=message):
+        _config(sections.pop("network", TINY["network"]), **sections)
+
+
+def test_each_layer_is_pruned_at_its_own_rate_from_its_own_count():
+    config = _deep_config()
+    network = initial_network(config, 0)
+    sizes = [6 * 12, 5 * 6, 4 * 5, 2 * 4]  # D = 12 inputs; the readout of two classes is one output of 4
+    assert [w.size for w in network.layers()[0]] == [6 * 12, 5 * 6, 4 * 5, 4]
+    removed = next_pruning(config, network, round_index=1, seed=0)  # the round after: two prunings
+    sizes[3] = 4
+    for layer, (size, fraction) in enumerate(zip(sizes, FRACTIONS, strict=True)):
+        assert int(removed[layer].sum()) == size - kept_count(size, fraction, 2), layer
+
+
+def test_round_files_hold_every_layer_with_its_masks_nested_and_pruned_weights_zero(deep_run):
+    _, _, ds = deep_run
+    assert ds["layer"].values.tolist() == [2, 3]
+    assert ds["layer_width"].values.tolist() == [5, 4] and ds["layer_fan_in"].values.tolist() == [6, 5]
+    assert ds.readout.dims[-1] == "last_neuron" and ds.sizes["last_neuron"] == 4
+    one = ds.sel(variant="nlgp", replicate=0)
+    for r in range(3):
+        layers = stored_layers(one.sel(round=r), "layer_mask")
+        weights = stored_layers(one.sel(round=r), "layer_weight")
+        assert [layer.shape for layer in layers] == [(5, 6), (4, 5)]
+        for fraction, layer, weight, size in zip(FRACTIONS[1:3], layers, weights, (30, 20), strict=True):
+            assert int(layer.sum()) == kept_count(size, fraction, r)
+            assert np.all(weight[~layer] == 0) and np.isfinite(weight).all()
+        assert int(one.readout_mask.sel(round=r).sum()) == kept_count(4, FRACTIONS[3], r)
+    # the padding: layer 3 has 4 units of fan-in 5, of the stacked (5, 6)
+    assert np.isnan(one.layer_weight.sel(layer=3).values[:, 4:, :]).all()
+    assert not one.layer_mask.sel(layer=3).values[:, :, 5:].any()
+    later, earlier = one.layer_mask.sel(round=2).values, one.layer_mask.sel(round=1).values
+    assert np.all(later <= earlier)  # masks nested
+    # the rewind point is the initialization in every round, masked by the round
+    init = stored_layers(one.sel(round=0), "layer_init_weight")
+    masked = stored_layers(one.sel(round=2), "layer_init_weight")
+    for dense, pruned, mask in zip(init, masked, stored_layers(one.sel(round=2), "layer_mask"), strict=True):
+        np.testing.assert_array_equal(pruned, dense * mask)
+
+
+def test_resuming_a_deep_run_gives_the_same_weights(deep_run, tmp_path):
+    config, _, ds = deep_run
+    fresh = run(config, tmp_path, progress=False)
+    round_path(fresh, "nlgp", 0, 2).unlink()
+    round_path(fresh, "nlgp", 0, 1).unlink()
+    resumed = open_run(run(config, tmp_path, progress=False))
+    for name in ("weight", "layer_weight", "layer_mask", "readout", "readout_mask", "layer_bias"):
+        np.testing.assert_array_equal(resumed[name].values, ds[name].values, err_msg=name)
+
+
+def test_the_controls_train_every_layer_and_the_weights_file_keeps_them(deep_run, tmp_path):
+    _, run_dir, ds = deep_run
+    reinit = open_run(run_dir, control="reinit")
+    np.testing.assert_array_equal(reinit.layer_mask.values, ds.layer_mask.values)  # IMP's masks ...
+    assert not np.allclose(
+        np.nan_to_num(reinit.layer_init_weight.sel(round=1).values),
+        np.nan_to_num(ds.layer_init_weight.sel(round=1).values),
+    )  # ... from a fresh initialization
+    random = open_run(run_dir, control="random")
+    assert (
+        random.layer_mask.sum(("layer_neuron", "layer_input")) == ds.layer_mask.sum(("layer_neuron", "layer_input"))
+    ).all()
+    path = write_weights(run_dir, tmp_path / "weights.nc")
+    stored = open_weights(path)
+    for name in ("layer_weight", "layer_mask", "layer_init_weight", "layer_bias", "readout_mask"):
+        np.testing.assert_allclose(
+            np.nan_to_num(stored[name].values.astype(float), nan=9.0),
+            np.nan_to_num(ds[name].values.astype(float), nan=9.0),
+            rtol=1e-6,
+            atol=1e-7,
+            err_msg=name,
+        )
+    np.testing.assert_array_equal(open_weights(path, control="reinit").layer_mask.values, reinit.layer_mask.values)
+
+
+def test_the_lottery_ticket_counts_every_layer_s_weights(deep_run):
+    _, run_dir, ds = deep_run
+    left = weights_left(ds).sel(variant="nlgp", replicate=0).values
+    sizes = [6 * 12, 30, 20, 4]
+    expected = [sum(kept_count(n, p, r) for n, p in zip(sizes, FRACTIONS, strict=True)) / sum(sizes) for r in range(3)]
+    np.testing.assert_allclose(left, expected)
+    controls = {name: open_run(run_dir, control=name) for name in ("reinit", "random")}
+    ticket = lottery_ticket(ds, controls, "nlgp", drop=0.03)
+    assert ticket.attrs["weights_counted"] == "all"
+    np.testing.assert_allclose(ticket.weights_left.sel(branch="imp").values, expected)
