@@ -579,11 +579,11 @@ class NetworkConfig:
     hidden: tuple[int, ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self):
-        check_int("network.width", self.width, minimum=1)
         if not isinstance(self.hidden, tuple):
             raise ValueError(f"network.hidden must be a list of widths, got {self.hidden!r}")
         for width in self.hidden:
             check_int("network.hidden", width, minimum=1)
+        check_int("network.width", self.width, minimum=1)
         if self.hidden and self.hidden[0] != self.width:
             raise ValueError(
                 f"network.hidden starts with {self.hidden[0]} units but network.width is {self.width}: the first "
@@ -879,6 +879,7 @@ class RunConfig:
             )
         strategies = (self.imp.strategy, *(CONTROL_BRANCHES[name].strategy for name in self.imp.controls))
         cavity_pruning = any(ranks_on_heldout(strategy) for strategy in strategies)
+        self._check_depth(cavity_pruning)
         if cavity_pruning and (not self.analysis.cavity or self.network.prune_readout):
             raise ValueError(
                 'imp.strategy = "cavity" (or the cavity control) ranks weights by their exact cavity effects: '
@@ -886,7 +887,6 @@ class RunConfig:
                 f"(got {str(self.analysis.cavity).lower()}) and a first layer only, network.prune_readout = false "
                 f"(got {str(self.network.prune_readout).lower()})"
             )
-        self._check_depth(cavity_pruning)
         if not self.data.periodic and self.training.mode != "batch":
             raise ValueError(
                 f"data.source = {self.data.source!r} trains on fixed training images: training.mode must be "
@@ -1041,7 +1041,7 @@ def _build(cls, values: dict, where: str):
             kwargs[key] = tuple(value)
         else:
             kwargs[key] = value
-    if cls is NetworkConfig and kwargs.get("hidden") and "width" not in kwargs:
+    if cls is NetworkConfig and isinstance(kwargs.get("hidden"), tuple) and kwargs["hidden"] and "width" not in kwargs:
         kwargs["width"] = kwargs["hidden"][0]  # network.hidden alone sets the first layer's width
     try:
         return cls(**kwargs)

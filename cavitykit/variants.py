@@ -170,3 +170,18 @@ def compared_pair(variants, variant: str | None = None) -> tuple[str, str]:
     if {variant, CLONES[variant]} - set(variants):
         raise ValueError(f"variant={variant!r} needs {variant} and {CLONES[variant]} in the run; it has {variants}")
     return variant, CLONES[variant]
+
+
+def compared_variants(variants, variant: str | None = None) -> tuple[str, ...]:
+    """What a report reads: ``compared_pair``'s (model, clone), or (model,) for a run of one variant without
+    its clone (a lottery-ticket run on images alone, whose claims, which compare the two, go untested).
+
+    Examples
+    --------
+    >>> compared_variants(["images"]), compared_variants(["images_clone", "images"])
+    (('images',), ('images', 'images_clone'))
+    """
+    held = [str(v) for v in variants]
+    if len(held) == 1 and variant in (None, held[0]):
+        return (held[0],)
+    return compared_pair(held, variant)

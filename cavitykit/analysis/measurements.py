@@ -423,7 +423,7 @@ def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: st
     -------
     xarray.Dataset over (branch, round), or None
         ``weights_left`` (mean over replicates), ``test_accuracy`` with ``low`` and ``high`` (its 95%
-        Student t interval; NaN where a branch has no such round), and over ``branch`` ``leaves_at`` (the
+        Student t interval clipped to [0, 1]; NaN where a branch has no such round or one replicate), and over ``branch`` ``leaves_at`` (the
         round where its accuracy leaves the dense value, -1 if it never does); the attribute
         ``weights_counted`` says which weights the share counts ('first-layer' or 'all').
 
@@ -458,8 +458,8 @@ def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: st
                 {
                     "weights_left": one.weights_left.mean("replicate"),
                     "test_accuracy": accuracy["mean"],
-                    "low": accuracy.low,
-                    "high": accuracy.high,
+                    "low": accuracy.low.clip(0.0, 1.0),
+                    "high": accuracy.high.clip(0.0, 1.0),
                 }
             )
         )

@@ -21,6 +21,7 @@ from cavitykit.analysis.claims import (
 )
 from cavitykit.analysis.features import feature_learning
 from cavitykit.analysis.units import unit_classes
+from cavitykit.variants import label
 
 # Claims about the features IMP finds: on networks still at their initialization they would describe
 # the initialization, so their verdicts are withheld unless the dense networks learned features.
@@ -58,6 +59,8 @@ class Verdicts:
 
 
 def _why_nothing(evidence: Evidence, features: xr.Dataset, classes: xr.DataArray) -> str | None:
+    if len(evidence.pair) < 2:
+        return f"the run holds no Gaussian clone of {label(evidence.pair[0])}, and every claim compares the two"
     if evidence.run.sizes["round"] < 2:
         return "the run has one round: no pruning to judge"
     if not bool(features.learned_task):
@@ -80,7 +83,8 @@ def judge(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset
     ----------
     run : xarray.Dataset
         The magnitude-pruning run (``open_run`` or ``open_weights``).
-    pair : (model, clone)
+    pair : (model, clone), or (model,)
+        The compared variants (``variants.compared_variants``); a model alone judges no claim.
     controls : dict of str to xarray.Dataset
         Its control branches.
 

@@ -1,12 +1,13 @@
 """A run's weights file: what a published report needs to be re-judged, in one small float32 netCDF file.
 
-Each round's first-layer weights, masks and pruning, biases, readouts and pre-activation statistics,
+Each round's weights, masks and pruning of every layer, biases, readouts and pre-activation statistics,
 for the run and each of its control branches (netCDF groups ``controls/<name>``); for the run itself
 also the exact cavity effects and the training-time snapshots of round 0, both rounded to
 ``SIGNIFICANT_DIGITS`` significant digits (netCDF quantization) so that they compress; the rewind point
 once.  Left out: the cavity expansions and the independent-input predictions (derived; the
 expansions' median relative errors, which the report prints, are kept as ``expansion_error``), and the
-branches' cavity effects and snapshots (no claim reads them).  Kept beside them, measured when the file
+branches' cavity effects and snapshots (no claim reads them), and the fresh rewind points of the
+re-initialization control, which ``open_weights`` then gives without any.  Kept beside them, measured when the file
 is written: each unit's excess kurtosis right after the weights pruned next are removed
 (``kurtosis_after_pruning``, which claim 3 reads and which would otherwise need the held-out inputs and,
 for a researcher's images, their file); and the run's cumulant spectra where its ``cumulants.nc``
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cavitykit.branches import CONTROLS_DIR
+from cavitykit.branches import CONTROLS, CONTROLS_DIR
 from cavitykit.io.schema import CUMULANT_VARIABLES, decode_round, encode_booleans, expansion_error
 from cavitykit.io.store import (
     CUMULANTS_FILE,
@@ -206,9 +207,10 @@ def open_weights(path, *, control: str | None = None) -> xr.Dataset:
     branch = _written_rounds(_read_group(path, f"{CONTROLS_DIR}/{control}"))
     dense = ds[[name for name in branch.data_vars]].isel(round=[0])
     combined = xr.concat([dense, branch], dim="round", data_vars="all", combine_attrs="override")
-    for name in ONCE:
-        if name in ds:
-            combined[name] = _over_rounds(ds[name].isel(round=0, drop=True), combined["round"])
+    if not CONTROLS[control].reinitializes:  # a re-initialized branch's rewind points are its own: not kept
+        for name in ONCE:
+            if name in ds:
+                combined[name] = _over_rounds(ds[name].isel(round=0, drop=True), combined["round"])
     _mask_rewind_point(combined)
     combined.attrs = branch.attrs
     return _branch_dense_round(combined)

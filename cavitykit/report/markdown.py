@@ -422,8 +422,9 @@ def _feature_lines(features: xr.Dataset, pair: tuple[str, str]) -> list[str]:
             f"chance + {CHANCE_SE:g} SE = {float(features.chance):.3f}: "
             + ("**learned features**." if one.learned else "**did not learn features**.")
         )
-    ratio = float(features.ipr.sel(variant=pair[0]) / features.ipr.sel(variant=pair[1]))
-    lines.append(f"Dense IPR {LABELS.get(pair[0], pair[0])} / clone: {ratio:.2f}.")
+    if len(pair) == 2:
+        ratio = float(features.ipr.sel(variant=pair[0]) / features.ipr.sel(variant=pair[1]))
+        lines.append(f"Dense IPR {LABELS.get(pair[0], pair[0])} / clone: {ratio:.2f}.")
     if not features.passed:
         lines.append(
             "The dense networks still compute (nearly) their initialization: IMP on them prunes the "
@@ -488,10 +489,13 @@ def _lottery_lines(lottery: xr.Dataset, pair: tuple[str, str]) -> list[str]:
     name = LABELS[pair[0]]
     branches = [str(branch) for branch in lottery.branch.values]
     labels = " / ".join(BRANCHES[branch].label for branch in branches)
+    others = " and ".join(BRANCHES[branch].label for branch in branches if branch not in ("imp", "reinit"))
     lines = [
         f"Frankle and Carbin's test on {name}: each round's IMP mask trained from IMP's rewind point (the ticket) and "
-        "from a fresh random initialization (random re-initialisation, as many steps as IMP's round); beside them "
-        "the run's random and one-shot pruning. Test accuracy, mean over replicates with its 95% interval.",
+        "from a fresh random initialization (random re-initialisation, as many steps as IMP's round)"
+        + (f"; beside them the run's {others}" if others else "")
+        + ". Test accuracy, mean over replicates, with its 95% Student t interval (clipped to [0, 1]) where "
+        "there are several.",
         f"Dense (round 0): {_accuracy_at(lottery, 'imp', 0)}. Then per round, with the share of "
         f"{lottery.attrs['weights_counted']} weights left ({labels}): "
         + "; ".join(

@@ -22,7 +22,7 @@ from cavitykit.branches import BRANCHES, CONTROLS
 from cavitykit.config import RunConfig, load_preset, presets, stored_config
 from cavitykit.io import atomic_target, open_weights, read_sweep_verdicts, run_config, weights_controls
 from cavitykit.report.markdown import VERDICTS, _ci
-from cavitykit.variants import LABELS, compared_pair, label
+from cavitykit.variants import LABELS, compared_variants, label
 
 WEIGHTS_FILE = "weights.nc"
 INDEX_FILE = "README.md"
@@ -45,14 +45,21 @@ def _what(config: RunConfig) -> str:
     imp, network = config.imp, config.network
     variants = " and ".join(label(v) for v in config.variants)
     training = config.training
+    later = ", ".join(f"{fraction:.0%}" for fraction in imp.layer_fractions)
+    rates = f"{imp.prune_fraction:.0%}" + (f" of the first layer and {later} of the later ones" if later else "")
     rounds = (
         "the dense round only"
         if imp.rounds == 1
-        else f"{imp.rounds} rounds (the dense one and {imp.rounds - 1} prunings of {imp.prune_fraction:.0%})"
+        else f"{imp.rounds} rounds (the dense one and {imp.rounds - 1} prunings of {rates})"
     )
     controls = ", ".join(BRANCHES[name].label for name in imp.controls if name in CONTROLS)
+    units = (
+        f"{network.width} hidden units"
+        if network.depth == 1
+        else "hidden layers of " + ", ".join(str(width) for width in network.widths) + " units"
+    )
     return (
-        f"{variants[0].upper()}{variants[1:]} on {config.data.describe()}; {network.width} hidden units "
+        f"{variants[0].upper()}{variants[1:]} on {config.data.describe()}; {units} "
         f"({network.activation}); {training.steps} {training.optimizer} steps of batch {training.batch_size} "
         f"per round; {rounds}; "
         f"{config.replicates} replicates" + (f"; control branches: {controls}" if controls else "") + "."
@@ -125,7 +132,7 @@ def report_entry(folder: Path) -> list[str]:
     ds = open_weights(path)
     controls = {name: open_weights(path, control=name) for name in weights_controls(path)}
     config = stored_config(run_config(ds))
-    pair = compared_pair(ds.variant.values)
+    pair = compared_variants(ds.variant.values)
     judged = analysis.judge(ds, pair, controls)
     model = LABELS[pair[0]]
     accuracy = ds.test_accuracy.isel(round=0).mean("replicate")
@@ -156,11 +163,10 @@ def report_entry(folder: Path) -> list[str]:
     if not analysis.periodic_grid(ds):
         branches = {"IMP": ds} | {BRANCHES[name].label: branch for name, branch in controls.items()}
         ratios = ", ".join(f"{name} {_ci(_interval_at_one(branch, pair[0]))}" for name, branch in branches.items())
-        clone = _ci(_interval_at_one(ds, pair[1]))
+        clone = f"; IMP on the clone {_ci(_interval_at_one(ds, pair[1]))}" if len(pair) == 2 else ""
         lines += [
             "",
-            f"Surviving connections at distance 1 over random placement, last round ({model}): {ratios}; "
-            f"IMP on the clone {clone}.",
+            f"Surviving connections at distance 1 over random placement, last round ({model}): {ratios}{clone}.",
         ]
     return lines
 

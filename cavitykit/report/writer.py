@@ -30,7 +30,7 @@ from cavitykit.io import (
 )
 from cavitykit.io.weights import SPECTRA_ORDER
 from cavitykit.report.markdown import NoField, ReportText, report_markdown
-from cavitykit.variants import LABELS, compared_pair, label
+from cavitykit.variants import LABELS, compared_variants, label
 
 
 def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> Path:
@@ -98,23 +98,28 @@ def write_report(run_dir, *, out=None, variant=None, progress: bool = False) -> 
             if out.resolve().parent == run_dir.resolve():
                 keep = run_dir / CUMULANTS_FILE
     ds = with_cumulants(ds, spectra)
-    pair = compared_pair(ds.variant.values, variant)
+    pair = compared_variants(ds.variant.values, variant)
     summary = analysis.round_summary(ds)
     judged = analysis.judge(ds, pair, controls)
     evidence = judged.evidence
     measures = {"imp": evidence.measures} | {name: evidence.branch_measures(name) for name in controls}
+    with_clone = len(pair) == 2  # a model alone (no clone) judges no claim: no claim's figures
     figures = {
-        "claims_by_round": plot.claims_by_round(analysis.learned_trajectories(ds, controls, pair, measures), pair),
+        **(
+            {"claims_by_round": plot.claims_by_round(analysis.learned_trajectories(ds, controls, pair, measures), pair)}
+            if with_clone
+            else {}
+        ),
         **{f"receptive_fields_{name}": plot.receptive_fields(ds, name) for name in pair},
         "cumulant_spectra": plot.cumulant_spectra(ds),
     }
-    if "y" in ds.coords:  # a torus or an image: every unit's map, first and last round, model beside clone
+    if "y" in ds.coords and with_clone:  # a torus or an image: each unit's map, first and last round, beside the clone
         figures["receptive_field_maps"] = plot.receptive_field_maps(ds, pair)
     distances = {}  # line name -> {distance: ratio} at the first distances, for the text
     if not analysis.periodic_grid(ds):  # on images, Pellegrini and Biroli's measure of the survivors
-        model, clone = pair
+        model = pair[0]
         imp = analysis.connection_distance_ratio(ds)
-        ratios = {f"IMP, {label(model)}": (model, imp), f"IMP, {label(clone)}": (clone, imp)}
+        ratios = {f"IMP, {label(variant)}": (variant, imp) for variant in pair}
         for name, branch in controls.items():
             ratios[f"{BRANCHES[name].label}, {label(model)}"] = (model, analysis.connection_distance_ratio(branch))
         figures["connection_distances"] = plot.connection_distances(ratios)

@@ -3,6 +3,7 @@ the round files under a ``layer`` coordinate, resuming, the control branches and
 
 import numpy as np
 import pytest
+import torch
 
 from cavitykit.analysis import lottery_ticket, weights_left
 from cavitykit.config import config_from_dict
@@ -55,6 +56,8 @@ def test_hidden_sets_the_first_width_and_one_layer_keeps_the_plain_network_s_has
     [
         ({"network": _network(hidden=[6, 5], width=4)}, "network.width is 4"),
         ({"network": _network(hidden=[6, 0])}, "network.hidden"),
+        ({"network": _network(hidden=[0, 6])}, "network.hidden must be at least 1"),
+        ({"network": _network(hidden="8,6")}, "network.hidden must be a list"),
         ({"network": _network(hidden=[6, 5], parameterization="mean_field")}, "'standard' parameterization"),
         ({"network": _network(hidden=[6, 5]), "training": {"snapshots": 3}}, "training.snapshots"),
         ({"network": _network(hidden=[6, 5]), "imp": {"layer_fractions": [0.2, 0.1]}}, "gives 2 fraction"),
@@ -65,7 +68,11 @@ def test_hidden_sets_the_first_width_and_one_layer_keeps_the_plain_network_s_has
         ({"imp": {"layer_fractions": [0.2]}}, "0 prunable layer"),
         (
             {"network": _network(hidden=[6, 5]), "imp": {"strategy": "cavity"}, "analysis": {"cavity": True}},
-            "cavity",
+            "cavity control is not available for network.hidden",
+        ),
+        (
+            {"network": _network(hidden=[6, 5], prune_readout=True), "imp": {"controls": ["cavity"]}},
+            "cavity control is not available for network.hidden",
         ),
     ],
 )
@@ -143,7 +150,10 @@ def test_the_controls_train_every_layer_and_the_weights_file_keeps_them(deep_run
             atol=1e-7,
             err_msg=name,
         )
-    np.testing.assert_array_equal(open_weights(path, control="reinit").layer_mask.values, reinit.layer_mask.values)
+    from_file = open_weights(path, control="reinit")
+    np.testing.assert_array_equal(from_file.layer_mask.values, reinit.layer_mask.values)
+    assert "init_weight" not in from_file and "layer_init_weight" not in from_file  # fresh each round: not kept
+    assert "layer_init_weight" in open_weights(path, control="random")  # the run's rewind point
 
 
 def test_the_lottery_ticket_counts_every_layer_s_weights(deep_run):
@@ -156,3 +166,34 @@ def test_the_lottery_ticket_counts_every_layer_s_weights(deep_run):
     ticket = lottery_ticket(ds, controls, "nlgp", drop=0.03)
     assert ticket.attrs["weights_counted"] == "all"
     np.testing.assert_allclose(ticket.weights_left.sel(branch="imp").values, expected)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_deep_run_on_cuda_equals_the_run_on_the_cpu(deep_run, tmp_path):
+    config, _, ds = deep_run
+    on_gpu = open_run(run(config, tmp_path, device="cuda", progress=False))
+    for name in ("weight", "layer_weight", "readout"):
+        np.testing.assert_allclose(on_gpu[name].values, ds[name].values, rtol=1e-3, atol=1e-4, err_msg=name)
+    np.testing.assert_array_equal(on_gpu.layer_mask.sel(round=1).values, ds.layer_mask.sel(round=1).values)
+
+
+def test_a_deep_run_s_report_and_weights_file_report_alike(deep_run, tmp_path):
+    _, run_dir, _ = deep_run
+    from cavitykit.report import write_report
+
+    from_run = write_report(run_dir, out=tmp_path / "from_run").read_text()
+    assert "share of all weights left" in from_run and "of all weights left" in from_run
+    weights = write_weights(run_dir, tmp_path / "published" / "weights.nc")
+    from_file = write_report(weights, out=tmp_path / "published").read_text()
+    assert from_file.split("## Configuration")[0] == from_run.split("## Configuration")[0]
+
+
+def test_a_run_without_a_clone_reports_its_lottery_ticket_and_judges_no_claim(tmp_path):
+    from cavitykit.report import write_report
+
+    config = _deep_config(variants=["nlgp"], imp={"controls": ["reinit"]})
+    report = write_report(run(config, tmp_path, progress=False), out=tmp_path / "report").read_text()
+    assert report.count("**not tested**") == 4 and "holds no Gaussian clone of NLGP" in report
+    assert "## The lottery ticket" in report and "beside them" not in report  # no random or one-shot branch
+    assert "receptive_fields_nlgp.png" in report and "claims_by_round" not in report
