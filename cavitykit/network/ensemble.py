@@ -164,7 +164,7 @@ class Network:
         """The parameters by the names of ``initial_parameters`` and ``Ensemble.state``."""
         weights = dict(zip(weight_names(self.depth), (self.weight, *self.deep), strict=True))
         biases = (
-            dict(zip(bias_names(self.depth), (self.bias, *self.deep_bias), strict=False))
+            dict(zip(bias_names(self.depth), (self.bias, *self.deep_bias), strict=True))
             if self.bias is not None
             else {}
         )
