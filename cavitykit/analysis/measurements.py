@@ -423,8 +423,9 @@ def lottery_ticket(run: xr.Dataset, controls: dict[str, xr.Dataset], variant: st
     -------
     xarray.Dataset over (branch, round), or None
         ``weights_left`` (mean over replicates), ``test_accuracy`` with ``low`` and ``high`` (its 95%
-        Student t interval clipped to [0, 1]; NaN where a branch has no such round or one replicate), and over ``branch`` ``leaves_at`` (the
-        round where its accuracy leaves the dense value, -1 if it never does); the attribute
+        Student t interval clipped to [0, 1]; NaN where a branch has no such round or one replicate), and
+        over ``branch`` ``leaves_at`` (the round where its accuracy leaves the dense value, -1 if it never
+        does); the attribute
         ``weights_counted`` says which weights the share counts ('first-layer' or 'all').
 
     Examples
