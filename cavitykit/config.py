@@ -997,7 +997,8 @@ class RunConfig:
         ('random', ())
         """
         check_choice("strategy", strategy, self.imp.controls)
-        return config_from_dict(branch_tables(self.to_dict(), strategy))
+        with _files_unchecked():  # this config's data table is the branch's, checked (or stored) already
+            return config_from_dict(branch_tables(self.to_dict(), strategy))
 
 
 def _sha256(values: dict) -> str:

@@ -24,7 +24,8 @@ def test_an_idx_preset_checks_its_files_as_a_run_does(tmp_path):
     (tmp_path / "moved.toml").write_text(text)
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         load_config(tmp_path / "moved.toml")
-    assert stored_config(read_toml(tmp_path / "moved.toml")).data.shape == (28, 28)  # a stored config opens anyway
+    stored = stored_config(read_toml(tmp_path / "moved.toml"))  # a stored config opens anyway, its branches too
+    assert stored.data.shape == (28, 28) and stored.branch("random").data.path == str(tmp_path / "nowhere")
 
 
 def test_hash_changes_with_any_setting():
