@@ -515,6 +515,7 @@ def lottery_ticket(lottery: xr.Dataset, variant: str) -> Figure:
     ...     {name: (("branch", "round"), [[1.0, 0.5], [1.0, 0.5]]) for name in ("weights_left", "low", "high")}
     ...     | {"test_accuracy": (("branch", "round"), [[0.9, 0.9], [0.9, 0.8]])},
     ...     coords={"branch": ["imp", "reinit"], "round": [0, 1]},
+    ...     attrs={"weights_counted": "first-layer"},
     ... )
     >>> len(lottery_ticket(lottery, "nlgp").axes[0].lines) >= 2
     True
