@@ -132,6 +132,15 @@ def bias_names(depth: int) -> list[str]:
     return ["bias", *(f"bias_{layer}" for layer in range(2, depth + 1))]
 
 
+def named_parameters(weights: list, biases: list, readout) -> dict:
+    """Parameters by the names of ``initial_parameters``: each hidden layer's weights, then its biases (none
+    when the first is None: a network without biases), then the readout; numpy arrays or torch tensors."""
+    named = dict(zip(weight_names(len(weights)), weights, strict=True))
+    if biases[0] is not None:
+        named |= dict(zip(bias_names(len(weights)), biases, strict=True))
+    return named | {"readout": readout}
+
+
 @dataclass
 class Network:
     """One member's parameters (float64) and mask.
@@ -162,13 +171,7 @@ class Network:
 
     def state(self) -> dict[str, np.ndarray]:
         """The parameters by the names of ``initial_parameters`` and ``Ensemble.state``."""
-        weights = dict(zip(weight_names(self.depth), (self.weight, *self.deep), strict=True))
-        biases = (
-            dict(zip(bias_names(self.depth), (self.bias, *self.deep_bias), strict=True))
-            if self.bias is not None
-            else {}
-        )
-        return weights | biases | {"readout": self.readout}
+        return named_parameters([self.weight, *self.deep], [self.bias, *self.deep_bias], self.readout)
 
     @classmethod
     def from_state(cls, state: dict, mask: Mask) -> Network:
@@ -302,12 +305,7 @@ class Ensemble:
     def _parameters(self) -> dict[str, torch.Tensor]:
         """Every parameter by its name (``initial_parameters``'): the hidden layers' weights and biases
         (when the network has biases), then the readout."""
-        depth = 1 + len(self.deep)
-        weights = dict(zip(weight_names(depth), [self.weight, *self.deep], strict=True))
-        biases = (
-            dict(zip(bias_names(depth), [self.bias, *self.deep_bias], strict=True)) if self.bias is not None else {}
-        )
-        return weights | biases | {"readout": self.readout}
+        return named_parameters([self.weight, *self.deep], [self.bias, *self.deep_bias], self.readout)
 
     def trained(self) -> dict[str, torch.Tensor]:
         """The trained parameters by name: ``weight``, ``bias`` (if any), a deeper network's ``weight_l`` and
