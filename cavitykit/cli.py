@@ -99,19 +99,23 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _cumulants(args: argparse.Namespace) -> int:
-    from cavitykit.io import CUMULANTS_FILE
+    from cavitykit.io import cumulants_file
     from cavitykit.spectra import preactivation_cumulants
 
     if (args.run is None) == (args.weights is None):
         raise ValueError("give a run directory RUN, or --weights FILE (with --samples or --model, and --out)")
     if args.weights is not None:
+        if args.layer is not None:
+            raise ValueError("--layer applies to a run's deeper layers; --weights FILE is a layer of its own")
         return _weights_cumulants(args)
     own = ("key", "mask", "model", "out", "seed", "xi", "gain", "dim", "convention")
     given = [f"--{name}" for name in own if getattr(args, name) is not None]
     if given:
         verb = "apply" if len(given) > 1 else "applies"
         raise ValueError(f"{', '.join(given)} {verb} to --weights FILE; a run's samples come from its config")
-    _writable(Path(args.run) / CUMULANTS_FILE, args.overwrite)
+    layer = 1 if args.layer is None else args.layer
+    out = Path(args.run) / cumulants_file(layer)
+    _writable(out, args.overwrite)
     with _streaming(args):
         result = preactivation_cumulants(
             args.run,
@@ -121,9 +125,10 @@ def _cumulants(args: argparse.Namespace) -> int:
             n_samples=args.n_samples,
             chunk_size=args.chunk_size,
             progress=not args.quiet,
-            out=Path(args.run) / CUMULANTS_FILE,
+            out=out,
+            layer=layer,
         )
-    print(f"wrote {args.run}/{CUMULANTS_FILE}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
+    print(f"wrote {out}: preact_cumulant {dict(result.preact_cumulant.sizes)}")
     return 0
 
 
@@ -358,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     cumulants.add_argument("--max-order", type=int, default=8, help="highest order, 2..8 (default 8)")
     cumulants.add_argument("--samples", metavar="FILE", help=".npy/.npz inputs (P, D) instead of regenerated ones")
     cumulants.add_argument("--samples-key", metavar="NAME", help="the array of a --samples .npz that holds several")
+    cumulants.add_argument(
+        "--layer",
+        type=int,
+        metavar="N",
+        help="RUN's hidden layer N (default 1); a deeper layer reads the layer below on the same inputs and "
+        "goes to RUN/cumulants_layerN.nc",
+    )
     cumulants.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     cumulants.add_argument("--quiet", action="store_true", help="no progress bar")
     own = cumulants.add_argument_group("weights that are not a run")

@@ -20,8 +20,8 @@ from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import load_stored_config, stored_config
 from cavitykit.io import CONFIG_FILE, SCHEMA, open_run, run_config, write_dataset
-from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present
-from cavitykit.network.formulas import as_scaled, preactivation_formula
+from cavitykit.io.schema import CONVENTIONS, CUMULANT_DIMS, CUMULANT_VARIABLES, rounds_present, stored_hidden_layers
+from cavitykit.network.formulas import as_scaled, hidden_activations, preactivation_formula
 from cavitykit.samples import heldout_counts, member_samples
 from cavitykit.stats import BatchedKstats, preactivation_statistics
 from cavitykit.variants import VARIANT_INDEX, Stream, seed
@@ -273,15 +273,60 @@ def streamed_spectrum(
     return _neuron_dataset(values, attrs, with_bias=bias is not None, convention=convention)
 
 
-def _live_units(replicate: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """The units with weights left in the rounds run of one (variant, replicate): their round and
-    neuron indices (n,), weights (n, D) and biases (n,) or None."""
-    weight = replicate.weight.values  # (round, neuron, input)
-    ran = ~np.isnan(weight).all(axis=(1, 2))
-    alive = np.asarray(replicate["mask"].values, dtype=bool).any(axis=-1) & ran[:, None]
-    rounds, units = np.nonzero(alive)
-    bias = replicate.bias.values[alive] if "bias" in replicate else None
-    return rounds, units, weight[alive], bias
+def _live_units(replicate: xr.Dataset, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The units of hidden layer ``layer`` with weights left in the rounds run of one (variant, replicate):
+    their round and unit indices (n,), weights (n, K_(layer-1)) and biases (n,) or None."""
+    if layer == 1:  # the first layer in one array over the rounds
+        weight = replicate.weight.values  # (round, neuron, input)
+        ran = ~np.isnan(weight).all(axis=(1, 2))
+        alive = np.asarray(replicate["mask"].values, dtype=bool).any(axis=-1) & ran[:, None]
+        rounds, units = np.nonzero(alive)
+        bias = replicate.bias.values[alive] if "bias" in replicate else None
+        return rounds, units, weight[alive], bias
+    rounds, units, weights, biases = [], [], [], []  # of each round run
+    for t in range(replicate.sizes["round"]):
+        one = replicate.isel(round=t)
+        if np.isnan(one.weight.values).all():
+            continue
+        layers, masks, layer_biases = stored_hidden_layers(one)
+        alive = np.flatnonzero(masks[layer - 1].any(axis=1))
+        rounds.append(np.full(len(alive), t))
+        units.append(alive)
+        weights.append(layers[layer - 1][alive])
+        biases.append(None if layer_biases is None else layer_biases[layer - 1][alive])
+    bias = None if "bias" not in replicate else np.concatenate(biases)
+    return np.concatenate(rounds), np.concatenate(units), np.concatenate(weights), bias
+
+
+def layer_inputs(one: xr.Dataset, inputs: np.ndarray, layer: int, activation: str) -> np.ndarray:
+    """What hidden layer ``layer`` of one stored network (a round selected down to its own dims) reads when
+    the network sees ``inputs``: x itself for the first layer, the activations of layer ``layer`` - 1 after.
+
+    Parameters
+    ----------
+    one : xarray.Dataset
+        One round of one network, as ``open_run(...).isel(variant=v, replicate=r, round=t)``.
+    inputs : ndarray of shape (P, D)
+    layer : int
+        1..L.
+    activation : {'erf', 'relu'}
+        The network's (``config.network.activation``).
+
+    Returns
+    -------
+    ndarray of shape (P, K_(layer-1)), float64 (P, D for the first layer).
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> one = open_run(example_run()).isel(variant=0, replicate=0, round=1)
+    >>> layer_inputs(one, np.ones((3, 40)), 1, "erf").shape  # the first layer reads the pixels
+    (3, 40)
+    """
+    weights, _, biases = stored_hidden_layers(one)
+    below = layer - 1
+    return hidden_activations(inputs, weights[:below], None if biases is None else biases[:below], activation)
 
 
 def preactivation_cumulants(
@@ -296,6 +341,7 @@ def preactivation_cumulants(
     chunks_per_task: int = 1,
     progress: bool = False,
     out=None,
+    layer: int = 1,
 ) -> xr.Dataset:
     """k-statistics and standardized cumulants of every unit's pre-activation, every round.
 
@@ -329,13 +375,19 @@ def preactivation_cumulants(
         A progress bar (tqdm, on stderr) over the networks (variant x replicate).
     out : str or Path, optional
         A netCDF file to write the result to, whole or not at all.
+    layer : int
+        The hidden layer whose units are measured, 1..L: a deeper network's layer l reads the
+        activations of layer l - 1 of each round's own trained network on the same inputs
+        (``layer_inputs``).  Not with ``chunk_size``, which streams inputs into the first layer.
 
     Returns
     -------
     xarray.Dataset
         ``preact_kstat``, ``preact_cumulant`` (k_n / k_2^(n/2)) and their ``*_se``, each of
         shape (variant, replicate, round, sample_set, neuron, order); ``sample_set`` is
-        ``class_0``, ``class_1``, ... (a set per class) or ``file``; NaN for units with no weight left.
+        ``class_0``, ``class_1``, ... (a set per class) or ``file``; ``neuron`` counts the units of
+        ``layer`` (its attribute); NaN for units with no weight left, and the standardized cumulants NaN
+        for a deeper unit whose pre-activation is constant (every unit it reads a ReLU that never fires).
 
     Examples
     --------
@@ -349,6 +401,10 @@ def preactivation_cumulants(
         raise ValueError("samples (a file) cannot be combined with n_samples or chunk_size, which draw samples")
     ds = open_run(run_dir) if run is None else run
     config = load_stored_config(Path(run_dir) / CONFIG_FILE) if run is None else stored_config(run_config(ds))
+    layer = check_int("layer", layer, minimum=1, maximum=config.network.depth)
+    if layer > 1 and chunk_size is not None:
+        raise ValueError(f"chunk_size streams inputs into the first layer; layer = {layer} takes n_samples alone")
+    width = config.network.widths[layer - 1]
     own_heldout = samples is None and n_samples is None and chunk_size is None
     if n_samples is None:
         n_samples = config.analysis.n_heldout
@@ -360,15 +416,17 @@ def preactivation_cumulants(
         _check_batchable("n_samples", n_samples, max_order)
     sets = ["file"] if samples is not None else [f"class_{c}" for c in range(ds.sizes["label"])]
     statistics = np.full(
-        (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), ds.sizes["neuron"], max_order),
+        (4, ds.sizes["variant"], ds.sizes["replicate"], ds.sizes["round"], len(sets), width, max_order),
         np.nan,
     )
     streamed = []  # ((v, r, s, rounds, units), lazy statistics of those units)
     scratch = Scratch()  # the float64 inputs and pre-activations of every replicate and round
     networks = [(v, r) for v in range(ds.sizes["variant"]) for r in range(ds.sizes["replicate"])]
+    activation = config.network.activation
     for v, r in tqdm(networks, desc="cumulant spectra", unit="network", leave=False, disable=not progress):
         variant, replicate = ds.variant.values[v], ds.replicate.values[r]
-        rounds, units, weights, bias = _live_units(ds.isel(variant=v, replicate=r))
+        member = ds.isel(variant=v, replicate=r)
+        rounds, units, weights, bias = _live_units(member, layer)
         draw = seed(config.seed, int(replicate), Stream.CUMULANTS, VARIANT_INDEX[str(variant)])
         models = config.data.models(str(variant))
         if chunk_size is not None:
@@ -393,9 +451,11 @@ def preactivation_cumulants(
             inputs64 = scratch.copy("inputs", x)
             for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
                 at = rounds == t
-                statistics[:, v, r, t, s, units[at]] = _with_errors(
-                    inputs64, weights[at], None if bias is None else bias[at], max_order, scratch
-                )
+                read = inputs64 if layer == 1 else layer_inputs(member.isel(round=t), inputs64, layer, activation)
+                with np.errstate(divide="ignore", invalid="ignore"):  # constant: below it, ReLUs that never fire
+                    statistics[:, v, r, t, s, units[at]] = _with_errors(
+                        read, weights[at], None if bias is None else bias[at], max_order, scratch
+                    )
     if streamed:
         import dask
 
@@ -424,7 +484,7 @@ def preactivation_cumulants(
             "replicate": ds.replicate,
             "round": ds["round"],
             "sample_set": ("sample_set", sets, {"long_name": "the samples: a class's held-out inputs, or a file"}),
-            "neuron": ds.neuron,
+            "neuron": ds.neuron if layer == 1 else ("neuron", np.arange(width), {"long_name": f"layer {layer} unit"}),
             "order": ("order", np.arange(1, max_order + 1), {"long_name": "cumulant order"}),
         },
         attrs={
@@ -432,6 +492,7 @@ def preactivation_cumulants(
             "config_hash": config.hash,
             "rounds_present": rounds_present(ds),
             "samples": source,
+            "layer": layer,
         },
     )
     if out is not None:

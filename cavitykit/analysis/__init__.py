@@ -3,8 +3,9 @@
 * ``measurements``: localization, the per-replicate reduction (``per_replicate``) and its round summary,
   weight movement, localization over training time, cavity effects by group, the expansion's error;
 * ``features``: the feature-learning check;
-* ``units``: each unit's class from its dense field and its measures per round beside the nulls of its
-  survivor count; means at matched survivor counts; intervals over replicates;
+* ``units``: each unit's class from its dense field (a deeper layer's from its ``effective_fields``) and
+  its measures per round beside the nulls of its survivor count; means at matched survivor counts;
+  intervals over replicates;
 * ``claims``: a module per claim, each judging an ``Evidence`` (the run, its controls and the unit
   measures, computed once) into a frozen result: statistic, controls, criterion and verdict
   (``docs/report.md``);
@@ -58,6 +59,7 @@ from cavitykit.analysis.sweep_claims import point_verdicts, sweep_verdicts
 from cavitykit.analysis.units import (
     at_matched_survivors,
     class_counts,
+    effective_fields,
     replicate_interval,
     unit_classes,
     unit_measures,
@@ -88,6 +90,7 @@ __all__ = [
     "coherence_at_matched_survivors",
     "coherence_factor",
     "connection_distance_ratio",
+    "effective_fields",
     "expansion_error",
     "feature_learning",
     "feedback_loop",

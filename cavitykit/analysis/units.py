@@ -10,18 +10,73 @@ import xarray as xr
 from scipy import stats
 
 from cavitykit import metrics
-from cavitykit.io.schema import grid_shape, periodic_grid, seen_pixels
+from cavitykit.io.schema import grid_shape, periodic_grid, seen_pixels, stored_hidden_layers
 
 UNIT = ("variant", "replicate", "round", "neuron")
 
 
-def unit_classes(ds: xr.Dataset) -> xr.DataArray:
+def effective_fields(ds: xr.Dataset, layer: int, *, round_index: int = 0) -> xr.DataArray:
+    """Each unit of hidden layer ``layer``'s field in pixel space: the linear path sum through the layers below.
+
+    F_1 = W_1 and F_l = W_l F_(l-1) / sqrt(K_(l-1)), with pruned weights zero: what a unit of layer l would
+    read from the pixels if every unit below were linear.  A ReLU unit below passes its input only where
+    it is active, so this is the field of the layers' weights, not of one input's gradient; it is where a
+    deeper unit's receptive field can be classified on the image grid.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run or a control branch (``open_run``), with the deeper layers for ``layer`` > 1.
+    layer : int
+        1..L.
+    round_index : int
+        The round whose trained weights are read (0, the dense round, by default).
+
+    Returns
+    -------
+    xarray.DataArray over (variant, replicate, neuron, input)
+        ``neuron`` counts the units of ``layer``.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())
+    >>> fields = effective_fields(ds, 1)  # the first layer's fields are its weights
+    >>> bool((fields == ds.weight.isel(round=0, drop=True)).all())
+    True
+    """
+    depth = 1 + (ds.sizes["layer"] if "layer" in ds.dims else 0)
+    if not isinstance(layer, int | np.integer) or not 1 <= layer <= depth:
+        raise ValueError(f"layer must be a hidden layer of the run, 1..{depth}; got {layer!r}")
+    per_network = []
+    for v in range(ds.sizes["variant"]):
+        for r in range(ds.sizes["replicate"]):
+            weights, _, _ = stored_hidden_layers(ds.isel(variant=v, replicate=r, round=round_index))
+            field = weights[0]
+            for weight in weights[1:layer]:
+                field = weight @ field / np.sqrt(weight.shape[1])
+            per_network.append(field)
+    values = np.stack(per_network).reshape(ds.sizes["variant"], ds.sizes["replicate"], *per_network[0].shape)
+    return xr.DataArray(
+        values,
+        dims=("variant", "replicate", "neuron", "input"),
+        coords={"variant": ds.variant, "replicate": ds.replicate, "input": ds.input},
+        name="effective_field",
+        attrs={"layer": layer, "long_name": f"layer {layer} unit's linear path sum over the pixels"},
+    )
+
+
+def unit_classes(ds: xr.Dataset, *, layer: int = 1) -> xr.DataArray:
     """Each unit's class from its dense (round 0) trained field (``metrics.unit_class``).
 
     Parameters
     ----------
     ds : xarray.Dataset
         A run or a control branch (round 0 is the same dense round for both).
+    layer : int
+        The hidden layer whose units are classed: the first (default) by its weights, a deeper one by its
+        ``effective_fields`` on the pixel grid.
 
     Returns
     -------
@@ -37,7 +92,7 @@ def unit_classes(ds: xr.Dataset) -> xr.DataArray:
     True
     """
     shape, periodic = grid_shape(ds), periodic_grid(ds)
-    dense = ds.weight.isel(round=0, drop=True)
+    dense = ds.weight.isel(round=0, drop=True) if layer == 1 else effective_fields(ds, layer)
     return xr.apply_ufunc(
         lambda w: metrics.unit_class(w, shape, periodic=periodic), dense, input_core_dims=[["input"]], keep_attrs=False
     ).rename("unit_class")

@@ -416,6 +416,25 @@ def stored_mask(one: xr.Dataset) -> Mask:
     )
 
 
+def stored_hidden_layers(one: xr.Dataset) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray] | None]:
+    """Every hidden layer 1..L of one stored trained network (a round selected down to its own dims): the
+    weights (K_l, K_(l-1)) with pruned ones zero, the masks, and the biases (K_l,) (None without biases).
+
+    Examples
+    --------
+    >>> from cavitykit.io.store import read_round, round_path
+    >>> from cavitykit.testing import example_run
+    >>> one = read_round(round_path(example_run(), "nlgp", 0, 1)).isel(variant=0, replicate=0, round=0)
+    >>> weights, masks, biases = stored_hidden_layers(one)
+    >>> [w.shape for w in weights], bool((weights[0][~masks[0]] == 0).all()), biases
+    ([(8, 40)], True, None)
+    """
+    masks = [one["mask"].values.astype(bool), *(layer.astype(bool) for layer in stored_layers(one, "layer_mask"))]
+    weights = [one["weight"].values, *stored_layers(one, "layer_weight")]
+    biases = [one["bias"].values, *stored_layers(one, "layer_bias")] if "bias" in one else None
+    return [np.where(mask, weight, 0.0) for weight, mask in zip(weights, masks, strict=True)], masks, biases
+
+
 def stored_pruning(one: xr.Dataset) -> list[np.ndarray]:
     """What one stored network's strategy removes after its round, per prunable layer (``Mask.layers``)."""
     pruned = [one["pruned_next"].values.astype(bool)]

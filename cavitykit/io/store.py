@@ -27,6 +27,18 @@ CONFIG_FILE = "config.toml"
 CUMULANTS_FILE = "cumulants.nc"
 
 
+def cumulants_file(layer: int = 1) -> str:
+    """The file in a run directory that ``cavitykit cumulants RUN --layer N`` writes: ``cumulants.nc`` for the
+    first layer (which ``open_run(..., cumulants=True)`` merges), ``cumulants_layer<N>.nc`` for a deeper one.
+
+    Examples
+    --------
+    >>> cumulants_file(), cumulants_file(2)
+    ('cumulants.nc', 'cumulants_layer2.nc')
+    """
+    return CUMULANTS_FILE if layer == 1 else f"cumulants_layer{layer}.nc"
+
+
 def round_path(run_dir, variant: str, replicate: int, round_index: int, *, control: str | None = None) -> Path:
     """``RUN/<variant>/replicate_<rr>/round_<nnn>.nc``; a control branch's rounds after the dense one
     live under ``RUN/controls/<strategy>/`` (its round 0 is the run's own).

@@ -117,6 +117,41 @@ def preactivation(inputs, weights, bias=None, *, out=None):
     return out
 
 
+def hidden_activations(inputs: np.ndarray, weights, biases, activation: str) -> np.ndarray:
+    """h_l = sigma(W_l h_(l-1) / sqrt(K_(l-1)) + b_l) through the given hidden layers, from h_0 = x, in numpy.
+
+    What a deeper layer reads: the inputs of hidden layer l are ``hidden_activations`` through layers
+    1..l-1 (none for the first layer, which reads x itself).
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (P, D)
+    weights : sequence of ndarray of shapes (K_1, D), (K_2, K_1), ...
+        Pruned weights already zero.
+    biases : sequence of ndarray of shapes (K_l,), or None for a network without biases
+    activation : {'erf', 'relu'}
+
+    Returns
+    -------
+    ndarray of shape (P, K_l), float64, l the last layer given; ``inputs`` as float64 for no layer.
+
+    Examples
+    --------
+    >>> hidden_activations(np.array([[1.0, -3.0]]), [np.array([[2.0, 0.0], [0.0, 2.0]])], None, "relu")
+    array([[1.41421356, 0.        ]])
+    """
+    from scipy.special import erf
+
+    sigma = {"erf": lambda z: erf(z / math.sqrt(2.0)), "relu": lambda z: np.maximum(z, 0.0)}[
+        check_choice("activation", activation, ACTIVATION_NAMES)
+    ]
+    hidden = np.asarray(inputs, dtype=np.float64)
+    for index, weight in enumerate(weights):
+        bias = None if biases is None else biases[index]
+        hidden = sigma(preactivation(hidden, np.asarray(weight, dtype=np.float64), bias))
+    return hidden
+
+
 def readout_sum(hidden, readout, scale):
     """f = c_K sum_k r_k h_k for every sample.
 

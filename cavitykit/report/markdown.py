@@ -225,8 +225,8 @@ def kurtosis_lines(claim: Kurtosis, pair: tuple[str, str]) -> list[str]:
     lines.append(
         f"Random pruning of the same dense networks to the same sparsity: {_ci(claim.random, 3, sign=True)}; "
         f"IMP - random {_ci(claim.gap, 3, sign=True)} (criterion: IMP's rise and this difference both with "
-        "intervals above 0). Any sparsification makes a sum of fewer inputs less Gaussian, so only the "
-        "difference speaks to IMP."
+        "intervals above 0). Pruning alone moves the kurtosis (a sum of fewer independent inputs is less "
+        "Gaussian; on correlated inputs random pruning can lower it), so only the difference speaks to IMP."
     )
     lines.extend(_coherence_lines(claim.coherence, name))
     per_round = claim.per_round
@@ -427,8 +427,8 @@ def _feature_lines(features: xr.Dataset, pair: tuple[str, str]) -> list[str]:
         lines.append(f"Dense IPR {LABELS.get(pair[0], pair[0])} / clone: {ratio:.2f}.")
     if not features.passed:
         lines.append(
-            "The dense networks still compute (nearly) their initialization: IMP on them prunes the "
-            "initialization, so claims 1, 3 and 4 are not tested here."
+            "The dense networks' first layer is still (nearly) its initialization: IMP on them prunes the "
+            "initial weights, so claims 1, 3 and 4 are not tested here."
         )
     return lines
 
@@ -480,7 +480,8 @@ def _no_field_lines(no_field: dict[str, NoField]) -> list[str]:
             + "it: "
             + (f"larger images, which give the criterion room (threshold at {larger}); " if larger else "")
             + f"a first layer that moves further from its initialization (cosine(w, w0) = "
-            f"{why.cosine:.2f} here: more training.steps, a smaller network.init_scale); more units (network.width)."
+            f"{why.cosine:.2f} here: more training.steps, a smaller network.init_scale); more units "
+            "(network.width, or the first of network.hidden)."
         )
     return lines
 
@@ -633,8 +634,8 @@ def report_markdown(text: ReportText) -> str:
         + ("circular-width" if text.periodic else "width")
         + " criterion, which counts checkerboards too; the claims use shape classes instead.",
         "",
-        "| variant | round | sparsity | test acc. | IPR | top-n null | 3/(n+2) | localized | mean abs. kurtosis | "
-        "mean kurtosis |",
+        "| variant | round | layer-1 sparsity | test acc. | IPR | top-n null | 3/(n+2) | localized | "
+        "mean abs. kurtosis | mean kurtosis |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for variant in summary.variant.values:

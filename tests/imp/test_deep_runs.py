@@ -4,6 +4,7 @@ the round files under a ``layer`` coordinate, resuming, the control branches and
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 
 from cavitykit.analysis import lottery_ticket, weights_left
 from cavitykit.config import config_from_dict
@@ -197,3 +198,94 @@ def test_a_run_without_a_clone_reports_its_lottery_ticket_and_judges_no_claim(tm
     assert report.count("**not tested**") == 4 and "holds no Gaussian clone of NLGP" in report
     assert "## The lottery ticket" in report and "beside them" not in report  # no random or one-shot branch
     assert "receptive_fields_nlgp.png" in report and "claims_by_round" not in report
+
+
+def _torch_forward(one, x, depth):
+    """Pre-activations of hidden layers 1..depth of one stored network, by torch from its stored arrays."""
+    weights = [torch.from_numpy(np.where(one["mask"].values, one.weight.values, 0.0))]
+    biases = [torch.from_numpy(one.bias.values)]
+    for w, m, b in zip(
+        stored_layers(one, "layer_weight"),
+        stored_layers(one, "layer_mask"),
+        stored_layers(one, "layer_bias"),
+        strict=True,
+    ):
+        weights.append(torch.from_numpy(np.where(m, w, 0.0)))
+        biases.append(torch.from_numpy(b))
+    hidden, lambdas = torch.from_numpy(x.astype(np.float64)), []
+    for w, b in list(zip(weights, biases, strict=True))[:depth]:
+        lambdas.append(torch.nn.functional.linear(hidden, w / w.shape[1] ** 0.5, b))
+        hidden = torch.relu(lambdas[-1])
+    return [z.numpy() for z in lambdas]
+
+
+def test_a_deeper_layer_s_cumulants_are_those_of_its_pre_activations_on_the_layer_below(deep_run):
+    from scipy import stats
+
+    from cavitykit.samples import member_samples
+    from cavitykit.spectra import preactivation_cumulants
+
+    config, run_dir, ds = deep_run
+    ds = ds.copy(deep=True)  # layer 2's unit 0 loses every weight
+    ds["layer_mask"].loc[{"layer": 2, "layer_neuron": 0}] = False
+    ds["layer_weight"].loc[{"layer": 2, "layer_neuron": 0}] = 0.0
+    spectra = preactivation_cumulants(run_dir, max_order=4, layer=2, run=ds)
+    assert spectra.sizes["neuron"] == 5 and spectra.attrs["layer"] == 2
+    heldout = member_samples(config, "gaussian_clone", 0).heldout
+    one = ds.sel(variant="gaussian_clone", replicate=0, round=2)
+    alive = stored_layers(one, "layer_mask")[0].any(axis=1)
+    assert alive.tolist() == [False, True, True, True, True]
+    for label, x in enumerate(heldout):
+        lambda_2 = _torch_forward(one, x, 2)[1]
+        got = spectra.preact_kstat.sel(variant="gaussian_clone", replicate=0, round=2, sample_set=f"class_{label}")
+        for order in (2, 3, 4):
+            expected = [stats.kstat(lambda_2[:, unit], order) for unit in np.flatnonzero(alive)]
+            np.testing.assert_allclose(got.sel(order=order).values[alive], expected, rtol=1e-8, atol=1e-12)
+    assert np.isnan(spectra.preact_kstat.sel(neuron=0)).all()  # no weight left: no cumulants
+    third = preactivation_cumulants(run_dir, max_order=4, layer=3, run=ds)
+    assert third.sizes["neuron"] == 4 and np.isfinite(third.preact_cumulant.sel(round=0, order=4)).all()
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [({"layer": 4}, r"layer must be in \[1, 3\]"), ({"layer": 2, "chunk_size": 50}, "chunk_size streams")],
+)
+def test_a_layer_the_run_lacks_or_a_streamed_deeper_layer_is_refused(deep_run, keys, message):
+    from cavitykit.spectra import preactivation_cumulants
+
+    with pytest.raises(ValueError, match=message):
+        preactivation_cumulants(deep_run[1], max_order=4, n_samples=100, **keys)
+
+
+def test_cumulants_of_a_deeper_layer_go_to_their_own_file_from_the_cli(deep_run, tmp_path, capsys):
+    import shutil
+
+    from cavitykit.cli import main
+
+    run_dir = shutil.copytree(deep_run[1], tmp_path / "run")
+    assert main(["cumulants", str(run_dir), "--layer", "3", "--max-order", "4", "--quiet"]) == 0
+    written = xr.open_dataset(run_dir / "cumulants_layer3.nc")
+    assert written.sizes["neuron"] == 4 and written.attrs["layer"] == 3
+    assert not (run_dir / "cumulants.nc").exists()
+    capsys.readouterr()
+    assert main(["cumulants", "--weights", "w.npy", "--samples", "x.npy", "--out", "o.nc", "--layer", "2"]) == 2
+    assert "--layer applies to a run's deeper layers" in capsys.readouterr().err
+
+
+def test_a_deeper_unit_s_effective_field_is_the_masked_path_sum_over_the_pixels(deep_run):
+    from cavitykit import metrics
+    from cavitykit.analysis import effective_fields, unit_classes
+
+    _, _, ds = deep_run
+    one = ds.sel(variant="nlgp", replicate=0, round=0)
+    w1 = np.where(one["mask"].values, one.weight.values, 0.0)
+    deeper = (stored_layers(one, name) for name in ("layer_weight", "layer_mask"))
+    w2, w3 = (np.where(m, w, 0.0) for w, m in zip(*deeper, strict=True))
+    expected = w3 @ (w2 @ w1 / np.sqrt(6)) / np.sqrt(5)
+    fields = effective_fields(ds, 3)
+    np.testing.assert_allclose(fields.sel(variant="nlgp", replicate=0).values, expected, rtol=1e-12)
+    classes = unit_classes(ds, layer=3)
+    assert classes.dims == ("variant", "replicate", "neuron") and classes.sizes["neuron"] == 4
+    np.testing.assert_array_equal(classes.sel(variant="nlgp", replicate=0).values, metrics.unit_class(expected, (12,)))
+    with pytest.raises(ValueError, match=r"1\.\.3; got 4"):
+        effective_fields(ds, 4)

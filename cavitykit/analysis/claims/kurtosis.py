@@ -132,11 +132,12 @@ def coherence_at_matched_survivors(
 def claim_kurtosis(evidence: Evidence) -> Kurtosis:
     """Claim 2: IMP raises the pre-activations' |excess kurtosis| more than random pruning at equal sparsity.
 
-    Any sparsification raises |excess kurtosis| (a sum of fewer inputs is less Gaussian), so the rise
-    under IMP is judged against the rise under random pruning of the same dense networks to the same
-    sparsity (the same round), on the model's learned units, at the last accurate round.  Supported
-    when IMP's rise and the paired difference IMP - random both have their intervals above 0.  Not tested
-    without a random branch that reaches that round.
+    Pruning alone moves |excess kurtosis| (a sum of fewer independent inputs is less Gaussian; on
+    correlated inputs random pruning can lower it), so the rise under IMP is judged against the rise
+    under random pruning of the same dense networks to the same sparsity (the same round), on the model's
+    learned units, at the last accurate round.  Supported when IMP's rise and the paired difference
+    IMP - random both have their intervals above 0.  Not tested without a random branch that reaches
+    that round.
 
     Parameters
     ----------
