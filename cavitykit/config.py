@@ -562,6 +562,13 @@ class NetworkConfig:
         everything trained at the one rate; the others are the Ingrosso-Goldt modes, e.g.
         'mean_field' is the committee f = (1/K) sum_k sigma(lambda_k) whose first layer learns
         at K times the rate and its biases at K/D times.
+    batch_norm : bool
+        Batch normalization of every layer's input, the pixels' included, as in Pellegrini and Biroli's
+        networks: x_hat = gamma (x - mean) / sqrt(var + eps) + beta per input feature, gamma and beta
+        trained (not pruned; rewound with the weights), each training batch normalized by its own
+        statistics and evaluation by the training set's, fitted after each round's training.  The
+        statistics and cavity effects are then those of the pre-activation the network evaluates
+        (``Normalization.fold``).  Batch training with the 'standard' parameterization, without snapshots.
 
     Examples
     --------
@@ -577,6 +584,7 @@ class NetworkConfig:
     prune_readout: bool = False
     parameterization: str = field(default="standard", metadata=LATER)
     hidden: tuple[int, ...] = field(default=(), metadata=LATER)
+    batch_norm: bool = field(default=False, metadata=LATER)
 
     def __post_init__(self):
         if not isinstance(self.hidden, tuple):
@@ -598,6 +606,13 @@ class NetworkConfig:
         if self.depth > 1 and self.parameterization != "standard":
             raise ValueError(
                 f"network.hidden = {list(self.hidden)} trains with the 'standard' parameterization only, got "
+                f"network.parameterization = {self.parameterization!r}"
+            )
+        if not isinstance(self.batch_norm, bool):
+            raise ValueError(f"network.batch_norm must be true or false, got {self.batch_norm!r}")
+        if self.batch_norm and self.parameterization != "standard":
+            raise ValueError(
+                "network.batch_norm = true trains with the 'standard' parameterization only, got "
                 f"network.parameterization = {self.parameterization!r}"
             )
 
@@ -880,6 +895,7 @@ class RunConfig:
         strategies = (self.imp.strategy, *(CONTROL_BRANCHES[name].strategy for name in self.imp.controls))
         cavity_pruning = any(ranks_on_heldout(strategy) for strategy in strategies)
         self._check_depth(cavity_pruning)
+        self._check_batch_norm()
         if cavity_pruning and (not self.analysis.cavity or self.network.prune_readout):
             raise ValueError(
                 'imp.strategy = "cavity" (or the cavity control) ranks weights by their exact cavity effects: '
@@ -917,6 +933,23 @@ class RunConfig:
             if given:
                 raise ValueError(
                     f"{key} is not available for network.hidden = {list(net.hidden)} (one hidden layer only)"
+                )
+
+    def _check_batch_norm(self) -> None:
+        """Batch normalization needs batches of several samples and a training set to fit its statistics on."""
+        if not self.network.batch_norm:
+            return
+        refused = [
+            (f'training.mode = "{self.training.mode}"', self.training.mode != "batch"),
+            (f"training.batch_size = {self.training.batch_size}", self.training.batch_size < 2),
+            (f"training.snapshots = {self.training.snapshots}", self.training.snapshots > 0),
+        ]
+        for key, given in refused:
+            if given:
+                raise ValueError(
+                    f"{key} does not go with network.batch_norm = true, which normalizes each training batch "
+                    'by its own statistics and evaluates by the training set\'s (training.mode = "batch", '
+                    "training.batch_size of 2 or more, no snapshots)"
                 )
 
     def snapshot_steps(self) -> tuple[int, ...]:

@@ -126,7 +126,9 @@ def kurtosis_after_pruning(config, variant: str, replicate: int, member) -> np.n
     replicate : int
     member : xarray.Dataset
         The member's rounds (a run, or a weights file, selected to one variant and replicate):
-        ``weight``, ``mask`` and ``pruned_next`` over (round, neuron, input), ``bias`` if it has one.
+        ``weight``, ``mask`` and ``pruned_next`` over (round, neuron, input), ``bias`` if it has one.  With
+        batch normalization ``weight`` must be the weights as they act on the pixels
+        (``io.schema.first_layer_fields``), which the callers in ``io`` and ``analysis`` pass.
 
     Returns
     -------

@@ -276,7 +276,7 @@ def streamed_spectrum(
 def _live_units(replicate: xr.Dataset, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """The units of hidden layer ``layer`` with weights left in the rounds run of one (variant, replicate):
     their round and unit indices (n,), weights (n, K_(layer-1)) and biases (n,) or None."""
-    if layer == 1:  # the first layer in one array over the rounds
+    if layer == 1 and "norm_scale" not in replicate:  # the first layer in one array over the rounds
         weight = replicate.weight.values  # (round, neuron, input)
         ran = ~np.isnan(weight).all(axis=(1, 2))
         alive = np.asarray(replicate["mask"].values, dtype=bool).any(axis=-1) & ran[:, None]

@@ -18,7 +18,7 @@ from cavitykit.analysis.units import unit_measures
 from cavitykit.branches import ONE_SHOT
 from cavitykit.data.nlgp import NLGP, marginal_cumulants
 from cavitykit.data.nlgp_cumulants import field_cumulants
-from cavitykit.io.schema import run_config
+from cavitykit.io.schema import first_layer_fields, run_config
 
 
 def pixel_excess_kurtosis(run: xr.Dataset, variant: str) -> float | None:
@@ -85,7 +85,7 @@ def correlated_theory(run: xr.Dataset, variant: str, units: xr.DataArray) -> xr.
     if models is None:
         return None
     one = run.sel(variant=variant).transpose("replicate", "round", "neuron", "input", ...)
-    weight = np.nan_to_num(one.weight.values).astype(np.float64)
+    weight = np.nan_to_num(first_layer_fields(one).transpose(*one.weight.dims).values).astype(np.float64)
     kept = np.nan_to_num(one["mask"].values).astype(bool)
     chosen = units.broadcast_like(one.ipr).transpose("replicate", "round", "neuron").values.astype(bool)
     chosen &= kept.any(axis=-1)

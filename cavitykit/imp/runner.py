@@ -46,11 +46,21 @@ from cavitykit.io import (
     stored_config_hash,
     stored_layers,
     stored_mask,
+    stored_norm,
     stored_pruning,
     write_dataset,
 )
 from cavitykit.network import parameterization
-from cavitykit.network.ensemble import Ensemble, Network, bias_names, initial_parameters, member_of, weight_names
+from cavitykit.network.ensemble import (
+    NORM_START,
+    NORM_TRAINED,
+    Ensemble,
+    Network,
+    bias_names,
+    initial_parameters,
+    member_of,
+    weight_names,
+)
 from cavitykit.network.mask import Mask
 from cavitykit.samples import heldout_counts, member_samples
 from cavitykit.stats import preactivation_statistics, standardize_kstats
@@ -126,6 +136,7 @@ def initial_network(config: RunConfig, replicate: int, *, fresh_round: int | Non
             else seed(config.seed, replicate, Stream.REINIT, fresh_round)
         ),
         deeper=net.widths[1:],
+        batch_norm=net.batch_norm,
     )
     state = {name: value.double().numpy() for name, value in state.items()}
     n_outputs = 1 if state["readout"].ndim == 1 else len(state["readout"])
@@ -221,12 +232,14 @@ def round_statistics(
     ((2, 8), (2, 8, 40))
     """
     w, mask = network.weight, network.mask.weight
+    weights, biases = network.evaluated_layers()
+    fields, bias = weights[0], biases[0]  # w itself, or with batch normalization folded in
     alive = mask.any(axis=1)
     k = np.full((len(heldout), 4, w.shape[0]), np.nan)
     # The product runs in torch (float64), on the thread pool that training and the cavity engine
     # use: numpy's BLAS threads would contend with torch's idle-spinning ones.
-    live_weights = torch.from_numpy(w[alive])
-    live_bias = None if network.bias is None else torch.from_numpy(network.bias[alive])
+    live_weights = torch.from_numpy(fields[alive])
+    live_bias = None if bias is None else torch.from_numpy(bias[alive])
     if scratch is None:
         scratch = Scratch()
     for label, inputs in enumerate(heldout):
@@ -245,13 +258,13 @@ def round_statistics(
         expansion = np.full((len(heldout), len(orders), *w.shape), np.nan)
         for label, inputs in enumerate(heldout):
             exact_effects, approximations = cavity.exact_and_expansion(
-                w[alive], inputs, orders=orders, mask=mask[alive]
+                fields[alive], inputs, orders=orders, mask=mask[alive]
             )
             exact[label, alive] = exact_effects.values
             expansion[label][:, alive] = approximations.values
         out["cavity_exact"] = exact
         out["cavity_expansion"] = expansion
-        theory = [cavity.independent_theory(w, kappa_x, mask=mask) for kappa_x in pixel_kurtosis]
+        theory = [cavity.independent_theory(fields, kappa_x, mask=mask) for kappa_x in pixel_kurtosis]
         out["cavity_theory"] = np.stack([t.values for t in theory])
         out["theory_excess_kurtosis"] = np.stack([np.where(alive, t.statistic_value.values, np.nan) for t in theory])
     return out
@@ -345,7 +358,7 @@ def _stored_network(one: xr.Dataset, prefix: str) -> Network:
     if f"{prefix}bias" in one:
         state["bias"] = one[f"{prefix}bias"].values
         state |= dict(zip(bias_names(1 + len(mask.deep))[1:], stored_layers(one, f"layer_{prefix}bias"), strict=True))
-    return Network.from_state(state, mask)
+    return replace(Network.from_state(state, mask), norm=stored_norm(one, prefix))
 
 
 def _trained_network(dataset: xr.Dataset) -> tuple[Network, dict[str, np.ndarray]]:
@@ -501,6 +514,11 @@ def record(
         "layer_bias": padded_layers(network.deep_bias, np.nan),
         "layer_init_bias": padded_layers(start.rewind.deep_bias, np.nan),
     }
+    if network.norm:
+        for field in NORM_START:
+            layers[f"norm_{field}"] = padded_layers([getattr(one, field) for one in network.norm], np.nan)
+        for field in NORM_TRAINED:
+            layers[f"init_norm_{field}"] = padded_layers([getattr(one, field) for one in start.rewind.norm], np.nan)
     return RoundRecord(
         variant=member.variant,
         replicate=member.replicate,

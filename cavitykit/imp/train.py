@@ -249,7 +249,8 @@ def train_ensemble(
     Returns
     -------
     train_loss : ndarray of shape (E,)
-        Each member's mean loss over the last tenth of the steps.
+        Each member's mean loss over the last tenth of the steps (with batch normalization, by batch
+        statistics; its evaluation statistics are then fitted on each member's training set).
     snapshots : dict
         ``ensemble.state()`` after each of ``capture_steps`` steps, by step.
 
@@ -269,13 +270,16 @@ def train_ensemble(
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
     device = ensemble.weight.device
-    kernel_applies = kernel_route_applies(config, device) and not ensemble.deep
+    kernel_applies = kernel_route_applies(config, device) and not ensemble.deep and not ensemble.norm
     use_kernel = route == "kernel" or (route == "auto" and kernel_applies)
     if use_kernel and not kernel_applies:
         raise ValueError(
-            f"route='kernel' needs online SGD with batch_size 1 on a CPU and one hidden layer, got {config} "
-            f"with {1 + len(ensemble.deep)} hidden layer(s)"
+            f"route='kernel' needs online SGD with batch_size 1 on a CPU, one hidden layer and no batch "
+            f"normalization, got {config} with {1 + len(ensemble.deep)} hidden layer(s)"
+            + (" and batch normalization" if ensemble.norm else "")
         )
+    if ensemble.norm and any(task.x_train is None for task in tasks):
+        raise ValueError("batch normalization fits its statistics on the training set: it needs mode = 'batch'")
     if len(tasks) != ensemble.size or len(seeds) != ensemble.size:
         raise ValueError(f"need one task and one seed per member ({ensemble.size}), got {len(tasks)} and {len(seeds)}")
     captures = sorted(set(capture_steps))
@@ -299,6 +303,8 @@ def train_ensemble(
             done = stop
             if progress is not None:
                 progress(done)
+        if ensemble.norm:  # evaluation normalizes by the training set's statistics
+            ensemble.fit_normalization([task.x_train for task in tasks])
     finally:
         blocks.close()
         for parameter in ensemble.parameters():
@@ -326,7 +332,8 @@ def _torch_steps(ensemble: Ensemble, blocks: SampleBlocks, config: TrainingConfi
         losses = torch.empty((ensemble.size, n), device=device)
         with _torch_threads(threads):
             for step in range(n):
-                per_member = loss_of(ensemble.forward(x[:, step]), y[:, step]).mean(dim=1)  # (E,)
+                output = ensemble.forward(x[:, step], batch_statistics=True)
+                per_member = loss_of(output, y[:, step]).mean(dim=1)  # (E,)
                 optimizer.zero_grad(set_to_none=True)
                 per_member.sum().backward()  # each member's gradient is its own loss's
                 optimizer.step()

@@ -24,6 +24,7 @@ from cavitykit.io.schema import (
     stored_hidden_layers,
     stored_layers,
     stored_mask,
+    stored_norm,
     stored_pruning,
 )
 from cavitykit.io.store import (
@@ -91,6 +92,7 @@ __all__ = [
     "stored_hidden_layers",
     "stored_layers",
     "stored_mask",
+    "stored_norm",
     "stored_pruning",
     "sweep_points",
     "weights_controls",

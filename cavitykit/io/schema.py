@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit._version import __version__
+from cavitykit.network.formulas import Normalization
 from cavitykit.network.mask import Mask
 
 # Version tag of the layout below; bump it when a variable changes meaning or dims.
@@ -42,6 +43,10 @@ LAYER_VARIABLES = (
     "layer_bias",
     "layer_init_bias",
 )
+# Batch normalization of each layer's input (layers 1..L, then the readout, along ``norm_layer``), padded
+# to the widest input (NaN beyond a layer's ``norm_fan_in``).
+NORMS = ("norm_layer", "norm_input")
+NORM_VARIABLES = ("norm_scale", "norm_shift", "norm_mean", "norm_var", "init_norm_scale", "init_norm_shift")
 # name: (dims inside one round, long_name); every variable is dimensionless (units "1").
 VARIABLES = {
     "weight": (WEIGHTS, "trained first-layer weights (masked)"),
@@ -83,6 +88,12 @@ VARIABLES = {
     "layer_pruned_next": (LAYERS, "weights of the hidden layers after the first the strategy removes after this round"),
     "layer_bias": (LAYERS[:2], "trained biases of the hidden layers after the first"),
     "layer_init_bias": (LAYERS[:2], "biases of the hidden layers after the first at the rewind point"),
+    "norm_scale": (NORMS, "trained batch-normalization scale gamma of each layer's input feature"),
+    "norm_shift": (NORMS, "trained batch-normalization shift beta of each layer's input feature"),
+    "norm_mean": (NORMS, "mean of each layer's input feature over the training set (evaluation statistics)"),
+    "norm_var": (NORMS, "variance of each layer's input feature over the training set (evaluation statistics)"),
+    "init_norm_scale": (NORMS, "batch-normalization scale at the rewind point"),
+    "init_norm_shift": (NORMS, "batch-normalization shift at the rewind point"),
 }
 # The variables computed from a trained network on held-out inputs (the runner's ``round_statistics``),
 # so the ones a round stored under other analysis settings has replaced when the runner re-measures it.
@@ -148,6 +159,9 @@ class RoundRecord:
     layer_weight, layer_mask, layer_init_weight, layer_pruned_next : ndarray of shape (L - 1, K_max, K_max'), optional
         A deeper network's hidden layers 2..L as ``padded_layers`` stacks them; the biases
         ``layer_bias``, ``layer_init_bias`` of shape (L - 1, K_max) with biases.
+    norm_scale, norm_shift, norm_mean, norm_var, init_norm_scale, init_norm_shift : ndarray, optional
+        Of shape (L + 1, n_max): with batch normalization, that of the inputs of layers 1..L and of the
+        readout, stacked by ``padded_layers``: trained, fitted on the training set, and at the rewind point.
 
     Examples
     --------
@@ -190,6 +204,12 @@ class RoundRecord:
     layer_pruned_next: np.ndarray | None = None
     layer_bias: np.ndarray | None = None
     layer_init_bias: np.ndarray | None = None
+    norm_scale: np.ndarray | None = None
+    norm_shift: np.ndarray | None = None
+    norm_mean: np.ndarray | None = None
+    norm_var: np.ndarray | None = None
+    init_norm_scale: np.ndarray | None = None
+    init_norm_shift: np.ndarray | None = None
 
 
 def padded_layers(layers, fill) -> np.ndarray | None:
@@ -254,6 +274,9 @@ COORDINATE_NAMES = {
     "layer_width": "units of the hidden layer",
     "layer_fan_in": "units of the layer below",
     "last_neuron": "unit of the last hidden layer, which the readout reads",
+    "norm_layer": "layer whose input is batch-normalized: 1..L the hidden layers, L + 1 the readout",
+    "norm_input": "feature of a layer's input (a pixel for layer 1, a unit of the layer below after)",
+    "norm_fan_in": "features of the layer's input",
 }
 
 
@@ -357,6 +380,13 @@ def encode_round(record: RoundRecord, config, *, data_description: dict, dropped
         dataset = dataset.assign_coords(output=np.arange(len(record.readout)))
     if deep:
         dataset = dataset.assign_coords(_layer_coordinates(config.network.widths))
+    if record.norm_scale is not None:
+        fan_ins = (config.data.D, *config.network.widths)
+        dataset = dataset.assign_coords(
+            norm_layer=np.arange(1, len(fan_ins) + 1),
+            norm_fan_in=("norm_layer", np.array(fan_ins)),
+            norm_input=np.arange(max(fan_ins)),
+        )
     if record.cavity_expansion is not None:
         dataset = dataset.assign_coords(approx_order=np.array(config.analysis.expansion_orders))
     if record.snapshot_weight is not None:
@@ -416,9 +446,51 @@ def stored_mask(one: xr.Dataset) -> Mask:
     )
 
 
+def stored_norm(one: xr.Dataset, prefix: str = "") -> tuple[Normalization, ...]:
+    """The batch normalizations of the inputs of layers 1..L and of the readout of one stored network (a
+    round selected down to its own dims), each unpadded to its fan-in: trained (``prefix`` '') or at the
+    rewind point ('init_', whose statistics, refitted after every training, are the initial ones); () without."""
+    if "norm_scale" not in one:
+        return ()
+    fan_ins = one["norm_fan_in"].values
+
+    def rows(name):
+        values = one[name].transpose(*NORMS).values
+        return [values[index, :fan_in] for index, fan_in in enumerate(fan_ins)]
+
+    if prefix:
+        statistics = ([np.zeros(n) for n in fan_ins], [np.ones(n) for n in fan_ins])
+    else:
+        statistics = (rows("norm_mean"), rows("norm_var"))
+    fields = (rows(f"{prefix}norm_scale"), rows(f"{prefix}norm_shift"), *statistics)
+    return tuple(Normalization(*layer) for layer in zip(*fields, strict=True))
+
+
+def first_layer_fields(ds: xr.Dataset) -> xr.DataArray:
+    """The first layer's weights as they act on the pixels: ``weight``, or with batch normalization each
+    pixel's weights times its normalization's scale / sqrt(var + eps) (``Normalization.fold``), which gives
+    the pre-activation's every cumulant but the mean.
+
+    Examples
+    --------
+    >>> from cavitykit import open_run
+    >>> from cavitykit.testing import example_run
+    >>> ds = open_run(example_run())
+    >>> first_layer_fields(ds) is ds.weight  # no batch normalization
+    True
+    """
+    if "norm_scale" not in ds:
+        return ds.weight
+    pixels = ds.isel(norm_layer=0, norm_input=slice(0, ds.sizes["input"]), drop=True)
+    factor = Normalization(pixels.norm_scale, pixels.norm_shift, pixels.norm_mean, pixels.norm_var).factor()
+    return ds.weight * factor.rename(norm_input="input").assign_coords(input=ds.input)
+
+
 def stored_hidden_layers(one: xr.Dataset) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray] | None]:
     """Every hidden layer 1..L of one stored trained network (a round selected down to its own dims): the
     weights (K_l, K_(l-1)) with pruned ones zero, the masks, and the biases (K_l,) (None without biases).
+    With batch normalization, the weights and biases evaluation computes from the raw layer below
+    (``Normalization.fold``: biases then never None).
 
     Examples
     --------
@@ -432,7 +504,15 @@ def stored_hidden_layers(one: xr.Dataset) -> tuple[list[np.ndarray], list[np.nda
     masks = [one["mask"].values.astype(bool), *(layer.astype(bool) for layer in stored_layers(one, "layer_mask"))]
     weights = [one["weight"].values, *stored_layers(one, "layer_weight")]
     biases = [one["bias"].values, *stored_layers(one, "layer_bias")] if "bias" in one else None
-    return [np.where(mask, weight, 0.0) for weight, mask in zip(weights, masks, strict=True)], masks, biases
+    weights = [np.where(mask, weight, 0.0) for weight, mask in zip(weights, masks, strict=True)]
+    norm = stored_norm(one)
+    if norm:
+        folded = [
+            layer.fold(weight, None if biases is None else bias)
+            for layer, weight, bias in zip(norm[:-1], weights, biases or [None] * len(weights), strict=True)
+        ]
+        weights, biases = [w for w, _ in folded], [b for _, b in folded]
+    return weights, masks, biases
 
 
 def stored_pruning(one: xr.Dataset) -> list[np.ndarray]:

@@ -28,7 +28,13 @@ import numpy as np
 import xarray as xr
 
 from cavitykit.branches import CONTROLS, CONTROLS_DIR
-from cavitykit.io.schema import CUMULANT_VARIABLES, decode_round, encode_booleans, expansion_error
+from cavitykit.io.schema import (
+    CUMULANT_VARIABLES,
+    decode_round,
+    encode_booleans,
+    expansion_error,
+    first_layer_fields,
+)
 from cavitykit.io.store import (
     CUMULANTS_FILE,
     ENGINE,
@@ -53,11 +59,21 @@ BRANCH_LEFT_OUT = (
     "init_readout",
     "layer_init_weight",
     "layer_init_bias",
+    "init_norm_scale",
+    "init_norm_shift",
 )
 EXPANSION_ERROR = "median relative error |expansion - exact| / |exact| of the cavity expansion"
 KURTOSIS_AFTER_PRUNING = "excess kurtosis of the pre-activation once the weights pruned next are removed"
 # Variables equal in every round (the rewind point; the weights masked by the round), stored once, unmasked.
-ONCE = ("init_weight", "init_bias", "init_readout", "layer_init_weight", "layer_init_bias")
+ONCE = (
+    "init_weight",
+    "init_bias",
+    "init_readout",
+    "layer_init_weight",
+    "layer_init_bias",
+    "init_norm_scale",
+    "init_norm_shift",
+)
 MASKS = {"init_weight": "mask", "layer_init_weight": "layer_mask"}
 SNAPSHOTS = ("snapshot_weight", "snapshot_bias", "snapshot_readout")
 # The cumulant orders the report draws: a run's stored spectra go into its weights file when they reach it.
@@ -146,9 +162,12 @@ def _kurtosis_after_pruning(run: xr.Dataset) -> xr.DataArray:
     from cavitykit.samples import kurtosis_after_pruning  # the held-out inputs: the data layer, on demand
 
     config = stored_config(run_config(run))
+    on_pixels = run.assign(weight=first_layer_fields(run))  # with batch normalization, what acts on the pixels
     values = [
         [
-            kurtosis_after_pruning(config, str(variant), int(replicate), run.sel(variant=variant, replicate=replicate))
+            kurtosis_after_pruning(
+                config, str(variant), int(replicate), on_pixels.sel(variant=variant, replicate=replicate)
+            )
             for replicate in run["replicate"].values
         ]
         for variant in run.variant.values

@@ -2,7 +2,8 @@
 
 A run trains all its networks (members) as one ``Ensemble``: stacked parameters (weights (E, K, D),
 biases (E, K) and readouts (E, K), or (E, C, K) for C > 2 classes; a deeper network also the weights
-(E, K_l, K_(l-1)) and biases (E, K_l) of its hidden layers 2..L) with their own masks.  ``Network``
+(E, K_l, K_(l-1)) and biases (E, K_l) of its hidden layers 2..L; with batch normalization, that of every
+layer's input) with their own masks.  ``Network``
 is one member's parameters in float64 numpy, as the runner prunes, measures and stores them;
 ``Ensemble.stack`` and ``member_of`` convert between the two.
 """
@@ -17,7 +18,14 @@ import numpy as np
 import torch
 
 from cavitykit._validation import check_choice
-from cavitykit.network.formulas import ACTIVATION_NAMES, BIAS_INITS, preactivation, readout_sum, readout_sums
+from cavitykit.network.formulas import (
+    ACTIVATION_NAMES,
+    BIAS_INITS,
+    Normalization,
+    preactivation,
+    readout_sum,
+    readout_sums,
+)
 from cavitykit.network.mask import Mask
 from cavitykit.network.parameterization import Parameterization, parameterization
 
@@ -55,6 +63,7 @@ def initial_parameters(
     n_classes=2,
     generator=None,
     deeper=(),
+    batch_norm=False,
 ) -> dict[str, torch.Tensor]:
     """Initial parameters of the two-layer network (or a deeper one), drawn in a fixed order from ``generator``.
 
@@ -81,6 +90,10 @@ def initial_parameters(
         The widths K_2..K_L of the hidden layers after the first; their weights are drawn after the
         readout's (so a network of one hidden layer draws what it always drew), with the same law, and
         the readout reads the last layer.
+    batch_norm : bool
+        Batch normalization of every layer's input (the pixels, each hidden layer's, the readout's):
+        ``norm_scale_l`` ones and ``norm_shift_l`` zeros for l = 1..L+1 (nothing drawn), with the
+        statistics ``norm_mean_l`` zeros and ``norm_var_l`` ones until training fits them.
 
     Returns
     -------
@@ -119,7 +132,39 @@ def initial_parameters(
         for name, size in zip(bias_names(len(widths)), widths, strict=True):
             split = torch.where(torch.arange(size) < size // 2, 1.0, -1.0)
             state[name] = split if bias_init == "split" else torch.zeros(size)
+    if batch_norm:
+        for layer, size in enumerate((n_inputs, *widths), start=1):
+            for field, start in NORM_START.items():
+                state[f"norm_{field}_{layer}"] = torch.full((size,), start)
     return state
+
+
+# A layer input's normalization in a network's state: its trained scale and shift, then its statistics,
+# each at its value before training.
+NORM_START = {"scale": 1.0, "shift": 0.0, "mean": 0.0, "var": 1.0}
+NORM_TRAINED = ("scale", "shift")
+
+
+def norm_names(n_norms: int, field: str) -> list[str]:
+    """The names of one field (``NORM_START``) of the normalizations of layers 1..n_norms' inputs."""
+    return [f"norm_{field}_{layer}" for layer in range(1, n_norms + 1)]
+
+
+def normalizations(state: dict, depth: int) -> tuple[Normalization, ...]:
+    """The normalizations of layers 1..L+1's inputs in ``state`` (by ``norm_names``), () without."""
+    if "norm_scale_1" not in state:
+        return ()
+    fields = [[state[name] for name in norm_names(depth + 1, field)] for field in NORM_START]
+    return tuple(Normalization(*one) for one in zip(*fields, strict=True))
+
+
+def norm_state(norm, *, trained_only: bool = False) -> dict:
+    """A network's normalizations by their state names (the trained fields alone with ``trained_only``)."""
+    fields = NORM_TRAINED if trained_only else tuple(NORM_START)
+    named = {}
+    for field in fields:
+        named |= {name: getattr(one, field) for name, one in zip(norm_names(len(norm), field), norm, strict=True)}
+    return named
 
 
 def weight_names(depth: int) -> list[str]:
@@ -148,7 +193,8 @@ class Network:
     weight : (K, D); readout : (K_L,) for one output, (C, K_L) for C; bias : (K,), None without biases;
     mask : ``Mask`` of the weights' and the readout's shapes; deep, deep_bias : the weights (K_l, K_(l-1))
     and biases (K_l,) of the hidden layers 2..L of a deeper network (biases () without), () for one hidden
-    layer.
+    layer; norm : with batch normalization, the ``Normalization`` of the inputs of layers 1..L and of the
+    readout (L + 1 of them, arrays (n_l,)), () without.
     """
 
     weight: np.ndarray
@@ -157,6 +203,7 @@ class Network:
     bias: np.ndarray | None = None
     deep: tuple[np.ndarray, ...] = ()
     deep_bias: tuple[np.ndarray, ...] = ()
+    norm: tuple[Normalization, ...] = ()
 
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Prunable layers' weights and masks: the first layer, any deeper hidden layers, then the readout
@@ -171,7 +218,8 @@ class Network:
 
     def state(self) -> dict[str, np.ndarray]:
         """The parameters by the names of ``initial_parameters`` and ``Ensemble.state``."""
-        return named_parameters([self.weight, *self.deep], [self.bias, *self.deep_bias], self.readout)
+        named = named_parameters([self.weight, *self.deep], [self.bias, *self.deep_bias], self.readout)
+        return named | norm_state(self.norm)
 
     @classmethod
     def from_state(cls, state: dict, mask: Mask) -> Network:
@@ -180,8 +228,33 @@ class Network:
         weights = [state[name] for name in weight_names(depth)]
         biases = [state[name] for name in bias_names(depth)] if "bias" in state else []
         return cls(
-            weights[0], state["readout"], mask, biases[0] if biases else None, tuple(weights[1:]), tuple(biases[1:])
+            weights[0],
+            state["readout"],
+            mask,
+            biases[0] if biases else None,
+            tuple(weights[1:]),
+            tuple(biases[1:]),
+            normalizations(state, depth),
         )
+
+    def evaluated_layers(self) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """Each hidden layer's weights (K_l, K_(l-1)) and biases (K_l,) as the network evaluates them on the
+        raw layer below: with batch normalization its input's ``Normalization`` folded in (the biases then
+        never None), otherwise the network's own (biases None without).
+
+        Examples
+        --------
+        >>> mask = Mask.dense(2, 3)
+        >>> plain = Network(np.ones((2, 3)), np.ones(2), mask)
+        >>> plain.evaluated_layers()[1]
+        [None]
+        """
+        weights = [self.weight, *self.deep]
+        biases = [self.bias, *self.deep_bias] if self.bias is not None else [None] * len(weights)
+        if not self.norm:
+            return weights, biases
+        folded = [norm.fold(w, b) for norm, w, b in zip(self.norm[:-1], weights, biases, strict=True)]
+        return [w for w, _ in folded], [b for _, b in folded]
 
 
 class Ensemble:
@@ -204,6 +277,10 @@ class Ensemble:
     bias : array_like of shape (E, K), optional
     deep, deep_bias : sequence of array_like of shapes (E, K_l, K_(l-1)) and (E, K_l), optional
         The hidden layers 2..L of deeper networks (``mask.deep`` their masks); biases with ``bias``.
+    norm : sequence of Normalization, optional
+        Batch normalization of the inputs of layers 1..L and of the readout, fields of shape (E, n_l): a
+        training step normalizes each batch by its own statistics, evaluation by ``mean`` and ``var``
+        (``fit_normalization``).
     activation : {'erf', 'relu'}
     parameterization : str or Parameterization
         Output scale, trained or fixed readout, and per-parameter learning rates
@@ -219,6 +296,8 @@ class Ensemble:
         kernel.
     deep_keep : tuple of torch.Tensor
         The deeper layers' masks, float32 (empty for one hidden layer).
+    norm : list of Normalization
+        Of float32 tensors (empty without batch normalization); ``scale`` and ``shift`` are trained.
 
     Examples
     --------
@@ -242,6 +321,7 @@ class Ensemble:
         bias=None,
         deep=(),
         deep_bias=(),
+        norm=(),
         activation="erf",
         parameterization="standard",
         device="cpu",
@@ -255,6 +335,15 @@ class Ensemble:
         self.bias = None if bias is None else torch.tensor(np.asarray(bias), **float32)
         self.deep = [torch.tensor(np.asarray(layer), **float32) for layer in deep]
         self.deep_bias = [torch.tensor(np.asarray(layer), **float32) for layer in deep_bias]
+        self.norm = [
+            Normalization(*(torch.tensor(np.asarray(getattr(one, field)), **float32) for field in NORM_START))
+            for one in norm
+        ]
+        if self.norm and len(self.norm) != len(self.deep) + 2:
+            raise ValueError(
+                f"batch normalization takes one per layer input (the {len(self.deep) + 1} hidden layers' and the "
+                f"readout's), got {len(self.norm)}"
+            )
         self.mask = mask if isinstance(mask, Mask) else Mask(np.asarray(mask))
         deep_shapes = [tuple(layer.shape) for layer in self.deep]
         if deep_shapes != [layer.shape for layer in self.mask.deep] or len(self.deep_bias) not in (0, len(self.deep)):
@@ -287,6 +376,10 @@ class Ensemble:
             bias=np.stack([n.bias for n in networks]) if networks[0].bias is not None else None,
             deep=stacked([n.deep for n in networks]),
             deep_bias=stacked([n.deep_bias for n in networks]),
+            norm=[
+                Normalization(*(np.stack([getattr(one, field) for one in layer]) for field in NORM_START))
+                for layer in zip(*(n.norm for n in networks), strict=True)
+            ],
             activation=activation,
             parameterization=parameterization,
             device=device,
@@ -304,8 +397,9 @@ class Ensemble:
 
     def _parameters(self) -> dict[str, torch.Tensor]:
         """Every parameter by its name (``initial_parameters``'): the hidden layers' weights and biases
-        (when the network has biases), then the readout."""
-        return named_parameters([self.weight, *self.deep], [self.bias, *self.deep_bias], self.readout)
+        (when the network has biases), the readout, then any normalization's scales and shifts."""
+        named = named_parameters([self.weight, *self.deep], [self.bias, *self.deep_bias], self.readout)
+        return named | norm_state(self.norm, trained_only=True)
 
     def trained(self) -> dict[str, torch.Tensor]:
         """The trained parameters by name: ``weight``, ``bias`` (if any), a deeper network's ``weight_l`` and
@@ -338,22 +432,66 @@ class Ensemble:
         if self.readout_keep is not None:
             self.readout.mul_(self.readout_keep)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _normalized(self, inputs: torch.Tensor, layer: int, batch_statistics: bool) -> torch.Tensor:
+        """Layer ``layer``'s (0-based; the readout last) inputs (E, B, n), normalized when the network has
+        batch normalization: by the batch's own mean and (biased) variance in training, by the fitted ones
+        otherwise."""
+        if not self.norm:
+            return inputs
+        norm = self.norm[layer]
+        if batch_statistics:
+            var, mean = torch.var_mean(inputs, dim=-2, correction=0)
+            norm = Normalization(norm.scale, norm.shift, mean, var)
+        return norm.apply(inputs)
+
+    def _layer_inputs(self, x: torch.Tensor, batch_statistics: bool):
+        """What each layer reads before its normalization, lazily: x, then h_1, ..., h_L (each (E, B, n))."""
+        biases = [None] * (1 + len(self.deep)) if self.bias is None else [self.bias, *self.deep_bias]
+        hidden = x
+        yield hidden
+        for layer, (weight, bias) in enumerate(zip([self.weight, *self.deep], biases, strict=True)):
+            inputs = self._normalized(hidden, layer, batch_statistics)
+            hidden = self.sigma(preactivation(inputs, weight, None if bias is None else bias[:, None, :]))
+            yield hidden
+
+    def forward(self, x: torch.Tensor, *, batch_statistics: bool = False) -> torch.Tensor:
         """f of every member on its own inputs: x of shape (E, B, D) -> (E, B), or (E, B, C) for C outputs.
 
         The pruned weights are zero (the constructor and ``apply_masks``, after every optimizer step, keep
         them so), so the forward pass needs no mask: a pruned weight's gradient is wiped with its update.
+        ``batch_statistics``: batch normalization by each batch's own statistics (a training step).
         """
-        biases = [None] * (1 + len(self.deep)) if self.bias is None else [self.bias, *self.deep_bias]
-        hidden = x
-        for weight, bias in zip([self.weight, *self.deep], biases, strict=True):
-            hidden = self.sigma(preactivation(hidden, weight, None if bias is None else bias[:, None, :]))
+        *_, last = self._layer_inputs(x, batch_statistics)
         outputs = readout_sum if self.n_outputs == 1 else readout_sums
-        return outputs(hidden, self.readout, self.output_scale)
+        return outputs(self._normalized(last, len(self.deep) + 1, batch_statistics), self.readout, self.output_scale)
+
+    @torch.no_grad()
+    def fit_normalization(self, inputs: list[torch.Tensor], *, chunk: int = 8192) -> None:
+        """Set each normalization's ``mean`` and ``var`` to its layer input's over ``inputs``, every
+        member's own training set (N, D) of one size N, layer by layer: a layer's inputs are computed
+        with the layers below normalized by their statistics just fitted, as evaluation will compute them."""
+        sizes = {len(member) for member in inputs}
+        if len(sizes) != 1 or len(inputs) != self.size:
+            raise ValueError(f"need one training set per member ({self.size}), all of one size, got sizes {sizes}")
+        size = sizes.pop()
+        device = self.weight.device
+        for layer, norm in enumerate(self.norm):
+            total = torch.zeros(norm.mean.shape, dtype=torch.float64, device=device)
+            squares = torch.zeros_like(total)
+            for start in range(0, size, chunk):
+                x = torch.stack([member[start : start + chunk] for member in inputs]).to(device)
+                read = next(itertools.islice(self._layer_inputs(x, False), layer, None)).double()
+                total += read.sum(dim=1)
+                squares += (read * read).sum(dim=1)
+            mean = total / size
+            norm.mean.copy_(mean)
+            norm.var.copy_((squares / size - mean * mean).clamp_(min=0.0))
 
     def state(self) -> dict[str, torch.Tensor]:
-        """A copy of the parameters, by the names of ``initial_parameters``."""
-        return {name: parameter.detach().clone() for name, parameter in self._parameters().items()}
+        """A copy of the parameters and of any normalization's statistics, by the names of
+        ``initial_parameters``."""
+        named = self._parameters() | norm_state(self.norm)
+        return {name: parameter.detach().clone() for name, parameter in named.items()}
 
 
 def member_of(state: dict[str, torch.Tensor], index: int, like: Network) -> Network:

@@ -4,14 +4,16 @@ f(x) = c_K sum_k v_k sigma(lambda_k) with the pre-activation lambda_k = w_k . x 
 (Ingrosso-Goldt scaling; ``docs/cavity.md``) and the output scale c_K of the parameterization
 (``cavitykit.network.parameterization``: 1/sqrt(K), 1/K or 1).  A network of C > 2 classes has C
 outputs f_c(x) = c_K sum_k v_ck sigma(lambda_k), one per class.  The ensemble trainer, the runner's
-statistics, the cumulant spectra and the cavity method all compute lambda (and f) here; this module
-imports neither torch nor the IMP engine.
+statistics, the cumulant spectra and the cavity method all compute lambda (and f) here, and the batch
+normalization of a layer's input (``Normalization``), which folds into its weights at evaluation; this
+module imports neither torch nor the IMP engine.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -115,6 +117,53 @@ def preactivation(inputs, weights, bias=None, *, out=None):
     if bias is not None:
         out += bias
     return out
+
+
+# The variance floor of batch normalization (torch.nn.BatchNorm1d's default eps).
+NORM_EPSILON = 1e-5
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Batch normalization of one layer's input x (n features), as a network evaluates it: per feature
+    x_hat = scale (x - mean) / sqrt(var + ``NORM_EPSILON``) + shift.
+
+    ``scale`` and ``shift`` (gamma and beta) are trained; ``mean`` and ``var`` are the input's statistics
+    over the training set, fitted after training (training itself normalizes each batch by its own).
+    Arrays of shape (..., n), numpy or torch alike; leading dims (ensemble members) broadcast.
+
+    Examples
+    --------
+    >>> norm = Normalization(np.array([2.0]), np.array([1.0]), np.array([3.0]), np.array([4.0 - NORM_EPSILON]))
+    >>> norm.apply(np.array([[5.0]]))  # 2 (5 - 3) / 2 + 1
+    array([[3.]])
+    >>> weight, bias = norm.fold(np.array([[1.0]]), None)  # the same pre-activation from the raw input
+    >>> preactivation(np.array([[5.0]]), weight, bias), preactivation(norm.apply(np.array([[5.0]])), np.array([[1.0]]))
+    (array([[3.]]), array([[3.]]))
+    """
+
+    scale: object
+    shift: object
+    mean: object
+    var: object
+
+    def factor(self):
+        """scale / sqrt(var + eps): what each feature is multiplied by."""
+        return self.scale / (self.var + NORM_EPSILON) ** 0.5
+
+    def apply(self, inputs):
+        """x_hat of inputs (..., P, n) (with members: parameters (E, n), inputs (E, P, n))."""
+        if getattr(self.scale, "ndim", 1) > 1:
+            return (inputs - self.mean[..., None, :]) * self.factor()[..., None, :] + self.shift[..., None, :]
+        return (inputs - self.mean) * self.factor() + self.shift
+
+    def fold(self, weight: np.ndarray, bias: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The weights (K, n) and biases (K,) that give, from the raw input, the pre-activation
+        ``preactivation(apply(x), weight, bias)``: W scale / sqrt(var + eps) and b + W (shift - mean
+        scale / sqrt(var + eps)) / sqrt(n) (a zero bias for None)."""
+        factor = self.factor()
+        offset = weight @ (self.shift - self.mean * factor) / math.sqrt(weight.shape[-1])
+        return weight * factor, offset if bias is None else bias + offset
 
 
 def hidden_activations(inputs: np.ndarray, weights, biases, activation: str) -> np.ndarray:

@@ -58,10 +58,11 @@ def _what(config: RunConfig) -> str:
         if network.depth == 1
         else "hidden layers of " + ", ".join(str(width) for width in network.widths) + " units"
     )
+    normalized = ", every layer's input batch-normalized" if network.batch_norm else ""
     return (
         f"{variants[0].upper()}{variants[1:]} on {config.data.describe()}; {units} "
-        f"({network.activation}); {training.steps} {training.optimizer} steps of batch {training.batch_size} "
-        f"per round; {rounds}; "
+        f"({network.activation}{normalized}); {training.steps} {training.optimizer} steps of batch "
+        f"{training.batch_size} per round; {rounds}; "
         f"{config.replicates} replicates" + (f"; control branches: {controls}" if controls else "") + "."
     )
 

@@ -17,7 +17,7 @@ from cavitykit.analysis.mechanism import correlated_theory, independent_effects,
 from cavitykit.analysis.units import unit_measures
 from cavitykit.branches import CAVITY, RANDOM
 from cavitykit.config import stored_config
-from cavitykit.io.schema import expansion_error, run_config
+from cavitykit.io.schema import expansion_error, first_layer_fields, run_config
 from cavitykit.samples import kurtosis_after_pruning
 
 
@@ -326,6 +326,7 @@ def _kurtosis_after_pruning(run: xr.Dataset, model: str, replicate) -> np.ndarra
     one = run.sel(variant=model, replicate=replicate)
     if "kurtosis_after_pruning" in one:
         return one.kurtosis_after_pruning.transpose("round", "label", "neuron").values.astype(np.float64)
+    one = one.assign(weight=first_layer_fields(one))  # with batch normalization, what acts on the pixels
     return kurtosis_after_pruning(stored_config(run_config(run)), model, int(replicate), one)
 
 
