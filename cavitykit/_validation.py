@@ -25,6 +25,25 @@ def check_int(name: str, value, *, minimum: int | None = None, maximum: int | No
     return value
 
 
+def check_hidden_layer(name: str, value, widths) -> int:
+    """Return ``value`` as an int if it numbers a hidden layer (1..L) of a network of hidden ``widths``, or
+    raise naming ``name``, the value and the network's layers.
+
+    Examples
+    --------
+    >>> check_hidden_layer("layer", 2, (300, 100))
+    2
+    >>> check_hidden_layer("layer", 2, (8,))
+    Traceback (most recent call last):
+    ...
+    ValueError: layer must be a hidden layer of the run, 1..1 (one hidden layer); got 2
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= len(widths):
+        held = f"network.hidden = {list(widths)}" if len(widths) > 1 else "one hidden layer"
+        raise ValueError(f"{name} must be a hidden layer of the run, 1..{len(widths)} ({held}); got {value!r}")
+    return int(value)
+
+
 def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = False) -> float:
     """Return ``value`` as a finite float, or raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

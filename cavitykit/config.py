@@ -568,7 +568,8 @@ class NetworkConfig:
         trained (not pruned; rewound with the weights), each training batch normalized by its own
         statistics and evaluation by the training set's, fitted after each round's training.  The
         statistics and cavity effects are then those of the pre-activation the network evaluates
-        (``Normalization.fold``).  Batch training with the 'standard' parameterization, without snapshots.
+        (``Normalization.fold``).  Batch training (batches of 2 or more) with the 'standard'
+        parameterization, without snapshots.
 
     Examples
     --------

@@ -15,7 +15,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from cavitykit._extras import require
-from cavitykit._validation import as_real_array, check_finite, check_int, check_layer_inputs
+from cavitykit._validation import as_real_array, check_finite, check_hidden_layer, check_int, check_layer_inputs
 from cavitykit.arrays import load_samples
 from cavitykit.buffers import Scratch
 from cavitykit.config import load_stored_config, stored_config
@@ -298,9 +298,13 @@ def _live_units(replicate: xr.Dataset, layer: int) -> tuple[np.ndarray, np.ndarr
     return np.concatenate(rounds), np.concatenate(units), np.concatenate(weights), bias
 
 
-def layer_inputs(one: xr.Dataset, inputs: np.ndarray, layer: int, activation: str) -> np.ndarray:
+def layer_inputs(one: xr.Dataset, inputs: np.ndarray, layer: int) -> np.ndarray:
     """What hidden layer ``layer`` of one stored network (a round selected down to its own dims) reads when
-    the network sees ``inputs``: x itself for the first layer, the activations of layer ``layer`` - 1 after.
+    the network sees ``inputs``: x itself for the first layer, the activations of layer ``layer`` - 1 after,
+    computed as the network evaluates them (its activation, from the run's config).
+
+    With batch normalization these are the activations before the layer's own normalization: the
+    weights that read them are the folded ones of ``io.stored_hidden_layers`` (``Normalization.fold``).
 
     Parameters
     ----------
@@ -309,8 +313,6 @@ def layer_inputs(one: xr.Dataset, inputs: np.ndarray, layer: int, activation: st
     inputs : ndarray of shape (P, D)
     layer : int
         1..L.
-    activation : {'erf', 'relu'}
-        The network's (``config.network.activation``).
 
     Returns
     -------
@@ -321,11 +323,20 @@ def layer_inputs(one: xr.Dataset, inputs: np.ndarray, layer: int, activation: st
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> one = open_run(example_run()).isel(variant=0, replicate=0, round=1)
-    >>> layer_inputs(one, np.ones((3, 40)), 1, "erf").shape  # the first layer reads the pixels
+    >>> layer_inputs(one, np.ones((3, 40)), 1).shape  # the first layer reads the pixels
     (3, 40)
     """
+    if one["weight"].ndim != 2:
+        raise ValueError(
+            f"one must be one round of one network (select variant, replicate and round), got dims {one['weight'].dims}"
+        )
     weights, _, biases = stored_hidden_layers(one)
+    layer = check_hidden_layer("layer", layer, tuple(len(weight) for weight in weights))
+    inputs = as_real_array("inputs", inputs)
+    if inputs.ndim != 2 or inputs.shape[1] != weights[0].shape[1]:
+        raise ValueError(f"inputs must have shape (P, {weights[0].shape[1]}) (the run's D), got {inputs.shape}")
     below = layer - 1
+    activation = run_config(one)["network"]["activation"]
     return hidden_activations(inputs, weights[:below], None if biases is None else biases[:below], activation)
 
 
@@ -401,9 +412,12 @@ def preactivation_cumulants(
         raise ValueError("samples (a file) cannot be combined with n_samples or chunk_size, which draw samples")
     ds = open_run(run_dir) if run is None else run
     config = load_stored_config(Path(run_dir) / CONFIG_FILE) if run is None else stored_config(run_config(ds))
-    layer = check_int("layer", layer, minimum=1, maximum=config.network.depth)
+    layer = check_hidden_layer("layer", layer, config.network.widths)
     if layer > 1 and chunk_size is not None:
-        raise ValueError(f"chunk_size streams inputs into the first layer; layer = {layer} takes n_samples alone")
+        raise ValueError(
+            f"chunk_size (--chunk-size) streams inputs into the first layer only; layer {layer} takes the held-out "
+            "inputs, n_samples (--n-samples) or a samples file"
+        )
     width = config.network.widths[layer - 1]
     own_heldout = samples is None and n_samples is None and chunk_size is None
     if n_samples is None:
@@ -422,7 +436,6 @@ def preactivation_cumulants(
     streamed = []  # ((v, r, s, rounds, units), lazy statistics of those units)
     scratch = Scratch()  # the float64 inputs and pre-activations of every replicate and round
     networks = [(v, r) for v in range(ds.sizes["variant"]) for r in range(ds.sizes["replicate"])]
-    activation = config.network.activation
     for v, r in tqdm(networks, desc="cumulant spectra", unit="network", leave=False, disable=not progress):
         variant, replicate = ds.variant.values[v], ds.replicate.values[r]
         member = ds.isel(variant=v, replicate=r)
@@ -451,7 +464,7 @@ def preactivation_cumulants(
             inputs64 = scratch.copy("inputs", x)
             for t in np.unique(rounds):  # one round's (P, K) pre-activations in memory at a time
                 at = rounds == t
-                read = inputs64 if layer == 1 else layer_inputs(member.isel(round=t), inputs64, layer, activation)
+                read = inputs64 if layer == 1 else layer_inputs(member.isel(round=t), inputs64, layer)
                 with np.errstate(divide="ignore", invalid="ignore"):  # constant: below it, ReLUs that never fire
                     statistics[:, v, r, t, s, units[at]] = _with_errors(
                         read, weights[at], None if bias is None else bias[at], max_order, scratch

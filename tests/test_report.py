@@ -114,7 +114,7 @@ def test_a_report_on_networks_at_chance_judges_no_claim_and_says_so_first(tmp_pa
     report, verdicts = verdict_lines(run_dir)
     assert report.index("**The dense networks did not learn the task**") < report.index("## Verdicts")
     assert f"0.5 + 3 standard errors = {float(features.chance):.3f}" in report
-    assert verdicts.count(f"{VERDICTS[None]} (the dense networks classify at chance; see below)") == 4
+    assert verdicts.count(f"{VERDICTS[None]} (the dense networks classify at chance; see the feature check)") == 4
 
 
 def test_a_dense_run_judges_no_claim(tmp_path):

@@ -19,7 +19,7 @@ CHANCE_SE = 3.0
 
 
 def feature_learning(ds: xr.Dataset, pair: tuple[str, str]) -> xr.Dataset:
-    """Did the dense networks (round 0) learn features, or do they still compute their initialization?
+    """Did the dense networks (round 0) learn features, or is their first layer still (nearly) its initialization?
 
     A network that classifies well may still not have learned features: random features separate
     two correlation lengths.  The check asks that the first layer has turned away from its

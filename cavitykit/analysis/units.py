@@ -10,6 +10,7 @@ import xarray as xr
 from scipy import stats
 
 from cavitykit import metrics
+from cavitykit._validation import check_hidden_layer
 from cavitykit.io.schema import grid_shape, periodic_grid, seen_pixels, stored_hidden_layers
 
 UNIT = ("variant", "replicate", "round", "neuron")
@@ -21,7 +22,9 @@ def effective_fields(ds: xr.Dataset, layer: int, *, round_index: int = 0) -> xr.
     F_1 = W_1 and F_l = W_l F_(l-1) / sqrt(K_(l-1)), with pruned weights zero: what a unit of layer l would
     read from the pixels if every unit below were linear.  A ReLU unit below passes its input only where
     it is active, so this is the field of the layers' weights, not of one input's gradient; it is where a
-    deeper unit's receptive field can be classified on the image grid.
+    deeper unit's receptive field can be classified on the image grid.  With batch normalization the
+    layers are the folded ones (``io.stored_hidden_layers``: each input feature's scale gamma / sqrt(var +
+    eps) included), so F_1 is then not ``weight``, which ``unit_classes`` reads for the first layer.
 
     Parameters
     ----------
@@ -42,13 +45,12 @@ def effective_fields(ds: xr.Dataset, layer: int, *, round_index: int = 0) -> xr.
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())
-    >>> fields = effective_fields(ds, 1)  # the first layer's fields are its weights
+    >>> fields = effective_fields(ds, 1)  # without batch normalization, the first layer's weights
     >>> bool((fields == ds.weight.isel(round=0, drop=True)).all())
     True
     """
-    depth = 1 + (ds.sizes["layer"] if "layer" in ds.dims else 0)
-    if not isinstance(layer, int | np.integer) or not 1 <= layer <= depth:
-        raise ValueError(f"layer must be a hidden layer of the run, 1..{depth}; got {layer!r}")
+    widths = (ds.sizes["neuron"], *(ds["layer_width"].values.tolist() if "layer" in ds.dims else ()))
+    layer = check_hidden_layer("layer", layer, widths)
     per_network = []
     for v in range(ds.sizes["variant"]):
         for r in range(ds.sizes["replicate"]):
@@ -61,7 +63,7 @@ def effective_fields(ds: xr.Dataset, layer: int, *, round_index: int = 0) -> xr.
     return xr.DataArray(
         values,
         dims=("variant", "replicate", "neuron", "input"),
-        coords={"variant": ds.variant, "replicate": ds.replicate, "input": ds.input},
+        coords={"variant": ds.variant, "replicate": ds.replicate, "neuron": range(values.shape[2]), "input": ds.input},
         name="effective_field",
         attrs={"layer": layer, "long_name": f"layer {layer} unit's linear path sum over the pixels"},
     )
@@ -75,8 +77,8 @@ def unit_classes(ds: xr.Dataset, *, layer: int = 1) -> xr.DataArray:
     ds : xarray.Dataset
         A run or a control branch (round 0 is the same dense round for both).
     layer : int
-        The hidden layer whose units are classed: the first (default) by its weights, a deeper one by its
-        ``effective_fields`` on the pixel grid.
+        The hidden layer whose units are classed: the first (default) by its trained weights (the fields
+        the report draws), a deeper one by its ``effective_fields`` on the pixel grid.
 
     Returns
     -------

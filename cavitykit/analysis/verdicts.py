@@ -64,7 +64,7 @@ def _why_nothing(evidence: Evidence, features: xr.Dataset, classes: xr.DataArray
     if evidence.run.sizes["round"] < 2:
         return "the run has one round: no pruning to judge"
     if not bool(features.learned_task):
-        return "the dense networks classify at chance; see below"
+        return "the dense networks classify at chance; see the feature check"
     if not bool((classes.sel(variant=list(evidence.pair)) != "noise").any("neuron").all()):
         return "some network formed no spatial field in its dense round; see the unit classes"
     return None
@@ -119,6 +119,6 @@ def judge(run: xr.Dataset, pair: tuple[str, str], controls: dict[str, xr.Dataset
         "iterative": claim_iterative(evidence),
     }
     if not bool(features.passed):
-        withheld = "the dense network did not learn features; see below"
+        withheld = "the dense network did not learn features; see the feature check"
         claims |= {name: dataclasses.replace(claims[name], withheld=withheld) for name in FEATURE_CLAIMS}
     return Verdicts(evidence, features, classes, None, claims)

@@ -46,24 +46,8 @@ from cavitykit.io.store import (
     with_cumulants,
 )
 
-# Variables of a run that a weights file leaves out (derived, or too large for a published file) ...
+# Variables of a run that a weights file leaves out (derived, or too large for a published file).
 LEFT_OUT = ("cavity_expansion", "cavity_theory", "theory_excess_kurtosis")
-# ... and those of a control branch besides (its dense round and rewind point are the run's: stored once).
-BRANCH_LEFT_OUT = (
-    "cavity_exact",
-    "snapshot_weight",
-    "snapshot_bias",
-    "snapshot_readout",
-    "init_weight",
-    "init_bias",
-    "init_readout",
-    "layer_init_weight",
-    "layer_init_bias",
-    "init_norm_scale",
-    "init_norm_shift",
-)
-EXPANSION_ERROR = "median relative error |expansion - exact| / |exact| of the cavity expansion"
-KURTOSIS_AFTER_PRUNING = "excess kurtosis of the pre-activation once the weights pruned next are removed"
 # Variables equal in every round (the rewind point; the weights masked by the round), stored once, unmasked.
 ONCE = (
     "init_weight",
@@ -76,6 +60,11 @@ ONCE = (
 )
 MASKS = {"init_weight": "mask", "layer_init_weight": "layer_mask"}
 SNAPSHOTS = ("snapshot_weight", "snapshot_bias", "snapshot_readout")
+# What a control branch's group leaves out besides LEFT_OUT: its cavity effects and snapshots (no claim
+# reads them) and its rewind point (the run's, stored once; the re-initialization's, fresh each round).
+BRANCH_LEFT_OUT = ("cavity_exact", *SNAPSHOTS, *ONCE)
+EXPANSION_ERROR = "median relative error |expansion - exact| / |exact| of the cavity expansion"
+KURTOSIS_AFTER_PRUNING = "excess kurtosis of the pre-activation once the weights pruned next are removed"
 # The cumulant orders the report draws: a run's stored spectra go into its weights file when they reach it.
 SPECTRA_ORDER = 8
 # Stored rounded to this many significant digits (relative error below 5e-4), so that they compress.

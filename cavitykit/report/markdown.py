@@ -427,8 +427,8 @@ def _feature_lines(features: xr.Dataset, pair: tuple[str, str]) -> list[str]:
         lines.append(f"Dense IPR {LABELS.get(pair[0], pair[0])} / clone: {ratio:.2f}.")
     if not features.passed:
         lines.append(
-            "The dense networks' first layer is still (nearly) its initialization: IMP on them prunes the "
-            "initial weights, so claims 1, 3 and 4 are not tested here."
+            "The dense networks' first layer is still (nearly) its initialization: its fields are not learned "
+            "features, so claims 1, 3 and 4, which read them, are not tested here."
         )
     return lines
 

@@ -223,7 +223,7 @@ def test_a_deeper_layer_s_cumulants_are_those_of_its_pre_activations_on_the_laye
     from scipy import stats
 
     from cavitykit.samples import member_samples
-    from cavitykit.spectra import preactivation_cumulants
+    from cavitykit.spectra import layer_inputs, preactivation_cumulants
 
     config, run_dir, ds = deep_run
     ds = ds.copy(deep=True)  # layer 2's unit 0 loses every weight
@@ -243,12 +243,24 @@ def test_a_deeper_layer_s_cumulants_are_those_of_its_pre_activations_on_the_laye
             np.testing.assert_allclose(got.sel(order=order).values[alive], expected, rtol=1e-8, atol=1e-12)
     assert np.isnan(spectra.preact_kstat.sel(neuron=0)).all()  # no weight left: no cumulants
     third = preactivation_cumulants(run_dir, max_order=4, layer=3, run=ds)
+    np.testing.assert_allclose(layer_inputs(one, heldout[0], 2), np.maximum(_torch_forward(one, heldout[0], 1)[0], 0))
+    for layer, message in ((4, "got 4"), (0, "got 0")):
+        with pytest.raises(ValueError, match=message):
+            layer_inputs(one, heldout[0], layer)
+    with pytest.raises(ValueError, match=r"inputs must have shape \(P, 12\)"):
+        layer_inputs(one, heldout[0][:, :5], 2)
+    with pytest.raises(ValueError, match="one round of one network"):
+        layer_inputs(ds.sel(variant="nlgp"), heldout[0], 2)
     assert third.sizes["neuron"] == 4 and np.isfinite(third.preact_cumulant.sel(round=0, order=4)).all()
 
 
 @pytest.mark.parametrize(
     ("keys", "message"),
-    [({"layer": 4}, r"layer must be in \[1, 3\]"), ({"layer": 2, "chunk_size": 50}, "chunk_size streams")],
+    [
+        ({"layer": 4}, r"layer must be a hidden layer of the run, 1\.\.3 \(network.hidden = \[6, 5, 4\]\); got 4"),
+        ({"layer": 0}, "got 0"),
+        ({"layer": 2, "chunk_size": 50}, r"chunk_size \(--chunk-size\) streams"),
+    ],
 )
 def test_a_layer_the_run_lacks_or_a_streamed_deeper_layer_is_refused(deep_run, keys, message):
     from cavitykit.spectra import preactivation_cumulants
@@ -287,5 +299,5 @@ def test_a_deeper_unit_s_effective_field_is_the_masked_path_sum_over_the_pixels(
     classes = unit_classes(ds, layer=3)
     assert classes.dims == ("variant", "replicate", "neuron") and classes.sizes["neuron"] == 4
     np.testing.assert_array_equal(classes.sel(variant="nlgp", replicate=0).values, metrics.unit_class(expected, (12,)))
-    with pytest.raises(ValueError, match=r"1\.\.3; got 4"):
+    with pytest.raises(ValueError, match=r"1\.\.3 \(network.hidden = \[6, 5, 4\]\); got 4"):
         effective_fields(ds, 4)
