@@ -476,7 +476,7 @@ def first_layer_fields(ds: xr.Dataset) -> xr.DataArray:
     >>> from cavitykit import open_run
     >>> from cavitykit.testing import example_run
     >>> ds = open_run(example_run())
-    >>> first_layer_fields(ds) is ds.weight  # no batch normalization
+    >>> first_layer_fields(ds).identical(ds.weight)  # no batch normalization
     True
     """
     if "norm_scale" not in ds:
@@ -498,8 +498,8 @@ def stored_hidden_layers(one: xr.Dataset) -> tuple[list[np.ndarray], list[np.nda
     >>> from cavitykit.testing import example_run
     >>> one = read_round(round_path(example_run(), "nlgp", 0, 1)).isel(variant=0, replicate=0, round=0)
     >>> weights, masks, biases = stored_hidden_layers(one)
-    >>> [w.shape for w in weights], bool((weights[0][~masks[0]] == 0).all()), biases
-    ([(8, 40)], True, None)
+    >>> [w.shape for w in weights], bool((weights[0][~masks[0]] == 0).all()), biases[0].shape
+    ([(8, 40)], True, (8,))
     """
     masks = [one["mask"].values.astype(bool), *(layer.astype(bool) for layer in stored_layers(one, "layer_mask"))]
     weights = [one["weight"].values, *stored_layers(one, "layer_weight")]
