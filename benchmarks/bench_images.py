@@ -4,13 +4,16 @@ The route a Fashion-MNIST run takes (``data.source = "idx"``), on idx files this
 (28 x 28 images of two classes, 6000 for training): one hidden layer of K = 300 ReLU units with biases,
 ``standard`` parameterization f = (1/sqrt K) sum_k v_k relu(w_k . x / sqrt(D) + b_k), MSE on +-1 targets,
 Adam in minibatches of 60 from the fixed training set, the first layer half pruned (a round of IMP);
-then LeNet-300-100 (hidden layers of 300 and 100, each layer half pruned, the readout too).
+then LeNet-300-100 (hidden layers of 300 and 100, each layer half pruned, the readout too), plain and with
+every layer's input batch-normalized (``network.batch_norm``).
 
 Contenders, timed side by side in interleaved rounds: the ensemble trainer with E = 6 members (3
 replicates of the images and their clone) on the route it takes ('auto'), and with E = 1; the peer, the
 same network written as a plain torch loop (``torch.nn.Parameter`` weights multiplied by their mask in
-the forward pass, ``torch.optim.Adam``, the same batches and steps), one network at a time.  Target: at
-least as fast as the peer per network-step.
+the forward pass, ``torch.optim.Adam``, the same batches and steps; with batch normalization
+``torch.nn.functional.batch_norm`` on each layer's input, keeping running statistics as torch's layers
+do), one network at a time.  The ensemble's time includes fitting its evaluation statistics on the
+training set once at the end.  Target: at least as fast as the peer per network-step.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from _timing import best_times, command_line
 
 from cavitykit.config import config_from_dict
@@ -30,10 +34,12 @@ from cavitykit.imp.runner import Member, initial_network, make_task
 from cavitykit.imp.train import train_ensemble
 from cavitykit.network import parameterization
 from cavitykit.network.ensemble import Ensemble, Network
+from cavitykit.network.formulas import NORM_EPSILON
 
 BATCH, SIDE = 60, 28
-# The networks timed: one hidden layer of 300 units, and LeNet-300-100.
-NETWORKS = ((300,), (300, 100))
+# The networks timed (hidden widths, batch normalization): one hidden layer of 300 units, and LeNet-300-100
+# plain and batch-normalized.
+NETWORKS = (((300,), False), ((300, 100), False), ((300, 100), True))
 
 
 def write_images(folder: Path, n_train: int = 6000, n_test: int = 1000) -> Path:
@@ -62,15 +68,25 @@ def peer_loop(network, x: torch.Tensor, y: torch.Tensor, n_steps: int, learning_
     masks = [flags(m) for m in (network.mask.weight, *network.mask.deep)]
     readout = parameter(network.readout.reshape(-1))
     readout_mask = flags(network.mask.readout.reshape(-1))
-    optimizer = torch.optim.Adam([*weights, *biases, readout], lr=learning_rate)
+    scales = [parameter(norm.scale) for norm in network.norm]
+    shifts = [parameter(norm.shift) for norm in network.norm]
+    running = [(flags(norm.mean), flags(norm.var)) for norm in network.norm]
+
+    def normalized(inputs, layer):
+        if not network.norm:
+            return inputs
+        mean, var = running[layer]
+        return F.batch_norm(inputs, mean, var, scales[layer], shifts[layer], training=True, eps=NORM_EPSILON)
+
+    optimizer = torch.optim.Adam([*weights, *biases, readout, *scales, *shifts], lr=learning_rate)
     target = 2 * y.float() - 1
     generator = torch.Generator().manual_seed(seed)
     for _ in range(n_steps):
         batch = torch.randint(len(x), (BATCH,), generator=generator)
         hidden = x[batch]
-        for weight, bias, mask in zip(weights, biases, masks, strict=True):
-            hidden = torch.relu(hidden @ (weight * mask).T / math.sqrt(hidden.shape[1]) + bias)
-        output = hidden @ (readout * readout_mask) / math.sqrt(hidden.shape[1])
+        for layer, (weight, bias, mask) in enumerate(zip(weights, biases, masks, strict=True)):
+            hidden = torch.relu(normalized(hidden, layer) @ (weight * mask).T / math.sqrt(hidden.shape[1]) + bias)
+        output = normalized(hidden, len(weights)) @ (readout * readout_mask) / math.sqrt(hidden.shape[1])
         loss = 0.5 * ((output - target[batch]) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -79,12 +95,13 @@ def peer_loop(network, x: torch.Tensor, y: torch.Tensor, n_steps: int, learning_
 
 def main(scale: float = 1.0, repeats: int = 3) -> None:
     n_steps = max(20, int(500 * scale))
-    for hidden in NETWORKS:
-        _time_network(hidden, n_steps, repeats)
+    for hidden, batch_norm in NETWORKS:
+        _time_network(hidden, batch_norm, n_steps, repeats)
 
 
-def _time_network(hidden: tuple[int, ...], n_steps: int, repeats: int) -> None:
-    """Time the contenders on the network of ``hidden`` widths and print their ratios to the peer."""
+def _time_network(hidden: tuple[int, ...], batch_norm: bool, n_steps: int, repeats: int) -> None:
+    """Time the contenders on the network of ``hidden`` widths (batch-normalized with ``batch_norm``) and
+    print their ratios to the peer."""
     with tempfile.TemporaryDirectory() as folder:
         config = config_from_dict(
             {
@@ -98,6 +115,7 @@ def _time_network(hidden: tuple[int, ...], n_steps: int, repeats: int) -> None:
                     "bias_init": "zero",
                     "init_scale": 0.1,
                     "prune_readout": len(hidden) > 1,
+                    "batch_norm": batch_norm,
                 },
                 "training": {
                     "mode": "batch",
@@ -134,7 +152,7 @@ def _time_network(hidden: tuple[int, ...], n_steps: int, repeats: int) -> None:
     contenders |= {"single network (E=1)": (ensemble_of(1), 1), "peer loop (torch, masked)": (peer, 1)}
     times = best_times({name: func for name, (func, _) in contenders.items()}, repeats=repeats)
     per_step = {name: times[name] / (n_steps * contenders[name][1]) for name in times}
-    layers = " + ".join(str(width) for width in hidden)
+    layers = " + ".join(str(width) for width in hidden) + (" batch-normalized" if batch_norm else "")
     print(
         f"idx images {SIDE} x {SIDE}, hidden {layers} ReLU, Adam, batch {BATCH}, every prunable layer half pruned, "
         f"{n_steps} steps, cpu ({torch.get_num_threads()} threads):"
