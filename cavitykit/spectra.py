@@ -294,7 +294,7 @@ def _live_units(replicate: xr.Dataset, layer: int) -> tuple[np.ndarray, np.ndarr
         units.append(alive)
         weights.append(layers[layer - 1][alive])
         biases.append(None if layer_biases is None else layer_biases[layer - 1][alive])
-    bias = None if "bias" not in replicate else np.concatenate(biases)
+    bias = None if biases[0] is None else np.concatenate(biases)  # a folded normalization gives one
     return np.concatenate(rounds), np.concatenate(units), np.concatenate(weights), bias
 
 

@@ -55,7 +55,10 @@ def _evaluated(one, x: np.ndarray) -> tuple[list[torch.Tensor], torch.Tensor]:
         np.where(m, w, 0.0)
         for w, m in zip(stored_layers(one, "layer_weight"), stored_layers(one, "layer_mask"), strict=True)
     ]
-    biases = [one.bias.values, *stored_layers(one, "layer_bias")]
+    if "bias" in one:
+        biases = [one.bias.values, *stored_layers(one, "layer_bias")]
+    else:
+        biases = [np.zeros(len(w)) for w in weights]
     hidden, lambdas = torch.from_numpy(x.astype(np.float64)), []
     for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
         w = torch.from_numpy(w)
@@ -112,6 +115,12 @@ def test_a_deeper_layer_s_cumulants_read_the_normalized_layer_below(normalized_r
     np.testing.assert_allclose(
         first.sel(sample_set="class_0").values, ds.preact_excess_kurtosis.sel(label=0).values, rtol=1e-8
     )
+    # without biases the folded normalization still shifts the pre-activation: its mean, order 1
+    unbiased = ds.drop_vars(["bias", "init_bias", "layer_bias", "layer_init_bias"])
+    means = preactivation_cumulants(run_dir, max_order=2, run=unbiased, layer=2).preact_kstat.sel(order=1)
+    second = _evaluated(unbiased.sel(variant="nlgp", replicate=0, round=2), x)[0][1].numpy()
+    got = means.sel(variant="nlgp", replicate=0, round=2, sample_set="class_1").values[alive]
+    np.testing.assert_allclose(got, second.mean(axis=0)[alive], rtol=1e-7)
 
 
 def test_resuming_a_normalized_run_gives_the_same_network(normalized_run, tmp_path):
