@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from cavitykit._version import __version__
-from cavitykit.network.formulas import Normalization
+from cavitykit.network.formulas import Normalization, folded_layers
 from cavitykit.network.mask import Mask
 
 # Version tag of the layout below; bump it when a variable changes meaning or dims.
@@ -507,11 +507,7 @@ def stored_hidden_layers(one: xr.Dataset) -> tuple[list[np.ndarray], list[np.nda
     weights = [np.where(mask, weight, 0.0) for weight, mask in zip(weights, masks, strict=True)]
     norm = stored_norm(one)
     if norm:
-        folded = [
-            layer.fold(weight, None if biases is None else bias)
-            for layer, weight, bias in zip(norm[:-1], weights, biases or [None] * len(weights), strict=True)
-        ]
-        weights, biases = [w for w, _ in folded], [b for _, b in folded]
+        weights, biases = folded_layers(norm, weights, biases)
     return weights, masks, biases
 
 

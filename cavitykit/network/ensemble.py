@@ -22,6 +22,7 @@ from cavitykit.network.formulas import (
     ACTIVATION_NAMES,
     BIAS_INITS,
     Normalization,
+    folded_layers,
     preactivation,
     readout_sum,
     readout_sums,
@@ -250,11 +251,10 @@ class Network:
         [None]
         """
         weights = [self.weight, *self.deep]
-        biases = [self.bias, *self.deep_bias] if self.bias is not None else [None] * len(weights)
-        if not self.norm:
-            return weights, biases
-        folded = [norm.fold(w, b) for norm, w, b in zip(self.norm[:-1], weights, biases, strict=True)]
-        return [w for w, _ in folded], [b for _, b in folded]
+        biases = [self.bias, *self.deep_bias] if self.bias is not None else None
+        if self.norm:
+            return folded_layers(self.norm, weights, biases)
+        return weights, biases or [None] * len(weights)
 
 
 class Ensemble:

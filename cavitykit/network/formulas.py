@@ -166,6 +166,22 @@ class Normalization:
         return weight * factor, offset if bias is None else bias + offset
 
 
+def folded_layers(norm, weights, biases) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Hidden layers 1..L as evaluation computes them from the raw layer below: each layer's weights (K_l, n)
+    and biases (K_l,) (``biases`` None for a network without) with its input's ``Normalization`` folded in
+    (``Normalization.fold``); ``norm`` holds L + 1 of them, the readout's last and unused here.
+
+    Examples
+    --------
+    >>> norm = [Normalization(*(np.full(2, v) for v in (2.0, 0.0, 0.0, 1.0 - NORM_EPSILON)))] * 2
+    >>> folded_layers(norm, [np.ones((1, 2))], None)
+    ([array([[2., 2.]])], [array([0.])])
+    """
+    biases = [None] * len(weights) if biases is None else biases
+    folded = [one.fold(weight, bias) for one, weight, bias in zip(norm[:-1], weights, biases, strict=True)]
+    return [weight for weight, _ in folded], [bias for _, bias in folded]
+
+
 def hidden_activations(inputs: np.ndarray, weights, biases, activation: str) -> np.ndarray:
     """h_l = sigma(W_l h_(l-1) / sqrt(K_(l-1)) + b_l) through the given hidden layers, from h_0 = x, in numpy.
 
